@@ -1,0 +1,253 @@
+//! Writers for program records: CSV (also the window's export) and JSON lines.
+//!
+//! One record is one program at one sample. Metrics that are not defined yet
+//! (a program's first sighting) are empty in CSV and `null` in JSON, never a
+//! made-up zero.
+
+use std::borrow::Cow;
+use std::io::{self, Write};
+use std::time::SystemTime;
+
+use serde::Serialize;
+
+use crate::model::metrics::{Metrics, total_avg_runtime_ns};
+use crate::model::{Owner, ProgramSample};
+
+/// The snapshot columns, in order.
+pub const SNAPSHOT_COLUMNS: [&str; 12] = [
+    "timestamp",
+    "id",
+    "type",
+    "name",
+    "avg_runtime_ns",
+    "total_avg_runtime_ns",
+    "events_per_sec",
+    "cpu_percent",
+    "run_cnt",
+    "run_time_ns",
+    "recursion_misses",
+    "owners",
+];
+
+/// RFC 3339 UTC with microseconds, e.g. `2026-11-25T06:11:18.123456Z`.
+#[must_use]
+pub fn rfc3339(time: SystemTime) -> String {
+    humantime::format_rfc3339_micros(time).to_string()
+}
+
+/// Text that a spreadsheet would run as a formula (`=`, `+`, `-`, `@`, tab or
+/// carriage return first) gets a leading `'`, which spreadsheets show as text.
+#[must_use]
+pub fn spreadsheet_safe(text: &str) -> Cow<'_, str> {
+    match text.as_bytes().first() {
+        Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r') => Cow::Owned(format!("'{text}")),
+        _ => Cow::Borrowed(text),
+    }
+}
+
+fn fixed(value: Option<f64>, decimals: usize) -> String {
+    value.map_or_else(String::new, |v| format!("{v:.decimals$}"))
+}
+
+/// Writes snapshot records as CSV with the [`SNAPSHOT_COLUMNS`] header.
+#[derive(Debug)]
+pub struct CsvWriter<W: Write> {
+    inner: csv::Writer<W>,
+}
+
+impl<W: Write> CsvWriter<W> {
+    /// Starts a CSV document on `out` and writes the header.
+    pub fn new(out: W) -> io::Result<Self> {
+        let mut inner = csv::Writer::from_writer(out);
+        inner.write_record(SNAPSHOT_COLUMNS).map_err(csv_io)?;
+        Ok(Self { inner })
+    }
+
+    /// Writes one program's record.
+    pub fn write(
+        &mut self,
+        timestamp: &str,
+        program: &ProgramSample,
+        metrics: Option<&Metrics>,
+    ) -> io::Result<()> {
+        let owners = program.owners_joined();
+        let record = [
+            timestamp.to_owned(),
+            program.id.to_string(),
+            program.type_name().into_owned(),
+            spreadsheet_safe(&program.name).into_owned(),
+            fixed(metrics.map(|m| m.avg_runtime_ns), 1),
+            format!("{:.1}", total_avg_runtime_ns(program.counters())),
+            fixed(metrics.map(|m| m.events_per_sec), 3),
+            fixed(metrics.map(|m| m.cpu_percent), 6),
+            program.run_cnt.to_string(),
+            program.run_time_ns.to_string(),
+            program.recursion_misses.to_string(),
+            spreadsheet_safe(&owners).into_owned(),
+        ];
+        self.inner.write_record(&record).map_err(csv_io)
+    }
+
+    /// Flushes buffered records to the output.
+    pub fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+
+    /// Flushes and returns the output.
+    pub fn into_inner(self) -> io::Result<W> {
+        self.inner.into_inner().map_err(|err| err.into_error())
+    }
+}
+
+fn csv_io(err: csv::Error) -> io::Error {
+    match err.into_kind() {
+        csv::ErrorKind::Io(err) => err,
+        other => io::Error::other(format!("{other:?}")),
+    }
+}
+
+#[derive(Serialize)]
+struct JsonRecord<'a> {
+    timestamp: &'a str,
+    id: u32,
+    #[serde(rename = "type")]
+    prog_type: &'a str,
+    name: &'a str,
+    avg_runtime_ns: Option<f64>,
+    total_avg_runtime_ns: f64,
+    events_per_sec: Option<f64>,
+    cpu_percent: Option<f64>,
+    run_cnt: u64,
+    run_time_ns: u64,
+    recursion_misses: u64,
+    owners: &'a [Owner],
+}
+
+/// Writes one program's record as a line of JSON with the CSV's keys (owners
+/// as an array of `{pid, comm}`).
+pub fn write_json_line<W: Write>(
+    out: &mut W,
+    timestamp: &str,
+    program: &ProgramSample,
+    metrics: Option<&Metrics>,
+) -> io::Result<()> {
+    let prog_type = program.type_name();
+    let record = JsonRecord {
+        timestamp,
+        id: program.id,
+        prog_type: &prog_type,
+        name: &program.name,
+        avg_runtime_ns: metrics.map(|m| m.avg_runtime_ns),
+        total_avg_runtime_ns: total_avg_runtime_ns(program.counters()),
+        events_per_sec: metrics.map(|m| m.events_per_sec),
+        cpu_percent: metrics.map(|m| m.cpu_percent),
+        run_cnt: program.run_cnt,
+        run_time_ns: program.run_time_ns,
+        recursion_misses: program.recursion_misses,
+        owners: &program.owners,
+    };
+    serde_json::to_writer(&mut *out, &record).map_err(io::Error::from)?;
+    out.write_all(b"\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    fn program() -> ProgramSample {
+        ProgramSample {
+            id: 42,
+            prog_type: 6,
+            name: "xdp_fw".to_owned(),
+            tag: [0; 8],
+            load_time_ns: 0,
+            run_time_ns: 2_000,
+            run_cnt: 8,
+            recursion_misses: 1,
+            owners: vec![
+                Owner {
+                    pid: 7,
+                    comm: "=cmd|calc".to_owned(),
+                },
+                Owner {
+                    pid: 9,
+                    comm: "agent".to_owned(),
+                },
+            ],
+            own: false,
+        }
+    }
+
+    #[test]
+    fn csv_has_the_documented_header_and_values() {
+        let m = Metrics {
+            avg_runtime_ns: 250.0,
+            total_avg_runtime_ns: 250.0,
+            events_per_sec: 8.0,
+            cpu_percent: 0.0002,
+            recursion_misses_per_sec: 0.0,
+        };
+        let mut w = CsvWriter::new(Vec::new()).expect("header");
+        w.write("2026-01-01T00:00:00.000000Z", &program(), Some(&m))
+            .expect("row");
+        w.write("2026-01-01T00:00:01.000000Z", &program(), None)
+            .expect("row");
+        let text = String::from_utf8(w.into_inner().expect("flush")).expect("utf-8");
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(
+            lines[0],
+            "timestamp,id,type,name,avg_runtime_ns,total_avg_runtime_ns,events_per_sec,\
+             cpu_percent,run_cnt,run_time_ns,recursion_misses,owners"
+        );
+        assert_eq!(
+            lines[1],
+            "2026-01-01T00:00:00.000000Z,42,xdp,xdp_fw,250.0,250.0,8.000,0.000200,8,2000,1,\
+             '=cmd|calc:7;agent:9"
+        );
+        assert_eq!(
+            lines[2],
+            "2026-01-01T00:00:01.000000Z,42,xdp,xdp_fw,,250.0,,,8,2000,1,'=cmd|calc:7;agent:9"
+        );
+    }
+
+    #[test]
+    fn formula_like_text_is_neutralised_and_plain_text_kept() {
+        for risky in ["=1+1", "+1", "-1", "@SUM(A1)", "\tx", "\rx"] {
+            assert!(spreadsheet_safe(risky).starts_with('\''), "{risky:?}");
+        }
+        for plain in ["systemd", "", "a=b", "1-2"] {
+            assert_eq!(spreadsheet_safe(plain), plain);
+        }
+    }
+
+    #[test]
+    fn json_lines_have_the_csv_keys_and_owner_objects() {
+        let mut out = Vec::new();
+        write_json_line(&mut out, "t", &program(), None).expect("json");
+        let v: serde_json::Value = serde_json::from_slice(&out).expect("valid json");
+        let keys: Vec<&str> = v
+            .as_object()
+            .expect("object")
+            .keys()
+            .map(String::as_str)
+            .collect();
+        let mut expected = SNAPSHOT_COLUMNS.to_vec();
+        expected.sort_unstable();
+        let mut got = keys.clone();
+        got.sort_unstable();
+        assert_eq!(got, expected);
+        assert_eq!(v["type"], "xdp");
+        assert!(v["events_per_sec"].is_null());
+        assert_eq!(v["owners"][0]["comm"], "=cmd|calc");
+        assert_eq!(v["owners"][1]["pid"], 9);
+        assert!(out.ends_with(b"\n"));
+    }
+
+    #[test]
+    fn timestamps_are_rfc3339_utc() {
+        let t = SystemTime::UNIX_EPOCH + Duration::from_micros(1_764_051_078_123_456);
+        assert_eq!(rfc3339(t), "2025-11-25T06:11:18.123456Z");
+    }
+}

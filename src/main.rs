@@ -1,0 +1,227 @@
+//! `bpfscope`: the desktop app's entry point and the headless `sample` command.
+
+use std::io::{self, BufWriter, Write};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use bpfscope::export::{CsvWriter, rfc3339, write_json_line};
+use bpfscope::model::Sample;
+use bpfscope::model::metrics::program_metrics;
+use bpfscope::sampler::{
+    self, Enumeration, Interval, Sampler, SamplerConfig, SourceEvent, StatsRequest,
+};
+use clap::{Parser, Subcommand, ValueEnum};
+use crossbeam_channel::RecvTimeoutError;
+
+/// Live cost of every loaded eBPF program: runtime per run, events per
+/// second, CPU share.
+#[derive(Debug, Parser)]
+#[command(name = "bpfscope", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Print every program's metrics once per interval (CSV or JSON lines).
+    ///
+    /// The first pass only primes the deltas; each later pass prints one
+    /// record per loaded program. Needs CAP_SYS_ADMIN.
+    Sample(SampleArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct SampleArgs {
+    /// Seconds between samples, 0.1 to 3600.
+    #[arg(long, value_name = "SECS", default_value = "1")]
+    interval: Interval,
+    /// Stop after this many printed periods (default: run until interrupted).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    count: Option<u64>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Csv)]
+    format: Format,
+    /// How to turn the kernel's statistics on.
+    #[arg(long, value_enum, default_value_t = StatsArg::Auto)]
+    stats: StatsArg,
+    /// How to list programs.
+    #[arg(long, value_enum, default_value_t = EnumerateArg::Auto)]
+    enumerate: EnumerateArg,
+    /// Do not look up which processes hold each program.
+    #[arg(long)]
+    no_owners: bool,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum Format {
+    Csv,
+    Json,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum StatsArg {
+    /// BPF_ENABLE_STATS, or the sysctl on kernels older than 5.8.
+    Auto,
+    /// Only BPF_ENABLE_STATS.
+    Syscall,
+    /// Only the kernel.bpf_stats_enabled sysctl (restored on exit).
+    Sysctl,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum EnumerateArg {
+    /// The BPF iterator, or syscalls where it cannot load.
+    Auto,
+    /// Only the BPF iterator.
+    Iterator,
+    /// Only per-program syscalls.
+    Syscall,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_writer(io::stderr)
+        .with_max_level(tracing::Level::WARN)
+        .with_target(false)
+        .init();
+    match cli.command {
+        Some(Command::Sample(args)) => sample_command(&args),
+        None => {
+            eprintln!(
+                "bpfscope: the desktop window is not part of this build yet; \
+                 `bpfscope sample` prints live statistics (see `bpfscope --help`)"
+            );
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn sample_command(args: &SampleArgs) -> ExitCode {
+    let stop = Arc::new(AtomicBool::new(false));
+    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        if let Err(err) = signal_hook::flag::register(signal, Arc::clone(&stop)) {
+            eprintln!("bpfscope: cannot handle signal {signal}: {err}");
+            return ExitCode::FAILURE;
+        }
+    }
+    let config = SamplerConfig {
+        stats: match args.stats {
+            StatsArg::Auto => StatsRequest::Auto,
+            StatsArg::Syscall => StatsRequest::Syscall,
+            StatsArg::Sysctl => StatsRequest::Sysctl,
+        },
+        enumeration: match args.enumerate {
+            EnumerateArg::Auto => None,
+            EnumerateArg::Iterator => Some(Enumeration::Iterator),
+            EnumerateArg::Syscall => Some(Enumeration::Syscall),
+        },
+        owners: !args.no_owners,
+    };
+    let sampler = match Sampler::new(config) {
+        Ok(sampler) => sampler,
+        Err(err) => {
+            eprintln!("bpfscope: {err}");
+            return if err.is_privilege() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::FAILURE
+            };
+        }
+    };
+    let (tx, rx) = crossbeam_channel::bounded(16);
+    let thread = match sampler::spawn(sampler, args.interval, tx) {
+        Ok(thread) => thread,
+        Err(err) => {
+            eprintln!("bpfscope: cannot start the sampling thread: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+
+    let mut printer = match Printer::new(args.format) {
+        Ok(printer) => printer,
+        Err(err) => {
+            eprintln!("bpfscope: cannot write to standard output: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let mut previous: Option<Sample> = None;
+    let mut printed = 0u64;
+    let code = loop {
+        if stop.load(Ordering::Relaxed) {
+            break ExitCode::SUCCESS;
+        }
+        let event = match rx.recv_timeout(Duration::from_millis(100)) {
+            Ok(event) => event,
+            Err(RecvTimeoutError::Timeout) => continue,
+            Err(RecvTimeoutError::Disconnected) => {
+                eprintln!("bpfscope: the sampler stopped unexpectedly");
+                break ExitCode::FAILURE;
+            }
+        };
+        match event {
+            SourceEvent::Hello(info) => {
+                for notice in &info.notices {
+                    eprintln!("bpfscope: {notice}");
+                }
+            }
+            SourceEvent::Error(message) => eprintln!("bpfscope: {message}"),
+            SourceEvent::Sample(sample) => {
+                if let Some(prev) = &previous {
+                    match printer.period(prev, &sample) {
+                        Ok(()) => {}
+                        Err(err) if err.kind() == io::ErrorKind::BrokenPipe => {
+                            break ExitCode::SUCCESS;
+                        }
+                        Err(err) => {
+                            eprintln!("bpfscope: cannot write to standard output: {err}");
+                            break ExitCode::FAILURE;
+                        }
+                    }
+                    printed += 1;
+                    if args.count.is_some_and(|count| printed >= count) {
+                        break ExitCode::SUCCESS;
+                    }
+                }
+                previous = Some(sample);
+            }
+        }
+    };
+    // Stop sampling (and turn statistics off) before exiting.
+    thread.stop();
+    code
+}
+
+/// Writes one record per program per period.
+enum Printer {
+    Csv(CsvWriter<BufWriter<io::Stdout>>),
+    Json(BufWriter<io::Stdout>),
+}
+
+impl Printer {
+    fn new(format: Format) -> io::Result<Self> {
+        let out = BufWriter::new(io::stdout());
+        Ok(match format {
+            Format::Csv => Self::Csv(CsvWriter::new(out)?),
+            Format::Json => Self::Json(out),
+        })
+    }
+
+    fn period(&mut self, prev: &Sample, cur: &Sample) -> io::Result<()> {
+        let timestamp = rfc3339(cur.taken_at);
+        for program in &cur.programs {
+            let metrics = program_metrics(prev, cur, program);
+            match self {
+                Self::Csv(w) => w.write(&timestamp, program, metrics.as_ref())?,
+                Self::Json(w) => write_json_line(w, &timestamp, program, metrics.as_ref())?,
+            }
+        }
+        match self {
+            Self::Csv(w) => w.flush(),
+            Self::Json(w) => w.flush(),
+        }
+    }
+}

@@ -1,0 +1,8 @@
+//! Plain data passed from the sampler to its consumers, and the metric maths.
+
+pub mod metrics;
+mod sample;
+mod types;
+
+pub use sample::{Owner, ProgramSample, Sample};
+pub use types::prog_type_name;

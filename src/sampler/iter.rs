@@ -1,0 +1,154 @@
+//! The fast path: every program's counters in one read of an `iter/bpf_prog`
+//! BPF iterator (see `src/bpf/progs.bpf.c`).
+
+use std::io::{self, Read};
+use std::os::fd::AsFd;
+
+use libbpf_rs::{Iter, Link, Object, ObjectBuilder};
+
+use crate::model::ProgramSample;
+
+const OBJECT: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/progs.bpf.o"));
+
+/// Size of `struct prog_record` in `progs.bpf.c`.
+pub const RECORD_SIZE: usize = 64;
+
+/// A loaded and attached program iterator. Each [`ProgIter::read`] makes a
+/// fresh iterator instance from the link and reads it to the end.
+#[derive(Debug)]
+pub struct ProgIter {
+    // Drop order: the link before the object that owns the program.
+    link: Link,
+    object: Object,
+}
+
+impl ProgIter {
+    /// Loads and attaches the iterator program.
+    pub fn load() -> io::Result<Self> {
+        let (object, link) = load_iterator(OBJECT, "dump_prog")?;
+        Ok(Self { link, object })
+    }
+
+    /// The kernel id of the iterator program itself.
+    pub fn prog_id(&self) -> Option<u32> {
+        object_prog_id(&self.object)
+    }
+
+    /// Appends one sample per program to `out`, using `buf` as scratch space.
+    pub fn read(&mut self, buf: &mut Vec<u8>, out: &mut Vec<ProgramSample>) -> io::Result<()> {
+        read_all(&self.link, buf)?;
+        parse_records(buf, out)
+    }
+}
+
+/// Opens, loads and attaches the single iterator program `prog` of `bytes`.
+pub(super) fn load_iterator(bytes: &[u8], prog: &str) -> io::Result<(Object, Link)> {
+    let object = ObjectBuilder::default()
+        .open_memory(bytes)
+        .and_then(libbpf_rs::OpenObject::load)
+        .map_err(to_io)?;
+    let link = object
+        .progs_mut()
+        .find(|p| p.name() == prog)
+        .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, format!("no program {prog}")))?
+        .attach()
+        .map_err(to_io)?;
+    Ok((object, link))
+}
+
+pub(super) fn object_prog_id(object: &Object) -> Option<u32> {
+    let prog = object.progs().next()?;
+    libbpf_rs::Program::id_from_fd(prog.as_fd()).ok()
+}
+
+/// Reads a fresh instance of the iterator behind `link` into `buf`.
+pub(super) fn read_all(link: &Link, buf: &mut Vec<u8>) -> io::Result<()> {
+    buf.clear();
+    let mut iter = Iter::new(link).map_err(to_io)?;
+    iter.read_to_end(buf)?;
+    Ok(())
+}
+
+fn to_io(err: libbpf_rs::Error) -> io::Error {
+    io::Error::other(format!("{err:#}"))
+}
+
+fn u32_at(rec: &[u8], at: usize) -> u32 {
+    let mut b = [0u8; 4];
+    b.copy_from_slice(&rec[at..at + 4]);
+    u32::from_ne_bytes(b)
+}
+
+fn u64_at(rec: &[u8], at: usize) -> u64 {
+    let mut b = [0u8; 8];
+    b.copy_from_slice(&rec[at..at + 8]);
+    u64::from_ne_bytes(b)
+}
+
+/// Decodes `struct prog_record`s (native byte order: they come from this
+/// machine's kernel).
+fn parse_records(bytes: &[u8], out: &mut Vec<ProgramSample>) -> io::Result<()> {
+    let records = bytes.chunks_exact(RECORD_SIZE);
+    if !records.remainder().is_empty() {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!(
+                "program iterator returned {} bytes, not a whole number of {RECORD_SIZE}-byte records",
+                bytes.len()
+            ),
+        ));
+    }
+    out.extend(records.map(|rec| {
+        let mut tag = [0u8; 8];
+        tag.copy_from_slice(&rec[40..48]);
+        ProgramSample {
+            id: u32_at(rec, 0),
+            prog_type: u32_at(rec, 4),
+            run_time_ns: u64_at(rec, 8),
+            run_cnt: u64_at(rec, 16),
+            recursion_misses: u64_at(rec, 24),
+            load_time_ns: u64_at(rec, 32),
+            tag,
+            name: super::c_name(&rec[48..64]),
+            owners: Vec::new(),
+            own: false,
+        }
+    }));
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn records_decode_field_by_field() {
+        let mut rec = Vec::new();
+        rec.extend(7u32.to_ne_bytes());
+        rec.extend(6u32.to_ne_bytes());
+        rec.extend(1_000u64.to_ne_bytes());
+        rec.extend(10u64.to_ne_bytes());
+        rec.extend(2u64.to_ne_bytes());
+        rec.extend(99u64.to_ne_bytes());
+        rec.extend([1, 2, 3, 4, 5, 6, 7, 8]);
+        rec.extend(b"xdp_prog\0\0\0\0\0\0\0\0");
+        assert_eq!(rec.len(), RECORD_SIZE);
+        let mut out = Vec::new();
+        parse_records(&rec, &mut out).expect("whole record");
+        let p = &out[0];
+        assert_eq!((p.id, p.prog_type, p.name.as_str()), (7, 6, "xdp_prog"));
+        assert_eq!(
+            (p.run_time_ns, p.run_cnt, p.recursion_misses),
+            (1_000, 10, 2)
+        );
+        assert_eq!(p.load_time_ns, 99);
+        assert_eq!(p.tag_hex(), "0102030405060708");
+    }
+
+    #[test]
+    fn partial_records_are_an_error() {
+        let mut out = Vec::new();
+        let err = parse_records(&[0u8; RECORD_SIZE + 3], &mut out).expect_err("partial");
+        assert_eq!(err.kind(), io::ErrorKind::InvalidData);
+    }
+}

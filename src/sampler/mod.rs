@@ -1,0 +1,275 @@
+//! The privileged part: turn statistics on, read every program each period.
+//!
+//! [`Sampler`] owns the [`StatsGuard`] and the iterators; [`spawn`] runs it on
+//! a named thread that sends one [`SourceEvent::Sample`] per period down a
+//! bounded channel. The sampler knows nothing about filters or the UI: every
+//! program is read every time.
+
+mod iter;
+mod owners;
+mod stats;
+mod syscall;
+mod thread;
+
+use std::collections::HashSet;
+use std::fmt;
+use std::io;
+use std::time::{Duration, SystemTime};
+
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+use crate::model::Sample;
+use crate::sys;
+
+pub use stats::{StatsGuard, StatsMode, StatsRequest, restore_sysctl_now};
+pub use syscall::{enumerate as enumerate_with_syscalls, read_program};
+pub use thread::{Interval, IntervalError, SamplerThread, SourceEvent, spawn};
+
+/// How programs are enumerated.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Enumeration {
+    /// One read of an `iter/bpf_prog` BPF iterator per pass (fast path).
+    Iterator,
+    /// `BPF_PROG_GET_NEXT_ID` → `GET_FD_BY_ID` → `OBJ_GET_INFO_BY_FD` per
+    /// program (fallback where the iterator cannot load).
+    Syscall,
+}
+
+impl fmt::Display for Enumeration {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Iterator => "BPF iterator",
+            Self::Syscall => "syscalls",
+        })
+    }
+}
+
+/// What the sampler was asked to use.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct SamplerConfig {
+    pub stats: StatsRequest,
+    /// `None`: the iterator, falling back to syscalls. `Some`: only that one.
+    pub enumeration: Option<Enumeration>,
+    /// Read owning processes with the `iter/task_file` iterator.
+    pub owners: bool,
+}
+
+/// What a running sampler uses, for the status bar and the helper's `Hello`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SourceInfo {
+    pub stats_mode: StatsMode,
+    pub enumeration: Enumeration,
+    pub owners_available: bool,
+    pub kernel_release: String,
+    pub online_cpus: u32,
+    /// Things the user should know once (a fallback taken and why).
+    pub notices: Vec<String>,
+}
+
+/// Why the sampler could not start or read.
+#[derive(Debug, Error)]
+pub enum SamplerError {
+    #[error(
+        "bpfscope needs CAP_SYS_ADMIN to turn on BPF run-time statistics and read every \
+         program; run it as root (e.g. `sudo bpfscope sample`) or give it that capability"
+    )]
+    NoPrivilege,
+    #[error("could not turn on BPF run-time statistics: {0}")]
+    Stats(#[source] io::Error),
+    #[error("could not list BPF programs: {0}")]
+    Enumerate(#[source] io::Error),
+}
+
+impl SamplerError {
+    /// Whether this is the missing-privilege case (exit code 2 in the CLI).
+    #[must_use]
+    pub fn is_privilege(&self) -> bool {
+        matches!(self, Self::NoPrivilege)
+    }
+}
+
+fn is_permission(err: &io::Error) -> bool {
+    matches!(err.raw_os_error(), Some(libc::EPERM | libc::EACCES))
+}
+
+/// Reads every loaded program's counters, owners and identity.
+#[derive(Debug)]
+pub struct Sampler {
+    // Field order is drop order: iterators go before statistics are turned off.
+    progs: Option<iter::ProgIter>,
+    owners: Option<owners::OwnerIter>,
+    stats: StatsGuard,
+    own_ids: HashSet<u32>,
+    info: SourceInfo,
+    buf: Vec<u8>,
+    warnings: Vec<String>,
+    owners_failing: bool,
+}
+
+impl Sampler {
+    /// Turns statistics on and loads the iterators.
+    pub fn new(config: SamplerConfig) -> Result<Self, SamplerError> {
+        let stats = StatsGuard::enable(config.stats)?;
+        let mut notices = Vec::new();
+        if stats.mode() == StatsMode::Sysctl && config.stats == StatsRequest::Auto {
+            notices.push(
+                "this kernel has no BPF_ENABLE_STATS (Linux < 5.8): statistics are on through \
+                 the kernel.bpf_stats_enabled sysctl until bpfscope exits"
+                    .to_owned(),
+            );
+        }
+
+        let progs = match config.enumeration {
+            Some(Enumeration::Syscall) => None,
+            want => match iter::ProgIter::load() {
+                Ok(it) => Some(it),
+                Err(err) if want == Some(Enumeration::Iterator) => {
+                    return Err(SamplerError::Enumerate(err));
+                }
+                Err(err) => {
+                    tracing::warn!("program iterator unavailable: {err}");
+                    notices.push(format!(
+                        "the BPF program iterator could not load ({err}); reading programs \
+                         with one syscall each instead, which costs more CPU"
+                    ));
+                    None
+                }
+            },
+        };
+        let owners = if config.owners {
+            match owners::OwnerIter::load() {
+                Ok(it) => Some(it),
+                Err(err) => {
+                    tracing::warn!("owner iterator unavailable: {err}");
+                    notices.push(format!(
+                        "owning processes are not shown: the task_file iterator could not \
+                         load ({err})"
+                    ));
+                    None
+                }
+            }
+        } else {
+            None
+        };
+
+        let mut own_ids = HashSet::new();
+        own_ids.extend(progs.iter().filter_map(iter::ProgIter::prog_id));
+        own_ids.extend(owners.iter().filter_map(owners::OwnerIter::prog_id));
+
+        let info = SourceInfo {
+            stats_mode: stats.mode(),
+            enumeration: if progs.is_some() {
+                Enumeration::Iterator
+            } else {
+                Enumeration::Syscall
+            },
+            owners_available: owners.is_some(),
+            kernel_release: sys::kernel_release(),
+            online_cpus: u32::try_from(sys::online_cpus()).unwrap_or(u32::MAX),
+            notices,
+        };
+        Ok(Self {
+            progs,
+            owners,
+            stats,
+            own_ids,
+            info,
+            buf: Vec::new(),
+            warnings: Vec::new(),
+            owners_failing: false,
+        })
+    }
+
+    /// What this sampler uses.
+    #[must_use]
+    pub fn info(&self) -> &SourceInfo {
+        &self.info
+    }
+
+    /// How statistics are turned on.
+    #[must_use]
+    pub fn stats_mode(&self) -> StatsMode {
+        self.stats.mode()
+    }
+
+    /// Trouble met while sampling that did not stop it, each said once.
+    pub fn take_warnings(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.warnings)
+    }
+
+    /// Reads every program once.
+    pub fn sample(&mut self, period: Duration) -> Result<Sample, SamplerError> {
+        let taken_at = SystemTime::now();
+        let boottime_ns = sys::boottime_ns();
+        let mut programs = Vec::with_capacity(self.buf.len() / iter::RECORD_SIZE + 16);
+        match &mut self.progs {
+            Some(it) => it.read(&mut self.buf, &mut programs),
+            None => syscall::enumerate(&mut programs),
+        }
+        .map_err(|err| {
+            if is_permission(&err) {
+                SamplerError::NoPrivilege
+            } else {
+                SamplerError::Enumerate(err)
+            }
+        })?;
+        programs.sort_unstable_by_key(|p| p.id);
+        programs.dedup_by_key(|p| p.id);
+
+        if let Some(owners) = &mut self.owners {
+            match owners.read(&mut self.buf) {
+                Ok(list) => {
+                    self.owners_failing = false;
+                    owners::attach(&mut programs, list);
+                }
+                Err(err) => {
+                    if !self.owners_failing {
+                        self.warnings
+                            .push(format!("could not read owning processes: {err}"));
+                    }
+                    self.owners_failing = true;
+                }
+            }
+        }
+        for program in &mut programs {
+            program.own = self.own_ids.contains(&program.id);
+        }
+        Ok(Sample {
+            taken_at,
+            boottime_ns,
+            period,
+            programs,
+        })
+    }
+}
+
+/// Converts a NUL-padded kernel name into a String.
+fn c_name(bytes: &[u8]) -> String {
+    let end = bytes.iter().position(|&b| b == 0).unwrap_or(bytes.len());
+    String::from_utf8_lossy(&bytes[..end]).into_owned()
+}
+
+#[allow(dead_code)]
+fn _assert_send() {
+    fn is_send<T: Send>() {}
+    is_send::<Sampler>();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_stop_at_the_first_nul() {
+        assert_eq!(c_name(b"abc\0\0def"), "abc");
+        assert_eq!(c_name(b"full_length_nam"), "full_length_nam");
+        assert_eq!(c_name(b"\0"), "");
+        assert_eq!(c_name(b"\xffx\0"), "\u{fffd}x");
+    }
+}
+
+/// The kernel id of the program behind `fd`.
+pub fn prog_id_of(fd: &std::os::fd::OwnedFd) -> io::Result<u32> {
+    syscall::prog_info(fd).map(|info| info.id)
+}

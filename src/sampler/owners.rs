@@ -1,0 +1,129 @@
+//! Which processes hold which programs, from an `iter/task_file` BPF
+//! iterator (see `src/bpf/owners.bpf.c`).
+
+use std::io;
+
+use libbpf_rs::{Link, Object};
+
+use crate::model::{Owner, ProgramSample};
+
+const OBJECT: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/owners.bpf.o"));
+
+/// Size of `struct owner_record` in `owners.bpf.c`.
+const RECORD_SIZE: usize = 24;
+
+/// A loaded and attached owner iterator.
+#[derive(Debug)]
+pub struct OwnerIter {
+    link: Link,
+    object: Object,
+}
+
+impl OwnerIter {
+    /// Loads and attaches the iterator program.
+    pub fn load() -> io::Result<Self> {
+        let (object, link) = super::iter::load_iterator(OBJECT, "dump_owner")?;
+        Ok(Self { link, object })
+    }
+
+    /// The kernel id of the iterator program itself.
+    pub fn prog_id(&self) -> Option<u32> {
+        super::iter::object_prog_id(&self.object)
+    }
+
+    /// `(program id, owner)` pairs, sorted and without duplicates.
+    pub fn read(&mut self, buf: &mut Vec<u8>) -> io::Result<Vec<(u32, Owner)>> {
+        super::iter::read_all(&self.link, buf)?;
+        parse_records(buf)
+    }
+}
+
+fn parse_records(bytes: &[u8]) -> io::Result<Vec<(u32, Owner)>> {
+    let records = bytes.chunks_exact(RECORD_SIZE);
+    if !records.remainder().is_empty() {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!(
+                "owner iterator returned {} bytes, not whole records",
+                bytes.len()
+            ),
+        ));
+    }
+    let mut pairs: Vec<(u32, Owner)> = records
+        .map(|rec| {
+            let mut id = [0u8; 4];
+            let mut pid = [0u8; 4];
+            id.copy_from_slice(&rec[0..4]);
+            pid.copy_from_slice(&rec[4..8]);
+            (
+                u32::from_ne_bytes(id),
+                Owner {
+                    pid: u32::from_ne_bytes(pid),
+                    comm: super::c_name(&rec[8..24]),
+                },
+            )
+        })
+        .collect();
+    pairs.sort_unstable();
+    pairs.dedup();
+    Ok(pairs)
+}
+
+/// Moves each owner onto its program; both lists are sorted by program id.
+pub fn attach(programs: &mut [ProgramSample], pairs: Vec<(u32, Owner)>) {
+    let mut pairs = pairs.into_iter().peekable();
+    for program in programs {
+        while pairs.next_if(|(id, _)| *id < program.id).is_some() {}
+        while let Some((_, owner)) = pairs.next_if(|(id, _)| *id == program.id) {
+            program.owners.push(owner);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rec(id: u32, pid: u32, comm: &str) -> Vec<u8> {
+        let mut r = Vec::new();
+        r.extend(id.to_ne_bytes());
+        r.extend(pid.to_ne_bytes());
+        let mut c = [0u8; 16];
+        c[..comm.len()].copy_from_slice(comm.as_bytes());
+        r.extend(c);
+        r
+    }
+
+    fn program(id: u32) -> ProgramSample {
+        ProgramSample {
+            id,
+            prog_type: 0,
+            name: String::new(),
+            tag: [0; 8],
+            load_time_ns: 0,
+            run_time_ns: 0,
+            run_cnt: 0,
+            recursion_misses: 0,
+            owners: Vec::new(),
+            own: false,
+        }
+    }
+
+    #[test]
+    fn owners_are_deduplicated_and_attached_by_id() {
+        let bytes = [
+            rec(5, 20, "agent"),
+            rec(3, 10, "systemd"),
+            rec(5, 20, "agent"), // a program and a link fd in one process
+            rec(5, 21, "other"),
+            rec(9, 1, "gone"), // a program not in this sample
+        ]
+        .concat();
+        let pairs = parse_records(&bytes).expect("whole records");
+        let mut programs = vec![program(3), program(4), program(5)];
+        attach(&mut programs, pairs);
+        assert_eq!(programs[0].owners_joined(), "systemd:10");
+        assert!(programs[1].owners.is_empty());
+        assert_eq!(programs[2].owners_joined(), "agent:20;other:21");
+    }
+}

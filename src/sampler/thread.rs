@@ -1,0 +1,210 @@
+//! The named thread that owns a [`Sampler`] and sends one sample per period.
+
+use std::fmt;
+use std::io;
+use std::str::FromStr;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{Receiver, Sender, bounded, select};
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+use super::{Sampler, SourceInfo};
+use crate::model::Sample;
+
+/// What a sample source (this thread, or later the elevated helper) sends.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum SourceEvent {
+    /// First event: what the source uses.
+    Hello(SourceInfo),
+    /// One pass over every program.
+    Sample(Sample),
+    /// Trouble the source survived, in words for the user.
+    Error(String),
+}
+
+/// A sampling interval in the accepted range, 0.1 s to 3600 s.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Interval(Duration);
+
+/// An interval outside the accepted range, or not a number.
+#[derive(Clone, Debug, PartialEq, Eq, Error)]
+#[error("the sample interval must be a number of seconds from 0.1 to 3600, not {0:?}")]
+pub struct IntervalError(String);
+
+impl Interval {
+    pub const MIN: Duration = Duration::from_millis(100);
+    pub const MAX: Duration = Duration::from_secs(3600);
+    pub const DEFAULT: Self = Self(Duration::from_secs(1));
+
+    /// An interval of `duration`, if it is in range.
+    pub fn new(duration: Duration) -> Result<Self, IntervalError> {
+        if (Self::MIN..=Self::MAX).contains(&duration) {
+            Ok(Self(duration))
+        } else {
+            Err(IntervalError(format!("{}", duration.as_secs_f64())))
+        }
+    }
+
+    /// The interval as a duration.
+    #[must_use]
+    pub fn duration(self) -> Duration {
+        self.0
+    }
+}
+
+impl Default for Interval {
+    fn default() -> Self {
+        Self::DEFAULT
+    }
+}
+
+impl FromStr for Interval {
+    type Err = IntervalError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let secs: f64 = s.trim().parse().map_err(|_| IntervalError(s.to_owned()))?;
+        if !secs.is_finite() {
+            return Err(IntervalError(s.to_owned()));
+        }
+        // Round to the millisecond so 0.1 is exactly 100 ms.
+        let millis = (secs * 1000.0).round();
+        if !(0.0..=Self::MAX.as_millis() as f64).contains(&millis) {
+            return Err(IntervalError(s.to_owned()));
+        }
+        Self::new(Duration::from_millis(millis as u64)).map_err(|_| IntervalError(s.to_owned()))
+    }
+}
+
+impl fmt::Display for Interval {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} s", self.0.as_secs_f64())
+    }
+}
+
+/// A running sampler thread. Dropping it stops the thread and waits for it,
+/// which turns statistics off.
+#[derive(Debug)]
+pub struct SamplerThread {
+    stop: Option<Sender<()>>,
+    handle: Option<JoinHandle<()>>,
+}
+
+impl SamplerThread {
+    /// Stops sampling and waits until statistics are off again.
+    pub fn stop(mut self) {
+        self.shutdown();
+    }
+
+    fn shutdown(&mut self) {
+        drop(self.stop.take());
+        if let Some(handle) = self.handle.take() {
+            if handle.join().is_err() {
+                tracing::error!("the sampler thread panicked");
+            }
+        }
+    }
+}
+
+impl Drop for SamplerThread {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+/// Starts `sampler` on a thread named `bpfscope-sampler`.
+///
+/// It sends a [`SourceEvent::Hello`], then one [`SourceEvent::Sample`] per
+/// `interval` on a drift-free schedule (deadlines are `start + k·interval`; a
+/// pass that overruns skips the deadlines it missed instead of bursting).
+/// It stops when the receiver of `tx` is dropped or [`SamplerThread::stop`]
+/// is called; a failed pass is sent as [`SourceEvent::Error`] and sampling
+/// goes on.
+pub fn spawn(
+    sampler: Sampler,
+    interval: Interval,
+    tx: Sender<SourceEvent>,
+) -> io::Result<SamplerThread> {
+    let (stop_tx, stop_rx) = bounded::<()>(1);
+    let handle = std::thread::Builder::new()
+        .name("bpfscope-sampler".to_owned())
+        .spawn(move || run(sampler, interval.duration(), &tx, &stop_rx))?;
+    Ok(SamplerThread {
+        stop: Some(stop_tx),
+        handle: Some(handle),
+    })
+}
+
+/// Sends `event` unless stopped first; `false` means stop.
+fn send(tx: &Sender<SourceEvent>, stop: &Receiver<()>, event: SourceEvent) -> bool {
+    select! {
+        send(tx, event) -> res => res.is_ok(),
+        recv(stop) -> _ => false,
+    }
+}
+
+fn run(mut sampler: Sampler, period: Duration, tx: &Sender<SourceEvent>, stop: &Receiver<()>) {
+    if !send(tx, stop, SourceEvent::Hello(sampler.info().clone())) {
+        return;
+    }
+    let start = Instant::now();
+    let mut tick: u32 = 0;
+    loop {
+        let event = match sampler.sample(period) {
+            Ok(sample) => SourceEvent::Sample(sample),
+            Err(err) => SourceEvent::Error(err.to_string()),
+        };
+        if !send(tx, stop, event) {
+            return;
+        }
+        for warning in sampler.take_warnings() {
+            if !send(tx, stop, SourceEvent::Error(warning)) {
+                return;
+            }
+        }
+
+        // Next deadline on the fixed grid, skipping any already missed.
+        let elapsed = start.elapsed();
+        tick = tick.saturating_add(1);
+        let mut deadline = period.saturating_mul(tick);
+        if deadline <= elapsed {
+            let missed = (elapsed.as_nanos() / period.as_nanos().max(1)) as u32;
+            tick = missed.saturating_add(1);
+            deadline = period.saturating_mul(tick);
+        }
+        match stop.recv_timeout(deadline.saturating_sub(start.elapsed())) {
+            Err(crossbeam_channel::RecvTimeoutError::Timeout) => {}
+            Ok(()) | Err(crossbeam_channel::RecvTimeoutError::Disconnected) => return,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn intervals_in_range_parse() {
+        assert_eq!(
+            "0.1".parse::<Interval>().map(Interval::duration),
+            Ok(Duration::from_millis(100))
+        );
+        assert_eq!(
+            "3600".parse::<Interval>().map(Interval::duration),
+            Ok(Duration::from_secs(3600))
+        );
+        assert_eq!(
+            " 2.5 ".parse::<Interval>().map(Interval::duration),
+            Ok(Duration::from_millis(2500))
+        );
+    }
+
+    #[test]
+    fn intervals_out_of_range_are_rejected_with_the_range() {
+        for bad in ["0.05", "0", "-1", "3600.5", "1e9", "NaN", "inf", "abc", ""] {
+            let err = bad.parse::<Interval>().expect_err(bad);
+            assert!(err.to_string().contains("0.1 to 3600"), "{err}");
+        }
+    }
+}

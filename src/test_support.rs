@@ -1,0 +1,123 @@
+//! Real BPF programs for bpfscope's own tests and benchmarks: loaded from a
+//! few raw instructions (no object file needed) and run on demand with
+//! `BPF_PROG_TEST_RUN`, so the expected run counts are exact.
+
+use std::ffi::CString;
+use std::io;
+use std::mem;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+
+/// `r0 = 0; exit`, as raw `struct bpf_insn`s (8 bytes each, little-endian
+/// register nibbles are zero).
+#[repr(C, align(8))]
+struct Insns([u8; 16]);
+
+const RETURN_ZERO: Insns = Insns([
+    0xb7, 0, 0, 0, 0, 0, 0, 0, // BPF_ALU64 | BPF_MOV | BPF_K: r0 = 0
+    0x95, 0, 0, 0, 0, 0, 0, 0, // BPF_JMP | BPF_EXIT
+]);
+
+/// A loaded socket-filter program that returns 0. Unloaded when dropped
+/// (unless something else holds it).
+#[derive(Debug)]
+pub struct TestProgram {
+    fd: OwnedFd,
+    id: u32,
+}
+
+impl TestProgram {
+    /// Loads a program named `name` (at most 15 bytes are kept).
+    pub fn load(name: &str) -> io::Result<Self> {
+        let name = CString::new(name).map_err(io::Error::other)?;
+        let license = c"GPL";
+        // SAFETY: bpf_prog_load_opts is a plain C struct; all-zeroes plus
+        // its size is the documented "no options" value.
+        let mut opts: libbpf_sys::bpf_prog_load_opts = unsafe { mem::zeroed() };
+        opts.sz = mem::size_of::<libbpf_sys::bpf_prog_load_opts>() as _;
+        // SAFETY: every pointer is valid for the call; the instructions are
+        // two 8-byte bpf_insns with the required alignment.
+        let fd = unsafe {
+            libbpf_sys::bpf_prog_load(
+                libbpf_sys::BPF_PROG_TYPE_SOCKET_FILTER,
+                name.as_ptr(),
+                license.as_ptr(),
+                RETURN_ZERO.0.as_ptr().cast::<libbpf_sys::bpf_insn>(),
+                2,
+                &raw mut opts,
+            )
+        };
+        if fd < 0 {
+            return Err(io::Error::from_raw_os_error(-fd));
+        }
+        // SAFETY: the kernel just returned this fd and nothing else owns it.
+        let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+        let id = crate::sampler::prog_id_of(&fd)?;
+        Ok(Self { fd, id })
+    }
+
+    /// The program's kernel id.
+    #[must_use]
+    pub fn id(&self) -> u32 {
+        self.id
+    }
+
+    /// Runs the program `repeat` times (at least once) on a dummy packet.
+    pub fn run(&self, repeat: u32) -> io::Result<()> {
+        let packet = [0u8; 64];
+        // SAFETY: plain C struct; all-zeroes plus its size means defaults.
+        let mut opts: libbpf_sys::bpf_test_run_opts = unsafe { mem::zeroed() };
+        opts.sz = mem::size_of::<libbpf_sys::bpf_test_run_opts>() as _;
+        opts.data_in = packet.as_ptr().cast();
+        opts.data_size_in = packet.len() as u32;
+        opts.repeat = repeat as _;
+        // SAFETY: `opts` points at `packet`, which outlives the call; no
+        // output buffers are given.
+        let rc = unsafe { libbpf_sys::bpf_prog_test_run_opts(self.fd.as_raw_fd(), &raw mut opts) };
+        if rc < 0 {
+            return Err(io::Error::from_raw_os_error(-rc));
+        }
+        Ok(())
+    }
+}
+
+/// Raises the soft open-file limit to the hard one, so that thousands of
+/// programs can be held open at once.
+pub fn raise_fd_limit() -> io::Result<u64> {
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: `lim` is a valid, writable rlimit.
+    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &raw mut lim) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    lim.rlim_cur = lim.rlim_max;
+    // SAFETY: `lim` is a valid rlimit with cur <= max.
+    if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &raw const lim) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(lim.rlim_cur)
+}
+
+/// Whether this process may load programs and turn statistics on.
+#[must_use]
+pub fn privileged() -> bool {
+    crate::sys::has_cap(crate::sys::CAP_SYS_ADMIN)
+}
+
+/// For tests that need the kernel: `true` to go on. Without the privilege it
+/// prints why the test is skipped and returns `false`; under `CI=true` a
+/// missing privilege fails the test instead.
+#[must_use]
+pub fn require_privilege(test: &str) -> bool {
+    if privileged() {
+        return true;
+    }
+    let in_ci = std::env::var("CI").is_ok_and(|v| v == "true" || v == "1");
+    assert!(
+        !in_ci,
+        "{test}: needs CAP_SYS_ADMIN (run as root); CI=true, so this is a failure, not a skip"
+    );
+    eprintln!("SKIPPED {test}: needs CAP_SYS_ADMIN to load BPF programs; run as root");
+    false
+}

@@ -1,0 +1,254 @@
+//! `bpfscope sample` run as a real process.
+
+use std::io::{BufRead, BufReader, Read};
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use bpfscope::test_support::{TestProgram, require_privilege};
+
+const BIN: &str = env!("CARGO_BIN_EXE_bpfscope");
+
+/// Runs `prog` at `runs_per_sec` on a fixed schedule until `stop` is set;
+/// returns the number of runs.
+fn drive(
+    prog: Arc<TestProgram>,
+    runs_per_sec: u64,
+    stop: Arc<AtomicBool>,
+    total: Arc<AtomicU64>,
+) -> std::thread::JoinHandle<()> {
+    const TICK: Duration = Duration::from_millis(5);
+    let per_tick = u32::try_from(runs_per_sec / 200).expect("rate fits");
+    std::thread::Builder::new()
+        .name("test-driver".into())
+        .spawn(move || {
+            let start = Instant::now();
+            let mut tick = 0u32;
+            while !stop.load(Ordering::Relaxed) {
+                prog.run(per_tick).expect("test run");
+                total.fetch_add(u64::from(per_tick), Ordering::Relaxed);
+                tick += 1;
+                if let Some(wait) = (TICK * tick).checked_sub(start.elapsed()) {
+                    std::thread::sleep(wait);
+                }
+            }
+        })
+        .expect("spawn driver")
+}
+
+fn csv_rows(text: &str) -> Vec<csv::StringRecord> {
+    csv::Reader::from_reader(text.as_bytes())
+        .records()
+        .collect::<Result<_, _>>()
+        .expect("valid CSV")
+}
+
+#[test]
+fn sample_csv_reports_the_rate_the_test_drove() {
+    if !require_privilege("sample_csv_reports_the_rate_the_test_drove") {
+        return;
+    }
+    let prog = Arc::new(TestProgram::load("bpfscope_rate").expect("load"));
+    let stop = Arc::new(AtomicBool::new(false));
+    let total = Arc::new(AtomicU64::new(0));
+    const RATE: u64 = 20_000;
+    let driver = drive(
+        Arc::clone(&prog),
+        RATE,
+        Arc::clone(&stop),
+        Arc::clone(&total),
+    );
+    std::thread::sleep(Duration::from_millis(200));
+
+    let out = Command::new(BIN)
+        .args([
+            "sample",
+            "--count",
+            "2",
+            "--format",
+            "csv",
+            "--interval",
+            "0.5",
+        ])
+        .output()
+        .expect("run bpfscope");
+    stop.store(true, Ordering::Relaxed);
+    driver.join().expect("driver");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "exit {:?}: {stderr}", out.status);
+
+    let text = String::from_utf8(out.stdout).expect("utf-8");
+    assert!(text.starts_with(
+        "timestamp,id,type,name,avg_runtime_ns,total_avg_runtime_ns,events_per_sec,\
+         cpu_percent,run_cnt,run_time_ns,recursion_misses,owners\n"
+    ));
+    let rows = csv_rows(&text);
+    let id = prog.id().to_string();
+    let ours: Vec<&csv::StringRecord> = rows.iter().filter(|r| &r[1] == id.as_str()).collect();
+    assert_eq!(ours.len(), 2, "one row per printed period:\n{text}");
+    // Two periods, two distinct timestamps.
+    assert_ne!(&ours[0][0], &ours[1][0]);
+    for row in ours {
+        assert_eq!(&row[2], "socket_filter");
+        assert_eq!(&row[3], "bpfscope_rate");
+        let rate: f64 = row[6].parse().expect("events_per_sec");
+        assert!(
+            (rate - RATE as f64).abs() <= RATE as f64 * 0.10,
+            "events_per_sec {rate} is not within 10 % of the {RATE}/s driven"
+        );
+        let avg: f64 = row[4].parse().expect("avg_runtime_ns");
+        assert!(avg > 0.0);
+        assert!(
+            row[11].contains(&format!(":{}", std::process::id())),
+            "owners {}",
+            &row[11]
+        );
+    }
+}
+
+#[test]
+fn sample_json_lines_carry_the_same_keys() {
+    if !require_privilege("sample_json_lines_carry_the_same_keys") {
+        return;
+    }
+    let prog = TestProgram::load("bpfscope_json").expect("load");
+    let mut child = Command::new(BIN)
+        .args([
+            "sample",
+            "--count",
+            "1",
+            "--format",
+            "json",
+            "--interval",
+            "0.2",
+        ])
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let stdout = child.stdout.take().expect("piped");
+    // Runs made while bpfscope samples are counted from its first pass on.
+    std::thread::sleep(Duration::from_millis(50));
+    prog.run(10).expect("run");
+    let lines: Vec<serde_json::Value> = BufReader::new(stdout)
+        .lines()
+        .map(|l| serde_json::from_str(&l.expect("line")).expect("JSON line"))
+        .collect();
+    assert!(child.wait().expect("wait").success());
+    let ours = lines
+        .iter()
+        .find(|v| v["id"] == prog.id())
+        .expect("test program listed");
+    assert_eq!(ours["name"], "bpfscope_json");
+    assert_eq!(ours["type"], "socket_filter");
+    assert!(ours["events_per_sec"].is_number());
+    assert!(
+        ours["owners"]
+            .as_array()
+            .expect("array")
+            .iter()
+            .any(|o| o["pid"] == std::process::id())
+    );
+    assert!(ours["timestamp"].as_str().expect("string").ends_with('Z'));
+}
+
+#[test]
+fn without_the_privilege_it_says_what_is_missing_and_exits_2() {
+    if !require_privilege("without_the_privilege_it_says_what_is_missing_and_exits_2") {
+        return;
+    }
+    // Run as `nobody` with no capabilities at all.
+    let out = Command::new("setpriv")
+        .args([
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            "--inh-caps=-all",
+            BIN,
+        ])
+        .args(["sample", "--count", "1"])
+        .output()
+        .expect("setpriv (util-linux) runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "stderr: {stderr}");
+    assert!(stderr.contains("CAP_SYS_ADMIN"), "stderr: {stderr}");
+    assert_eq!(stderr.trim().lines().count(), 1, "one clear line: {stderr}");
+    assert!(!stderr.contains("backtrace"));
+    assert!(out.stdout.is_empty());
+}
+
+#[test]
+fn an_interval_out_of_range_is_rejected_with_the_range() {
+    for bad in ["0.01", "3601", "soon"] {
+        let out = Command::new(BIN)
+            .args(["sample", "--interval", bad])
+            .output()
+            .expect("run");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{bad}: {stderr}");
+        assert!(stderr.contains("0.1 to 3600"), "{bad}: {stderr}");
+    }
+}
+
+#[test]
+fn sigterm_in_sysctl_mode_restores_the_sysctl() {
+    if !require_privilege("sigterm_in_sysctl_mode_restores_the_sysctl") {
+        return;
+    }
+    let path = "/proc/sys/kernel/bpf_stats_enabled";
+    let before = std::fs::read_to_string(path).expect("sysctl");
+    for signal in [libc::SIGTERM, libc::SIGINT] {
+        let mut child = Command::new(BIN)
+            .args(["sample", "--stats", "sysctl", "--interval", "0.1"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn");
+        // Wait for the header and a first record: statistics are on by then.
+        let mut stdout = BufReader::new(child.stdout.take().expect("piped"));
+        let mut line = String::new();
+        for _ in 0..2 {
+            line.clear();
+            stdout.read_line(&mut line).expect("read");
+        }
+        assert_eq!(std::fs::read_to_string(path).expect("sysctl").trim(), "1");
+        let pid = libc::pid_t::try_from(child.id()).expect("pid");
+        // SAFETY: sending a signal to our own child process.
+        assert_eq!(unsafe { libc::kill(pid, signal) }, 0);
+        let status = child.wait().expect("wait");
+        let mut stderr = String::new();
+        child
+            .stderr
+            .take()
+            .expect("piped")
+            .read_to_string(&mut stderr)
+            .expect("stderr");
+        assert!(status.success(), "signal {signal}: {status:?} {stderr}");
+        assert_eq!(
+            std::fs::read_to_string(path).expect("sysctl"),
+            before,
+            "signal {signal} left the sysctl changed"
+        );
+    }
+}
+
+#[test]
+fn a_closed_pipe_ends_sampling_quietly() {
+    if !require_privilege("a_closed_pipe_ends_sampling_quietly") {
+        return;
+    }
+    let mut child = Command::new(BIN)
+        .args(["sample", "--interval", "0.1"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let mut stdout = BufReader::new(child.stdout.take().expect("piped"));
+    let mut header = String::new();
+    stdout.read_line(&mut header).expect("header");
+    drop(stdout);
+    let start = Instant::now();
+    let status = child.wait().expect("wait");
+    assert!(start.elapsed() < Duration::from_secs(5));
+    assert!(status.success(), "{status:?}");
+}
