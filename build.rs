@@ -7,8 +7,8 @@ use libbpf_cargo::SkeletonBuilder;
 
 const PROGRAMS: &[&str] = &["progs", "owners"];
 
-fn main() {
-    let out_dir = PathBuf::from(env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
+fn main() -> Result<(), String> {
+    let out_dir = PathBuf::from(env::var_os("OUT_DIR").ok_or("cargo did not set OUT_DIR")?);
     println!("cargo:rerun-if-changed=src/bpf/vmlinux.h");
     for name in PROGRAMS {
         let source = format!("src/bpf/{name}.bpf.c");
@@ -18,8 +18,7 @@ fn main() {
             .obj(out_dir.join(format!("{name}.bpf.o")))
             .clang_args(["-Isrc/bpf", "-Wall", "-Werror"])
             .build()
-            .unwrap_or_else(|err| {
-                panic!("compiling {source} failed (is clang installed?): {err:#}")
-            });
+            .map_err(|err| format!("compiling {source} failed (is clang installed?): {err:#}"))?;
     }
+    Ok(())
 }

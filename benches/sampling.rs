@@ -1,1 +1,97 @@
-fn main() {}
+//! One sampling pass at 100, 1,000 and 5,000 loaded programs.
+//!
+//! Compares bpfscope's paths (the `iter/bpf_prog` iterator, the same plus the
+//! owners iterator, and its per-program syscall fallback) with a pass of
+//! `libbpf_rs::query::ProgInfoIter`, which is what bpftop does each tick.
+//! Needs root: `sudo cargo bench --bench sampling`.
+
+#![allow(clippy::expect_used)] // a benchmark without its programs cannot run
+
+use std::hint::black_box;
+use std::time::Duration;
+
+use bpfscope::sampler::{Enumeration, Sampler, SamplerConfig, enumerate_with_syscalls};
+use bpfscope::test_support::{TestProgram, privileged, raise_fd_limit};
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+
+const SIZES: [usize; 3] = [100, 1_000, 5_000];
+
+fn sampler(enumeration: Enumeration, owners: bool) -> Sampler {
+    Sampler::new(SamplerConfig {
+        enumeration: Some(enumeration),
+        owners,
+        ..SamplerConfig::default()
+    })
+    .expect("sampler (run as root)")
+}
+
+fn sampling_pass(c: &mut Criterion) {
+    if !privileged() {
+        eprintln!("sampling benchmark skipped: needs CAP_SYS_ADMIN (run as root)");
+        return;
+    }
+    raise_fd_limit().expect("raise the open-file limit");
+    let mut iter = sampler(Enumeration::Iterator, false);
+    let mut iter_owners = sampler(Enumeration::Iterator, true);
+    let mut syscalls = Vec::new();
+    let mut programs = Vec::new();
+    let mut group = c.benchmark_group("sampling_pass");
+    group
+        .sample_size(20)
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(3));
+    for size in SIZES {
+        while programs.len() < size {
+            let program = TestProgram::load(&format!("bench_{}", programs.len()))
+                .expect("load a benchmark program");
+            programs.push(program);
+        }
+        let loaded = iter
+            .sample(Duration::from_secs(1))
+            .expect("pass")
+            .programs
+            .len();
+        eprintln!("{size} test programs; {loaded} programs loaded in all");
+        group.throughput(Throughput::Elements(loaded as u64));
+        group.bench_with_input(
+            BenchmarkId::new("bpfscope_iterator", size),
+            &size,
+            |b, _| {
+                b.iter(|| black_box(iter.sample(Duration::from_secs(1)).expect("pass")));
+            },
+        );
+        group.bench_with_input(
+            BenchmarkId::new("bpfscope_iterator_with_owners", size),
+            &size,
+            |b, _| b.iter(|| black_box(iter_owners.sample(Duration::from_secs(1)).expect("pass"))),
+        );
+        group.bench_with_input(
+            BenchmarkId::new("bpfscope_syscalls", size),
+            &size,
+            |b, _| {
+                b.iter(|| {
+                    syscalls.clear();
+                    enumerate_with_syscalls(&mut syscalls).expect("pass");
+                    black_box(syscalls.len())
+                });
+            },
+        );
+        group.bench_with_input(
+            BenchmarkId::new("libbpf_rs_ProgInfoIter", size),
+            &size,
+            |b, _| {
+                b.iter(|| {
+                    black_box(
+                        libbpf_rs::query::ProgInfoIter::default()
+                            .map(|info| info.run_cnt)
+                            .sum::<u64>(),
+                    )
+                });
+            },
+        );
+    }
+    group.finish();
+}
+
+criterion_group!(benches, sampling_pass);
+criterion_main!(benches);

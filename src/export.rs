@@ -95,7 +95,9 @@ impl<W: Write> CsvWriter<W> {
 
     /// Flushes and returns the output.
     pub fn into_inner(self) -> io::Result<W> {
-        self.inner.into_inner().map_err(|err| err.into_error())
+        self.inner
+            .into_inner()
+            .map_err(csv::IntoInnerError::into_error)
     }
 }
 
@@ -151,6 +153,7 @@ pub fn write_json_line<W: Write>(
 }
 
 #[cfg(test)]
+#[allow(clippy::float_cmp)] // the expected values are exact in binary
 mod tests {
     use std::time::Duration;
 

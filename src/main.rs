@@ -149,7 +149,7 @@ fn sample_command(args: &SampleArgs) -> ExitCode {
         }
     };
     let mut previous: Option<Sample> = None;
-    let mut printed = 0u64;
+    let mut periods = 0u64;
     let code = loop {
         if stop.load(Ordering::Relaxed) {
             break ExitCode::SUCCESS;
@@ -181,8 +181,8 @@ fn sample_command(args: &SampleArgs) -> ExitCode {
                             break ExitCode::FAILURE;
                         }
                     }
-                    printed += 1;
-                    if args.count.is_some_and(|count| printed >= count) {
+                    periods += 1;
+                    if args.count.is_some_and(|count| periods >= count) {
                         break ExitCode::SUCCESS;
                     }
                 }
@@ -197,7 +197,7 @@ fn sample_command(args: &SampleArgs) -> ExitCode {
 
 /// Writes one record per program per period.
 enum Printer {
-    Csv(CsvWriter<BufWriter<io::Stdout>>),
+    Csv(Box<CsvWriter<BufWriter<io::Stdout>>>),
     Json(BufWriter<io::Stdout>),
 }
 
@@ -205,7 +205,7 @@ impl Printer {
     fn new(format: Format) -> io::Result<Self> {
         let out = BufWriter::new(io::stdout());
         Ok(match format {
-            Format::Csv => Self::Csv(CsvWriter::new(out)?),
+            Format::Csv => Self::Csv(Box::new(CsvWriter::new(out)?)),
             Format::Json => Self::Json(out),
         })
     }

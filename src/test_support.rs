@@ -12,7 +12,7 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 #[repr(C, align(8))]
 struct Insns([u8; 16]);
 
-const RETURN_ZERO: Insns = Insns([
+static RETURN_ZERO: Insns = Insns([
     0xb7, 0, 0, 0, 0, 0, 0, 0, // BPF_ALU64 | BPF_MOV | BPF_K: r0 = 0
     0x95, 0, 0, 0, 0, 0, 0, 0, // BPF_JMP | BPF_EXIT
 ]);
@@ -41,7 +41,7 @@ impl TestProgram {
                 libbpf_sys::BPF_PROG_TYPE_SOCKET_FILTER,
                 name.as_ptr(),
                 license.as_ptr(),
-                RETURN_ZERO.0.as_ptr().cast::<libbpf_sys::bpf_insn>(),
+                (&raw const RETURN_ZERO).cast::<libbpf_sys::bpf_insn>(),
                 2,
                 &raw mut opts,
             )
@@ -69,7 +69,7 @@ impl TestProgram {
         opts.sz = mem::size_of::<libbpf_sys::bpf_test_run_opts>() as _;
         opts.data_in = packet.as_ptr().cast();
         opts.data_size_in = packet.len() as u32;
-        opts.repeat = repeat as _;
+        opts.repeat = i32::try_from(repeat).unwrap_or(i32::MAX);
         // SAFETY: `opts` points at `packet`, which outlives the call; no
         // output buffers are given.
         let rc = unsafe { libbpf_sys::bpf_prog_test_run_opts(self.fd.as_raw_fd(), &raw mut opts) };

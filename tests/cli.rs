@@ -1,5 +1,7 @@
 //! `bpfscope sample` run as a real process.
 
+#![allow(clippy::expect_used, clippy::unwrap_used)] // tests fail loudly by design
+
 use std::io::{BufRead, BufReader, Read};
 use std::process::{Command, Stdio};
 use std::sync::Arc;
@@ -9,6 +11,8 @@ use std::time::{Duration, Instant};
 use bpfscope::test_support::{TestProgram, require_privilege};
 
 const BIN: &str = env!("CARGO_BIN_EXE_bpfscope");
+/// Runs per second the rate test drives.
+const RATE: u64 = 20_000;
 
 /// Runs `prog` at `runs_per_sec` on a fixed schedule until `stop` is set;
 /// returns the number of runs.
@@ -52,7 +56,6 @@ fn sample_csv_reports_the_rate_the_test_drove() {
     let prog = Arc::new(TestProgram::load("bpfscope_rate").expect("load"));
     let stop = Arc::new(AtomicBool::new(false));
     let total = Arc::new(AtomicU64::new(0));
-    const RATE: u64 = 20_000;
     let driver = drive(
         Arc::clone(&prog),
         RATE,

@@ -5,6 +5,8 @@
 //! (nextest test group `kernel`, see .config/nextest.toml; under plain
 //! `cargo test` a process-wide lock does the same).
 
+#![allow(clippy::expect_used, clippy::unwrap_used)] // tests fail loudly by design
+
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 

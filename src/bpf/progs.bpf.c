@@ -46,6 +46,19 @@ struct bpf_prog_stats___old {
 	u64_stats_t nsecs;
 } __attribute__((preserve_access_index));
 
+/* Per-CPU offsets, learned once per pass (at the first program). */
+_Static_assert((MAX_CPUS & (MAX_CPUS - 1)) == 0, "MAX_CPUS is a power of two");
+
+/* An index the verifier can see is inside cpu_offset[]. */
+static __always_inline __u32 cpu_slot(__u32 cpu)
+{
+	barrier_var(cpu);
+	return cpu & (MAX_CPUS - 1);
+}
+
+static __u64 cpu_offset[MAX_CPUS];
+static __u32 nr_cpus;
+
 static __always_inline __u64 as_scalar(const void *ptr)
 {
 	__u64 value = 0;
@@ -57,56 +70,96 @@ static __always_inline __u64 as_scalar(const void *ptr)
 	return value;
 }
 
+struct scope_offset_ctx {
+	__u64 probe_base;
+};
+
+static long learn_one_offset(__u32 cpu, struct scope_offset_ctx *ctx)
+{
+	__u32 zero = 0;
+	void *slot;
+
+	if (cpu >= MAX_CPUS)
+		return 1;
+	slot = bpf_map_lookup_percpu_elem(&cpu_probe, &zero, cpu);
+	if (!slot)
+		return 1; /* past nr_cpu_ids */
+	cpu_offset[cpu_slot(cpu)] = as_scalar(slot) - ctx->probe_base;
+	nr_cpus = cpu + 1;
+	return 0;
+}
+
+static __always_inline void learn_cpu_offsets(void)
+{
+	struct scope_offset_ctx ctx = {};
+
+	nr_cpus = 0;
+	bpf_probe_read_kernel(&ctx.probe_base, sizeof(ctx.probe_base),
+			      (void *)(as_scalar(&cpu_probe) +
+				       bpf_core_field_offset(struct bpf_array, pptrs)));
+	if (ctx.probe_base)
+		bpf_loop(MAX_CPUS, learn_one_offset, &ctx, 0);
+}
+
+struct scope_sum_ctx {
+	__u64 stats_base;
+	__u64 run_cnt;
+	__u64 run_time_ns;
+	__u64 recursion_misses;
+};
+
+static long add_one_cpu(__u32 cpu, struct scope_sum_ctx *ctx)
+{
+	__u64 addr;
+
+	if (cpu >= MAX_CPUS)
+		return 1;
+	addr = ctx->stats_base + cpu_offset[cpu_slot(cpu)];
+	if (bpf_core_field_exists(struct bpf_prog_stats, misses)) {
+		struct bpf_prog_stats s;
+
+		if (bpf_probe_read_kernel(&s, sizeof(s), (void *)addr))
+			return 0;
+		ctx->run_cnt += s.cnt.v.a.a.counter;
+		ctx->run_time_ns += s.nsecs.v.a.a.counter;
+		ctx->recursion_misses += s.misses.v.a.a.counter;
+	} else {
+		struct bpf_prog_stats___old s;
+
+		if (bpf_probe_read_kernel(&s, sizeof(s), (void *)addr))
+			return 0;
+		ctx->run_cnt += s.cnt.v.a.a.counter;
+		ctx->run_time_ns += s.nsecs.v.a.a.counter;
+	}
+	return 0;
+}
+
 SEC("iter/bpf_prog")
 int dump_prog(struct bpf_iter__bpf_prog *ctx)
 {
 	struct seq_file *seq = ctx->meta->seq;
 	struct bpf_prog *prog = ctx->prog;
 	struct prog_record rec = {};
-	__u64 stats_base, probe_base;
-	__u32 zero = 0;
-	int cpu;
+	struct scope_sum_ctx sum = {};
 
 	if (!prog)
 		return 0;
+	if (ctx->meta->seq_num == 0)
+		learn_cpu_offsets();
 
-	rec.id = BPF_CORE_READ(prog, aux, id);
-	rec.type = BPF_CORE_READ(prog, type);
-	rec.load_time_ns = BPF_CORE_READ(prog, aux, load_time);
-	bpf_core_read(&rec.tag, sizeof(rec.tag), &prog->tag);
-	bpf_core_read(&rec.name, sizeof(rec.name), &prog->aux->name);
+	/* Direct (BTF) loads: no helper call per field. */
+	rec.id = prog->aux->id;
+	rec.type = prog->type;
+	rec.load_time_ns = prog->aux->load_time;
+	__builtin_memcpy(rec.tag, prog->tag, sizeof(rec.tag));
+	__builtin_memcpy(rec.name, prog->aux->name, sizeof(rec.name));
 
-	stats_base = as_scalar(BPF_CORE_READ(prog, stats));
-	probe_base = 0;
-	bpf_probe_read_kernel(&probe_base, sizeof(probe_base),
-			      (void *)(as_scalar(&cpu_probe) +
-				       bpf_core_field_offset(struct bpf_array, pptrs)));
-
-	if (stats_base && probe_base) {
-		for (cpu = 0; cpu < MAX_CPUS; cpu++) {
-			void *slot = bpf_map_lookup_percpu_elem(&cpu_probe, &zero, cpu);
-			__u64 addr;
-
-			if (!slot)
-				break; /* past nr_cpu_ids */
-			addr = stats_base + (as_scalar(slot) - probe_base);
-
-			if (bpf_core_field_exists(struct bpf_prog_stats, misses)) {
-				struct bpf_prog_stats s = {};
-
-				bpf_probe_read_kernel(&s, sizeof(s), (void *)addr);
-				rec.run_cnt += s.cnt.v.a.a.counter;
-				rec.run_time_ns += s.nsecs.v.a.a.counter;
-				rec.recursion_misses += s.misses.v.a.a.counter;
-			} else {
-				struct bpf_prog_stats___old s = {};
-
-				bpf_probe_read_kernel(&s, sizeof(s), (void *)addr);
-				rec.run_cnt += s.cnt.v.a.a.counter;
-				rec.run_time_ns += s.nsecs.v.a.a.counter;
-			}
-		}
-	}
+	sum.stats_base = as_scalar(prog->stats);
+	if (sum.stats_base && nr_cpus)
+		bpf_loop(nr_cpus, add_one_cpu, &sum, 0);
+	rec.run_cnt = sum.run_cnt;
+	rec.run_time_ns = sum.run_time_ns;
+	rec.recursion_misses = sum.recursion_misses;
 
 	bpf_seq_write(seq, &rec, sizeof(rec));
 	return 0;

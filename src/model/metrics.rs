@@ -101,6 +101,7 @@ pub fn total_cpu_percent<'a>(metrics: impl IntoIterator<Item = &'a Metrics>) -> 
 }
 
 #[cfg(test)]
+#[allow(clippy::float_cmp)] // the expected values are exact in binary
 mod tests {
     use std::time::{Duration, SystemTime};
 

@@ -41,8 +41,22 @@ impl ProgIter {
     }
 }
 
+fn libbpf_log(level: libbpf_rs::PrintLevel, message: String) {
+    let message = message.trim_end();
+    match level {
+        libbpf_rs::PrintLevel::Warn => tracing::debug!(target: "libbpf", "{message}"),
+        libbpf_rs::PrintLevel::Info | libbpf_rs::PrintLevel::Debug => {
+            tracing::trace!(target: "libbpf", "{message}");
+        }
+    }
+}
+
 /// Opens, loads and attaches the single iterator program `prog` of `bytes`.
+///
+/// libbpf's own messages (a verifier log can be thousands of lines) go to
+/// `tracing` at debug level; the caller reports one line of its own.
 pub(super) fn load_iterator(bytes: &[u8], prog: &str) -> io::Result<(Object, Link)> {
+    libbpf_rs::set_print(Some((libbpf_rs::PrintLevel::Warn, libbpf_log)));
     let object = ObjectBuilder::default()
         .open_memory(bytes)
         .and_then(libbpf_rs::OpenObject::load)
@@ -69,6 +83,7 @@ pub(super) fn read_all(link: &Link, buf: &mut Vec<u8>) -> io::Result<()> {
     Ok(())
 }
 
+#[allow(clippy::needless_pass_by_value)] // used as `map_err(to_io)`
 fn to_io(err: libbpf_rs::Error) -> io::Error {
     io::Error::other(format!("{err:#}"))
 }

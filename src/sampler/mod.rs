@@ -128,7 +128,6 @@ impl Sampler {
                     return Err(SamplerError::Enumerate(err));
                 }
                 Err(err) => {
-                    tracing::warn!("program iterator unavailable: {err}");
                     notices.push(format!(
                         "the BPF program iterator could not load ({err}); reading programs \
                          with one syscall each instead, which costs more CPU"
@@ -141,7 +140,6 @@ impl Sampler {
             match owners::OwnerIter::load() {
                 Ok(it) => Some(it),
                 Err(err) => {
-                    tracing::warn!("owner iterator unavailable: {err}");
                     notices.push(format!(
                         "owning processes are not shown: the task_file iterator could not \
                          load ({err})"
@@ -250,6 +248,11 @@ fn c_name(bytes: &[u8]) -> String {
     String::from_utf8_lossy(&bytes[..end]).into_owned()
 }
 
+/// The kernel id of the program behind `fd`.
+pub fn prog_id_of(fd: &std::os::fd::OwnedFd) -> io::Result<u32> {
+    syscall::prog_info(fd).map(|info| info.id)
+}
+
 #[allow(dead_code)]
 fn _assert_send() {
     fn is_send<T: Send>() {}
@@ -267,9 +270,4 @@ mod tests {
         assert_eq!(c_name(b"\0"), "");
         assert_eq!(c_name(b"\xffx\0"), "\u{fffd}x");
     }
-}
-
-/// The kernel id of the program behind `fd`.
-pub fn prog_id_of(fd: &std::os::fd::OwnedFd) -> io::Result<u32> {
-    syscall::prog_info(fd).map(|info| info.id)
 }
