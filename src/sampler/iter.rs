@@ -41,6 +41,7 @@ impl ProgIter {
     }
 }
 
+#[allow(clippy::needless_pass_by_value)] // the signature libbpf_rs::PrintCallback requires
 fn libbpf_log(level: libbpf_rs::PrintLevel, message: String) {
     let message = message.trim_end();
     match level {
