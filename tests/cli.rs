@@ -160,15 +160,26 @@ fn without_the_privilege_it_says_what_is_missing_and_exits_2() {
     if !require_privilege("without_the_privilege_it_says_what_is_missing_and_exits_2") {
         return;
     }
-    // Run as `nobody` with no capabilities at all.
+    // Run as `nobody` with no capabilities at all, from a copy `nobody` can
+    // reach wherever the build tree is.
+    let dir = tempfile::Builder::new()
+        .prefix("bpfscope-nopriv")
+        .tempdir_in("/tmp")
+        .expect("temp dir");
+    let bin = dir.path().join("bpfscope");
+    std::fs::copy(BIN, &bin).expect("copy binary");
+    for path in [dir.path(), bin.as_path()] {
+        std::fs::set_permissions(path, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+            .expect("chmod");
+    }
     let out = Command::new("setpriv")
         .args([
             "--reuid=65534",
             "--regid=65534",
             "--clear-groups",
             "--inh-caps=-all",
-            BIN,
         ])
+        .arg(&bin)
         .args(["sample", "--count", "1"])
         .output()
         .expect("setpriv (util-linux) runs");
