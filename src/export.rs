@@ -5,7 +5,8 @@
 //! made-up zero.
 
 use std::borrow::Cow;
-use std::io::{self, Write};
+use std::io::{self, BufWriter, Write};
+use std::path::Path;
 use std::time::SystemTime;
 
 use serde::Serialize;
@@ -152,6 +153,34 @@ pub fn write_json_line<W: Write>(
     out.write_all(b"\n")
 }
 
+/// Writes a file all at once or not at all: the content goes to a temporary
+/// file beside `path`, which is renamed over `path` only when complete. On any
+/// error an existing file is untouched and no partial file is left.
+pub fn write_atomically<T>(
+    path: &Path,
+    write: impl FnOnce(&mut dyn Write) -> io::Result<T>,
+) -> io::Result<T> {
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    if path.file_name().is_none() {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "the path names no file",
+        ));
+    }
+    let temp = tempfile::Builder::new()
+        .prefix(".bpfscope-export-")
+        .tempfile_in(dir)?;
+    let mut out = BufWriter::new(temp);
+    let value = write(&mut out)?;
+    let temp = out.into_inner().map_err(io::IntoInnerError::into_error)?;
+    temp.as_file().sync_all()?;
+    temp.persist(path).map_err(|err| err.error)?;
+    Ok(value)
+}
+
 #[cfg(test)]
 #[allow(clippy::float_cmp)] // the expected values are exact in binary
 mod tests {
@@ -246,6 +275,27 @@ mod tests {
         assert_eq!(v["owners"][0]["comm"], "=cmd|calc");
         assert_eq!(v["owners"][1]["pid"], 9);
         assert!(out.ends_with(b"\n"));
+    }
+
+    #[test]
+    fn atomic_writes_replace_whole_files_or_leave_them_alone() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("out.csv");
+        write_atomically(&path, |w| w.write_all(b"first")).expect("write");
+        assert_eq!(std::fs::read(&path).expect("read"), b"first");
+        let err = write_atomically(&path, |w| {
+            w.write_all(b"partial")?;
+            Err::<(), _>(io::Error::other("disk full"))
+        })
+        .expect_err("fails");
+        assert_eq!(err.to_string(), "disk full");
+        assert_eq!(std::fs::read(&path).expect("read"), b"first");
+        let names: Vec<_> = std::fs::read_dir(dir.path())
+            .expect("list")
+            .map(|e| e.expect("entry").file_name())
+            .collect();
+        assert_eq!(names, vec![std::ffi::OsString::from("out.csv")]);
+        assert!(write_atomically(&dir.path().join("missing/x.csv"), |_| Ok(())).is_err());
     }
 
     #[test]

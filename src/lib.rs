@@ -12,10 +12,13 @@
 //! - [`sys`]: the few operating-system facts the rest needs (clocks, CPUs,
 //!   capabilities, kernel release).
 
+pub mod app;
 pub mod export;
 pub mod model;
 pub mod sampler;
+pub mod source;
 pub mod sys;
+pub mod ui;
 
 #[doc(hidden)]
 pub mod test_support;

@@ -6,12 +6,14 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
+use bpfscope::app::BpfScopeApp;
 use bpfscope::export::{CsvWriter, rfc3339, write_json_line};
 use bpfscope::model::Sample;
 use bpfscope::model::metrics::program_metrics;
 use bpfscope::sampler::{
     self, Enumeration, Interval, Sampler, SamplerConfig, SourceEvent, StatsRequest,
 };
+use bpfscope::source::Source;
 use clap::{Parser, Subcommand, ValueEnum};
 use crossbeam_channel::RecvTimeoutError;
 
@@ -20,6 +22,10 @@ use crossbeam_channel::RecvTimeoutError;
 #[derive(Debug, Parser)]
 #[command(name = "bpfscope", version, about)]
 struct Cli {
+    /// Seconds between samples in the window, 0.1 to 3600 (default: the
+    /// last one chosen, or 1).
+    #[arg(long, value_name = "SECS")]
+    interval: Option<Interval>,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -90,13 +96,66 @@ fn main() -> ExitCode {
         .init();
     match cli.command {
         Some(Command::Sample(args)) => sample_command(&args),
-        None => {
-            eprintln!(
-                "bpfscope: the desktop window is not part of this build yet; \
-                 `bpfscope sample` prints live statistics (see `bpfscope --help`)"
-            );
-            ExitCode::from(2)
+        None => window(cli.interval),
+    }
+}
+
+/// The desktop application's id: the desktop file's name, and the window's
+/// app id / WM_CLASS so the desktop shows the right icon.
+const APP_ID: &str = "io.github.bpfscope.BpfScope";
+
+fn window(interval: Option<Interval>) -> ExitCode {
+    let options = eframe::NativeOptions {
+        viewport: eframe::egui::ViewportBuilder::default()
+            .with_title("bpfscope")
+            .with_app_id(APP_ID)
+            .with_inner_size([1280.0, 800.0])
+            .with_min_inner_size([640.0, 400.0]),
+        ..eframe::NativeOptions::default()
+    };
+    let result = eframe::run_native(
+        "bpfscope",
+        options,
+        Box::new(move |cc| {
+            close_on_signals(&cc.egui_ctx);
+            Ok(Box::new(BpfScopeApp::new(cc, interval, Source::start)))
+        }),
+    );
+    // The app (and with it the sampler and the statistics) is gone by now.
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("bpfscope: cannot open the window: {err}");
+            ExitCode::FAILURE
         }
+    }
+}
+
+/// SIGINT and SIGTERM close the window like its close button does, so the
+/// sampler stops and statistics are turned off on the way out.
+fn close_on_signals(ctx: &eframe::egui::Context) {
+    let signals = signal_hook::iterator::Signals::new([
+        signal_hook::consts::SIGINT,
+        signal_hook::consts::SIGTERM,
+    ]);
+    let mut signals = match signals {
+        Ok(signals) => signals,
+        Err(err) => {
+            eprintln!("bpfscope: cannot handle SIGINT/SIGTERM: {err}");
+            return;
+        }
+    };
+    let ctx = ctx.clone();
+    let spawned = std::thread::Builder::new()
+        .name("bpfscope-signals".to_owned())
+        .spawn(move || {
+            for _ in signals.forever() {
+                ctx.send_viewport_cmd(eframe::egui::ViewportCommand::Close);
+                ctx.request_repaint();
+            }
+        });
+    if let Err(err) = spawned {
+        eprintln!("bpfscope: cannot start the signal thread: {err}");
     }
 }
 

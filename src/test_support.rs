@@ -7,8 +7,8 @@ use std::io;
 use std::mem;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 
-/// `r0 = 0; exit`, as raw `struct bpf_insn`s (8 bytes each, little-endian
-/// register nibbles are zero).
+/// `r0 = 0; exit` and `r0 = 2; exit`, as raw `struct bpf_insn`s (8 bytes
+/// each; the register nibbles are zero).
 #[repr(C, align(8))]
 struct Insns([u8; 16]);
 
@@ -17,8 +17,24 @@ static RETURN_ZERO: Insns = Insns([
     0x95, 0, 0, 0, 0, 0, 0, 0, // BPF_JMP | BPF_EXIT
 ]);
 
-/// A loaded socket-filter program that returns 0. Unloaded when dropped
-/// (unless something else holds it).
+static RETURN_TWO: Insns = Insns([
+    0xb7, 0, 0, 0, 2, 0, 0, 0, // r0 = 2 (XDP_PASS)
+    0x95, 0, 0, 0, 0, 0, 0, 0, // exit
+]);
+
+/// Program types [`TestProgram`] can load; all support `BPF_PROG_TEST_RUN`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TestProgramType {
+    /// Returns 0 (drop nothing, accept nothing).
+    SocketFilter,
+    /// Returns `XDP_PASS`.
+    Xdp,
+    /// A tc classifier returning `TC_ACT_OK`.
+    SchedCls,
+}
+
+/// A loaded program that returns at once. Unloaded when dropped (unless
+/// something else holds it).
 #[derive(Debug)]
 pub struct TestProgram {
     fd: OwnedFd,
@@ -26,8 +42,20 @@ pub struct TestProgram {
 }
 
 impl TestProgram {
-    /// Loads a program named `name` (at most 15 bytes are kept).
+    /// Loads a socket filter named `name` (at most 15 bytes are kept).
     pub fn load(name: &str) -> io::Result<Self> {
+        Self::load_typed(name, TestProgramType::SocketFilter)
+    }
+
+    /// Loads a program of `kind` named `name`.
+    pub fn load_typed(name: &str, kind: TestProgramType) -> io::Result<Self> {
+        let (prog_type, insns) = match kind {
+            TestProgramType::SocketFilter => {
+                (libbpf_sys::BPF_PROG_TYPE_SOCKET_FILTER, &RETURN_ZERO)
+            }
+            TestProgramType::Xdp => (libbpf_sys::BPF_PROG_TYPE_XDP, &RETURN_TWO),
+            TestProgramType::SchedCls => (libbpf_sys::BPF_PROG_TYPE_SCHED_CLS, &RETURN_ZERO),
+        };
         let name = CString::new(name).map_err(io::Error::other)?;
         let license = c"GPL";
         // SAFETY: bpf_prog_load_opts is a plain C struct; all-zeroes plus
@@ -38,10 +66,10 @@ impl TestProgram {
         // two 8-byte bpf_insns with the required alignment.
         let fd = unsafe {
             libbpf_sys::bpf_prog_load(
-                libbpf_sys::BPF_PROG_TYPE_SOCKET_FILTER,
+                prog_type,
                 name.as_ptr(),
                 license.as_ptr(),
-                (&raw const RETURN_ZERO).cast::<libbpf_sys::bpf_insn>(),
+                std::ptr::from_ref(insns).cast::<libbpf_sys::bpf_insn>(),
                 2,
                 &raw mut opts,
             )

@@ -2,6 +2,7 @@
 
 pub mod metrics;
 mod sample;
+pub mod store;
 mod types;
 
 pub use sample::{Owner, ProgramSample, Sample};

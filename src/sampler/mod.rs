@@ -24,7 +24,9 @@ use crate::sys;
 
 pub use stats::{StatsGuard, StatsMode, StatsRequest, restore_sysctl_now};
 pub use syscall::{enumerate as enumerate_with_syscalls, read_program};
-pub use thread::{Interval, IntervalError, SamplerThread, SourceEvent, spawn};
+pub use thread::{
+    Interval, IntervalError, SamplerThread, SourceEvent, Waker, spawn, spawn_with_waker,
+};
 
 /// How programs are enumerated.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

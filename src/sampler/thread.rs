@@ -6,7 +6,7 @@ use std::str::FromStr;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::{Receiver, Sender, bounded, select};
+use crossbeam_channel::{Receiver, SendTimeoutError, Sender, TryRecvError, bounded};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
@@ -83,11 +83,20 @@ impl fmt::Display for Interval {
     }
 }
 
+/// Requests to a running sampler thread.
+#[derive(Clone, Copy, Debug)]
+enum Control {
+    SetInterval(Duration),
+}
+
+/// Called after every event the thread sends (e.g. to wake a UI).
+pub type Waker = Box<dyn Fn() + Send>;
+
 /// A running sampler thread. Dropping it stops the thread and waits for it,
 /// which turns statistics off.
 #[derive(Debug)]
 pub struct SamplerThread {
-    stop: Option<Sender<()>>,
+    control: Option<Sender<Control>>,
     handle: Option<JoinHandle<()>>,
 }
 
@@ -97,8 +106,18 @@ impl SamplerThread {
         self.shutdown();
     }
 
+    /// Samples every `interval` from now on (the next sample comes one new
+    /// interval from now).
+    pub fn set_interval(&self, interval: Interval) {
+        if let Some(control) = &self.control {
+            // Full only if several changes are pending; the newest then waits
+            // for the thread to catch up, which it does within one period.
+            let _ = control.try_send(Control::SetInterval(interval.duration()));
+        }
+    }
+
     fn shutdown(&mut self) {
-        drop(self.stop.take());
+        drop(self.control.take());
         if let Some(handle) = self.handle.take() {
             if handle.join().is_err() {
                 tracing::error!("the sampler thread panicked");
@@ -126,42 +145,89 @@ pub fn spawn(
     interval: Interval,
     tx: Sender<SourceEvent>,
 ) -> io::Result<SamplerThread> {
-    let (stop_tx, stop_rx) = bounded::<()>(1);
+    spawn_with_waker(sampler, interval, tx, Box::new(|| {}))
+}
+
+/// [`spawn`], calling `waker` after every event sent.
+pub fn spawn_with_waker(
+    sampler: Sampler,
+    interval: Interval,
+    tx: Sender<SourceEvent>,
+    waker: Waker,
+) -> io::Result<SamplerThread> {
+    let (control_tx, control_rx) = bounded::<Control>(4);
     let handle = std::thread::Builder::new()
         .name("bpfscope-sampler".to_owned())
-        .spawn(move || run(sampler, interval.duration(), &tx, &stop_rx))?;
+        .spawn(move || {
+            let out = Outbox {
+                tx: &tx,
+                control: &control_rx,
+                waker: &waker,
+            };
+            run(sampler, interval.duration(), &out);
+        })?;
     Ok(SamplerThread {
-        stop: Some(stop_tx),
+        control: Some(control_tx),
         handle: Some(handle),
     })
 }
 
-/// Sends `event` unless stopped first; `false` means stop.
-fn send(tx: &Sender<SourceEvent>, stop: &Receiver<()>, event: SourceEvent) -> bool {
-    select! {
-        send(tx, event) -> res => res.is_ok(),
-        recv(stop) -> _ => false,
+struct Outbox<'a> {
+    tx: &'a Sender<SourceEvent>,
+    control: &'a Receiver<Control>,
+    waker: &'a Waker,
+}
+
+impl Outbox<'_> {
+    /// Sends `event`, waiting while the channel is full; `false` means stop
+    /// (receiver gone or thread stopped). An interval change that arrives
+    /// meanwhile is kept in `pending`.
+    fn send(&self, event: SourceEvent, pending: &mut Option<Duration>) -> bool {
+        let mut event = event;
+        loop {
+            match self.tx.send_timeout(event, Duration::from_millis(50)) {
+                Ok(()) => {
+                    (self.waker)();
+                    return true;
+                }
+                Err(SendTimeoutError::Disconnected(_)) => return false,
+                Err(SendTimeoutError::Timeout(back)) => {
+                    event = back;
+                    match self.control.try_recv() {
+                        Ok(Control::SetInterval(period)) => *pending = Some(period),
+                        Err(TryRecvError::Disconnected) => return false,
+                        Err(TryRecvError::Empty) => {}
+                    }
+                }
+            }
+        }
     }
 }
 
-fn run(mut sampler: Sampler, period: Duration, tx: &Sender<SourceEvent>, stop: &Receiver<()>) {
-    if !send(tx, stop, SourceEvent::Hello(sampler.info().clone())) {
+fn run(mut sampler: Sampler, mut period: Duration, out: &Outbox<'_>) {
+    let mut pending = None;
+    if !out.send(SourceEvent::Hello(sampler.info().clone()), &mut pending) {
         return;
     }
-    let start = Instant::now();
+    let mut start = Instant::now();
     let mut tick: u32 = 0;
     loop {
         let event = match sampler.sample(period) {
             Ok(sample) => SourceEvent::Sample(sample),
             Err(err) => SourceEvent::Error(err.to_string()),
         };
-        if !send(tx, stop, event) {
+        if !out.send(event, &mut pending) {
             return;
         }
         for warning in sampler.take_warnings() {
-            if !send(tx, stop, SourceEvent::Error(warning)) {
+            if !out.send(SourceEvent::Error(warning), &mut pending) {
                 return;
             }
+        }
+        if let Some(new_period) = pending.take() {
+            period = new_period;
+            start = Instant::now();
+            tick = 0;
         }
 
         // Next deadline on the fixed grid, skipping any already missed.
@@ -173,9 +239,23 @@ fn run(mut sampler: Sampler, period: Duration, tx: &Sender<SourceEvent>, stop: &
             tick = missed.saturating_add(1);
             deadline = period.saturating_mul(tick);
         }
-        match stop.recv_timeout(deadline.saturating_sub(start.elapsed())) {
+        match out
+            .control
+            .recv_timeout(deadline.saturating_sub(start.elapsed()))
+        {
             Err(crossbeam_channel::RecvTimeoutError::Timeout) => {}
-            Ok(()) | Err(crossbeam_channel::RecvTimeoutError::Disconnected) => return,
+            Ok(Control::SetInterval(new_period)) => {
+                period = new_period;
+                start = Instant::now();
+                tick = 0;
+                // Wait one new period before the next sample.
+                match out.control.recv_timeout(period) {
+                    Err(crossbeam_channel::RecvTimeoutError::Timeout) => {}
+                    Ok(Control::SetInterval(p)) => period = p,
+                    Err(crossbeam_channel::RecvTimeoutError::Disconnected) => return,
+                }
+            }
+            Err(crossbeam_channel::RecvTimeoutError::Disconnected) => return,
         }
     }
 }

@@ -1,0 +1,486 @@
+//! The bpfscope window: an [`eframe::App`] over a [`Store`].
+//!
+//! `logic()` drains the source into the store; `ui()` reads the store and
+//! records what the user asked for as [`Command`]s, applied after drawing by
+//! [`BpfScopeApp::run_cmd`]. No panel changes shared state mid-frame.
+
+mod export_dialog;
+mod settings;
+pub mod view;
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+use std::time::{Duration, SystemTime};
+
+use eframe::egui;
+
+pub use export_dialog::ExportKind;
+pub use settings::{CpuMode, PlotWindow, Settings};
+
+use crate::model::store::{ProgramKey, Row, Store};
+use crate::sampler::{Interval, Waker};
+use crate::source::Source;
+use crate::sys;
+use crate::ui;
+use view::{SortColumn, ViewCache};
+
+/// Key under which [`Settings`] live in eframe's storage.
+pub const SETTINGS_KEY: &str = "bpfscope-settings";
+
+/// How a click changes the selection.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SelectMode {
+    /// Plain click: this program only.
+    Only,
+    /// Ctrl-click: add or remove this program.
+    Toggle,
+    /// Shift-click: add every row from the cursor to this one.
+    Range,
+}
+
+/// Something the user asked for, applied after the frame is drawn.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Command {
+    Select(ProgramKey, SelectMode),
+    MoveCursor(isize),
+    PlotCursor,
+    ClearSelection,
+    TogglePause,
+    Sort(SortColumn),
+    SetInterval(Interval),
+    SetPlotWindow(PlotWindow),
+    SetCpuMode(CpuMode),
+    FocusFilter,
+    OpenExport,
+    CloseExport,
+    Browse,
+    Export(PathBuf, ExportKind),
+    ClearGone,
+}
+
+/// The table's rows as they were when the display was paused.
+#[derive(Debug)]
+struct Frozen {
+    /// The store's generation at the freeze, with the top bit set: a view
+    /// generation the live store never reaches.
+    generation: u64,
+    rows: Vec<Row>,
+    boottime_ns: Option<u64>,
+    taken_at: Option<SystemTime>,
+    total_cpu_percent: f64,
+}
+
+/// A message of the app's own for the status bar (export results).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Notice {
+    Info(String),
+    Error(String),
+}
+
+/// The window.
+#[derive(Debug)]
+pub struct BpfScopeApp {
+    source: Source,
+    store: Store,
+    settings: Settings,
+    filter: String,
+    selected: BTreeSet<ProgramKey>,
+    cursor: Option<ProgramKey>,
+    frozen: Option<Frozen>,
+    view: ViewCache,
+    export: Option<export_dialog::ExportDialog>,
+    notice: Option<Notice>,
+    commands: Vec<Command>,
+    focus_filter: bool,
+    scroll_to_cursor: bool,
+    online_cpus: usize,
+}
+
+impl BpfScopeApp {
+    /// Builds the window; `start` makes the source with the interval to use
+    /// and a waker that repaints the window when an event arrives.
+    pub fn new(
+        cc: &eframe::CreationContext<'_>,
+        interval: Option<Interval>,
+        start: impl FnOnce(Interval, Waker) -> Source,
+    ) -> Self {
+        Self::with_storage(cc, cc.storage, interval, start)
+    }
+
+    /// [`BpfScopeApp::new`] with settings read from `storage`.
+    pub fn with_storage(
+        cc: &eframe::CreationContext<'_>,
+        storage: Option<&dyn eframe::Storage>,
+        interval: Option<Interval>,
+        start: impl FnOnce(Interval, Waker) -> Source,
+    ) -> Self {
+        let mut settings: Settings = storage
+            .and_then(|storage| eframe::get_value(storage, SETTINGS_KEY))
+            .unwrap_or_default();
+        if let Some(interval) = interval {
+            settings.set_interval(interval);
+        }
+        let ctx = cc.egui_ctx.clone();
+        let source = start(settings.interval(), Box::new(move || ctx.request_repaint()));
+        Self {
+            source,
+            store: Store::new(),
+            settings,
+            filter: String::new(),
+            selected: BTreeSet::new(),
+            cursor: None,
+            frozen: None,
+            view: ViewCache::default(),
+            export: None,
+            notice: None,
+            commands: Vec::new(),
+            focus_filter: false,
+            scroll_to_cursor: false,
+            online_cpus: sys::online_cpus(),
+        }
+    }
+
+    /// The data behind the window.
+    #[must_use]
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// The settings that persist.
+    #[must_use]
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    /// Programs plotted.
+    #[must_use]
+    pub fn selected(&self) -> &BTreeSet<ProgramKey> {
+        &self.selected
+    }
+
+    /// Whether the display is paused.
+    #[must_use]
+    pub fn is_paused(&self) -> bool {
+        self.frozen.is_some()
+    }
+
+    /// The status bar's message of the app's own, if any.
+    #[must_use]
+    pub fn notice(&self) -> Option<&Notice> {
+        self.notice.as_ref()
+    }
+
+    /// Ids in the order the table shows them now.
+    pub fn visible_ids(&mut self) -> Vec<u32> {
+        let (generation, rows) = table_rows(self.frozen.as_ref(), &self.store);
+        let order = self
+            .view
+            .get(generation, rows, &self.filter, self.settings.sort)
+            .to_vec();
+        order.iter().map(|&i| rows[i].key.id).collect()
+    }
+
+    /// Applies one command now (the UI queues them; tests may call this).
+    pub fn run_cmd(&mut self, ctx: &egui::Context, command: Command) {
+        match command {
+            Command::Select(key, mode) => self.select(key, mode),
+            Command::MoveCursor(delta) => self.move_cursor(delta),
+            Command::PlotCursor => {
+                if let Some(key) = self.cursor {
+                    self.selected = BTreeSet::from([key]);
+                }
+            }
+            Command::ClearSelection => self.selected.clear(),
+            Command::TogglePause => {
+                self.frozen = match self.frozen.take() {
+                    Some(_) => None,
+                    None => Some(Frozen {
+                        generation: self.store.generation() | (1 << 63),
+                        rows: self.store.rows().to_vec(),
+                        boottime_ns: self.store.latest_boottime_ns(),
+                        taken_at: self.store.latest().map(|s| s.taken_at),
+                        total_cpu_percent: self.store.total_cpu_percent(),
+                    }),
+                };
+            }
+            Command::Sort(column) => self.settings.sort = self.settings.sort.clicked(column),
+            Command::SetInterval(interval) => {
+                self.settings.set_interval(interval);
+                self.source.set_interval(interval);
+            }
+            Command::SetPlotWindow(window) => self.settings.plot_window = window,
+            Command::SetCpuMode(mode) => self.settings.cpu_mode = mode,
+            Command::FocusFilter => self.focus_filter = true,
+            Command::OpenExport => {
+                if self.export.is_none() {
+                    self.export = Some(export_dialog::ExportDialog::new());
+                }
+            }
+            Command::CloseExport => self.export = None,
+            Command::Browse => {
+                if let Some(dialog) = &mut self.export {
+                    dialog.browse(ctx);
+                }
+            }
+            Command::Export(path, kind) => self.export_to(&path, kind),
+            Command::ClearGone => {
+                self.store.clear_gone();
+                let live: BTreeSet<ProgramKey> = self.store.rows().iter().map(|r| r.key).collect();
+                self.selected.retain(|k| live.contains(k));
+            }
+        }
+    }
+
+    fn current_order(&mut self) -> Vec<ProgramKey> {
+        let (generation, rows) = table_rows(self.frozen.as_ref(), &self.store);
+        let order = self
+            .view
+            .get(generation, rows, &self.filter, self.settings.sort);
+        order.iter().map(|&i| rows[i].key).collect()
+    }
+
+    fn select(&mut self, key: ProgramKey, mode: SelectMode) {
+        match mode {
+            SelectMode::Only => self.selected = BTreeSet::from([key]),
+            SelectMode::Toggle => {
+                if !self.selected.remove(&key) {
+                    self.selected.insert(key);
+                }
+            }
+            SelectMode::Range => {
+                let order = self.current_order();
+                let to = order.iter().position(|k| *k == key);
+                let from = self
+                    .cursor
+                    .and_then(|c| order.iter().position(|k| *k == c))
+                    .or(to);
+                if let (Some(a), Some(b)) = (from, to) {
+                    let (lo, hi) = (a.min(b), a.max(b));
+                    self.selected.extend(order[lo..=hi].iter().copied());
+                }
+            }
+        }
+        self.cursor = Some(key);
+    }
+
+    fn move_cursor(&mut self, delta: isize) {
+        let order = self.current_order();
+        if order.is_empty() {
+            return;
+        }
+        let at = self.cursor.and_then(|c| order.iter().position(|k| *k == c));
+        let next = match at {
+            Some(i) => i.saturating_add_signed(delta).min(order.len() - 1),
+            None if delta < 0 => order.len() - 1,
+            None => 0,
+        };
+        self.cursor = Some(order[next]);
+        self.scroll_to_cursor = true;
+    }
+
+    fn export_to(&mut self, path: &std::path::Path, kind: ExportKind) {
+        let rows = match &self.frozen {
+            Some(frozen) => frozen.rows.as_slice(),
+            None => self.store.rows(),
+        };
+        let taken_at = match &self.frozen {
+            Some(frozen) => frozen.taken_at,
+            None => self.store.latest().map(|s| s.taken_at),
+        };
+        let window = self.settings.plot_window.duration();
+        let result = match kind {
+            ExportKind::Snapshot => {
+                export_dialog::write_snapshot(path, &self.store, rows, taken_at)
+            }
+            ExportKind::History => {
+                let keys: Vec<ProgramKey> = if self.selected.is_empty() {
+                    rows.iter().map(|r| r.key).collect()
+                } else {
+                    self.selected.iter().copied().collect()
+                };
+                export_dialog::write_history(path, &self.store, rows, &keys, window)
+            }
+        };
+        match result {
+            Ok(records) => {
+                self.notice = Some(Notice::Info(format!(
+                    "exported {records} records to {}",
+                    path.display()
+                )));
+                self.export = None;
+            }
+            Err(err) => {
+                let message = format!("export failed: cannot write {}: {err}", path.display());
+                if let Some(dialog) = &mut self.export {
+                    dialog.error = Some(message.clone());
+                }
+                self.notice = Some(Notice::Error(message));
+            }
+        }
+    }
+
+    fn keyboard(&mut self, ctx: &egui::Context) {
+        use egui::{Key, Modifiers};
+        let typing = ctx.egui_wants_keyboard_input();
+        ctx.input_mut(|input| {
+            if input.consume_key(Modifiers::COMMAND, Key::E) {
+                self.commands.push(Command::OpenExport);
+            }
+            if input.consume_key(Modifiers::COMMAND, Key::F) {
+                self.commands.push(Command::FocusFilter);
+            }
+            if typing {
+                return;
+            }
+            let pressed =
+                |input: &mut egui::InputState, key| input.consume_key(Modifiers::NONE, key);
+            if pressed(input, Key::ArrowDown) || pressed(input, Key::J) {
+                self.commands.push(Command::MoveCursor(1));
+            }
+            if pressed(input, Key::ArrowUp) || pressed(input, Key::K) {
+                self.commands.push(Command::MoveCursor(-1));
+            }
+            if pressed(input, Key::Enter) {
+                self.commands.push(Command::PlotCursor);
+            }
+            if pressed(input, Key::Slash) {
+                self.commands.push(Command::FocusFilter);
+            }
+            if pressed(input, Key::Space) {
+                self.commands.push(Command::TogglePause);
+            }
+            if pressed(input, Key::Escape) {
+                self.commands.push(if self.export.is_some() {
+                    Command::CloseExport
+                } else {
+                    Command::ClearSelection
+                });
+            }
+        });
+    }
+}
+
+/// The rows the table shows (frozen while paused) and their generation.
+fn table_rows<'a>(frozen: Option<&'a Frozen>, store: &'a Store) -> (u64, &'a [Row]) {
+    match frozen {
+        Some(frozen) => (frozen.generation, &frozen.rows),
+        None => (store.generation(), store.rows()),
+    }
+}
+
+impl eframe::App for BpfScopeApp {
+    fn logic(&mut self, ctx: &egui::Context, _frame: &mut eframe::Frame) {
+        for event in self.source.drain() {
+            self.store.push(event);
+        }
+        if let Some(dialog) = &mut self.export {
+            dialog.poll_browse();
+        }
+        if self.source.problem().is_none() {
+            // Keeps "sample N s ago" honest if the sampler stalls.
+            ctx.request_repaint_after(Duration::from_secs(1));
+        }
+    }
+
+    fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
+        let ctx = ui.ctx().clone();
+        self.keyboard(&ctx);
+
+        let paused = self.frozen.is_some();
+        egui::Panel::top("top_bar").show(ui, |ui| {
+            ui::top_bar_ui(
+                ui,
+                &mut self.filter,
+                &mut self.focus_filter,
+                &self.settings,
+                paused,
+                &mut self.commands,
+            );
+        });
+
+        let (rows_generation, rows) = table_rows(self.frozen.as_ref(), &self.store);
+        let order = self
+            .view
+            .get(rows_generation, rows, &self.filter, self.settings.sort);
+        let cpu_divisor = match self.settings.cpu_mode {
+            CpuMode::OneCpu => 1.0,
+            CpuMode::AllCpus => self.online_cpus.max(1) as f64,
+        };
+        let total_cpu = match &self.frozen {
+            Some(frozen) => frozen.total_cpu_percent,
+            None => self.store.total_cpu_percent(),
+        };
+
+        egui::Panel::bottom("status_bar").show(ui, |ui| {
+            ui::status_bar_ui(
+                ui,
+                &ui::StatusBar {
+                    shown: order.len(),
+                    total: rows.len(),
+                    total_cpu_percent: total_cpu / cpu_divisor,
+                    cpu_mode: self.settings.cpu_mode,
+                    info: self.store.info(),
+                    latest: self.store.latest().map(|s| s.taken_at),
+                    paused,
+                    errors: self.store.errors(),
+                    notice: self.notice.as_ref(),
+                    problem: self.source.problem(),
+                },
+            );
+        });
+
+        if !self.selected.is_empty() {
+            let now = match &self.frozen {
+                Some(frozen) => frozen.boottime_ns,
+                None => self.store.latest_boottime_ns(),
+            };
+            egui::Panel::bottom("plots")
+                .resizable(true)
+                .default_size(420.0)
+                .min_size(180.0)
+                .show(ui, |ui| {
+                    ui::plots_ui(
+                        ui,
+                        &self.store,
+                        &self.selected,
+                        now,
+                        self.settings.plot_window,
+                        cpu_divisor,
+                        self.settings.cpu_mode,
+                    );
+                });
+        }
+
+        egui::CentralPanel::default().show(ui, |ui| {
+            if let Some(problem) = self.source.problem() {
+                ui::problem_ui(ui, problem);
+            }
+            ui::program_table_ui(
+                ui,
+                &ui::TableInput {
+                    rows,
+                    order,
+                    selected: &self.selected,
+                    cursor: self.cursor,
+                    scroll_to_cursor: std::mem::take(&mut self.scroll_to_cursor),
+                    sort: self.settings.sort,
+                    online_cpus: self.online_cpus as f64,
+                    cpu_mode: self.settings.cpu_mode,
+                },
+                &mut self.commands,
+            );
+        });
+
+        if let Some(dialog) = &mut self.export {
+            dialog.ui(&ctx, &mut self.commands);
+        }
+
+        for command in std::mem::take(&mut self.commands) {
+            self.run_cmd(&ctx, command);
+        }
+    }
+
+    fn save(&mut self, storage: &mut dyn eframe::Storage) {
+        eframe::set_value(storage, SETTINGS_KEY, &self.settings);
+    }
+}

@@ -1,0 +1,130 @@
+//! What survives a restart, kept in eframe's storage.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use super::view::Sort;
+use crate::sampler::Interval;
+
+/// How far back the plots reach.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum PlotWindow {
+    #[default]
+    Seconds10,
+    Seconds30,
+    Minute1,
+    Minutes5,
+}
+
+impl PlotWindow {
+    pub const ALL: [Self; 4] = [
+        Self::Seconds10,
+        Self::Seconds30,
+        Self::Minute1,
+        Self::Minutes5,
+    ];
+
+    #[must_use]
+    pub fn duration(self) -> Duration {
+        Duration::from_secs(match self {
+            Self::Seconds10 => 10,
+            Self::Seconds30 => 30,
+            Self::Minute1 => 60,
+            Self::Minutes5 => 300,
+        })
+    }
+
+    #[must_use]
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Seconds10 => "10 s",
+            Self::Seconds30 => "30 s",
+            Self::Minute1 => "1 min",
+            Self::Minutes5 => "5 min",
+        }
+    }
+}
+
+/// What CPU % means.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum CpuMode {
+    /// Share of one CPU, as `top` and bpftop count (can exceed 100).
+    #[default]
+    OneCpu,
+    /// Share of all online CPUs together (at most 100).
+    AllCpus,
+}
+
+impl CpuMode {
+    #[must_use]
+    pub fn header(self) -> &'static str {
+        match self {
+            Self::OneCpu => "CPU % (1 CPU)",
+            Self::AllCpus => "CPU % (all CPUs)",
+        }
+    }
+
+    #[must_use]
+    pub fn explanation(self) -> &'static str {
+        match self {
+            Self::OneCpu => {
+                "Share of one CPU, as top and bpftop count: Δrun_time_ns ÷ Δt_ns × 100. \
+                 A program busy on two CPUs at once shows 200 %."
+            }
+            Self::AllCpus => {
+                "Share of the whole machine: Δrun_time_ns ÷ (Δt_ns × online CPUs) × 100. \
+                 At most 100 %."
+            }
+        }
+    }
+}
+
+/// Persisted settings. Unknown or invalid stored values fall back to
+/// defaults field by field.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Settings {
+    pub sort: Sort,
+    pub plot_window: PlotWindow,
+    /// Sampling interval in milliseconds (validated on use).
+    interval_ms: u64,
+    pub cpu_mode: CpuMode,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            sort: Sort::default(),
+            plot_window: PlotWindow::default(),
+            interval_ms: Interval::DEFAULT.duration().as_millis() as u64,
+            cpu_mode: CpuMode::default(),
+        }
+    }
+}
+
+impl Settings {
+    /// The sampling interval; the default if the stored one is out of range.
+    #[must_use]
+    pub fn interval(&self) -> Interval {
+        Interval::new(Duration::from_millis(self.interval_ms)).unwrap_or_default()
+    }
+
+    pub fn set_interval(&mut self, interval: Interval) {
+        self.interval_ms = interval.duration().as_millis() as u64;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stored_values_out_of_range_fall_back() {
+        let s: Settings = serde_json::from_str(r#"{"interval_ms": 5}"#).expect("parses");
+        assert_eq!(s.interval(), Interval::DEFAULT);
+        let s: Settings = serde_json::from_str(r#"{"plot_window": "Minute1"}"#).expect("parses");
+        assert_eq!(s.plot_window, PlotWindow::Minute1);
+        assert_eq!(s.interval(), Interval::DEFAULT);
+    }
+}

@@ -1,0 +1,438 @@
+//! Everything the window shows, fed one [`SourceEvent`] at a time.
+//!
+//! Per program the store keeps the latest row for the table and a ring of
+//! recent points for the plots. History is stored as columns against one
+//! shared time column (every program is sampled at the same instants), pruned
+//! by age and by count, so 5,000 programs with five minutes of history stay
+//! small. Programs that disappear stay, marked gone, until cleared.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::time::{Duration, SystemTime};
+
+use super::metrics::{Metrics, program_metrics, total_avg_runtime_ns};
+use super::{ProgramSample, Sample};
+use crate::sampler::{SourceEvent, SourceInfo};
+
+/// How far back history is kept: the longest plot window.
+pub const HISTORY_AGE: Duration = Duration::from_secs(5 * 60);
+/// At most this many points per program (3,000 = 5 min at 0.1 s).
+pub const HISTORY_POINTS: usize = 3_000;
+
+/// One program, even across id reuse: the id and its load time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ProgramKey {
+    pub id: u32,
+    pub load_time_ns: u64,
+}
+
+impl ProgramKey {
+    #[must_use]
+    pub fn of(program: &ProgramSample) -> Self {
+        Self {
+            id: program.id,
+            load_time_ns: program.load_time_ns,
+        }
+    }
+}
+
+/// What the table shows for one program.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Row {
+    pub key: ProgramKey,
+    pub type_name: String,
+    pub name: String,
+    /// Owners as `comm (pid)` joined by `, `.
+    pub owners: String,
+    /// This period's metrics; `None` until the program has two readings.
+    pub metrics: Option<Metrics>,
+    pub total_avg_runtime_ns: f64,
+    pub run_cnt: u64,
+    pub run_time_ns: u64,
+    pub recursion_misses: u64,
+    /// Not loaded any more (kept until the user clears gone programs).
+    pub gone: bool,
+    /// One of bpfscope's own programs.
+    pub own: bool,
+    /// Lower-case text the filter matches: id, type, name, owner comms and pids.
+    pub haystack: String,
+}
+
+impl Row {
+    fn new(program: &ProgramSample, metrics: Option<Metrics>) -> Self {
+        let type_name = program.type_name().into_owned();
+        let owners = program
+            .owners
+            .iter()
+            .map(|o| format!("{} ({})", o.comm, o.pid))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let haystack =
+            format!("{} {} {} {}", program.id, type_name, program.name, owners).to_lowercase();
+        Self {
+            key: ProgramKey::of(program),
+            type_name,
+            name: program.name.clone(),
+            owners,
+            metrics,
+            total_avg_runtime_ns: total_avg_runtime_ns(program.counters()),
+            run_cnt: program.run_cnt,
+            run_time_ns: program.run_time_ns,
+            recursion_misses: program.recursion_misses,
+            gone: false,
+            own: program.own,
+            haystack,
+        }
+    }
+
+    /// Whether the row matches a lower-case filter (empty matches all).
+    #[must_use]
+    pub fn matches(&self, filter_lower: &str) -> bool {
+        filter_lower.is_empty() || self.haystack.contains(filter_lower)
+    }
+}
+
+/// One plotted point of one program.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Point {
+    /// `CLOCK_BOOTTIME` of the sample, in nanoseconds.
+    pub boottime_ns: u64,
+    /// Wall-clock time of the sample.
+    pub wall: SystemTime,
+    pub avg_runtime_ns: f32,
+    pub events_per_sec: f32,
+    /// Share of one CPU, in percent.
+    pub cpu_percent: f32,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Instant {
+    boottime_ns: u64,
+    wall: SystemTime,
+}
+
+#[derive(Debug)]
+struct Entry {
+    latest: ProgramSample,
+    /// Global sample index of `values[0]`.
+    first: u64,
+    values: VecDeque<[f32; 3]>,
+}
+
+/// The window's data.
+#[derive(Debug, Default)]
+pub struct Store {
+    info: Option<SourceInfo>,
+    /// Sample times; `times[0]` has global index `base`.
+    times: VecDeque<Instant>,
+    base: u64,
+    entries: BTreeMap<ProgramKey, Entry>,
+    rows: Vec<Row>,
+    previous: Option<Sample>,
+    generation: u64,
+    total_cpu_percent: f64,
+    errors: Vec<String>,
+}
+
+impl Store {
+    #[must_use]
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Takes in one event from the source.
+    pub fn push(&mut self, event: SourceEvent) {
+        match event {
+            SourceEvent::Hello(info) => {
+                self.errors.extend(info.notices.iter().cloned());
+                self.info = Some(info);
+                self.generation += 1;
+            }
+            SourceEvent::Sample(sample) => self.push_sample(sample),
+            SourceEvent::Error(message) => {
+                self.errors.push(message);
+                self.generation += 1;
+            }
+        }
+    }
+
+    /// Takes in one sample: rows, history and totals.
+    pub fn push_sample(&mut self, sample: Sample) {
+        let index = self.base + self.times.len() as u64;
+        self.times.push_back(Instant {
+            boottime_ns: sample.boottime_ns,
+            wall: sample.taken_at,
+        });
+
+        let mut total_cpu = 0.0;
+        let mut seen = Vec::with_capacity(sample.programs.len());
+        for program in &sample.programs {
+            let key = ProgramKey::of(program);
+            let metrics = self
+                .previous
+                .as_ref()
+                .and_then(|prev| program_metrics(prev, &sample, program));
+            let entry = self.entries.entry(key).or_insert_with(|| Entry {
+                latest: program.clone(),
+                first: index,
+                values: VecDeque::new(),
+            });
+            entry.latest.clone_from(program);
+            if let Some(m) = metrics {
+                total_cpu += m.cpu_percent;
+                if entry.values.is_empty() {
+                    entry.first = index;
+                } else if entry.first + entry.values.len() as u64 != index {
+                    // A gap (e.g. a missed sample): restart the series.
+                    entry.values.clear();
+                    entry.first = index;
+                }
+                entry.values.push_back([
+                    m.avg_runtime_ns as f32,
+                    m.events_per_sec as f32,
+                    m.cpu_percent as f32,
+                ]);
+            } else {
+                // No baseline (new series): the next point starts it.
+                entry.values.clear();
+                entry.first = index + 1;
+            }
+            seen.push((key, metrics));
+        }
+        self.total_cpu_percent = total_cpu;
+
+        // Rows: current programs with their metrics, gone ones kept.
+        let mut rows = Vec::with_capacity(self.entries.len());
+        let mut current = seen.iter().peekable();
+        for (key, entry) in &self.entries {
+            let present = current.next_if(|(k, _)| k == key);
+            let mut row = Row::new(&entry.latest, present.and_then(|(_, m)| *m));
+            row.gone = present.is_none();
+            rows.push(row);
+        }
+        self.rows = rows;
+        self.previous = Some(sample);
+        self.prune();
+        self.generation += 1;
+    }
+
+    fn prune(&mut self) {
+        let Some(newest) = self.times.back().map(|t| t.boottime_ns) else {
+            return;
+        };
+        let horizon = newest.saturating_sub(HISTORY_AGE.as_nanos() as u64);
+        let by_age = self.times.partition_point(|t| t.boottime_ns < horizon);
+        let by_count = self.times.len().saturating_sub(HISTORY_POINTS);
+        let drop = by_age.max(by_count);
+        if drop == 0 {
+            return;
+        }
+        self.times.drain(..drop);
+        self.base += drop as u64;
+        for entry in self.entries.values_mut() {
+            if entry.first < self.base {
+                let stale = usize::try_from(self.base - entry.first)
+                    .unwrap_or(usize::MAX)
+                    .min(entry.values.len());
+                entry.values.drain(..stale);
+                entry.first = self.base;
+            }
+        }
+    }
+
+    /// Forgets programs that are no longer loaded, with their history.
+    pub fn clear_gone(&mut self) {
+        let before = self.rows.len();
+        self.rows.retain(|row| !row.gone);
+        if self.rows.len() != before {
+            let live: std::collections::HashSet<ProgramKey> =
+                self.rows.iter().map(|r| r.key).collect();
+            self.entries.retain(|key, _| live.contains(key));
+            self.generation += 1;
+        }
+    }
+
+    /// Every row, in key order.
+    #[must_use]
+    pub fn rows(&self) -> &[Row] {
+        &self.rows
+    }
+
+    /// Bumps whenever what the table or status bar shows changes.
+    #[must_use]
+    pub fn generation(&self) -> u64 {
+        self.generation
+    }
+
+    /// The latest sample, if any.
+    #[must_use]
+    pub fn latest(&self) -> Option<&Sample> {
+        self.previous.as_ref()
+    }
+
+    /// `CLOCK_BOOTTIME` of the latest sample.
+    #[must_use]
+    pub fn latest_boottime_ns(&self) -> Option<u64> {
+        self.times.back().map(|t| t.boottime_ns)
+    }
+
+    /// The latest raw reading of a program.
+    #[must_use]
+    pub fn program(&self, key: ProgramKey) -> Option<&ProgramSample> {
+        self.entries.get(&key).map(|e| &e.latest)
+    }
+
+    /// A program's points, oldest first.
+    pub fn history(&self, key: ProgramKey) -> impl Iterator<Item = Point> + '_ {
+        let entry = self.entries.get(&key);
+        let first = entry.map_or(0, |e| e.first);
+        entry
+            .into_iter()
+            .flat_map(|e| e.values.iter())
+            .enumerate()
+            .filter_map(move |(i, v)| {
+                let at = usize::try_from(first + i as u64 - self.base).ok()?;
+                let t = self.times.get(at)?;
+                Some(Point {
+                    boottime_ns: t.boottime_ns,
+                    wall: t.wall,
+                    avg_runtime_ns: v[0],
+                    events_per_sec: v[1],
+                    cpu_percent: v[2],
+                })
+            })
+    }
+
+    /// Sum of every program's CPU % (of one CPU) over the latest period.
+    #[must_use]
+    pub fn total_cpu_percent(&self) -> f64 {
+        self.total_cpu_percent
+    }
+
+    /// What the source said about itself.
+    #[must_use]
+    pub fn info(&self) -> Option<&SourceInfo> {
+        self.info.as_ref()
+    }
+
+    /// Messages from the source, oldest first.
+    #[must_use]
+    pub fn errors(&self) -> &[String] {
+        &self.errors
+    }
+
+    /// Number of samples kept.
+    #[must_use]
+    pub fn sample_count(&self) -> usize {
+        self.times.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Owner;
+
+    fn program(id: u32, run_time_ns: u64, run_cnt: u64) -> ProgramSample {
+        ProgramSample {
+            id,
+            prog_type: 6,
+            name: format!("prog{id}"),
+            tag: [0; 8],
+            load_time_ns: 1,
+            run_time_ns,
+            run_cnt,
+            recursion_misses: 0,
+            owners: vec![Owner {
+                pid: 100 + id,
+                comm: "Agent".into(),
+            }],
+            own: false,
+        }
+    }
+
+    fn sample(secs: u64, programs: Vec<ProgramSample>) -> Sample {
+        Sample {
+            taken_at: SystemTime::UNIX_EPOCH + Duration::from_secs(secs),
+            boottime_ns: secs * 1_000_000_000,
+            period: Duration::from_secs(1),
+            programs,
+        }
+    }
+
+    #[test]
+    fn rows_get_metrics_from_the_second_sample_on() {
+        let mut store = Store::new();
+        store.push_sample(sample(10, vec![program(1, 0, 0)]));
+        assert!(store.rows()[0].metrics.is_none());
+        store.push_sample(sample(11, vec![program(1, 5_000, 10)]));
+        let m = store.rows()[0].metrics.expect("metrics");
+        assert!((m.events_per_sec - 10.0).abs() < 1e-9);
+        assert!((m.avg_runtime_ns - 500.0).abs() < 1e-9);
+        assert_eq!(store.history(store.rows()[0].key).count(), 1);
+    }
+
+    #[test]
+    fn vanished_programs_stay_gone_until_cleared() {
+        let mut store = Store::new();
+        store.push_sample(sample(1, vec![program(1, 0, 0), program(2, 0, 0)]));
+        store.push_sample(sample(2, vec![program(1, 10, 1), program(2, 10, 1)]));
+        store.push_sample(sample(3, vec![program(1, 20, 2)]));
+        let gone: Vec<u32> = store
+            .rows()
+            .iter()
+            .filter(|r| r.gone)
+            .map(|r| r.key.id)
+            .collect();
+        assert_eq!(gone, vec![2]);
+        let key = store.rows()[1].key;
+        assert_eq!(
+            store.history(key).count(),
+            1,
+            "history of a gone program is kept"
+        );
+        store.clear_gone();
+        assert_eq!(store.rows().len(), 1);
+        assert_eq!(store.history(key).count(), 0);
+    }
+
+    #[test]
+    fn history_is_pruned_by_age() {
+        let mut store = Store::new();
+        let total = HISTORY_AGE.as_secs() + 50;
+        for s in 0..total {
+            store.push_sample(sample(s, vec![program(1, s * 100, s)]));
+        }
+        let key = store.rows()[0].key;
+        let points: Vec<Point> = store.history(key).collect();
+        let newest = points.last().expect("points").boottime_ns;
+        let oldest = points.first().expect("points").boottime_ns;
+        assert!(newest - oldest <= HISTORY_AGE.as_nanos() as u64);
+        assert!(points.len() as u64 >= HISTORY_AGE.as_secs());
+        // Points stay aligned with their times after pruning.
+        for p in &points {
+            assert!((p.events_per_sec - 1.0).abs() < 1e-6);
+        }
+    }
+
+    #[test]
+    fn filter_matches_id_type_name_and_owner_case_insensitively() {
+        let mut store = Store::new();
+        store.push_sample(sample(1, vec![program(42, 0, 0)]));
+        let row = &store.rows()[0];
+        for needle in ["42", "xdp", "prog42", "agent", "142", ""] {
+            assert!(row.matches(needle), "{needle}");
+        }
+        assert!(!row.matches("kprobe"));
+    }
+
+    #[test]
+    fn total_cpu_is_the_sum_over_programs() {
+        let mut store = Store::new();
+        store.push_sample(sample(1, vec![program(1, 0, 0), program(2, 0, 0)]));
+        store.push_sample(sample(
+            2,
+            vec![program(1, 10_000_000, 1), program(2, 30_000_000, 1)],
+        ));
+        assert!((store.total_cpu_percent() - 4.0).abs() < 1e-9);
+    }
+}

@@ -1,0 +1,118 @@
+//! Numbers formatted for reading: thousands separators, ns/µs/ms/s, sensible
+//! precision. Tooltips show the full values.
+
+/// `1234567` → `1,234,567`.
+#[must_use]
+pub fn thousands(value: u64) -> String {
+    let digits = value.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Three significant digits, at least the integer part.
+fn sig3(value: f64) -> String {
+    if value >= 100.0 {
+        format!("{value:.0}")
+    } else if value >= 10.0 {
+        format!("{value:.1}")
+    } else {
+        format!("{value:.2}")
+    }
+}
+
+/// A duration in nanoseconds: `850 ns`, `1.25 µs`, `12.5 ms`, `1.20 s`.
+#[must_use]
+pub fn duration_ns(ns: f64) -> String {
+    if !ns.is_finite() {
+        return "–".to_owned();
+    }
+    let ns = ns.max(0.0);
+    if ns < 1_000.0 {
+        format!("{ns:.0} ns")
+    } else if ns < 1e6 {
+        format!("{} µs", sig3(ns / 1e3))
+    } else if ns < 1e9 {
+        format!("{} ms", sig3(ns / 1e6))
+    } else {
+        format!("{} s", sig3(ns / 1e9))
+    }
+}
+
+/// A rate per second: `0.50`, `12.5`, `1,234`.
+#[must_use]
+pub fn rate(per_sec: f64) -> String {
+    if !per_sec.is_finite() {
+        return "–".to_owned();
+    }
+    let v = per_sec.max(0.0);
+    if v == 0.0 {
+        "0".to_owned()
+    } else if v < 10.0 {
+        format!("{v:.2}")
+    } else if v < 1_000.0 {
+        format!("{v:.1}")
+    } else {
+        thousands(v.round() as u64)
+    }
+}
+
+/// A percentage: `0`, `<0.01 %`, `0.42 %`, `12.3 %`, `250 %`.
+#[must_use]
+pub fn percent(value: f64) -> String {
+    if !value.is_finite() {
+        return "–".to_owned();
+    }
+    let v = value.max(0.0);
+    if v == 0.0 {
+        "0 %".to_owned()
+    } else if v < 0.01 {
+        "<0.01 %".to_owned()
+    } else {
+        format!("{} %", sig3(v))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn thousands_separators() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(1_000), "1,000");
+        assert_eq!(thousands(1_234_567), "1,234,567");
+        assert_eq!(thousands(u64::MAX), "18,446,744,073,709,551,615");
+    }
+
+    #[test]
+    fn durations_pick_a_unit() {
+        assert_eq!(duration_ns(0.0), "0 ns");
+        assert_eq!(duration_ns(850.4), "850 ns");
+        assert_eq!(duration_ns(1_250.0), "1.25 µs");
+        assert_eq!(duration_ns(12_500.0), "12.5 µs");
+        assert_eq!(duration_ns(125_000.0), "125 µs");
+        assert_eq!(duration_ns(12_500_000.0), "12.5 ms");
+        assert_eq!(duration_ns(1.2e9), "1.20 s");
+        assert_eq!(duration_ns(f64::NAN), "–");
+    }
+
+    #[test]
+    fn rates_and_percentages() {
+        assert_eq!(rate(0.0), "0");
+        assert_eq!(rate(0.5), "0.50");
+        assert_eq!(rate(12.54), "12.5");
+        assert_eq!(rate(20_000.4), "20,000");
+        assert_eq!(percent(0.0), "0 %");
+        assert_eq!(percent(0.004), "<0.01 %");
+        assert_eq!(percent(0.4236), "0.42 %");
+        assert_eq!(percent(12.34), "12.3 %");
+        assert_eq!(percent(250.0), "250 %");
+    }
+}

@@ -1,0 +1,244 @@
+//! Drawing. Every function here reads data and records [`Command`]s; none
+//! changes the store.
+
+pub mod format;
+mod plots;
+mod table;
+
+use std::time::{Duration, SystemTime};
+
+use eframe::egui;
+
+pub use plots::plots_ui;
+pub use table::{TableInput, program_table_ui};
+
+use crate::app::{Command, CpuMode, Notice, PlotWindow, Settings};
+use crate::sampler::{Interval, SourceInfo};
+
+/// Sampling intervals offered in the top bar.
+const INTERVALS_MS: [u64; 7] = [100, 250, 500, 1_000, 2_000, 5_000, 10_000];
+
+/// Filter, pause, interval, plot window, CPU mode, export.
+pub fn top_bar_ui(
+    ui: &mut egui::Ui,
+    filter: &mut String,
+    focus_filter: &mut bool,
+    settings: &Settings,
+    paused: bool,
+    commands: &mut Vec<Command>,
+) {
+    ui.horizontal(|ui| {
+        let label = ui.label("Filter");
+        let edit = ui
+            .add(
+                egui::TextEdit::singleline(filter)
+                    .id(egui::Id::unique("filter"))
+                    .hint_text("name, type, id, owner  ( / )")
+                    .desired_width(240.0),
+            )
+            .labelled_by(label.id);
+        if std::mem::take(focus_filter) {
+            edit.request_focus();
+        }
+        if edit.has_focus() && ui.input(|i| i.key_pressed(egui::Key::Escape)) {
+            edit.surrender_focus();
+        }
+        if !filter.is_empty()
+            && ui
+                .small_button("✖")
+                .on_hover_text("Clear the filter")
+                .clicked()
+        {
+            filter.clear();
+        }
+        ui.separator();
+
+        let pause = if paused { "▶ Resume" } else { "⏸ Pause" };
+        if ui
+            .button(pause)
+            .on_hover_text("Freeze the display; sampling and history go on (Space)")
+            .clicked()
+        {
+            commands.push(Command::TogglePause);
+        }
+
+        let interval = settings.interval();
+        let label = ui.label("Interval");
+        egui::ComboBox::from_id_salt("interval")
+            .selected_text(interval_label(interval))
+            .width(70.0)
+            .show_ui(ui, |ui| {
+                for ms in INTERVALS_MS {
+                    if let Ok(choice) = Interval::new(Duration::from_millis(ms)) {
+                        if ui
+                            .selectable_label(choice == interval, interval_label(choice))
+                            .clicked()
+                        {
+                            commands.push(Command::SetInterval(choice));
+                        }
+                    }
+                }
+            })
+            .response
+            .labelled_by(label.id)
+            .on_hover_text("Time between samples");
+
+        let label = ui.label("Plot");
+        egui::ComboBox::from_id_salt("plot_window")
+            .selected_text(settings.plot_window.label())
+            .width(70.0)
+            .show_ui(ui, |ui| {
+                for window in PlotWindow::ALL {
+                    if ui
+                        .selectable_label(window == settings.plot_window, window.label())
+                        .clicked()
+                    {
+                        commands.push(Command::SetPlotWindow(window));
+                    }
+                }
+            })
+            .response
+            .labelled_by(label.id)
+            .on_hover_text("How far back the plots reach");
+
+        for mode in [CpuMode::OneCpu, CpuMode::AllCpus] {
+            let text = match mode {
+                CpuMode::OneCpu => "% of one CPU",
+                CpuMode::AllCpus => "% of all CPUs",
+            };
+            if ui
+                .selectable_label(settings.cpu_mode == mode, text)
+                .on_hover_text(mode.explanation())
+                .clicked()
+            {
+                commands.push(Command::SetCpuMode(mode));
+            }
+        }
+        ui.separator();
+        if ui
+            .button("Clear gone")
+            .on_hover_text("Forget programs that are no longer loaded")
+            .clicked()
+        {
+            commands.push(Command::ClearGone);
+        }
+        if ui
+            .button("Export…")
+            .on_hover_text("Save a CSV (Ctrl+E)")
+            .clicked()
+        {
+            commands.push(Command::OpenExport);
+        }
+    });
+}
+
+fn interval_label(interval: Interval) -> String {
+    let secs = interval.duration().as_secs_f64();
+    if secs < 1.0 {
+        format!("{} ms", interval.duration().as_millis())
+    } else {
+        format!("{secs} s")
+    }
+}
+
+/// What the status bar shows.
+#[derive(Debug)]
+pub struct StatusBar<'a> {
+    pub shown: usize,
+    pub total: usize,
+    pub total_cpu_percent: f64,
+    pub cpu_mode: CpuMode,
+    pub info: Option<&'a SourceInfo>,
+    pub latest: Option<SystemTime>,
+    pub paused: bool,
+    pub errors: &'a [String],
+    pub notice: Option<&'a Notice>,
+    pub problem: Option<&'a str>,
+}
+
+/// Programs shown/total, total BPF CPU, stats mode, sample age, last error.
+pub fn status_bar_ui(ui: &mut egui::Ui, status: &StatusBar<'_>) {
+    ui.horizontal(|ui| {
+        ui.label(format!(
+            "{} of {} programs",
+            format::thousands(status.shown as u64),
+            format::thousands(status.total as u64)
+        ));
+        ui.separator();
+        let scope = match status.cpu_mode {
+            CpuMode::OneCpu => "of one CPU",
+            CpuMode::AllCpus => "of all CPUs",
+        };
+        ui.label(format!(
+            "All BPF programs: {} {scope}",
+            format::percent(status.total_cpu_percent)
+        ))
+        .on_hover_text("What every loaded BPF program together cost over the last period");
+        ui.separator();
+        match status.info {
+            Some(info) => {
+                ui.label(format!("stats: {} · {}", info.stats_mode, info.enumeration))
+                    .on_hover_text(format!(
+                        "Kernel {} · {} CPUs online · owners {}",
+                        info.kernel_release,
+                        info.online_cpus,
+                        if info.owners_available {
+                            "shown"
+                        } else {
+                            "unavailable"
+                        }
+                    ));
+            }
+            None => {
+                ui.label("stats: –");
+            }
+        }
+        ui.separator();
+        match status.latest {
+            Some(at) => {
+                let age = SystemTime::now().duration_since(at).unwrap_or_default();
+                ui.label(format!("sample {:.0} s ago", age.as_secs_f64().floor()));
+            }
+            None if status.problem.is_some() => {
+                ui.label("no samples");
+            }
+            None => {
+                ui.label("waiting for the first sample…");
+            }
+        }
+        if status.paused {
+            ui.separator();
+            ui.strong("PAUSED")
+                .on_hover_text("The display is frozen; sampling and history go on");
+        }
+        let error = ui.visuals().error_fg_color;
+        match status.notice {
+            Some(Notice::Error(message)) => {
+                ui.separator();
+                ui.colored_label(error, message);
+            }
+            Some(Notice::Info(message)) => {
+                ui.separator();
+                ui.label(message);
+            }
+            None => {
+                if let Some(last) = status.errors.last() {
+                    ui.separator();
+                    ui.colored_label(ui.visuals().warn_fg_color, last)
+                        .on_hover_text(status.errors.join("\n"));
+                }
+            }
+        }
+    });
+}
+
+/// A plain statement of why there are no samples.
+pub fn problem_ui(ui: &mut egui::Ui, problem: &str) {
+    egui::Frame::group(ui.style())
+        .fill(ui.visuals().extreme_bg_color)
+        .show(ui, |ui| {
+            ui.colored_label(ui.visuals().warn_fg_color, "⚠ No statistics");
+            ui.label(problem);
+        });
+    ui.add_space(6.0);
+}

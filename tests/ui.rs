@@ -1,0 +1,426 @@
+//! The real window (`BpfScopeApp`) driven through its accessibility tree with
+//! egui_kittest, fed injected samples: no display, no kernel.
+
+#![allow(clippy::expect_used, clippy::unwrap_used)] // tests fail loudly by design
+
+use std::collections::HashMap;
+use std::time::{Duration, SystemTime};
+
+use bpfscope::app::view::SortColumn;
+use bpfscope::app::{BpfScopeApp, Command, PlotWindow};
+use bpfscope::export::{CsvWriter, rfc3339};
+use bpfscope::model::metrics::program_metrics;
+use bpfscope::model::{Owner, ProgramSample, Sample};
+use bpfscope::sampler::{Enumeration, SourceEvent, SourceInfo, StatsMode};
+use bpfscope::source::Source;
+use crossbeam_channel::{Sender, bounded};
+use eframe::egui;
+use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable;
+
+const START_NS: u64 = 1_000_000_000_000;
+
+fn program(id: u32, prog_type: u32, name: &str, owner: &str, runs: u64, ns: u64) -> ProgramSample {
+    ProgramSample {
+        id,
+        prog_type,
+        name: name.to_owned(),
+        tag: [1, 2, 3, 4, 5, 6, 7, 8],
+        load_time_ns: 5,
+        run_time_ns: ns,
+        run_cnt: runs,
+        recursion_misses: 0,
+        owners: vec![Owner {
+            pid: 1000 + id,
+            comm: owner.to_owned(),
+        }],
+        own: false,
+    }
+}
+
+/// Sample `n` (seconds after the start): program 10 runs 100·k times a
+/// second, program 20 10·k, program 30 once, where k grows with n.
+fn sample(n: u64) -> Sample {
+    let runs = |rate: u64| rate * n * (n + 1) / 2;
+    Sample {
+        taken_at: SystemTime::UNIX_EPOCH + Duration::from_secs(1_764_000_000 + n),
+        boottime_ns: START_NS + n * 1_000_000_000,
+        period: Duration::from_secs(1),
+        programs: vec![
+            program(10, 6, "xdp_fw", "cilium-agent", runs(100), runs(100) * 50),
+            program(20, 2, "trace_exec", "tetragon", runs(10), runs(10) * 400),
+            program(30, 3, "tc_nat", "=evil", n, n * 1_000),
+        ],
+    }
+}
+
+fn hello() -> SourceEvent {
+    SourceEvent::Hello(SourceInfo {
+        stats_mode: StatsMode::Syscall,
+        enumeration: Enumeration::Iterator,
+        owners_available: true,
+        kernel_release: "6.18.0-test".into(),
+        online_cpus: 4,
+        notices: Vec::new(),
+    })
+}
+
+fn harness(samples: u64) -> (Harness<'static, BpfScopeApp>, Sender<SourceEvent>) {
+    let (tx, rx) = bounded(64);
+    let mut harness = Harness::builder()
+        .with_size(egui::vec2(1280.0, 800.0))
+        .build_eframe(move |cc| BpfScopeApp::new(cc, None, move |_, _| Source::from_channel(rx)));
+    tx.send(hello()).unwrap();
+    for n in 0..samples {
+        tx.send(SourceEvent::Sample(sample(n))).unwrap();
+    }
+    harness.run();
+    (harness, tx)
+}
+
+fn ids(harness: &mut Harness<'_, BpfScopeApp>) -> Vec<u32> {
+    harness.state_mut().visible_ids()
+}
+
+#[test]
+fn table_shows_every_program_sorted_by_cpu_descending() {
+    let (mut harness, _tx) = harness(3);
+    assert_eq!(ids(&mut harness), vec![10, 20, 30]);
+    harness.get_by_label("xdp_fw");
+    harness.get_by_label("cilium-agent (1010)");
+    harness.get_by_label("xdp");
+    harness.get_by_label("kprobe");
+    // 200 runs of 50 ns in the last second (avg and total avg are both 50 ns).
+    assert_eq!(harness.get_all_by_label("50 ns").count(), 2);
+    harness.get_by_label("200.0");
+    harness.get_by_label("3 of 3 programs");
+}
+
+#[test]
+fn typing_in_the_filter_narrows_the_rows() {
+    let (mut harness, _tx) = harness(3);
+    harness.get_by_label("Filter").focus();
+    harness.get_by_label("Filter").type_text("TETRA");
+    harness.run();
+    assert_eq!(ids(&mut harness), vec![20]);
+    assert!(harness.query_by_label("xdp_fw").is_none());
+    harness.get_by_label("1 of 3 programs");
+    // Ids and types match too.
+    harness.get_by_label("Filter").focus();
+    harness.key_press(egui::Key::Backspace);
+    harness.run();
+    for _ in 0..10 {
+        harness.key_press(egui::Key::Backspace);
+    }
+    harness.get_by_label("Filter").type_text("30");
+    harness.run();
+    assert_eq!(ids(&mut harness), vec![30]);
+}
+
+#[test]
+fn clicking_a_header_sorts_and_clicking_again_reverses() {
+    let (mut harness, _tx) = harness(3);
+    harness.get_by_label_contains("Name").click();
+    harness.run();
+    assert_eq!(ids(&mut harness), vec![30, 20, 10]); // tc_nat, trace_exec, xdp_fw
+    harness.get_by_label_contains("Name ⏶").click();
+    harness.run();
+    assert_eq!(ids(&mut harness), vec![10, 20, 30]);
+    harness.get_by_label_contains("ID").click();
+    harness.run();
+    assert_eq!(ids(&mut harness), vec![10, 20, 30]);
+    harness.get_by_label_contains("Events/s").click();
+    harness.run();
+    assert_eq!(ids(&mut harness), vec![10, 20, 30]);
+}
+
+#[test]
+fn clicking_rows_plots_them_and_ctrl_click_adds_more() {
+    let (mut harness, _tx) = harness(5);
+    assert!(
+        harness.query_by_label("xdp_fw (#10)").is_none(),
+        "no plots before a click"
+    );
+    harness.get_by_label("trace_exec").click();
+    harness.run();
+    let selected: Vec<u32> = harness.state().selected().iter().map(|k| k.id).collect();
+    assert_eq!(selected, vec![20]);
+    // One legend entry per plot: avg runtime, events/s, CPU %.
+    assert_eq!(harness.get_all_by_label("trace_exec (#20)").count(), 3);
+
+    harness
+        .get_by_label("xdp_fw")
+        .click_modifiers(egui::Modifiers::COMMAND);
+    harness.run();
+    let selected: Vec<u32> = harness.state().selected().iter().map(|k| k.id).collect();
+    assert_eq!(selected, vec![10, 20]);
+    assert_eq!(harness.get_all_by_label("xdp_fw (#10)").count(), 3);
+
+    // History was kept before the click: every sample after the first.
+    let key = *harness.state().selected().iter().next().unwrap();
+    assert_eq!(harness.state().store().history(key).count(), 4);
+
+    // Selection survives sorting and filtering.
+    harness.get_by_label_contains("Name").click();
+    harness.get_by_label("Filter").focus();
+    harness.get_by_label("Filter").type_text("xdp");
+    harness.run();
+    assert_eq!(harness.state().selected().len(), 2);
+}
+
+#[test]
+fn keyboard_moves_plots_and_clears() {
+    let (mut harness, _tx) = harness(3);
+    harness.key_press(egui::Key::J);
+    harness.key_press(egui::Key::ArrowDown);
+    harness.key_press(egui::Key::Enter);
+    harness.run();
+    let selected: Vec<u32> = harness.state().selected().iter().map(|k| k.id).collect();
+    assert_eq!(selected, vec![20]);
+    harness.key_press(egui::Key::K);
+    harness.key_press(egui::Key::Enter);
+    harness.run();
+    let selected: Vec<u32> = harness.state().selected().iter().map(|k| k.id).collect();
+    assert_eq!(selected, vec![10]);
+    harness.key_press(egui::Key::Escape);
+    harness.run();
+    assert!(harness.state().selected().is_empty());
+    // `/` focuses the filter: the next keys are typed into it.
+    harness.key_press(egui::Key::Slash);
+    harness.run();
+    harness.get_by_label("Filter").type_text("nat");
+    harness.run();
+    assert_eq!(ids(&mut harness), vec![30]);
+}
+
+#[test]
+fn pause_freezes_the_table_while_samples_keep_arriving() {
+    let (mut harness, tx) = harness(3);
+    harness.get_by_label("200.0"); // program 10's events/s at sample 2
+    harness.key_press(egui::Key::Space);
+    harness.run();
+    assert!(harness.state().is_paused());
+    harness.get_by_label("PAUSED");
+    tx.send(SourceEvent::Sample(sample(3))).unwrap();
+    tx.send(SourceEvent::Sample(sample(4))).unwrap();
+    harness.run();
+    // Still the frozen numbers, though the store has the new samples.
+    harness.get_by_label("200.0");
+    assert!(harness.query_by_label("400.0").is_none());
+    assert_eq!(harness.state().store().sample_count(), 5);
+    harness.get_by_label_contains("Resume").click();
+    harness.run();
+    assert!(!harness.state().is_paused());
+    harness.get_by_label("400.0");
+}
+
+fn expected_snapshot(samples: u64) -> String {
+    let prev = sample(samples - 2);
+    let cur = sample(samples - 1);
+    let mut w = CsvWriter::new(Vec::new()).unwrap();
+    for p in &cur.programs {
+        w.write(
+            &rfc3339(cur.taken_at),
+            p,
+            program_metrics(&prev, &cur, p).as_ref(),
+        )
+        .unwrap();
+    }
+    String::from_utf8(w.into_inner().unwrap()).unwrap()
+}
+
+fn export_through_the_dialog(harness: &mut Harness<'_, BpfScopeApp>, path: &str) {
+    harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::E);
+    harness.run();
+    harness.get_by_label("Path").focus();
+    harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
+    harness.run();
+    harness.get_by_label("Path").type_text(path);
+    harness.run();
+    harness.get_by_label("Save").click();
+    harness.run();
+}
+
+#[test]
+fn export_writes_the_snapshot_as_csv() {
+    let (mut harness, _tx) = harness(4);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("snapshot.csv");
+    export_through_the_dialog(&mut harness, path.to_str().unwrap());
+    let written = std::fs::read_to_string(&path).expect("the export wrote the file");
+    assert_eq!(written, expected_snapshot(4));
+    // The formula-like owner is neutralised.
+    assert!(written.contains(",'=evil:1030\n"), "{written}");
+    harness.get_by_label_contains("exported 3 records");
+    assert!(harness.query_by_label("Save").is_none(), "dialog closed");
+}
+
+#[test]
+fn export_to_an_unwritable_path_says_why_and_leaves_no_file() {
+    let (mut harness, _tx) = harness(3);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("no/such/dir/out.csv");
+    export_through_the_dialog(&mut harness, path.to_str().unwrap());
+    assert!(!path.exists());
+    let messages = harness.get_all_by_label_contains("export failed").count();
+    assert!(messages >= 1, "the error is shown");
+    harness.get_by_label("Save"); // the dialog stays open to fix the path
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+    // An existing file is left untouched by a failed export.
+    let existing = dir.path().join("keep.csv");
+    std::fs::write(&existing, "precious").unwrap();
+    std::fs::set_permissions(
+        dir.path(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o500),
+    )
+    .unwrap();
+    if !bpfscope::sys::has_cap(bpfscope::sys::CAP_SYS_ADMIN) {
+        // (root ignores directory permissions, so this part needs a user.)
+        harness.get_by_label("Cancel").click();
+        harness.run();
+        export_through_the_dialog(&mut harness, existing.to_str().unwrap());
+        assert_eq!(std::fs::read_to_string(&existing).unwrap(), "precious");
+    }
+    std::fs::set_permissions(
+        dir.path(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o700),
+    )
+    .unwrap();
+}
+
+#[test]
+fn history_export_has_one_row_per_program_per_sample() {
+    let (mut harness, _tx) = harness(6);
+    harness.get_by_label("xdp_fw").click();
+    harness.run();
+    harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::E);
+    harness.run();
+    harness.get_by_label("History").click();
+    harness.run();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("history.csv");
+    harness.get_by_label("Path").focus();
+    harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
+    harness
+        .get_by_label("Path")
+        .type_text(path.to_str().unwrap());
+    harness.get_by_label("Save").click();
+    harness.run();
+    let text = std::fs::read_to_string(&path).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(
+        lines[0],
+        "timestamp,id,name,avg_runtime_ns,events_per_sec,cpu_percent"
+    );
+    assert_eq!(lines.len(), 1 + 5, "{text}");
+    assert!(
+        lines.iter().skip(1).all(|l| l.contains(",10,xdp_fw,50.0,")),
+        "{text}"
+    );
+    assert!(lines[5].contains(",500.000,"), "{text}");
+}
+
+#[test]
+fn gone_programs_stay_greyed_until_cleared() {
+    let (mut harness, tx) = harness(3);
+    let mut last = sample(3);
+    last.programs.retain(|p| p.id != 20);
+    tx.send(SourceEvent::Sample(last)).unwrap();
+    harness.run();
+    harness.get_by_label("trace_exec — gone");
+    harness.get_by_label("Clear gone").click();
+    harness.run();
+    assert!(harness.query_by_label_contains("trace_exec").is_none());
+    assert_eq!(ids(&mut harness), vec![10, 30]);
+}
+
+#[test]
+fn cpu_mode_switches_between_one_cpu_and_all_cpus() {
+    let (mut harness, _tx) = harness(3);
+    harness.get_by_label_contains("CPU % (1 CPU)");
+    harness.get_by_label("% of all CPUs").click();
+    harness.run();
+    harness.get_by_label_contains("CPU % (all CPUs)");
+    // The status bar's total follows the mode.
+    assert!(
+        harness
+            .get_all_by_label_contains("All BPF programs")
+            .all(|n| format!("{n:?}").contains("of all CPUs"))
+    );
+    assert_eq!(
+        harness.state().settings().cpu_mode,
+        bpfscope::app::CpuMode::AllCpus
+    );
+}
+
+#[test]
+fn a_source_without_privilege_is_explained_in_the_window() {
+    let mut harness = Harness::builder()
+        .with_size(egui::vec2(1000.0, 600.0))
+        .build_eframe(|cc| {
+            BpfScopeApp::new(cc, None, |_, _| {
+                Source::unavailable("bpfscope needs CAP_SYS_ADMIN to turn on BPF statistics".into())
+            })
+        });
+    harness.run();
+    harness.get_by_label("⚠ No statistics");
+    harness.get_by_label_contains("needs CAP_SYS_ADMIN");
+    harness.get_by_label("no samples");
+}
+
+#[test]
+fn source_errors_are_shown_and_the_data_stays() {
+    let (mut harness, tx) = harness(3);
+    tx.send(SourceEvent::Error(
+        "could not read owning processes: boom".into(),
+    ))
+    .unwrap();
+    harness.run();
+    harness.get_by_label("could not read owning processes: boom");
+    assert_eq!(ids(&mut harness).len(), 3);
+}
+
+#[derive(Default)]
+struct MemoryStorage(HashMap<String, String>);
+
+impl eframe::Storage for MemoryStorage {
+    fn get_string(&self, key: &str) -> Option<String> {
+        self.0.get(key).cloned()
+    }
+    fn set_string(&mut self, key: &str, value: String) {
+        self.0.insert(key.to_owned(), value);
+    }
+    fn remove_string(&mut self, key: &str) {
+        self.0.remove(key);
+    }
+    fn flush(&mut self) {}
+}
+
+#[test]
+fn settings_survive_a_restart() {
+    let (mut harness, _tx) = harness(2);
+    let ctx = harness.ctx.clone();
+    harness
+        .state_mut()
+        .run_cmd(&ctx, Command::Sort(SortColumn::Name));
+    harness
+        .state_mut()
+        .run_cmd(&ctx, Command::SetPlotWindow(PlotWindow::Minute1));
+    harness.get_by_label("% of all CPUs").click();
+    harness.run();
+    let mut storage = MemoryStorage::default();
+    eframe::App::save(harness.state_mut(), &mut storage);
+    let saved = harness.state().settings().clone();
+
+    let restarted = Harness::builder().build_eframe(move |cc| {
+        BpfScopeApp::with_storage(cc, Some(&storage), None, |_, _| {
+            Source::unavailable("test".into())
+        })
+    });
+    assert_eq!(restarted.state().settings(), &saved);
+    assert_eq!(
+        restarted.state().settings().plot_window,
+        PlotWindow::Minute1
+    );
+}
