@@ -429,32 +429,21 @@ impl eframe::App for BpfScopeApp {
             );
         });
 
-        if !self.selected.is_empty() {
-            let now = match &self.frozen {
-                Some(frozen) => frozen.boottime_ns,
-                None => self.store.latest_boottime_ns(),
-            };
-            egui::Panel::bottom("plots")
-                .resizable(true)
-                .default_size(420.0)
-                .min_size(180.0)
-                .show(ui, |ui| {
-                    ui::plots_ui(
-                        ui,
-                        &self.store,
-                        &self.selected,
-                        now,
-                        self.settings.plot_window,
-                        cpu_divisor,
-                        self.settings.cpu_mode,
-                    );
-                });
-        }
-
+        let plotting = !self.selected.is_empty();
+        let now = match &self.frozen {
+            Some(frozen) => frozen.boottime_ns,
+            None => self.store.latest_boottime_ns(),
+        };
         egui::CentralPanel::default().show(ui, |ui| {
             if let Some(problem) = self.source.problem() {
                 ui::problem_ui(ui, problem);
             }
+            // With plots, the table takes the upper half and the plots the rest.
+            let table_height = if plotting {
+                (ui.available_height() * 0.45).max(120.0)
+            } else {
+                f32::INFINITY
+            };
             ui::program_table_ui(
                 ui,
                 &ui::TableInput {
@@ -466,9 +455,22 @@ impl eframe::App for BpfScopeApp {
                     sort: self.settings.sort,
                     online_cpus: self.online_cpus as f64,
                     cpu_mode: self.settings.cpu_mode,
+                    max_height: table_height,
                 },
                 &mut self.commands,
             );
+            if plotting {
+                ui.separator();
+                ui::plots_ui(
+                    ui,
+                    &self.store,
+                    &self.selected,
+                    now,
+                    self.settings.plot_window,
+                    cpu_divisor,
+                    self.settings.cpu_mode,
+                );
+            }
         });
 
         if let Some(dialog) = &mut self.export {

@@ -78,7 +78,7 @@ pub fn plots_ui(
         })
         .collect();
 
-    let height = ((ui.available_height() - 3.0 * 22.0) / 3.0).max(50.0);
+    let height = ((ui.available_height() - 3.0 * 24.0) / 3.0).max(60.0);
     let link = egui::Id::unique("bpfscope_plots");
     for metric in &metrics {
         ui.label(egui::RichText::new(metric.title).strong());
@@ -90,7 +90,7 @@ pub fn plots_ui(
         let text = metric.text;
         Plot::new(metric.id)
             .height(height)
-            .legend(Legend::default())
+            .legend(Legend::default().position(egui_plot::Corner::LeftTop))
             .link_axis(link, [true, false])
             .link_cursor(link, [true, false])
             .include_x(-window_secs)

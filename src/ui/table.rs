@@ -21,6 +21,8 @@ pub struct TableInput<'a> {
     pub sort: Sort,
     pub online_cpus: f64,
     pub cpu_mode: CpuMode,
+    /// Height the table may take at most (header included).
+    pub max_height: f32,
 }
 
 const COLUMNS: [(SortColumn, &str, &str); 8] = [
@@ -75,7 +77,9 @@ pub fn program_table_ui(ui: &mut egui::Ui, input: &TableInput<'_>, commands: &mu
         .column(Column::initial(90.0).at_least(60.0))
         .column(Column::initial(110.0).at_least(60.0))
         .column(Column::remainder().at_least(80.0).clip(true))
-        .min_scrolled_height(0.0);
+        .min_scrolled_height(0.0)
+        .max_scroll_height((input.max_height - row_height - 4.0).max(row_height))
+        .auto_shrink([false, input.max_height.is_finite()]);
     if input.scroll_to_cursor {
         if let Some(at) = input
             .cursor
