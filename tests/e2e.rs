@@ -99,6 +99,48 @@ fn screenshot_path() -> PathBuf {
     dir.join("bpfscope.png")
 }
 
+/// Waits up to 30 s for a top-level window titled `bpfscope`; returns the
+/// window tree.
+fn wait_for_window(display: &str, app: &mut Guard) -> String {
+    let start = Instant::now();
+    loop {
+        let out = x(display, "xwininfo", &["-root", "-tree"]);
+        let tree = String::from_utf8_lossy(&out.stdout).into_owned();
+        if tree.contains("\"bpfscope\"") {
+            return tree;
+        }
+        if let Some(status) = app.0.try_wait().unwrap() {
+            let mut err = String::new();
+            std::io::Read::read_to_string(app.0.stderr.as_mut().unwrap(), &mut err).unwrap();
+            panic!("bpfscope exited ({status}) before showing a window: {err}");
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "no window after 30 s:\n{tree}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// Sends SIGTERM and expects a clean exit within 10 s.
+fn terminate(app: &mut Guard) {
+    let pid = libc::pid_t::try_from(app.0.id()).unwrap();
+    // SAFETY: signalling our own child.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0);
+    let start = Instant::now();
+    let status = loop {
+        if let Some(status) = app.0.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "no exit after SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(status.success(), "exit after SIGTERM: {status}");
+}
+
 #[test]
 fn the_window_shows_live_programs_under_xvfb() {
     let test = "the_window_shows_live_programs_under_xvfb";
@@ -138,24 +180,7 @@ fn the_window_shows_live_programs_under_xvfb() {
     );
 
     // The window appears, titled bpfscope, with the desktop file's app id.
-    let start = Instant::now();
-    let tree = loop {
-        let out = x(&display, "xwininfo", &["-root", "-tree"]);
-        let tree = String::from_utf8_lossy(&out.stdout).into_owned();
-        if tree.contains("\"bpfscope\"") {
-            break tree;
-        }
-        if let Some(status) = app.0.try_wait().unwrap() {
-            let mut err = String::new();
-            std::io::Read::read_to_string(app.0.stderr.as_mut().unwrap(), &mut err).unwrap();
-            panic!("bpfscope exited ({status}) before showing a window: {err}");
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(30),
-            "no window after 30 s:\n{tree}"
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    };
+    let tree = wait_for_window(&display, &mut app);
     assert!(
         tree.contains("io.github.bpfscope.BpfScope"),
         "app id missing:\n{tree}"
@@ -204,21 +229,7 @@ fn the_window_shows_live_programs_under_xvfb() {
     assert!(colours > 50, "screenshot looks blank ({colours} colours)");
 
     // SIGTERM closes the window cleanly.
-    let pid = libc::pid_t::try_from(app.0.id()).unwrap();
-    // SAFETY: signalling our own child.
-    assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0);
-    let start = Instant::now();
-    let status = loop {
-        if let Some(status) = app.0.try_wait().unwrap() {
-            break status;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(10),
-            "no exit after SIGTERM"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    assert!(status.success(), "exit after SIGTERM: {status}");
+    terminate(&mut app);
 
     stop.store(true, Ordering::Relaxed);
     driver.join().unwrap();
