@@ -192,7 +192,7 @@ mod tests {
         ProgramSample {
             id: 42,
             prog_type: 6,
-            name: "xdp_fw".to_owned(),
+            name: "xdp_fw".into(),
             tag: [0; 8],
             load_time_ns: 0,
             run_time_ns: 2_000,
@@ -201,11 +201,11 @@ mod tests {
             owners: vec![
                 Owner {
                     pid: 7,
-                    comm: "=cmd|calc".to_owned(),
+                    comm: "=cmd|calc".into(),
                 },
                 Owner {
                     pid: 9,
-                    comm: "agent".to_owned(),
+                    comm: "agent".into(),
                 },
             ],
             own: false,

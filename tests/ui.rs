@@ -24,7 +24,7 @@ fn program(id: u32, prog_type: u32, name: &str, owner: &str, runs: u64, ns: u64)
     ProgramSample {
         id,
         prog_type,
-        name: name.to_owned(),
+        name: name.into(),
         tag: [1, 2, 3, 4, 5, 6, 7, 8],
         load_time_ns: 5,
         run_time_ns: ns,
@@ -32,7 +32,7 @@ fn program(id: u32, prog_type: u32, name: &str, owner: &str, runs: u64, ns: u64)
         recursion_misses: 0,
         owners: vec![Owner {
             pid: 1000 + id,
-            comm: owner.to_owned(),
+            comm: owner.into(),
         }],
         own: false,
     }

@@ -210,10 +210,7 @@ pub fn write_history(
         csv.write_record(header).map_err(io::Error::other)?;
         let mut records = 0;
         for key in keys {
-            let name = rows
-                .iter()
-                .find(|r| r.key == *key)
-                .map_or("", |r| r.name.as_str());
+            let name = rows.iter().find(|r| r.key == *key).map_or("", Row::name);
             for point in store.history(*key).filter(|p| p.boottime_ns >= since) {
                 csv.write_record([
                     rfc3339(point.wall),

@@ -198,7 +198,7 @@ impl BpfScopeApp {
                         generation: self.store.generation() | (1 << 63),
                         rows: self.store.rows().to_vec(),
                         boottime_ns: self.store.latest_boottime_ns(),
-                        taken_at: self.store.latest().map(|s| s.taken_at),
+                        taken_at: self.store.latest_taken_at(),
                         total_cpu_percent: self.store.total_cpu_percent(),
                     }),
                 };
@@ -285,7 +285,7 @@ impl BpfScopeApp {
         };
         let taken_at = match &self.frozen {
             Some(frozen) => frozen.taken_at,
-            None => self.store.latest().map(|s| s.taken_at),
+            None => self.store.latest_taken_at(),
         };
         let window = self.settings.plot_window.duration();
         let result = match kind {
@@ -420,7 +420,7 @@ impl eframe::App for BpfScopeApp {
                     total_cpu_percent: total_cpu / cpu_divisor,
                     cpu_mode: self.settings.cpu_mode,
                     info: self.store.info(),
-                    latest: self.store.latest().map(|s| s.taken_at),
+                    latest: self.store.latest_taken_at(),
                     paused,
                     errors: self.store.errors(),
                     notice: self.notice.as_ref(),

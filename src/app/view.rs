@@ -1,8 +1,6 @@
 //! Which rows the table shows, in which order: filter and sort, cached so a
 //! frame with 10,000 programs does no work unless something changed.
 
-use std::cmp::Ordering;
-
 use serde::{Deserialize, Serialize};
 
 use crate::model::store::Row;
@@ -67,25 +65,34 @@ impl Sort {
     }
 }
 
-fn metric(row: &Row, get: impl Fn(&crate::model::metrics::Metrics) -> f64) -> f64 {
-    // Rows without metrics yet sort below every measured row.
-    row.metrics.as_ref().map_or(f64::NEG_INFINITY, get)
+/// The number a numeric column sorts by; `None` for text columns. Rows
+/// without metrics yet sort below every measured row.
+fn number(row: &Row, column: SortColumn) -> Option<f64> {
+    let metric = |get: fn(&crate::model::metrics::Metrics) -> f64| {
+        row.metrics.as_ref().map_or(f64::NEG_INFINITY, get)
+    };
+    match column {
+        SortColumn::Id => Some(f64::from(row.key.id)),
+        SortColumn::AvgRuntime => Some(metric(|m| m.avg_runtime_ns)),
+        SortColumn::TotalAvgRuntime => Some(row.total_avg_runtime_ns),
+        SortColumn::EventsPerSec => Some(metric(|m| m.events_per_sec)),
+        SortColumn::Cpu => Some(metric(|m| m.cpu_percent)),
+        SortColumn::Type | SortColumn::Name | SortColumn::Owners => None,
+    }
 }
 
-fn compare(a: &Row, b: &Row, column: SortColumn) -> Ordering {
+/// An integer that orders like `f64::total_cmp` (NaN never panics).
+fn total_order_bits(value: f64) -> i64 {
+    let bits = i64::from_ne_bytes(value.to_bits().to_ne_bytes());
+    // Negative numbers: flip every bit but the sign, so they order upwards.
+    bits ^ ((bits >> 63) & i64::MAX)
+}
+
+fn text(row: &Row, column: SortColumn) -> &str {
     match column {
-        SortColumn::Id => a.key.cmp(&b.key),
-        SortColumn::Type => a.type_name.cmp(&b.type_name),
-        SortColumn::Name => a.name.cmp(&b.name),
-        SortColumn::AvgRuntime => {
-            metric(a, |m| m.avg_runtime_ns).total_cmp(&metric(b, |m| m.avg_runtime_ns))
-        }
-        SortColumn::TotalAvgRuntime => a.total_avg_runtime_ns.total_cmp(&b.total_avg_runtime_ns),
-        SortColumn::EventsPerSec => {
-            metric(a, |m| m.events_per_sec).total_cmp(&metric(b, |m| m.events_per_sec))
-        }
-        SortColumn::Cpu => metric(a, |m| m.cpu_percent).total_cmp(&metric(b, |m| m.cpu_percent)),
-        SortColumn::Owners => a.owners.cmp(&b.owners),
+        SortColumn::Type => &row.text.type_name,
+        SortColumn::Owners => &row.text.owners,
+        _ => &row.text.name,
     }
 }
 
@@ -94,20 +101,36 @@ fn compare(a: &Row, b: &Row, column: SortColumn) -> Ordering {
 #[must_use]
 pub fn order(rows: &[Row], filter: &str, sort: Sort) -> Vec<usize> {
     let needle = filter.trim().to_lowercase();
-    let mut picked: Vec<usize> = (0..rows.len())
-        .filter(|&i| rows[i].matches(&needle))
-        .collect();
-    picked.sort_by(|&i, &j| {
-        let (a, b) = (&rows[i], &rows[j]);
-        let primary = compare(a, b, sort.column);
-        let primary = if sort.descending {
-            primary.reverse()
-        } else {
-            primary
-        };
-        primary.then_with(|| a.key.cmp(&b.key))
-    });
-    picked
+    let picked = (0..rows.len()).filter(|&i| rows[i].matches(&needle));
+    if matches!(
+        sort.column,
+        SortColumn::Type | SortColumn::Name | SortColumn::Owners
+    ) {
+        let mut picked: Vec<usize> = picked.collect();
+        picked.sort_unstable_by(|&i, &j| {
+            let (a, b) = (&rows[i], &rows[j]);
+            let primary = text(a, sort.column).cmp(text(b, sort.column));
+            let primary = if sort.descending {
+                primary.reverse()
+            } else {
+                primary
+            };
+            primary.then_with(|| a.key.cmp(&b.key))
+        });
+        picked
+    } else {
+        // Precomputed integer keys: one extraction per row, cheap compares.
+        let mut keyed: Vec<(i64, u32, u64, usize)> = picked
+            .map(|i| {
+                let row = &rows[i];
+                let bits = total_order_bits(number(row, sort.column).unwrap_or(0.0));
+                let bits = if sort.descending { !bits } else { bits };
+                (bits, row.key.id, row.key.load_time_ns, i)
+            })
+            .collect();
+        keyed.sort_unstable();
+        keyed.into_iter().map(|(.., i)| i).collect()
+    }
 }
 
 /// [`order`], recomputed only when its inputs change.
@@ -137,7 +160,7 @@ impl ViewCache {
 mod tests {
     use super::*;
     use crate::model::metrics::Metrics;
-    use crate::model::store::ProgramKey;
+    use crate::model::store::{ProgramKey, RowText};
 
     fn row(id: u32, name: &str, cpu: Option<f64>) -> Row {
         Row {
@@ -145,9 +168,12 @@ mod tests {
                 id,
                 load_time_ns: 0,
             },
-            type_name: "xdp".into(),
-            name: name.into(),
-            owners: String::new(),
+            text: std::sync::Arc::new(RowText {
+                type_name: "xdp".into(),
+                name: name.into(),
+                owners: String::new(),
+                haystack: format!("{id} xdp {name}").to_lowercase(),
+            }),
             metrics: cpu.map(|cpu_percent| Metrics {
                 cpu_percent,
                 ..Metrics::default()
@@ -158,7 +184,6 @@ mod tests {
             recursion_misses: 0,
             gone: false,
             own: false,
-            haystack: format!("{id} xdp {name}").to_lowercase(),
         }
     }
 
@@ -177,6 +202,40 @@ mod tests {
             .collect();
         // NaN sorts above every number with total_cmp; it must not panic.
         assert_eq!(ids, vec![5, 2, 3, 4, 1]);
+    }
+
+    #[test]
+    fn integer_keys_order_like_total_cmp() {
+        let values = [
+            f64::NEG_INFINITY,
+            -1.5,
+            -0.0,
+            0.0,
+            1e-300,
+            2.0,
+            f64::INFINITY,
+            f64::NAN,
+        ];
+        for pair in values.windows(2) {
+            assert!(
+                total_order_bits(pair[0]) < total_order_bits(pair[1]),
+                "{pair:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn text_columns_sort_with_ties_by_id() {
+        let rows = vec![row(2, "b", None), row(1, "b", None), row(3, "a", None)];
+        let sort = Sort {
+            column: SortColumn::Name,
+            descending: true,
+        };
+        let ids: Vec<u32> = order(&rows, "", sort)
+            .into_iter()
+            .map(|i| rows[i].key.id)
+            .collect();
+        assert_eq!(ids, vec![1, 2, 3]);
     }
 
     #[test]

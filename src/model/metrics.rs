@@ -86,12 +86,28 @@ pub fn program_metrics(
     let elapsed_ns = cur_sample
         .boottime_ns
         .checked_sub(prev_sample.boottime_ns)?;
-    let baseline = match prev_sample.program(cur.id) {
-        Some(prev) if prev.load_time_ns == cur.load_time_ns => prev.counters(),
-        _ if cur.load_time_ns >= prev_sample.boottime_ns => Counters::default(),
-        _ => return None,
-    };
-    delta_metrics(baseline, cur.counters(), elapsed_ns)
+    let prev = prev_sample
+        .program(cur.id)
+        .filter(|p| p.load_time_ns == cur.load_time_ns)
+        .map(ProgramSample::counters);
+    let start = baseline(prev, prev_sample.boottime_ns, cur.load_time_ns)?;
+    delta_metrics(start, cur.counters(), elapsed_ns)
+}
+
+/// The counters a period starts from: the same program's previous reading
+/// (`prev`, same id and load time), else zero if it was loaded during the
+/// period (its counters started at zero at load), else none.
+#[must_use]
+pub fn baseline(
+    prev: Option<Counters>,
+    prev_boottime_ns: u64,
+    load_time_ns: u64,
+) -> Option<Counters> {
+    match prev {
+        Some(counters) => Some(counters),
+        None if load_time_ns >= prev_boottime_ns => Some(Counters::default()),
+        None => None,
+    }
 }
 
 /// Sum of CPU % over all programs of a period: what BPF as a whole cost.
@@ -191,7 +207,7 @@ mod tests {
         ProgramSample {
             id,
             prog_type: 1,
-            name: format!("p{id}"),
+            name: crate::model::KernelName::new(&format!("p{id}")),
             tag: [0; 8],
             load_time_ns,
             run_time_ns,

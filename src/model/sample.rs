@@ -5,6 +5,7 @@ use std::time::{Duration, SystemTime};
 use serde::{Deserialize, Serialize};
 
 use super::metrics::Counters;
+use super::name::KernelName;
 use super::types::prog_type_name;
 
 /// A process that holds a program (through a program or link file
@@ -14,7 +15,7 @@ pub struct Owner {
     /// Process id (thread-group id).
     pub pid: u32,
     /// The process's command name, at most 15 bytes as the kernel keeps it.
-    pub comm: String,
+    pub comm: KernelName,
 }
 
 /// One program's raw counters and identity at one instant.
@@ -25,7 +26,7 @@ pub struct ProgramSample {
     /// `enum bpf_prog_type` number; see [`ProgramSample::type_name`].
     pub prog_type: u32,
     /// Program name as the kernel keeps it (at most 15 bytes; may be empty).
-    pub name: String,
+    pub name: KernelName,
     /// The program's tag (hash of its instructions).
     pub tag: [u8; 8],
     /// When the program was loaded, in `CLOCK_BOOTTIME` nanoseconds. Together

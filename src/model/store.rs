@@ -6,10 +6,11 @@
 //! by age and by count, so 5,000 programs with five minutes of history stay
 //! small. Programs that disappear stay, marked gone, until cleared.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use super::metrics::{Metrics, program_metrics, total_avg_runtime_ns};
+use super::metrics::{Metrics, baseline, delta_metrics, total_avg_runtime_ns};
 use super::{ProgramSample, Sample};
 use crate::sampler::{SourceEvent, SourceInfo};
 
@@ -35,30 +36,21 @@ impl ProgramKey {
     }
 }
 
-/// What the table shows for one program.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Row {
-    pub key: ProgramKey,
+/// A program's text columns, shared between samples (rebuilt only when its
+/// name or owners change).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RowText {
     pub type_name: String,
     pub name: String,
     /// Owners as `comm (pid)` joined by `, `.
     pub owners: String,
-    /// This period's metrics; `None` until the program has two readings.
-    pub metrics: Option<Metrics>,
-    pub total_avg_runtime_ns: f64,
-    pub run_cnt: u64,
-    pub run_time_ns: u64,
-    pub recursion_misses: u64,
-    /// Not loaded any more (kept until the user clears gone programs).
-    pub gone: bool,
-    /// One of bpfscope's own programs.
-    pub own: bool,
     /// Lower-case text the filter matches: id, type, name, owner comms and pids.
     pub haystack: String,
 }
 
-impl Row {
-    fn new(program: &ProgramSample, metrics: Option<Metrics>) -> Self {
+impl RowText {
+    #[must_use]
+    pub fn of(program: &ProgramSample) -> Self {
         let type_name = program.type_name().into_owned();
         let owners = program
             .owners
@@ -69,10 +61,36 @@ impl Row {
         let haystack =
             format!("{} {} {} {}", program.id, type_name, program.name, owners).to_lowercase();
         Self {
-            key: ProgramKey::of(program),
             type_name,
-            name: program.name.clone(),
+            name: program.name.to_string(),
             owners,
+            haystack,
+        }
+    }
+}
+
+/// What the table shows for one program.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Row {
+    pub key: ProgramKey,
+    pub text: Arc<RowText>,
+    /// This period's metrics; `None` until the program has two readings.
+    pub metrics: Option<Metrics>,
+    pub total_avg_runtime_ns: f64,
+    pub run_cnt: u64,
+    pub run_time_ns: u64,
+    pub recursion_misses: u64,
+    /// Not loaded any more (kept until the user clears gone programs).
+    pub gone: bool,
+    /// One of bpfscope's own programs.
+    pub own: bool,
+}
+
+impl Row {
+    fn new(program: &ProgramSample, text: Arc<RowText>, metrics: Option<Metrics>) -> Self {
+        Self {
+            key: ProgramKey::of(program),
+            text,
             metrics,
             total_avg_runtime_ns: total_avg_runtime_ns(program.counters()),
             run_cnt: program.run_cnt,
@@ -80,14 +98,24 @@ impl Row {
             recursion_misses: program.recursion_misses,
             gone: false,
             own: program.own,
-            haystack,
         }
+    }
+
+    fn gone(entry: &Entry) -> Self {
+        let mut row = Self::new(&entry.latest, Arc::clone(&entry.text), None);
+        row.gone = true;
+        row
     }
 
     /// Whether the row matches a lower-case filter (empty matches all).
     #[must_use]
     pub fn matches(&self, filter_lower: &str) -> bool {
-        filter_lower.is_empty() || self.haystack.contains(filter_lower)
+        filter_lower.is_empty() || self.text.haystack.contains(filter_lower)
+    }
+
+    #[must_use]
+    pub fn name(&self) -> &str {
+        &self.text.name
     }
 }
 
@@ -113,9 +141,18 @@ struct Instant {
 #[derive(Debug)]
 struct Entry {
     latest: ProgramSample,
+    text: Arc<RowText>,
+    /// Global index of the last sample that listed this program.
+    seen: u64,
     /// Global sample index of `values[0]`.
     first: u64,
     values: VecDeque<[f32; 3]>,
+}
+
+impl Entry {
+    fn key(&self) -> ProgramKey {
+        ProgramKey::of(&self.latest)
+    }
 }
 
 /// The window's data.
@@ -125,9 +162,10 @@ pub struct Store {
     /// Sample times; `times[0]` has global index `base`.
     times: VecDeque<Instant>,
     base: u64,
-    entries: BTreeMap<ProgramKey, Entry>,
+    /// Sorted by key.
+    entries: Vec<Entry>,
     rows: Vec<Row>,
-    previous: Option<Sample>,
+    latest_taken_at: Option<SystemTime>,
     generation: u64,
     total_cpu_percent: f64,
     errors: Vec<String>,
@@ -156,33 +194,64 @@ impl Store {
     }
 
     /// Takes in one sample: rows, history and totals.
+    ///
+    /// One merge of two id-sorted lists (the old entries and the sample's
+    /// programs, which move into the entries): no lookups, no copies of the
+    /// sample, no per-program allocation unless a name or owner changed.
     pub fn push_sample(&mut self, sample: Sample) {
         let index = self.base + self.times.len() as u64;
+        let prev_boottime = self.times.back().map(|t| t.boottime_ns);
         self.times.push_back(Instant {
             boottime_ns: sample.boottime_ns,
             wall: sample.taken_at,
         });
 
+        let mut programs = sample.programs;
+        programs.sort_unstable_by_key(ProgramKey::of);
+        let old = std::mem::take(&mut self.entries);
+        let mut entries = Vec::with_capacity(old.len().max(programs.len()));
+        let mut rows = Vec::with_capacity(entries.capacity());
         let mut total_cpu = 0.0;
-        let mut seen = Vec::with_capacity(sample.programs.len());
-        for program in &sample.programs {
-            let key = ProgramKey::of(program);
-            let metrics = self
-                .previous
-                .as_ref()
-                .and_then(|prev| program_metrics(prev, &sample, program));
-            let entry = self.entries.entry(key).or_insert_with(|| Entry {
-                latest: program.clone(),
-                first: index,
-                values: VecDeque::new(),
+        let mut old = old.into_iter().peekable();
+
+        for program in programs {
+            let key = ProgramKey::of(&program);
+            // Entries before this program are gone (or were gone already).
+            while let Some(gone) = old.next_if(|e| e.key() < key) {
+                rows.push(Row::gone(&gone));
+                entries.push(gone);
+            }
+            let found = old.next_if(|e| e.key() == key);
+            let metrics = prev_boottime.and_then(|prev_boottime| {
+                let prev = found
+                    .as_ref()
+                    .filter(|e| e.seen + 1 == index)
+                    .map(|e| e.latest.counters());
+                let start = baseline(prev, prev_boottime, program.load_time_ns)?;
+                let elapsed = sample.boottime_ns.checked_sub(prev_boottime)?;
+                delta_metrics(start, program.counters(), elapsed)
             });
-            entry.latest.clone_from(program);
+            let mut entry = match found {
+                Some(mut entry) => {
+                    if entry.latest.name != program.name || entry.latest.owners != program.owners {
+                        entry.text = Arc::new(RowText::of(&program));
+                    }
+                    entry.latest = program;
+                    entry
+                }
+                None => Entry {
+                    text: Arc::new(RowText::of(&program)),
+                    latest: program,
+                    seen: index,
+                    first: index,
+                    values: VecDeque::new(),
+                },
+            };
+            entry.seen = index;
             if let Some(m) = metrics {
                 total_cpu += m.cpu_percent;
-                if entry.values.is_empty() {
-                    entry.first = index;
-                } else if entry.first + entry.values.len() as u64 != index {
-                    // A gap (e.g. a missed sample): restart the series.
+                if entry.values.is_empty() || entry.first + entry.values.len() as u64 != index {
+                    // First point, or a gap (a missed sample): (re)start the series.
                     entry.values.clear();
                     entry.first = index;
                 }
@@ -192,25 +261,22 @@ impl Store {
                     m.cpu_percent as f32,
                 ]);
             } else {
-                // No baseline (new series): the next point starts it.
+                // No baseline (a new series): the next point starts it.
                 entry.values.clear();
                 entry.first = index + 1;
             }
-            seen.push((key, metrics));
+            rows.push(Row::new(&entry.latest, Arc::clone(&entry.text), metrics));
+            entries.push(entry);
         }
-        self.total_cpu_percent = total_cpu;
+        for gone in old {
+            rows.push(Row::gone(&gone));
+            entries.push(gone);
+        }
 
-        // Rows: current programs with their metrics, gone ones kept.
-        let mut rows = Vec::with_capacity(self.entries.len());
-        let mut current = seen.iter().peekable();
-        for (key, entry) in &self.entries {
-            let present = current.next_if(|(k, _)| k == key);
-            let mut row = Row::new(&entry.latest, present.and_then(|(_, m)| *m));
-            row.gone = present.is_none();
-            rows.push(row);
-        }
+        self.entries = entries;
         self.rows = rows;
-        self.previous = Some(sample);
+        self.total_cpu_percent = total_cpu;
+        self.latest_taken_at = Some(sample.taken_at);
         self.prune();
         self.generation += 1;
     }
@@ -228,7 +294,7 @@ impl Store {
         }
         self.times.drain(..drop);
         self.base += drop as u64;
-        for entry in self.entries.values_mut() {
+        for entry in &mut self.entries {
             if entry.first < self.base {
                 let stale = usize::try_from(self.base - entry.first)
                     .unwrap_or(usize::MAX)
@@ -244,9 +310,8 @@ impl Store {
         let before = self.rows.len();
         self.rows.retain(|row| !row.gone);
         if self.rows.len() != before {
-            let live: std::collections::HashSet<ProgramKey> =
-                self.rows.iter().map(|r| r.key).collect();
-            self.entries.retain(|key, _| live.contains(key));
+            let newest = self.base + self.times.len() as u64;
+            self.entries.retain(|e| e.seen + 1 == newest);
             self.generation += 1;
         }
     }
@@ -263,10 +328,10 @@ impl Store {
         self.generation
     }
 
-    /// The latest sample, if any.
+    /// Wall-clock time of the latest sample.
     #[must_use]
-    pub fn latest(&self) -> Option<&Sample> {
-        self.previous.as_ref()
+    pub fn latest_taken_at(&self) -> Option<SystemTime> {
+        self.latest_taken_at
     }
 
     /// `CLOCK_BOOTTIME` of the latest sample.
@@ -278,12 +343,19 @@ impl Store {
     /// The latest raw reading of a program.
     #[must_use]
     pub fn program(&self, key: ProgramKey) -> Option<&ProgramSample> {
-        self.entries.get(&key).map(|e| &e.latest)
+        self.entry(key).map(|e| &e.latest)
+    }
+
+    fn entry(&self, key: ProgramKey) -> Option<&Entry> {
+        self.entries
+            .binary_search_by_key(&key, Entry::key)
+            .ok()
+            .and_then(|i| self.entries.get(i))
     }
 
     /// A program's points, oldest first.
     pub fn history(&self, key: ProgramKey) -> impl Iterator<Item = Point> + '_ {
-        let entry = self.entries.get(&key);
+        let entry = self.entry(key);
         let first = entry.map_or(0, |e| e.first);
         entry
             .into_iter()
@@ -336,7 +408,7 @@ mod tests {
         ProgramSample {
             id,
             prog_type: 6,
-            name: format!("prog{id}"),
+            name: crate::model::KernelName::new(&format!("prog{id}")),
             tag: [0; 8],
             load_time_ns: 1,
             run_time_ns,

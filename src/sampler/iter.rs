@@ -125,7 +125,7 @@ fn parse_records(bytes: &[u8], out: &mut Vec<ProgramSample>) -> io::Result<()> {
             recursion_misses: u64_at(rec, 24),
             load_time_ns: u64_at(rec, 32),
             tag,
-            name: super::c_name(&rec[48..64]),
+            name: crate::model::KernelName::from_c(&rec[48..64]),
             owners: Vec::new(),
             own: false,
         }

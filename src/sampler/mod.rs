@@ -244,12 +244,6 @@ impl Sampler {
     }
 }
 
-/// Converts a NUL-padded kernel name into a String.
-fn c_name(bytes: &[u8]) -> String {
-    let end = bytes.iter().position(|&b| b == 0).unwrap_or(bytes.len());
-    String::from_utf8_lossy(&bytes[..end]).into_owned()
-}
-
 /// The kernel id of the program behind `fd`.
 pub fn prog_id_of(fd: &std::os::fd::OwnedFd) -> io::Result<u32> {
     syscall::prog_info(fd).map(|info| info.id)
@@ -259,17 +253,4 @@ pub fn prog_id_of(fd: &std::os::fd::OwnedFd) -> io::Result<u32> {
 fn _assert_send() {
     fn is_send<T: Send>() {}
     is_send::<Sampler>();
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn names_stop_at_the_first_nul() {
-        assert_eq!(c_name(b"abc\0\0def"), "abc");
-        assert_eq!(c_name(b"full_length_nam"), "full_length_nam");
-        assert_eq!(c_name(b"\0"), "");
-        assert_eq!(c_name(b"\xffx\0"), "\u{fffd}x");
-    }
 }

@@ -59,7 +59,7 @@ fn parse_records(bytes: &[u8]) -> io::Result<Vec<(u32, Owner)>> {
                 u32::from_ne_bytes(id),
                 Owner {
                     pid: u32::from_ne_bytes(pid),
-                    comm: super::c_name(&rec[8..24]),
+                    comm: crate::model::KernelName::from_c(&rec[8..24]),
                 },
             )
         })
@@ -98,7 +98,7 @@ mod tests {
         ProgramSample {
             id,
             prog_type: 0,
-            name: String::new(),
+            name: crate::model::KernelName::default(),
             tag: [0; 8],
             load_time_ns: 0,
             run_time_ns: 0,

@@ -50,7 +50,7 @@ pub fn read_program(id: u32) -> io::Result<Option<ProgramSample>> {
     Ok(Some(ProgramSample {
         id: info.id,
         prog_type: info.type_,
-        name: super::c_name(&name),
+        name: crate::model::KernelName::from_c(&name),
         tag: info.tag,
         load_time_ns: info.load_time,
         run_time_ns: info.run_time_ns,

@@ -63,7 +63,7 @@ pub fn plots_ui(
         .map(|key| {
             let name = store
                 .program(*key)
-                .map_or_else(String::new, |p| p.name.clone());
+                .map_or_else(String::new, |p| p.name.to_string());
             let label = if name.is_empty() {
                 format!("#{}", key.id)
             } else {

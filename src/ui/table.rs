@@ -158,12 +158,12 @@ fn cell(ui: &mut egui::Ui, row: &Row, text: String, tip: Option<String>) {
 fn row_cells(table_row: &mut egui_extras::TableRow<'_, '_>, row: &Row, input: &TableInput<'_>) {
     let metrics = row.metrics;
     table_row.col(|ui| cell(ui, row, row.key.id.to_string(), None));
-    table_row.col(|ui| cell(ui, row, row.type_name.clone(), None));
+    table_row.col(|ui| cell(ui, row, row.text.type_name.clone(), None));
     table_row.col(|ui| {
-        let mut name = if row.name.is_empty() {
+        let mut name = if row.name().is_empty() {
             "(no name)".to_owned()
         } else {
-            row.name.clone()
+            row.name().to_owned()
         };
         if row.gone {
             name.push_str(" — gone");
@@ -173,7 +173,7 @@ fn row_cells(table_row: &mut egui_extras::TableRow<'_, '_>, row: &Row, input: &T
         } else if row.gone {
             "No longer loaded; kept until you click \"Clear gone\"".to_owned()
         } else {
-            row.name.clone()
+            row.name().to_owned()
         };
         cell(ui, row, name, Some(tip));
     });
@@ -217,7 +217,8 @@ fn row_cells(table_row: &mut egui_extras::TableRow<'_, '_>, row: &Row, input: &T
         cell(ui, row, text, tip);
     });
     table_row.col(|ui| {
-        let tip = (!row.owners.is_empty()).then(|| row.owners.replace(", ", "\n"));
-        cell(ui, row, row.owners.clone(), tip);
+        let owners = &row.text.owners;
+        let tip = (!owners.is_empty()).then(|| owners.replace(", ", "\n"));
+        cell(ui, row, owners.clone(), tip);
     });
 }
