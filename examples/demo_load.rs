@@ -1,6 +1,7 @@
 //! Loads a few named BPF programs and runs them at steady rates until killed,
-//! so bpfscope has something to show (screenshots, demos, the end-to-end
-//! test). Needs root: `sudo cargo run --example demo_load`.
+//! so bpfscope has something to show (screenshots, demos, benchmarks).
+//! `--extra N` loads N more programs, each run once a second.
+//! Needs root: `sudo cargo run --example demo_load -- [--extra N]`.
 
 #![allow(clippy::expect_used)] // a demo without its programs has nothing to do
 
@@ -21,6 +22,24 @@ const PROGRAMS: [(&str, TestProgramType, u32); 5] = [
 ];
 
 fn main() {
+    let mut args = std::env::args().skip(1);
+    let mut extra = 0usize;
+    while let Some(arg) = args.next() {
+        match (arg.as_str(), args.next().map(|n| n.parse::<usize>())) {
+            ("--extra", Some(Ok(n))) => extra = n,
+            _ => {
+                eprintln!("usage: demo_load [--extra N]");
+                std::process::exit(2);
+            }
+        }
+    }
+    bpfscope::test_support::raise_fd_limit().expect("raise the open-file limit");
+    let extras: Vec<TestProgram> = (0..extra)
+        .map(|i| TestProgram::load(&format!("extra_{i}")).expect("load (run as root)"))
+        .collect();
+    if extra > 0 {
+        println!("loaded {extra} extra programs");
+    }
     let programs: Vec<(TestProgram, u32)> = PROGRAMS
         .iter()
         .map(|(name, kind, rate)| {
@@ -40,6 +59,12 @@ fn main() {
             let wobble = 1.0 + 0.5 * (phase + i as f64).sin();
             let runs = (f64::from(*rate) / 100.0 * wobble).round() as u32;
             program.run(runs.max(1)).expect("test run");
+        }
+        // Each extra program runs once a second, spread over the ticks.
+        let per_tick = extras.len().div_ceil(100);
+        let from = (tick as usize % 100) * per_tick;
+        for program in extras.iter().skip(from).take(per_tick) {
+            program.run(1).expect("test run");
         }
         tick += 1;
         if let Some(wait) = (TICK * tick).checked_sub(start.elapsed()) {

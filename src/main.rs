@@ -111,6 +111,9 @@ fn window(interval: Option<Interval>) -> ExitCode {
             .with_app_id(APP_ID)
             .with_inner_size([1280.0, 800.0])
             .with_min_inner_size([640.0, 400.0]),
+        // Dithering only smooths gradients, which this UI has none of, and
+        // costs a shader pass per pixel where OpenGL runs on the CPU.
+        dithering: false,
         ..eframe::NativeOptions::default()
     };
     let result = eframe::run_native(

@@ -94,6 +94,9 @@ pub struct BpfScopeApp {
     focus_filter: bool,
     scroll_to_cursor: bool,
     online_cpus: usize,
+    /// Frames drawn, and when the app started (for `BPFSCOPE_FRAME_STATS`).
+    frames: u64,
+    started: std::time::Instant,
 }
 
 impl BpfScopeApp {
@@ -121,7 +124,12 @@ impl BpfScopeApp {
             settings.set_interval(interval);
         }
         let ctx = cc.egui_ctx.clone();
-        let source = start(settings.interval(), Box::new(move || ctx.request_repaint()));
+        // A non-zero delay: egui answers a zero-delay request with two frames
+        // ("to let things settle"); a new sample needs one.
+        let source = start(
+            settings.interval(),
+            Box::new(move || ctx.request_repaint_after(Duration::from_millis(1))),
+        );
         Self {
             source,
             store: Store::new(),
@@ -137,6 +145,8 @@ impl BpfScopeApp {
             focus_filter: false,
             scroll_to_cursor: false,
             online_cpus: sys::online_cpus(),
+            frames: 0,
+            started: std::time::Instant::now(),
         }
     }
 
@@ -377,13 +387,17 @@ impl eframe::App for BpfScopeApp {
             dialog.poll_browse();
         }
         if self.source.problem().is_none() {
-            // Keeps "sample N s ago" honest if the sampler stalls.
-            ctx.request_repaint_after(Duration::from_secs(1));
+            // Keeps "sample N s ago" honest if the sampler stalls. Samples
+            // wake the window themselves; this fires only when one is late,
+            // so a steady 1 Hz sampler costs one frame a second, not two.
+            let stall = self.settings.interval().duration().mul_f32(1.5);
+            ctx.request_repaint_after(stall.max(Duration::from_secs(1)));
         }
     }
 
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
         let ctx = ui.ctx().clone();
+        self.frames += 1;
         self.keyboard(&ctx);
 
         let paused = self.frozen.is_some();
@@ -484,5 +498,16 @@ impl eframe::App for BpfScopeApp {
 
     fn save(&mut self, storage: &mut dyn eframe::Storage) {
         eframe::set_value(storage, SETTINGS_KEY, &self.settings);
+    }
+
+    fn on_exit(&mut self, _gl: Option<&eframe::glow::Context>) {
+        if std::env::var_os("BPFSCOPE_FRAME_STATS").is_some() {
+            let secs = self.started.elapsed().as_secs_f64();
+            eprintln!(
+                "bpfscope: {} frames in {secs:.1} s ({:.2} per second)",
+                self.frames,
+                self.frames as f64 / secs.max(1e-9)
+            );
+        }
     }
 }
