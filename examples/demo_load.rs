@@ -25,12 +25,11 @@ fn main() {
     let mut args = std::env::args().skip(1);
     let mut extra = 0usize;
     while let Some(arg) = args.next() {
-        match (arg.as_str(), args.next().map(|n| n.parse::<usize>())) {
-            ("--extra", Some(Ok(n))) => extra = n,
-            _ => {
-                eprintln!("usage: demo_load [--extra N]");
-                std::process::exit(2);
-            }
+        if let ("--extra", Some(Ok(n))) = (arg.as_str(), args.next().map(|n| n.parse())) {
+            extra = n;
+        } else {
+            eprintln!("usage: demo_load [--extra N]");
+            std::process::exit(2);
         }
     }
     bpfscope::test_support::raise_fd_limit().expect("raise the open-file limit");

@@ -138,14 +138,22 @@ pub fn privileged() -> bool {
 /// missing privilege fails the test instead.
 #[must_use]
 pub fn require_privilege(test: &str) -> bool {
-    if privileged() {
-        return true;
-    }
+    privileged()
+        || skip(
+            test,
+            "needs CAP_SYS_ADMIN to load BPF programs; run as root",
+        )
+}
+
+/// Skips `test` for `reason` (printed), or fails it under `CI=true`, where
+/// nothing may be skipped. Always returns `false` ("do not go on").
+#[must_use]
+pub fn skip(test: &str, reason: &str) -> bool {
     let in_ci = std::env::var("CI").is_ok_and(|v| v == "true" || v == "1");
     assert!(
         !in_ci,
-        "{test}: needs CAP_SYS_ADMIN (run as root); CI=true, so this is a failure, not a skip"
+        "{test}: {reason}; CI=true, so this is a failure, not a skip"
     );
-    eprintln!("SKIPPED {test}: needs CAP_SYS_ADMIN to load BPF programs; run as root");
+    eprintln!("SKIPPED {test}: {reason}");
     false
 }

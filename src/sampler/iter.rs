@@ -101,19 +101,30 @@ fn u64_at(rec: &[u8], at: usize) -> u64 {
     u64::from_ne_bytes(b)
 }
 
+/// `bytes` as whole `size`-byte records, or an error naming the iterator.
+pub(super) fn records<'a>(
+    bytes: &'a [u8],
+    size: usize,
+    what: &str,
+) -> io::Result<std::slice::ChunksExact<'a, u8>> {
+    let records = bytes.chunks_exact(size);
+    if records.remainder().is_empty() {
+        Ok(records)
+    } else {
+        Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!(
+                "{what} iterator returned {} bytes, not a whole number of {size}-byte records",
+                bytes.len()
+            ),
+        ))
+    }
+}
+
 /// Decodes `struct prog_record`s (native byte order: they come from this
 /// machine's kernel).
 fn parse_records(bytes: &[u8], out: &mut Vec<ProgramSample>) -> io::Result<()> {
-    let records = bytes.chunks_exact(RECORD_SIZE);
-    if !records.remainder().is_empty() {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidData,
-            format!(
-                "program iterator returned {} bytes, not a whole number of {RECORD_SIZE}-byte records",
-                bytes.len()
-            ),
-        ));
-    }
+    let records = records(bytes, RECORD_SIZE, "program")?;
     out.extend(records.map(|rec| {
         let mut tag = [0u8; 8];
         tag.copy_from_slice(&rec[40..48]);
