@@ -206,6 +206,11 @@ impl Store {
             wall: sample.taken_at,
         });
 
+        // Points a series holds at this interval: reserved exactly, as a
+        // growing VecDeque would round 300 up to 512.
+        let points =
+            (HISTORY_AGE.as_secs_f64() / sample.period.as_secs_f64().max(0.001)).ceil() as usize;
+        let points = points.saturating_add(2).min(HISTORY_POINTS + 1);
         let mut programs = sample.programs;
         programs.sort_unstable_by_key(ProgramKey::of);
         let old = std::mem::take(&mut self.entries);
@@ -254,6 +259,9 @@ impl Store {
                     // First point, or a gap (a missed sample): (re)start the series.
                     entry.values.clear();
                     entry.first = index;
+                    if entry.values.capacity() < points {
+                        entry.values.reserve_exact(points);
+                    }
                 }
                 entry.values.push_back([
                     m.avg_runtime_ns as f32,
