@@ -7,6 +7,8 @@
 //!   whole [`model::Sample`]s down a bounded channel from a named thread.
 //! - [`model`]: plain data and the pure metric maths (avg runtime, events/s,
 //!   CPU %) computed from two consecutive samples.
+//! - [`protocol`]: the frames the elevated helper writes and the window
+//!   reads; the decoder treats every byte as untrusted.
 //! - [`export`]: the CSV and JSON writers shared by `bpfscope sample` and the
 //!   window's export.
 //! - [`sys`]: the few operating-system facts the rest needs (clocks, CPUs,
@@ -15,6 +17,7 @@
 pub mod app;
 pub mod export;
 pub mod model;
+pub mod protocol;
 pub mod sampler;
 pub mod source;
 pub mod sys;
