@@ -1,0 +1,170 @@
+//! `bpfscope-sampler`: the small privileged helper.
+//!
+//! It is what polkit runs as root for the window, so it accepts nothing but
+//! its range-checked command line, and writes protocol frames (see
+//! `bpfscope::protocol`) to standard output: a `Hello`, then one `Sample` per
+//! period, `Error` frames for trouble it survives. `--format text` prints the
+//! same for a person instead. It exits, turning statistics off, when its
+//! output closes, when its parent dies, or on SIGINT/SIGTERM.
+
+use std::io::{self, BufWriter, Write};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use bpfscope::export::rfc3339;
+use bpfscope::protocol::{Frame, ProtocolError, write_frame};
+use bpfscope::sampler::{self, Interval, Sampler, SamplerConfig, SourceEvent};
+use clap::{Parser, ValueEnum};
+use crossbeam_channel::RecvTimeoutError;
+
+/// Samples every loaded BPF program's statistics and writes them to standard
+/// output for bpfscope's window. Needs CAP_SYS_ADMIN.
+#[derive(Debug, Parser)]
+#[command(name = "bpfscope-sampler", version, about)]
+struct Args {
+    /// Milliseconds between samples, 100 to 3,600,000.
+    #[arg(long, value_name = "N", default_value_t = 1000,
+          value_parser = clap::value_parser!(u64).range(100..=3_600_000))]
+    interval_ms: u64,
+    /// Take one sample, write it and exit.
+    #[arg(long)]
+    once: bool,
+    /// `frames` for bpfscope, `text` for reading by hand.
+    #[arg(long, value_enum, default_value_t = Format::Frames)]
+    format: Format,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum Format {
+    Frames,
+    Text,
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    // Die with the parent: the kernel sends SIGTERM when it exits.
+    // SAFETY: prctl(PR_SET_PDEATHSIG) takes plain integers.
+    unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM, 0, 0, 0) };
+    // SAFETY: getppid has no preconditions.
+    let parent = unsafe { libc::getppid() };
+    if parent == 1 {
+        // The parent died before PR_SET_PDEATHSIG took effect.
+        return ExitCode::SUCCESS;
+    }
+    let stop = Arc::new(AtomicBool::new(false));
+    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        if let Err(err) = signal_hook::flag::register(signal, Arc::clone(&stop)) {
+            eprintln!("bpfscope-sampler: cannot handle signal {signal}: {err}");
+            return ExitCode::FAILURE;
+        }
+    }
+
+    let interval = match Interval::new(Duration::from_millis(args.interval_ms)) {
+        Ok(interval) => interval,
+        Err(err) => {
+            eprintln!("bpfscope-sampler: {err}");
+            return ExitCode::from(2);
+        }
+    };
+    let config = SamplerConfig {
+        owners: true,
+        ..SamplerConfig::default()
+    };
+    let sampler = match Sampler::new(config) {
+        Ok(sampler) => sampler,
+        Err(err) => {
+            eprintln!("bpfscope-sampler: {err}");
+            return ExitCode::from(if err.is_privilege() { 2 } else { 1 });
+        }
+    };
+    let (tx, rx) = crossbeam_channel::bounded(4);
+    let thread = match sampler::spawn(sampler, interval, tx) {
+        Ok(thread) => thread,
+        Err(err) => {
+            eprintln!("bpfscope-sampler: cannot start sampling: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+
+    let mut out = BufWriter::new(io::stdout().lock());
+    let code = loop {
+        // SAFETY: getppid has no preconditions.
+        let orphaned = unsafe { libc::getppid() } != parent;
+        if stop.load(Ordering::Relaxed) || orphaned {
+            break ExitCode::SUCCESS;
+        }
+        let event = match rx.recv_timeout(Duration::from_millis(100)) {
+            Ok(event) => event,
+            Err(RecvTimeoutError::Timeout) => continue,
+            Err(RecvTimeoutError::Disconnected) => {
+                eprintln!("bpfscope-sampler: the sampling thread stopped");
+                break ExitCode::FAILURE;
+            }
+        };
+        let last = args.once && matches!(event, SourceEvent::Sample(_));
+        let written = match args.format {
+            Format::Frames => write_frame(&mut out, &Frame::from(event)),
+            Format::Text => write_text(&mut out, &event).map_err(ProtocolError::Io),
+        };
+        match written {
+            Ok(()) => {}
+            // The reader is gone: that is how the window says "stop".
+            Err(ProtocolError::Io(err)) if err.kind() == io::ErrorKind::BrokenPipe => {
+                break ExitCode::SUCCESS;
+            }
+            Err(err) => {
+                eprintln!("bpfscope-sampler: {err}");
+                break ExitCode::FAILURE;
+            }
+        }
+        if last {
+            break ExitCode::SUCCESS;
+        }
+    };
+    // Statistics are turned off when the sampler (and its guard) drops.
+    thread.stop();
+    code
+}
+
+fn write_text(out: &mut impl Write, event: &SourceEvent) -> io::Result<()> {
+    match event {
+        SourceEvent::Hello(info) => {
+            writeln!(
+                out,
+                "bpfscope-sampler: kernel {}, {} CPUs, statistics via {}, programs via {}, owners {}",
+                info.kernel_release,
+                info.online_cpus,
+                info.stats_mode,
+                info.enumeration,
+                if info.owners_available { "on" } else { "off" }
+            )?;
+            for notice in &info.notices {
+                writeln!(out, "note: {notice}")?;
+            }
+        }
+        SourceEvent::Sample(sample) => {
+            writeln!(
+                out,
+                "{}  {} programs",
+                rfc3339(sample.taken_at),
+                sample.programs.len()
+            )?;
+            for p in &sample.programs {
+                writeln!(
+                    out,
+                    "  {:>6} {:<16} {:<16} run_cnt {:>14} run_time_ns {:>16} owners {}",
+                    p.id,
+                    p.type_name(),
+                    p.name.as_str(),
+                    p.run_cnt,
+                    p.run_time_ns,
+                    p.owners_joined()
+                )?;
+            }
+        }
+        SourceEvent::Error(message) => writeln!(out, "error: {message}")?,
+    }
+    out.flush()
+}

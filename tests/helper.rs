@@ -1,0 +1,152 @@
+//! The real `bpfscope-sampler` process: its frames, and every way it exits.
+
+#![allow(clippy::expect_used, clippy::unwrap_used)] // tests fail loudly by design
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use bpfscope::protocol::{Frame, FrameReader, PROTOCOL_VERSION};
+use bpfscope::sampler::read_program;
+use bpfscope::test_support::{TestProgram, require_privilege};
+
+const HELPER: &str = env!("CARGO_BIN_EXE_bpfscope-sampler");
+
+fn wait_exit(child: &mut std::process::Child, within: Duration) -> std::process::ExitStatus {
+    let start = Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        assert!(start.elapsed() < within, "still running after {within:?}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn frames_carry_a_hello_and_exact_run_counts() {
+    if !require_privilege("frames_carry_a_hello_and_exact_run_counts") {
+        return;
+    }
+    let prog = TestProgram::load("helper_exact").unwrap();
+    let mut child = Command::new(HELPER)
+        .args(["--interval-ms", "200"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut reader = FrameReader::new(child.stdout.take().unwrap());
+    match reader.next_frame().unwrap() {
+        Some(Frame::Hello(hello)) => {
+            assert_eq!(hello.protocol_version, PROTOCOL_VERSION);
+            assert!(hello.source.online_cpus >= 1);
+            assert!(!hello.source.kernel_release.is_empty());
+        }
+        other => panic!("first frame: {other:?}"),
+    }
+    let mut counts = Vec::new();
+    while counts.len() < 2 {
+        if let Some(Frame::Sample(sample)) = reader.next_frame().unwrap() {
+            counts.push(
+                sample
+                    .program(prog.id())
+                    .expect("test program listed")
+                    .run_cnt,
+            );
+            if counts.len() == 1 {
+                prog.run(1000).unwrap();
+            }
+        }
+    }
+    assert_eq!(counts[1] - counts[0], 1000);
+    // Closing its output ends the helper (EPIPE on the next frame).
+    drop(reader);
+    let status = wait_exit(&mut child, Duration::from_secs(3));
+    assert!(status.success(), "{status}");
+}
+
+#[test]
+fn once_writes_one_sample_and_text_is_readable() {
+    if !require_privilege("once_writes_one_sample_and_text_is_readable") {
+        return;
+    }
+    let prog = TestProgram::load("helper_text").unwrap();
+    let out = Command::new(HELPER)
+        .args(["--once", "--format", "text"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.starts_with("bpfscope-sampler: kernel "), "{text}");
+    assert!(text.contains("helper_text"), "{text}");
+    assert!(
+        text.contains(&format!("{:>6} socket_filter", prog.id())),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_bad_command_line_is_refused() {
+    for args in [
+        &["--interval-ms", "5"][..],
+        &["--interval-ms", "99999999"],
+        &["--shell"],
+    ] {
+        let out = Command::new(HELPER).args(args).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(out.stdout.is_empty());
+    }
+}
+
+#[test]
+fn the_helper_dies_with_its_parent_and_accounting_stops() {
+    if !require_privilege("the_helper_dies_with_its_parent_and_accounting_stops") {
+        return;
+    }
+    let prog = TestProgram::load("helper_orphan").unwrap();
+    // A shell parent that starts the helper, says its pid, and waits.
+    let mut parent = Command::new("sh")
+        .args([
+            "-c",
+            &format!("{HELPER} --interval-ms 200 >/dev/null & echo $!; wait"),
+        ])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(parent.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let helper: u32 = line.trim().parse().unwrap();
+    // Statistics are on once the helper runs.
+    let start = Instant::now();
+    loop {
+        let before = read_program(prog.id()).unwrap().unwrap().run_cnt;
+        prog.run(10).unwrap();
+        if read_program(prog.id()).unwrap().unwrap().run_cnt > before {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(5),
+            "statistics never came on"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+
+    parent.kill().unwrap();
+    parent.wait().unwrap();
+    let start = Instant::now();
+    while std::path::Path::new(&format!("/proc/{helper}")).exists() {
+        assert!(
+            start.elapsed() < Duration::from_secs(2),
+            "helper {helper} outlived its parent by 2 s"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let before = read_program(prog.id()).unwrap().unwrap().run_cnt;
+    prog.run(1000).unwrap();
+    let after = read_program(prog.id()).unwrap().unwrap().run_cnt;
+    assert_eq!(
+        after, before,
+        "run_cnt still grows: statistics were left on"
+    );
+}
