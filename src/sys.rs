@@ -80,6 +80,100 @@ pub fn has_cap(cap: u32) -> bool {
     effective_caps().is_ok_and(|caps| caps & (1 << cap) != 0)
 }
 
+/// Keeps only the capabilities in `keep` (bit numbers), in every set of the
+/// calling thread (threads it creates later inherit them), removes the rest
+/// from the bounding and ambient sets, and sets `no_new_privs`, so nothing
+/// this process runs later can regain them.
+pub fn keep_only_capabilities(keep: &[u32]) -> io::Result<()> {
+    #[repr(C)]
+    struct Header {
+        version: u32,
+        pid: i32,
+    }
+    #[repr(C)]
+    #[derive(Clone, Copy, Default)]
+    struct Data {
+        effective: u32,
+        permitted: u32,
+        inheritable: u32,
+    }
+    const VERSION_3: u32 = 0x2008_0522;
+
+    let mask: u64 = keep.iter().fold(0, |m, &cap| m | (1u64 << cap));
+    // Bounding set: drop every capability the kernel knows that we do not keep.
+    for cap in 0..64u32 {
+        if mask & (1 << cap) != 0 {
+            continue;
+        }
+        // SAFETY: prctl with plain integer arguments.
+        let rc = unsafe { libc::prctl(libc::PR_CAPBSET_DROP, libc::c_ulong::from(cap), 0, 0, 0) };
+        if rc != 0 {
+            let err = io::Error::last_os_error();
+            if err.raw_os_error() == Some(libc::EINVAL) {
+                break; // past the last capability this kernel knows
+            }
+            return Err(err);
+        }
+    }
+    // SAFETY: prctl with plain integer arguments.
+    unsafe {
+        libc::prctl(
+            libc::PR_CAP_AMBIENT,
+            libc::PR_CAP_AMBIENT_CLEAR_ALL as libc::c_ulong,
+            0,
+            0,
+            0,
+        )
+    };
+    let mut header = Header {
+        version: VERSION_3,
+        pid: 0,
+    };
+    let low = mask as u32;
+    let high = (mask >> 32) as u32;
+    let data = [
+        Data {
+            effective: low,
+            permitted: low,
+            inheritable: 0,
+        },
+        Data {
+            effective: high,
+            permitted: high,
+            inheritable: 0,
+        },
+    ];
+    // SAFETY: capset(2) with a v3 header and the two data structs it reads.
+    let rc = unsafe { libc::syscall(libc::SYS_capset, &raw mut header, data.as_ptr()) };
+    if rc != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: prctl with plain integer arguments.
+    if unsafe { libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// Names of the capabilities in a mask, for messages.
+#[must_use]
+pub fn capability_names(mask: u64) -> String {
+    let names: Vec<String> = (0..64u32)
+        .filter(|cap| mask & (1 << cap) != 0)
+        .map(|cap| match cap {
+            CAP_SYS_ADMIN => "CAP_SYS_ADMIN".to_owned(),
+            CAP_PERFMON => "CAP_PERFMON".to_owned(),
+            CAP_BPF => "CAP_BPF".to_owned(),
+            other => format!("capability {other}"),
+        })
+        .collect();
+    if names.is_empty() {
+        "none".to_owned()
+    } else {
+        names.join(", ")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -58,6 +58,24 @@ fn frames_carry_a_hello_and_exact_run_counts() {
         }
     }
     assert_eq!(counts[1] - counts[0], 1000);
+
+    // Least privilege: only CAP_BPF and CAP_PERFMON are left, everywhere,
+    // and nothing it could run would regain more.
+    let status = std::fs::read_to_string(format!("/proc/{}/status", child.id())).unwrap();
+    let field = |name: &str| {
+        let hex = status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .unwrap_or_else(|| panic!("{name} in {status}"));
+        u64::from_str_radix(hex.trim(), 16).unwrap()
+    };
+    let expected = (1u64 << bpfscope::sys::CAP_BPF) | (1u64 << bpfscope::sys::CAP_PERFMON);
+    eprintln!("helper capabilities: CapEff {:#x}", field("CapEff:"));
+    assert_eq!(field("CapEff:"), expected, "{status}");
+    assert_eq!(field("CapPrm:"), expected);
+    assert_eq!(field("CapBnd:"), expected);
+    assert_eq!(field("CapAmb:"), 0);
+    assert_eq!(field("NoNewPrivs:"), 1);
     // Closing its output ends the helper (EPIPE on the next frame).
     drop(reader);
     let status = wait_exit(&mut child, Duration::from_secs(3));

@@ -16,6 +16,7 @@ use std::time::Duration;
 use bpfscope::export::rfc3339;
 use bpfscope::protocol::{Frame, ProtocolError, write_frame};
 use bpfscope::sampler::{self, Interval, Sampler, SamplerConfig, SourceEvent};
+use bpfscope::sys;
 use clap::{Parser, ValueEnum};
 use crossbeam_channel::RecvTimeoutError;
 
@@ -72,13 +73,27 @@ fn main() -> ExitCode {
         owners: true,
         ..SamplerConfig::default()
     };
-    let sampler = match Sampler::new(config) {
+    let mut sampler = match Sampler::new(config) {
         Ok(sampler) => sampler,
         Err(err) => {
             eprintln!("bpfscope-sampler: {err}");
             return ExitCode::from(if err.is_privilege() { 2 } else { 1 });
         }
     };
+    // Least privilege: statistics are on and the iterators are loaded, so
+    // keep only what reading them needs. Before the sampling thread starts:
+    // capabilities are per thread and it inherits these.
+    let keep = sampler.capabilities_needed();
+    if let Err(err) = sys::keep_only_capabilities(&keep) {
+        eprintln!("bpfscope-sampler: cannot drop capabilities: {err}");
+        return ExitCode::FAILURE;
+    }
+    let mask = keep.iter().fold(0u64, |m, &c| m | (1 << c));
+    let mut kept = format!("the sampler runs with only {}", sys::capability_names(mask));
+    if keep.contains(&sys::CAP_SYS_ADMIN) {
+        kept.push_str(" (CAP_SYS_ADMIN stays: the syscall path or the sysctl fallback needs it)");
+    }
+    sampler.add_notice(kept);
     let (tx, rx) = crossbeam_channel::bounded(4);
     let thread = match sampler::spawn(sampler, interval, tx) {
         Ok(thread) => thread,

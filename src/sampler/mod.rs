@@ -193,6 +193,24 @@ impl Sampler {
         self.stats.mode()
     }
 
+    /// Adds a notice to what [`Sampler::info`] reports (sent in the `Hello`).
+    pub fn add_notice(&mut self, notice: String) {
+        self.info.notices.push(notice);
+    }
+
+    /// The capabilities sampling still needs now that statistics are on and
+    /// the iterators are loaded: CAP_BPF and CAP_PERFMON to read the
+    /// iterators, plus CAP_SYS_ADMIN on the syscall path (GET_FD_BY_ID) and
+    /// in sysctl mode (to turn the sysctl back off).
+    #[must_use]
+    pub fn capabilities_needed(&self) -> Vec<u32> {
+        let mut caps = vec![sys::CAP_BPF, sys::CAP_PERFMON];
+        if self.info.enumeration == Enumeration::Syscall || self.stats.mode() == StatsMode::Sysctl {
+            caps.push(sys::CAP_SYS_ADMIN);
+        }
+        caps
+    }
+
     /// Trouble met while sampling that did not stop it, each said once.
     pub fn take_warnings(&mut self) -> Vec<String> {
         std::mem::take(&mut self.warnings)
