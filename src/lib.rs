@@ -14,6 +14,16 @@
 //! - [`sys`]: the few operating-system facts the rest needs (clocks, CPUs,
 //!   capabilities, kernel release).
 
+/// The desktop application's id: the desktop file's and metainfo's name, the
+/// window's app id (Wayland) and WM_CLASS (X11), and the icon's name.
+pub const APP_ID: &str = "io.github.bpfscope.BpfScope";
+
+/// The polkit action that lets a user run the sampler helper as root.
+pub const POLKIT_ACTION: &str = "io.github.bpfscope.BpfScope.sample";
+
+/// Where packages install the helper; the polkit policy names this path.
+pub const HELPER_INSTALL_PATH: &str = "/usr/libexec/bpfscope/bpfscope-sampler";
+
 pub mod app;
 pub mod export;
 pub mod model;

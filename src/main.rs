@@ -100,15 +100,11 @@ fn main() -> ExitCode {
     }
 }
 
-/// The desktop application's id: the desktop file's name, and the window's
-/// app id / WM_CLASS so the desktop shows the right icon.
-const APP_ID: &str = "io.github.bpfscope.BpfScope";
-
 fn window(interval: Option<Interval>) -> ExitCode {
     let options = eframe::NativeOptions {
         viewport: eframe::egui::ViewportBuilder::default()
             .with_title("bpfscope")
-            .with_app_id(APP_ID)
+            .with_app_id(bpfscope::APP_ID)
             .with_inner_size([1280.0, 800.0])
             .with_min_inner_size([640.0, 400.0]),
         // Dithering only smooths gradients, which this UI has none of, and

@@ -1,0 +1,123 @@
+//! The desktop integration files, checked by the tools distributions use.
+
+#![allow(clippy::expect_used, clippy::unwrap_used)] // tests fail loudly by design
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use bpfscope::test_support::skip;
+use bpfscope::{APP_ID, HELPER_INSTALL_PATH, POLKIT_ACTION};
+
+fn file(relative: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(relative)
+}
+
+fn read(relative: &str) -> String {
+    std::fs::read_to_string(file(relative)).unwrap_or_else(|err| panic!("{relative}: {err}"))
+}
+
+/// Runs a validator; `None` (after skipping or failing under CI) if missing.
+fn validate(test: &str, tool: &str, args: &[&str]) -> Option<std::process::Output> {
+    let out = Command::new(tool).args(args).output().ok();
+    if out.is_none() {
+        let _ = skip(
+            test,
+            &format!("{tool} is not installed (scripts/setup installs it)"),
+        );
+    }
+    out
+}
+
+#[test]
+fn the_desktop_file_validates_and_matches_the_window() {
+    let path = file(&format!("packaging/{APP_ID}.desktop"));
+    if let Some(out) = validate(
+        "desktop_file",
+        "desktop-file-validate",
+        &[path.to_str().unwrap()],
+    ) {
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+    }
+    let text = read(&format!("packaging/{APP_ID}.desktop"));
+    for line in [
+        "Exec=bpfscope",
+        &format!("Icon={APP_ID}"),
+        &format!("StartupWMClass={APP_ID}"),
+        "Categories=System;Monitor;",
+    ] {
+        assert!(text.lines().any(|l| l == line), "missing {line:?}");
+    }
+    for keyword in ["eBPF", "BPF", "performance"] {
+        assert!(text.contains(&format!("{keyword};")), "keyword {keyword}");
+    }
+}
+
+#[test]
+fn the_metainfo_validates() {
+    let path = file(&format!("packaging/{APP_ID}.metainfo.xml"));
+    if let Some(out) = validate(
+        "metainfo",
+        "appstreamcli",
+        &["validate", "--no-net", path.to_str().unwrap()],
+    ) {
+        assert!(
+            out.status.success(),
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let text = read(&format!("packaging/{APP_ID}.metainfo.xml"));
+    assert!(text.contains(&format!("<id>{APP_ID}</id>")));
+    assert!(text.contains(&format!(
+        "<launchable type=\"desktop-id\">{APP_ID}.desktop</launchable>"
+    )));
+    assert!(
+        file("docs/screenshot.png").exists(),
+        "the screenshot it names"
+    );
+}
+
+#[test]
+fn the_polkit_policy_runs_only_the_helper_and_only_for_active_admins() {
+    let path = file(&format!("packaging/{APP_ID}.policy"));
+    if let Some(out) = validate("policy", "xmllint", &["--noout", path.to_str().unwrap()]) {
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let text = read(&format!("packaging/{APP_ID}.policy"));
+    assert!(text.contains(&format!("<action id=\"{POLKIT_ACTION}\">")));
+    assert!(text.contains(&format!(
+        "<annotate key=\"org.freedesktop.policykit.exec.path\">{HELPER_INSTALL_PATH}</annotate>"
+    )));
+    assert!(text.contains("<allow_active>auth_admin_keep</allow_active>"));
+    assert!(text.contains("<allow_inactive>no</allow_inactive>"));
+    assert!(text.contains("<allow_any>no</allow_any>"));
+}
+
+#[test]
+fn icons_exist_at_every_size_with_the_right_dimensions() {
+    for size in [16u32, 24, 32, 48, 64, 128, 256, 512] {
+        let relative = format!("icons/hicolor/{size}x{size}/apps/{APP_ID}.png");
+        let png = std::fs::read(file(&relative)).unwrap_or_else(|err| panic!("{relative}: {err}"));
+        assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n", "{relative} is a PNG");
+        // IHDR: width and height, big-endian, at bytes 16..24.
+        let width = u32::from_be_bytes(png[16..20].try_into().unwrap());
+        let height = u32::from_be_bytes(png[20..24].try_into().unwrap());
+        assert_eq!((width, height), (size, size), "{relative}");
+    }
+    assert!(read(&format!("icons/hicolor/scalable/apps/{APP_ID}.svg")).contains("<svg"));
+    assert!(
+        read(&format!(
+            "icons/hicolor/symbolic/apps/{APP_ID}-symbolic.svg"
+        ))
+        .contains("<svg")
+    );
+}
