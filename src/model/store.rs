@@ -18,6 +18,8 @@ use crate::sampler::{SourceEvent, SourceInfo};
 pub const HISTORY_AGE: Duration = Duration::from_secs(5 * 60);
 /// At most this many points per program (3,000 = 5 min at 0.1 s).
 pub const HISTORY_POINTS: usize = 3_000;
+/// Messages from the source kept for the status bar (the newest).
+pub const ERRORS_KEPT: usize = 100;
 
 /// One program, even across id reuse: the id and its load time.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -181,16 +183,27 @@ impl Store {
     pub fn push(&mut self, event: SourceEvent) {
         match event {
             SourceEvent::Hello(info) => {
-                self.errors.extend(info.notices.iter().cloned());
+                for notice in &info.notices {
+                    self.push_error(notice.clone());
+                }
                 self.info = Some(info);
                 self.generation += 1;
             }
             SourceEvent::Sample(sample) => self.push_sample(sample),
             SourceEvent::Error(message) => {
-                self.errors.push(message);
+                self.push_error(message);
                 self.generation += 1;
             }
         }
+    }
+
+    /// Keeps the newest [`ERRORS_KEPT`] messages: a source failing on every
+    /// pass must not grow memory without bound.
+    fn push_error(&mut self, message: String) {
+        if self.errors.len() >= ERRORS_KEPT {
+            self.errors.remove(0);
+        }
+        self.errors.push(message);
     }
 
     /// Takes in one sample: rows, history and totals.
@@ -503,6 +516,17 @@ mod tests {
             assert!(row.matches(needle), "{needle}");
         }
         assert!(!row.matches("kprobe"));
+    }
+
+    #[test]
+    fn only_the_newest_messages_are_kept() {
+        let mut store = Store::new();
+        for i in 0..(ERRORS_KEPT + 50) {
+            store.push(SourceEvent::Error(format!("error {i}")));
+        }
+        assert_eq!(store.errors().len(), ERRORS_KEPT);
+        assert_eq!(store.errors().last().map(String::as_str), Some("error 149"));
+        assert_eq!(store.errors().first().map(String::as_str), Some("error 50"));
     }
 
     #[test]
