@@ -89,11 +89,7 @@ enum EnumerateArg {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_writer(io::stderr)
-        .with_max_level(tracing::Level::WARN)
-        .with_target(false)
-        .init();
+    bpfscope::sys::init_logging("bpfscope");
     match cli.command {
         Some(Command::Sample(args)) => sample_command(&args),
         None => window(cli.interval),

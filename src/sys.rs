@@ -80,6 +80,36 @@ pub fn has_cap(cap: u32) -> bool {
     effective_caps().is_ok_and(|caps| caps & (1 << cap) != 0)
 }
 
+/// Sends `tracing` events to the systemd journal when this process runs
+/// under systemd's journal (its stderr is the journal, or it has no
+/// terminal and the journal socket exists), otherwise to stderr. Warnings
+/// and errors only: bpfscope talks to users through its window and exit
+/// messages, not logs.
+pub fn init_logging(program: &str) {
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+
+    let filter = tracing_subscriber::filter::LevelFilter::WARN;
+    let to_journal = std::env::var_os("JOURNAL_STREAM").is_some()
+        || (!std::io::IsTerminal::is_terminal(&std::io::stderr())
+            && std::path::Path::new("/run/systemd/journal/socket").exists());
+    if to_journal {
+        if let Ok(journal) = tracing_journald::layer() {
+            let journal = journal.with_syslog_identifier(program.to_owned());
+            let _ = tracing_subscriber::registry()
+                .with(journal)
+                .with(filter)
+                .try_init();
+            return;
+        }
+    }
+    let _ = tracing_subscriber::fmt()
+        .with_writer(io::stderr)
+        .with_max_level(tracing::Level::WARN)
+        .with_target(false)
+        .try_init();
+}
+
 /// Keeps only the capabilities in `keep` (bit numbers), in every set of the
 /// calling thread (threads it creates later inherit them), removes the rest
 /// from the bounding and ambient sets, and sets `no_new_privs`, so nothing

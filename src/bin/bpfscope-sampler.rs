@@ -45,6 +45,7 @@ enum Format {
 
 fn main() -> ExitCode {
     let args = Args::parse();
+    sys::init_logging("bpfscope-sampler");
     // Die with the parent: the kernel sends SIGTERM when it exits.
     // SAFETY: prctl(PR_SET_PDEATHSIG) takes plain integers.
     unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM, 0, 0, 0) };
