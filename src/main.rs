@@ -96,13 +96,22 @@ fn main() -> ExitCode {
     }
 }
 
+/// The window icon, for desktops that do not look it up by app id.
+const ICON_PNG: &[u8] =
+    include_bytes!("../icons/hicolor/128x128/apps/io.github.bpfscope.BpfScope.png");
+
 fn window(interval: Option<Interval>) -> ExitCode {
+    let mut viewport = eframe::egui::ViewportBuilder::default()
+        .with_title("bpfscope")
+        .with_app_id(bpfscope::APP_ID)
+        .with_inner_size([1280.0, 800.0])
+        .with_min_inner_size([640.0, 400.0]);
+    match eframe::icon_data::from_png_bytes(ICON_PNG) {
+        Ok(icon) => viewport = viewport.with_icon(icon),
+        Err(err) => tracing::warn!("the built-in window icon is unreadable: {err}"),
+    }
     let options = eframe::NativeOptions {
-        viewport: eframe::egui::ViewportBuilder::default()
-            .with_title("bpfscope")
-            .with_app_id(bpfscope::APP_ID)
-            .with_inner_size([1280.0, 800.0])
-            .with_min_inner_size([640.0, 400.0]),
+        viewport,
         // Dithering only smooths gradients, which this UI has none of, and
         // costs a shader pass per pixel where OpenGL runs on the CPU.
         dithering: false,
