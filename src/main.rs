@@ -2,8 +2,7 @@
 
 use std::io::{self, BufWriter, Write};
 use std::process::ExitCode;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use bpfscope::app::BpfScopeApp;
@@ -164,13 +163,13 @@ fn close_on_signals(ctx: &eframe::egui::Context) {
 }
 
 fn sample_command(args: &SampleArgs) -> ExitCode {
-    let stop = Arc::new(AtomicBool::new(false));
-    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
-        if let Err(err) = signal_hook::flag::register(signal, Arc::clone(&stop)) {
-            eprintln!("bpfscope: cannot handle signal {signal}: {err}");
+    let stop = match bpfscope::sys::stop_on_signals() {
+        Ok(stop) => stop,
+        Err(err) => {
+            eprintln!("bpfscope: cannot handle SIGINT/SIGTERM: {err}");
             return ExitCode::FAILURE;
         }
-    }
+    };
     let config = SamplerConfig {
         stats: match args.stats {
             StatsArg::Auto => StatsRequest::Auto,

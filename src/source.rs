@@ -9,7 +9,6 @@ use crossbeam_channel::{Receiver, bounded};
 use crate::sampler::{
     Interval, Sampler, SamplerConfig, SamplerThread, SourceEvent, Waker, spawn_with_waker,
 };
-use crate::sys;
 
 /// Events buffered between the sampler and the window.
 const CHANNEL_CAPACITY: usize = 64;
@@ -28,19 +27,20 @@ impl Source {
     #[must_use]
     pub fn start(interval: Interval, waker: Waker) -> Self {
         let (tx, rx) = bounded(CHANNEL_CAPACITY);
-        if !sys::has_cap(sys::CAP_SYS_ADMIN) {
-            return Self::unavailable(
-                "bpfscope needs CAP_SYS_ADMIN to turn on BPF statistics and read every \
-                 program. Start it as root (for example `sudo -E bpfscope`)."
-                    .to_owned(),
-            );
-        }
         let config = SamplerConfig {
             owners: true,
             ..SamplerConfig::default()
         };
         let started = Sampler::new(config)
-            .map_err(|err| err.to_string())
+            .map_err(|err| {
+                if err.is_privilege() {
+                    "bpfscope needs CAP_SYS_ADMIN to turn on BPF statistics and read every \
+                     program. Start it as root (for example `sudo -E bpfscope`)."
+                        .to_owned()
+                } else {
+                    err.to_string()
+                }
+            })
             .and_then(|sampler| {
                 spawn_with_waker(sampler, interval, tx, waker)
                     .map_err(|err| format!("cannot start the sampling thread: {err}"))

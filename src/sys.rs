@@ -33,15 +33,9 @@ pub fn boottime_ns() -> u64 {
 /// Number of CPUs currently online (at least 1).
 #[must_use]
 pub fn online_cpus() -> usize {
-    std::thread::available_parallelism()
-        .ok()
-        .and_then(|_| {
-            // SAFETY: sysconf has no memory-safety preconditions.
-            let n = unsafe { libc::sysconf(libc::_SC_NPROCESSORS_ONLN) };
-            usize::try_from(n).ok()
-        })
-        .filter(|&n| n > 0)
-        .unwrap_or(1)
+    // SAFETY: sysconf has no memory-safety preconditions.
+    let n = unsafe { libc::sysconf(libc::_SC_NPROCESSORS_ONLN) };
+    usize::try_from(n).ok().filter(|&n| n > 0).unwrap_or(1)
 }
 
 /// The running kernel's release string (`uname -r`).
@@ -78,6 +72,16 @@ pub fn caps_of(status_path: &str, field: &str) -> io::Result<u64> {
 #[must_use]
 pub fn has_cap(cap: u32) -> bool {
     effective_caps().is_ok_and(|caps| caps & (1 << cap) != 0)
+}
+
+/// A flag that SIGINT and SIGTERM set, for loops that stop cleanly (turning
+/// statistics off) instead of dying mid-way.
+pub fn stop_on_signals() -> io::Result<std::sync::Arc<std::sync::atomic::AtomicBool>> {
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register(signal, std::sync::Arc::clone(&stop))?;
+    }
+    Ok(stop)
 }
 
 /// Sends `tracing` events to the systemd journal when this process runs

@@ -191,7 +191,6 @@ pub fn write_snapshot(
 pub fn write_history(
     path: &Path,
     store: &Store,
-    rows: &[Row],
     keys: &[ProgramKey],
     window: Duration,
 ) -> io::Result<usize> {
@@ -210,7 +209,7 @@ pub fn write_history(
         csv.write_record(header).map_err(io::Error::other)?;
         let mut records = 0;
         for key in keys {
-            let name = rows.iter().find(|r| r.key == *key).map_or("", Row::name);
+            let name = store.program(*key).map_or("", |p| p.name.as_str());
             for point in store.history(*key).filter(|p| p.boottime_ns >= since) {
                 csv.write_record([
                     rfc3339(point.wall),

@@ -5,6 +5,7 @@
 //! [`BpfScopeApp::run_cmd`]. No panel changes shared state mid-frame.
 
 mod export_dialog;
+mod keys;
 mod settings;
 pub mod view;
 
@@ -182,12 +183,7 @@ impl BpfScopeApp {
 
     /// Ids in the order the table shows them now.
     pub fn visible_ids(&mut self) -> Vec<u32> {
-        let (generation, rows) = table_rows(self.frozen.as_ref(), &self.store);
-        let order = self
-            .view
-            .get(generation, rows, &self.filter, self.settings.sort)
-            .to_vec();
-        order.iter().map(|&i| rows[i].key.id).collect()
+        self.current_order().iter().map(|key| key.id).collect()
     }
 
     /// Applies one command now (the UI queues them; tests may call this).
@@ -308,7 +304,7 @@ impl BpfScopeApp {
                 } else {
                     self.selected.iter().copied().collect()
                 };
-                export_dialog::write_history(path, &self.store, rows, &keys, window)
+                export_dialog::write_history(path, &self.store, &keys, window)
             }
         };
         match result {
@@ -327,46 +323,6 @@ impl BpfScopeApp {
                 self.notice = Some(Notice::Error(message));
             }
         }
-    }
-
-    fn keyboard(&mut self, ctx: &egui::Context) {
-        use egui::{Key, Modifiers};
-        let typing = ctx.egui_wants_keyboard_input();
-        ctx.input_mut(|input| {
-            if input.consume_key(Modifiers::COMMAND, Key::E) {
-                self.commands.push(Command::OpenExport);
-            }
-            if input.consume_key(Modifiers::COMMAND, Key::F) {
-                self.commands.push(Command::FocusFilter);
-            }
-            if typing {
-                return;
-            }
-            let pressed =
-                |input: &mut egui::InputState, key| input.consume_key(Modifiers::NONE, key);
-            if pressed(input, Key::ArrowDown) || pressed(input, Key::J) {
-                self.commands.push(Command::MoveCursor(1));
-            }
-            if pressed(input, Key::ArrowUp) || pressed(input, Key::K) {
-                self.commands.push(Command::MoveCursor(-1));
-            }
-            if pressed(input, Key::Enter) {
-                self.commands.push(Command::PlotCursor);
-            }
-            if pressed(input, Key::Slash) {
-                self.commands.push(Command::FocusFilter);
-            }
-            if pressed(input, Key::Space) {
-                self.commands.push(Command::TogglePause);
-            }
-            if pressed(input, Key::Escape) {
-                self.commands.push(if self.export.is_some() {
-                    Command::CloseExport
-                } else {
-                    Command::ClearSelection
-                });
-            }
-        });
     }
 }
 
@@ -398,7 +354,7 @@ impl eframe::App for BpfScopeApp {
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
         let ctx = ui.ctx().clone();
         self.frames += 1;
-        self.keyboard(&ctx);
+        keys::keyboard_commands(&ctx, self.export.is_some(), &mut self.commands);
 
         let paused = self.frozen.is_some();
         egui::Panel::top("top_bar").show(ui, |ui| {

@@ -9,8 +9,7 @@
 
 use std::io::{self, BufWriter, Write};
 use std::process::ExitCode;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use bpfscope::export::rfc3339;
@@ -55,13 +54,13 @@ fn main() -> ExitCode {
         // The parent died before PR_SET_PDEATHSIG took effect.
         return ExitCode::SUCCESS;
     }
-    let stop = Arc::new(AtomicBool::new(false));
-    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
-        if let Err(err) = signal_hook::flag::register(signal, Arc::clone(&stop)) {
-            eprintln!("bpfscope-sampler: cannot handle signal {signal}: {err}");
+    let stop = match bpfscope::sys::stop_on_signals() {
+        Ok(stop) => stop,
+        Err(err) => {
+            eprintln!("bpfscope-sampler: cannot handle SIGINT/SIGTERM: {err}");
             return ExitCode::FAILURE;
         }
-    }
+    };
 
     let interval = match Interval::new(Duration::from_millis(args.interval_ms)) {
         Ok(interval) => interval,

@@ -2,6 +2,7 @@
 
 pub mod metrics;
 mod name;
+mod row;
 mod sample;
 pub mod store;
 mod types;

@@ -10,7 +10,8 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use super::metrics::{Metrics, baseline, delta_metrics, total_avg_runtime_ns};
+use super::metrics::{baseline, delta_metrics, total_cpu_percent};
+pub use super::row::{ProgramKey, Row, RowText};
 use super::{ProgramSample, Sample};
 use crate::sampler::{SourceEvent, SourceInfo};
 
@@ -20,106 +21,6 @@ pub const HISTORY_AGE: Duration = Duration::from_secs(5 * 60);
 pub const HISTORY_POINTS: usize = 3_000;
 /// Messages from the source kept for the status bar (the newest).
 pub const ERRORS_KEPT: usize = 100;
-
-/// One program, even across id reuse: the id and its load time.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct ProgramKey {
-    pub id: u32,
-    pub load_time_ns: u64,
-}
-
-impl ProgramKey {
-    #[must_use]
-    pub fn of(program: &ProgramSample) -> Self {
-        Self {
-            id: program.id,
-            load_time_ns: program.load_time_ns,
-        }
-    }
-}
-
-/// A program's text columns, shared between samples (rebuilt only when its
-/// name or owners change).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct RowText {
-    pub type_name: String,
-    pub name: String,
-    /// Owners as `comm (pid)` joined by `, `.
-    pub owners: String,
-    /// Lower-case text the filter matches: id, type, name, owner comms and pids.
-    pub haystack: String,
-}
-
-impl RowText {
-    #[must_use]
-    pub fn of(program: &ProgramSample) -> Self {
-        let type_name = program.type_name().into_owned();
-        let owners = program
-            .owners
-            .iter()
-            .map(|o| format!("{} ({})", o.comm, o.pid))
-            .collect::<Vec<_>>()
-            .join(", ");
-        let haystack =
-            format!("{} {} {} {}", program.id, type_name, program.name, owners).to_lowercase();
-        Self {
-            type_name,
-            name: program.name.to_string(),
-            owners,
-            haystack,
-        }
-    }
-}
-
-/// What the table shows for one program.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Row {
-    pub key: ProgramKey,
-    pub text: Arc<RowText>,
-    /// This period's metrics; `None` until the program has two readings.
-    pub metrics: Option<Metrics>,
-    pub total_avg_runtime_ns: f64,
-    pub run_cnt: u64,
-    pub run_time_ns: u64,
-    pub recursion_misses: u64,
-    /// Not loaded any more (kept until the user clears gone programs).
-    pub gone: bool,
-    /// One of bpfscope's own programs.
-    pub own: bool,
-}
-
-impl Row {
-    fn new(program: &ProgramSample, text: Arc<RowText>, metrics: Option<Metrics>) -> Self {
-        Self {
-            key: ProgramKey::of(program),
-            text,
-            metrics,
-            total_avg_runtime_ns: total_avg_runtime_ns(program.counters()),
-            run_cnt: program.run_cnt,
-            run_time_ns: program.run_time_ns,
-            recursion_misses: program.recursion_misses,
-            gone: false,
-            own: program.own,
-        }
-    }
-
-    fn gone(entry: &Entry) -> Self {
-        let mut row = Self::new(&entry.latest, Arc::clone(&entry.text), None);
-        row.gone = true;
-        row
-    }
-
-    /// Whether the row matches a lower-case filter (empty matches all).
-    #[must_use]
-    pub fn matches(&self, filter_lower: &str) -> bool {
-        filter_lower.is_empty() || self.text.haystack.contains(filter_lower)
-    }
-
-    #[must_use]
-    pub fn name(&self) -> &str {
-        &self.text.name
-    }
-}
 
 /// One plotted point of one program.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -229,14 +130,13 @@ impl Store {
         let old = std::mem::take(&mut self.entries);
         let mut entries = Vec::with_capacity(old.len().max(programs.len()));
         let mut rows = Vec::with_capacity(entries.capacity());
-        let mut total_cpu = 0.0;
         let mut old = old.into_iter().peekable();
 
         for program in programs {
             let key = ProgramKey::of(&program);
             // Entries before this program are gone (or were gone already).
             while let Some(gone) = old.next_if(|e| e.key() < key) {
-                rows.push(Row::gone(&gone));
+                rows.push(Row::gone(&gone.latest, Arc::clone(&gone.text)));
                 entries.push(gone);
             }
             let found = old.next_if(|e| e.key() == key);
@@ -267,7 +167,6 @@ impl Store {
             };
             entry.seen = index;
             if let Some(m) = metrics {
-                total_cpu += m.cpu_percent;
                 if entry.values.is_empty() || entry.first + entry.values.len() as u64 != index {
                     // First point, or a gap (a missed sample): (re)start the series.
                     entry.values.clear();
@@ -290,13 +189,14 @@ impl Store {
             entries.push(entry);
         }
         for gone in old {
-            rows.push(Row::gone(&gone));
+            rows.push(Row::gone(&gone.latest, Arc::clone(&gone.text)));
             entries.push(gone);
         }
 
+        self.total_cpu_percent =
+            total_cpu_percent(rows.iter().filter_map(|row| row.metrics.as_ref()));
         self.entries = entries;
         self.rows = rows;
-        self.total_cpu_percent = total_cpu;
         self.latest_taken_at = Some(sample.taken_at);
         self.prune();
         self.generation += 1;

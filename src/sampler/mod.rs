@@ -266,9 +266,3 @@ impl Sampler {
 pub fn prog_id_of(fd: &std::os::fd::OwnedFd) -> io::Result<u32> {
     syscall::prog_info(fd).map(|info| info.id)
 }
-
-#[allow(dead_code)]
-fn _assert_send() {
-    fn is_send<T: Send>() {}
-    is_send::<Sampler>();
-}

@@ -204,15 +204,43 @@ impl Outbox<'_> {
     }
 }
 
-fn run(mut sampler: Sampler, mut period: Duration, out: &Outbox<'_>) {
+/// Sampling deadlines on the fixed grid `start + k·period`.
+struct Schedule {
+    start: Instant,
+    period: Duration,
+    tick: u32,
+}
+
+impl Schedule {
+    /// A grid starting now: the first deadline is one period away.
+    fn new(period: Duration) -> Self {
+        Self {
+            start: Instant::now(),
+            period,
+            tick: 0,
+        }
+    }
+
+    /// The next deadline, skipping any already missed instead of bursting.
+    fn next_deadline(&mut self) -> Instant {
+        let elapsed = self.start.elapsed();
+        self.tick = self.tick.saturating_add(1);
+        if self.period.saturating_mul(self.tick) <= elapsed {
+            let missed = (elapsed.as_nanos() / self.period.as_nanos().max(1)) as u32;
+            self.tick = missed.saturating_add(1);
+        }
+        self.start + self.period.saturating_mul(self.tick)
+    }
+}
+
+fn run(mut sampler: Sampler, period: Duration, out: &Outbox<'_>) {
     let mut pending = None;
     if !out.send(SourceEvent::Hello(sampler.info().clone()), &mut pending) {
         return;
     }
-    let mut start = Instant::now();
-    let mut tick: u32 = 0;
+    let mut schedule = Schedule::new(period);
     loop {
-        let event = match sampler.sample(period) {
+        let event = match sampler.sample(schedule.period) {
             Ok(sample) => SourceEvent::Sample(sample),
             Err(err) => SourceEvent::Error(err.to_string()),
         };
@@ -224,38 +252,22 @@ fn run(mut sampler: Sampler, mut period: Duration, out: &Outbox<'_>) {
                 return;
             }
         }
+        // An interval change restarts the grid: the next sample comes one
+        // new interval after it.
         if let Some(new_period) = pending.take() {
-            period = new_period;
-            start = Instant::now();
-            tick = 0;
+            schedule = Schedule::new(new_period);
         }
-
-        // Next deadline on the fixed grid, skipping any already missed.
-        let elapsed = start.elapsed();
-        tick = tick.saturating_add(1);
-        let mut deadline = period.saturating_mul(tick);
-        if deadline <= elapsed {
-            let missed = (elapsed.as_nanos() / period.as_nanos().max(1)) as u32;
-            tick = missed.saturating_add(1);
-            deadline = period.saturating_mul(tick);
-        }
-        match out
-            .control
-            .recv_timeout(deadline.saturating_sub(start.elapsed()))
-        {
-            Err(crossbeam_channel::RecvTimeoutError::Timeout) => {}
-            Ok(Control::SetInterval(new_period)) => {
-                period = new_period;
-                start = Instant::now();
-                tick = 0;
-                // Wait one new period before the next sample.
-                match out.control.recv_timeout(period) {
-                    Err(crossbeam_channel::RecvTimeoutError::Timeout) => {}
-                    Ok(Control::SetInterval(p)) => period = p,
-                    Err(crossbeam_channel::RecvTimeoutError::Disconnected) => return,
+        let mut deadline = schedule.next_deadline();
+        loop {
+            let wait = deadline.saturating_duration_since(Instant::now());
+            match out.control.recv_timeout(wait) {
+                Err(crossbeam_channel::RecvTimeoutError::Timeout) => break,
+                Ok(Control::SetInterval(new_period)) => {
+                    schedule = Schedule::new(new_period);
+                    deadline = schedule.next_deadline();
                 }
+                Err(crossbeam_channel::RecvTimeoutError::Disconnected) => return,
             }
-            Err(crossbeam_channel::RecvTimeoutError::Disconnected) => return,
         }
     }
 }

@@ -1,0 +1,50 @@
+//! The keyboard map: keys become [`Command`]s.
+
+use eframe::egui;
+
+use super::Command;
+
+/// Turns this frame's key presses into commands. Ctrl+E and Ctrl+F work
+/// everywhere; the single keys only when no text field has the keyboard.
+pub(super) fn keyboard_commands(
+    ctx: &egui::Context,
+    export_open: bool,
+    commands: &mut Vec<Command>,
+) {
+    use egui::{Key, Modifiers};
+    let typing = ctx.egui_wants_keyboard_input();
+    ctx.input_mut(|input| {
+        if input.consume_key(Modifiers::COMMAND, Key::E) {
+            commands.push(Command::OpenExport);
+        }
+        if input.consume_key(Modifiers::COMMAND, Key::F) {
+            commands.push(Command::FocusFilter);
+        }
+        if typing {
+            return;
+        }
+        let pressed = |input: &mut egui::InputState, key| input.consume_key(Modifiers::NONE, key);
+        if pressed(input, Key::ArrowDown) || pressed(input, Key::J) {
+            commands.push(Command::MoveCursor(1));
+        }
+        if pressed(input, Key::ArrowUp) || pressed(input, Key::K) {
+            commands.push(Command::MoveCursor(-1));
+        }
+        if pressed(input, Key::Enter) {
+            commands.push(Command::PlotCursor);
+        }
+        if pressed(input, Key::Slash) {
+            commands.push(Command::FocusFilter);
+        }
+        if pressed(input, Key::Space) {
+            commands.push(Command::TogglePause);
+        }
+        if pressed(input, Key::Escape) {
+            commands.push(if export_open {
+                Command::CloseExport
+            } else {
+                Command::ClearSelection
+            });
+        }
+    });
+}

@@ -1,0 +1,112 @@
+//! What the table shows for one program: its key, shared text columns and
+//! latest numbers.
+
+use std::sync::Arc;
+
+use super::ProgramSample;
+use super::metrics::{Metrics, total_avg_runtime_ns};
+
+/// One program, even across id reuse: the id and its load time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ProgramKey {
+    pub id: u32,
+    pub load_time_ns: u64,
+}
+
+impl ProgramKey {
+    #[must_use]
+    pub fn of(program: &ProgramSample) -> Self {
+        Self {
+            id: program.id,
+            load_time_ns: program.load_time_ns,
+        }
+    }
+}
+
+/// A program's text columns, shared between samples (rebuilt only when its
+/// name or owners change).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RowText {
+    pub type_name: String,
+    pub name: String,
+    /// Owners as `comm (pid)` joined by `, `.
+    pub owners: String,
+    /// Lower-case text the filter matches: id, type, name, owner comms and pids.
+    pub haystack: String,
+}
+
+impl RowText {
+    #[must_use]
+    pub fn of(program: &ProgramSample) -> Self {
+        let type_name = program.type_name().into_owned();
+        let owners = program
+            .owners
+            .iter()
+            .map(|o| format!("{} ({})", o.comm, o.pid))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let haystack =
+            format!("{} {} {} {}", program.id, type_name, program.name, owners).to_lowercase();
+        Self {
+            type_name,
+            name: program.name.to_string(),
+            owners,
+            haystack,
+        }
+    }
+}
+
+/// What the table shows for one program.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Row {
+    pub key: ProgramKey,
+    pub text: Arc<RowText>,
+    /// This period's metrics; `None` until the program has two readings.
+    pub metrics: Option<Metrics>,
+    pub total_avg_runtime_ns: f64,
+    pub run_cnt: u64,
+    pub run_time_ns: u64,
+    pub recursion_misses: u64,
+    /// Not loaded any more (kept until the user clears gone programs).
+    pub gone: bool,
+    /// One of bpfscope's own programs.
+    pub own: bool,
+}
+
+impl Row {
+    pub(super) fn new(
+        program: &ProgramSample,
+        text: Arc<RowText>,
+        metrics: Option<Metrics>,
+    ) -> Self {
+        Self {
+            key: ProgramKey::of(program),
+            text,
+            metrics,
+            total_avg_runtime_ns: total_avg_runtime_ns(program.counters()),
+            run_cnt: program.run_cnt,
+            run_time_ns: program.run_time_ns,
+            recursion_misses: program.recursion_misses,
+            gone: false,
+            own: program.own,
+        }
+    }
+
+    /// The row of a program that is no longer loaded.
+    pub(super) fn gone(program: &ProgramSample, text: Arc<RowText>) -> Self {
+        let mut row = Self::new(program, text, None);
+        row.gone = true;
+        row
+    }
+
+    /// Whether the row matches a lower-case filter (empty matches all).
+    #[must_use]
+    pub fn matches(&self, filter_lower: &str) -> bool {
+        filter_lower.is_empty() || self.text.haystack.contains(filter_lower)
+    }
+
+    #[must_use]
+    pub fn name(&self) -> &str {
+        &self.text.name
+    }
+}
