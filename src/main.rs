@@ -1,7 +1,9 @@
 //! `bpfscope`: the desktop app's entry point and the headless `sample` command.
 
-use std::io::{self, BufWriter, Write};
+use std::io::{self, BufWriter, IsTerminal, Write};
+use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
@@ -10,11 +12,10 @@ use bpfscope::export::{CsvWriter, rfc3339, write_json_line};
 use bpfscope::model::Sample;
 use bpfscope::model::metrics::program_metrics;
 use bpfscope::sampler::{
-    self, Enumeration, Interval, Sampler, SamplerConfig, SourceEvent, StatsRequest,
+    Enumeration, Interval, Sampler, SamplerConfig, SourceEvent, StatsRequest, Waker,
 };
-use bpfscope::source::Source;
+use bpfscope::source::{HelperLaunch, Source};
 use clap::{Parser, Subcommand, ValueEnum};
-use crossbeam_channel::RecvTimeoutError;
 
 /// Live cost of every loaded eBPF program: runtime per run, events per
 /// second, CPU share.
@@ -25,6 +26,11 @@ struct Cli {
     /// last one chosen, or 1).
     #[arg(long, value_name = "SECS")]
     interval: Option<Interval>,
+    /// For development: the `bpfscope-sampler` to start through pkexec when
+    /// bpfscope lacks CAP_SYS_ADMIN (an absolute path; default: the
+    /// installed one, /usr/libexec/bpfscope/bpfscope-sampler).
+    #[arg(long, value_name = "PATH", global = true, value_parser = absolute_path)]
+    helper: Option<PathBuf>,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -86,12 +92,27 @@ enum EnumerateArg {
     Syscall,
 }
 
+fn absolute_path(value: &str) -> Result<PathBuf, String> {
+    let path = PathBuf::from(value);
+    if path.is_absolute() {
+        Ok(path)
+    } else {
+        Err(format!(
+            "{value:?} is not an absolute path (the helper is never looked up in $PATH)"
+        ))
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     bpfscope::sys::init_logging("bpfscope");
+    let mut launch = HelperLaunch::installed();
+    if let Some(helper) = cli.helper {
+        launch.helper = helper;
+    }
     match cli.command {
-        Some(Command::Sample(args)) => sample_command(&args),
-        None => window(cli.interval),
+        Some(Command::Sample(args)) => sample_command(&args, launch),
+        None => window(cli.interval, launch),
     }
 }
 
@@ -99,7 +120,7 @@ fn main() -> ExitCode {
 const ICON_PNG: &[u8] =
     include_bytes!("../icons/hicolor/128x128/apps/io.github.bpfscope.BpfScope.png");
 
-fn window(interval: Option<Interval>) -> ExitCode {
+fn window(interval: Option<Interval>, launch: HelperLaunch) -> ExitCode {
     let mut viewport = eframe::egui::ViewportBuilder::default()
         .with_title("bpfscope")
         .with_app_id(bpfscope::APP_ID)
@@ -121,7 +142,11 @@ fn window(interval: Option<Interval>) -> ExitCode {
         options,
         Box::new(move |cc| {
             close_on_signals(&cc.egui_ctx);
-            Ok(Box::new(BpfScopeApp::new(cc, interval, Source::start)))
+            Ok(Box::new(BpfScopeApp::new(
+                cc,
+                interval,
+                move |interval, waker| Source::start(interval, waker, launch),
+            )))
         }),
     );
     // The app (and with it the sampler and the statistics) is gone by now.
@@ -162,7 +187,7 @@ fn close_on_signals(ctx: &eframe::egui::Context) {
     }
 }
 
-fn sample_command(args: &SampleArgs) -> ExitCode {
+fn sample_command(args: &SampleArgs, launch: HelperLaunch) -> ExitCode {
     let stop = match bpfscope::sys::stop_on_signals() {
         Ok(stop) => stop,
         Err(err) => {
@@ -170,6 +195,72 @@ fn sample_command(args: &SampleArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    let mut source = match sample_source(args, launch) {
+        Ok(source) => source,
+        Err(code) => return code,
+    };
+
+    // Made with the first period, so a failed start prints no header.
+    let mut printer: Option<Printer> = None;
+    let mut previous: Option<Sample> = None;
+    let mut periods = 0u64;
+    loop {
+        if stop.load(Ordering::Relaxed) {
+            return ExitCode::SUCCESS;
+        }
+        let Some(event) = source.recv_timeout(Duration::from_millis(100)) else {
+            if let Some(problem) = source.problem() {
+                return if previous.is_none() {
+                    eprintln!(
+                        "bpfscope: reading BPF statistics needs CAP_SYS_ADMIN (start bpfscope \
+                         as root) or polkit's permission to run its sampler. {problem}"
+                    );
+                    ExitCode::from(2)
+                } else {
+                    eprintln!("bpfscope: {problem}");
+                    ExitCode::FAILURE
+                };
+            }
+            continue;
+        };
+        match event {
+            SourceEvent::Hello(info) => {
+                for notice in &info.notices {
+                    eprintln!("bpfscope: {notice}");
+                }
+            }
+            SourceEvent::Error(message) => eprintln!("bpfscope: {message}"),
+            SourceEvent::Sample(sample) => {
+                if let Some(prev) = &previous {
+                    let written = match &mut printer {
+                        Some(printer) => printer.period(prev, &sample),
+                        None => Printer::new(args.format)
+                            .and_then(|new| printer.insert(new).period(prev, &sample)),
+                    };
+                    match written {
+                        Ok(()) => {}
+                        Err(err) if err.kind() == io::ErrorKind::BrokenPipe => {
+                            return ExitCode::SUCCESS;
+                        }
+                        Err(err) => {
+                            eprintln!("bpfscope: cannot write to standard output: {err}");
+                            return ExitCode::FAILURE;
+                        }
+                    }
+                    periods += 1;
+                    if args.count.is_some_and(|count| periods >= count) {
+                        return ExitCode::SUCCESS;
+                    }
+                }
+                previous = Some(sample);
+            }
+        }
+    }
+    // Dropping the source stops sampling and turns statistics off.
+}
+
+/// In this process with CAP_SYS_ADMIN, else through the helper.
+fn sample_source(args: &SampleArgs, mut launch: HelperLaunch) -> Result<Source, ExitCode> {
     let config = SamplerConfig {
         stats: match args.stats {
             StatsArg::Auto => StatsRequest::Auto,
@@ -183,78 +274,35 @@ fn sample_command(args: &SampleArgs) -> ExitCode {
         },
         owners: !args.no_owners,
     };
-    let sampler = match Sampler::new(config) {
-        Ok(sampler) => sampler,
-        Err(err) => {
-            eprintln!("bpfscope: {err}");
-            return if err.is_privilege() {
-                ExitCode::from(2)
-            } else {
-                ExitCode::FAILURE
-            };
-        }
-    };
-    let (tx, rx) = crossbeam_channel::bounded(16);
-    let thread = match sampler::spawn(sampler, args.interval, tx) {
-        Ok(thread) => thread,
-        Err(err) => {
-            eprintln!("bpfscope: cannot start the sampling thread: {err}");
-            return ExitCode::FAILURE;
-        }
-    };
-
-    let mut printer = match Printer::new(args.format) {
-        Ok(printer) => printer,
-        Err(err) => {
-            eprintln!("bpfscope: cannot write to standard output: {err}");
-            return ExitCode::FAILURE;
-        }
-    };
-    let mut previous: Option<Sample> = None;
-    let mut periods = 0u64;
-    let code = loop {
-        if stop.load(Ordering::Relaxed) {
-            break ExitCode::SUCCESS;
-        }
-        let event = match rx.recv_timeout(Duration::from_millis(100)) {
-            Ok(event) => event,
-            Err(RecvTimeoutError::Timeout) => continue,
-            Err(RecvTimeoutError::Disconnected) => {
-                eprintln!("bpfscope: the sampler stopped unexpectedly");
-                break ExitCode::FAILURE;
+    let waker: Waker = Arc::new(|| {});
+    let source = if bpfscope::sys::has_cap(bpfscope::sys::CAP_SYS_ADMIN) {
+        match Sampler::new(config) {
+            Ok(sampler) => Source::from_sampler(sampler, args.interval, waker),
+            Err(err) => {
+                eprintln!("bpfscope: {err}");
+                return Err(if err.is_privilege() {
+                    ExitCode::from(2)
+                } else {
+                    ExitCode::FAILURE
+                });
             }
+        }
+    } else {
+        let helper_config = SamplerConfig {
+            owners: true,
+            ..SamplerConfig::default()
         };
-        match event {
-            SourceEvent::Hello(info) => {
-                for notice in &info.notices {
-                    eprintln!("bpfscope: {notice}");
-                }
-            }
-            SourceEvent::Error(message) => eprintln!("bpfscope: {message}"),
-            SourceEvent::Sample(sample) => {
-                if let Some(prev) = &previous {
-                    match printer.period(prev, &sample) {
-                        Ok(()) => {}
-                        Err(err) if err.kind() == io::ErrorKind::BrokenPipe => {
-                            break ExitCode::SUCCESS;
-                        }
-                        Err(err) => {
-                            eprintln!("bpfscope: cannot write to standard output: {err}");
-                            break ExitCode::FAILURE;
-                        }
-                    }
-                    periods += 1;
-                    if args.count.is_some_and(|count| periods >= count) {
-                        break ExitCode::SUCCESS;
-                    }
-                }
-                previous = Some(sample);
-            }
+        if config != helper_config {
+            eprintln!(
+                "bpfscope: --stats, --enumerate and --no-owners apply only when bpfscope runs \
+                 with CAP_SYS_ADMIN itself; the sampler started through polkit uses its defaults"
+            );
         }
+        // On a terminal pkexec may ask for the password itself.
+        launch.terminal_agent = io::stdin().is_terminal();
+        Source::helper(launch, args.interval, waker, true)
     };
-    // Stop sampling (and turn statistics off) before exiting.
-    thread.stop();
-    code
+    Ok(source)
 }
 
 /// Writes one record per program per period.

@@ -7,134 +7,17 @@
 
 #![allow(clippy::expect_used, clippy::unwrap_used)] // tests fail loudly by design
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+mod common;
+
+use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use bpfscope::test_support::{TestProgram, TestProgramType, require_privilege, skip};
+use bpfscope::test_support::{TestProgram, TestProgramType, require_privilege};
+use common::{Guard, require_tools, screenshot_path, terminate, wait_for_window, x, xvfb};
 
 const BIN: &str = env!("CARGO_BIN_EXE_bpfscope");
-
-/// Kills the child on drop, so a failed assertion leaves nothing running.
-struct Guard(Child);
-
-impl Drop for Guard {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn have(tool: &str) -> bool {
-    Command::new("sh")
-        .args(["-c", &format!("command -v {tool}")])
-        .stdout(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
-}
-
-fn require_tools(test: &str) -> bool {
-    let missing: Vec<&str> = ["Xvfb", "xwininfo", "xdotool", "import"]
-        .into_iter()
-        .filter(|t| !have(t))
-        .collect();
-    missing.is_empty()
-        || skip(
-            test,
-            &format!("missing {missing:?} (scripts/setup installs them)"),
-        )
-}
-
-/// Starts Xvfb on a free display; returns it and its `DISPLAY`.
-fn xvfb() -> (Guard, String) {
-    for n in 150..250 {
-        if Path::new(&format!("/tmp/.X{n}-lock")).exists() {
-            continue;
-        }
-        let display = format!(":{n}");
-        let child = Command::new("Xvfb")
-            .args([
-                display.as_str(),
-                "-screen",
-                "0",
-                "1400x900x24",
-                "-nolisten",
-                "tcp",
-            ])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start Xvfb");
-        let guard = Guard(child);
-        let socket = format!("/tmp/.X11-unix/X{n}");
-        let start = Instant::now();
-        while start.elapsed() < Duration::from_secs(10) {
-            if Path::new(&socket).exists() {
-                return (guard, display);
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-    panic!("could not start Xvfb on any display from :150 to :249");
-}
-
-fn x(display: &str, program: &str, args: &[&str]) -> std::process::Output {
-    Command::new(program)
-        .args(args)
-        .env("DISPLAY", display)
-        .output()
-        .unwrap_or_else(|err| panic!("{program}: {err}"))
-}
-
-fn screenshot_path() -> PathBuf {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/e2e");
-    std::fs::create_dir_all(&dir).expect("target/e2e");
-    dir.join("bpfscope.png")
-}
-
-/// Waits up to 30 s for a top-level window titled `bpfscope`; returns the
-/// window tree.
-fn wait_for_window(display: &str, app: &mut Guard) -> String {
-    let start = Instant::now();
-    loop {
-        let out = x(display, "xwininfo", &["-root", "-tree"]);
-        let tree = String::from_utf8_lossy(&out.stdout).into_owned();
-        if tree.contains("\"bpfscope\"") {
-            return tree;
-        }
-        if let Some(status) = app.0.try_wait().unwrap() {
-            let mut err = String::new();
-            std::io::Read::read_to_string(app.0.stderr.as_mut().unwrap(), &mut err).unwrap();
-            panic!("bpfscope exited ({status}) before showing a window: {err}");
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(30),
-            "no window after 30 s:\n{tree}"
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
-}
-
-/// Sends SIGTERM and expects a clean exit within 10 s.
-fn terminate(app: &mut Guard) {
-    let pid = libc::pid_t::try_from(app.0.id()).unwrap();
-    // SAFETY: signalling our own child.
-    assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0);
-    let start = Instant::now();
-    let status = loop {
-        if let Some(status) = app.0.try_wait().unwrap() {
-            break status;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(10),
-            "no exit after SIGTERM"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    assert!(status.success(), "exit after SIGTERM: {status}");
-}
 
 #[test]
 fn the_window_shows_live_programs_under_xvfb() {
@@ -200,7 +83,7 @@ fn the_window_shows_live_programs_under_xvfb() {
         "bpfscope died while running"
     );
 
-    let shot = screenshot_path();
+    let shot = screenshot_path("bpfscope.png");
     let out = x(
         &display,
         "import",

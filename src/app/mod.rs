@@ -20,7 +20,7 @@ pub use settings::{CpuMode, PlotWindow, Settings};
 
 use crate::model::store::{ProgramKey, Row, Store};
 use crate::sampler::{Interval, Waker};
-use crate::source::Source;
+use crate::source::{Source, Status};
 use crate::sys;
 use crate::ui;
 use view::{SortColumn, ViewCache};
@@ -57,6 +57,8 @@ pub enum Command {
     Browse,
     Export(PathBuf, ExportKind),
     ClearGone,
+    /// What the source's status offers: authenticate, retry, reconnect.
+    Source(crate::source::Action),
 }
 
 /// The table's rows as they were when the display was paused.
@@ -129,7 +131,7 @@ impl BpfScopeApp {
         // ("to let things settle"); a new sample needs one.
         let source = start(
             settings.interval(),
-            Box::new(move || ctx.request_repaint_after(Duration::from_millis(1))),
+            std::sync::Arc::new(move || ctx.request_repaint_after(Duration::from_millis(1))),
         );
         Self {
             source,
@@ -214,6 +216,7 @@ impl BpfScopeApp {
                 self.settings.set_interval(interval);
                 self.source.set_interval(interval);
             }
+            Command::Source(action) => self.source.act(action),
             Command::SetPlotWindow(window) => self.settings.plot_window = window,
             Command::SetCpuMode(mode) => self.settings.cpu_mode = mode,
             Command::FocusFilter => self.focus_filter = true,
@@ -342,7 +345,7 @@ impl eframe::App for BpfScopeApp {
         if let Some(dialog) = &mut self.export {
             dialog.poll_browse();
         }
-        if self.source.problem().is_none() {
+        if matches!(self.source.status(), Status::Sampling(_)) {
             // Keeps "sample N s ago" honest if the sampler stalls. Samples
             // wake the window themselves; this fires only when one is late,
             // so a steady 1 Hz sampler costs one frame a second, not two.
@@ -395,6 +398,10 @@ impl eframe::App for BpfScopeApp {
                     errors: self.store.errors(),
                     notice: self.notice.as_ref(),
                     problem: self.source.problem(),
+                    via: match self.source.status() {
+                        Status::Sampling(via) => Some(*via),
+                        Status::Waiting(_) | Status::Stopped { .. } => None,
+                    },
                 },
             );
         });
@@ -409,9 +416,12 @@ impl eframe::App for BpfScopeApp {
         // full-window pass less per frame where OpenGL runs on the CPU.
         let central = egui::Frame::central_panel(ui.style()).fill(egui::Color32::TRANSPARENT);
         egui::CentralPanel::default().frame(central).show(ui, |ui| {
-            if let Some(problem) = self.source.problem() {
-                ui::problem_ui(ui, problem);
-            }
+            ui::source_status_ui(
+                ui,
+                self.source.status(),
+                !self.store.rows().is_empty(),
+                &mut self.commands,
+            );
             // With plots, the table takes the upper half and the plots the rest.
             let table_height = if plotting {
                 (ui.available_height() * 0.45).max(120.0)

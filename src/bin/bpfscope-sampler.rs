@@ -107,7 +107,7 @@ fn main() -> ExitCode {
     let code = loop {
         // SAFETY: getppid has no preconditions.
         let orphaned = unsafe { libc::getppid() } != parent;
-        if stop.load(Ordering::Relaxed) || orphaned {
+        if stop.load(Ordering::Relaxed) || orphaned || output_closed() {
             break ExitCode::SUCCESS;
         }
         let event = match rx.recv_timeout(Duration::from_millis(100)) {
@@ -141,6 +141,20 @@ fn main() -> ExitCode {
     // Statistics are turned off when the sampler (and its guard) drops.
     thread.stop();
     code
+}
+
+/// Whether nobody reads standard output any more. A pipe's write end polls
+/// as POLLERR once its read end is closed, so the helper stops within one
+/// check instead of at its next sample (which may be an hour away).
+fn output_closed() -> bool {
+    let mut pfd = libc::pollfd {
+        fd: libc::STDOUT_FILENO,
+        events: 0,
+        revents: 0,
+    };
+    // SAFETY: one valid pollfd; a zero timeout does not block.
+    let ready = unsafe { libc::poll(&raw mut pfd, 1, 0) };
+    ready > 0 && pfd.revents & (libc::POLLERR | libc::POLLHUP) != 0
 }
 
 fn write_text(out: &mut impl Write, event: &SourceEvent) -> io::Result<()> {

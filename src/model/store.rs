@@ -84,9 +84,8 @@ impl Store {
     pub fn push(&mut self, event: SourceEvent) {
         match event {
             SourceEvent::Hello(info) => {
-                for notice in &info.notices {
-                    self.push_error(notice.clone());
-                }
+                // Notices stay with the source's info (the status bar's
+                // tooltip); they are facts, not errors.
                 self.info = Some(info);
                 self.generation += 1;
             }

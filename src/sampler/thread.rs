@@ -90,7 +90,7 @@ enum Control {
 }
 
 /// Called after every event the thread sends (e.g. to wake a UI).
-pub type Waker = Box<dyn Fn() + Send>;
+pub type Waker = std::sync::Arc<dyn Fn() + Send + Sync>;
 
 /// A running sampler thread. Dropping it stops the thread and waits for it,
 /// which turns statistics off.
@@ -145,7 +145,7 @@ pub fn spawn(
     interval: Interval,
     tx: Sender<SourceEvent>,
 ) -> io::Result<SamplerThread> {
-    spawn_with_waker(sampler, interval, tx, Box::new(|| {}))
+    spawn_with_waker(sampler, interval, tx, std::sync::Arc::new(|| {}))
 }
 
 /// [`spawn`], calling `waker` after every event sent.

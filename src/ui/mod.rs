@@ -14,6 +14,7 @@ pub use table::{TableInput, program_table_ui};
 
 use crate::app::{Command, CpuMode, Notice, PlotWindow, Settings};
 use crate::sampler::{Interval, SourceInfo};
+use crate::source::{Action, Status, Via};
 
 /// Sampling intervals offered in the top bar.
 const INTERVALS_MS: [u64; 7] = [100, 250, 500, 1_000, 2_000, 5_000, 10_000];
@@ -154,6 +155,8 @@ pub struct StatusBar<'a> {
     pub errors: &'a [String],
     pub notice: Option<&'a Notice>,
     pub problem: Option<&'a str>,
+    /// Where samples come from while they flow.
+    pub via: Option<Via>,
 }
 
 /// Programs shown/total, total BPF CPU, stats mode, sample age, last error.
@@ -177,17 +180,32 @@ pub fn status_bar_ui(ui: &mut egui::Ui, status: &StatusBar<'_>) {
         ui.separator();
         match status.info {
             Some(info) => {
-                ui.label(format!("stats: {} · {}", info.stats_mode, info.enumeration))
-                    .on_hover_text(format!(
-                        "Kernel {} · {} CPUs online · owners {}",
-                        info.kernel_release,
-                        info.online_cpus,
-                        if info.owners_available {
-                            "shown"
-                        } else {
-                            "unavailable"
+                let via = match status.via {
+                    Some(Via::Helper) => " · helper",
+                    Some(Via::InProcess | Via::Injected) | None => "",
+                };
+                ui.label(format!(
+                    "stats: {} · {}{via}",
+                    info.stats_mode, info.enumeration
+                ))
+                .on_hover_text(format!(
+                    "Kernel {} · {} CPUs online · owners {}{}\n{}",
+                    info.kernel_release,
+                    info.online_cpus,
+                    if info.owners_available {
+                        "shown"
+                    } else {
+                        "unavailable"
+                    },
+                    match status.via {
+                        Some(Via::Helper) => {
+                            "\nSampled by bpfscope-sampler, started through polkit"
                         }
-                    ));
+                        Some(Via::InProcess) => "\nSampled by this process",
+                        Some(Via::Injected) | None => "",
+                    },
+                    info.notices.join("\n")
+                ));
             }
             None => {
                 ui.label("stats: –");
@@ -198,6 +216,11 @@ pub fn status_bar_ui(ui: &mut egui::Ui, status: &StatusBar<'_>) {
             Some(at) => {
                 let age = SystemTime::now().duration_since(at).unwrap_or_default();
                 ui.label(format!("sample {:.0} s ago", age.as_secs_f64().floor()));
+                if let Some(problem) = status.problem {
+                    ui.separator();
+                    ui.colored_label(ui.visuals().error_fg_color, "sampler stopped")
+                        .on_hover_text(problem);
+                }
             }
             None if status.problem.is_some() => {
                 ui.label("no samples");
@@ -232,13 +255,45 @@ pub fn status_bar_ui(ui: &mut egui::Ui, status: &StatusBar<'_>) {
     });
 }
 
-/// A plain statement of why there are no samples.
-pub fn problem_ui(ui: &mut egui::Ui, problem: &str) {
-    egui::Frame::group(ui.style())
-        .fill(ui.visuals().extreme_bg_color)
-        .show(ui, |ui| {
-            ui.colored_label(ui.visuals().warn_fg_color, "⚠ No statistics");
-            ui.label(problem);
-        });
+/// What the source is doing when it is not simply sampling: a spinner while
+/// polkit or the user is asked, or why there are no samples with the one
+/// button that can help (Authenticate, Retry, Reconnect).
+pub fn source_status_ui(
+    ui: &mut egui::Ui,
+    status: &Status,
+    has_data: bool,
+    commands: &mut Vec<Command>,
+) {
+    match status {
+        Status::Sampling(_) => return,
+        Status::Waiting(message) => {
+            egui::Frame::group(ui.style())
+                .fill(ui.visuals().extreme_bg_color)
+                .show(ui, |ui| {
+                    ui.horizontal(|ui| {
+                        ui.spinner();
+                        ui.label(message);
+                    });
+                });
+        }
+        Status::Stopped { message, action } => {
+            egui::Frame::group(ui.style())
+                .fill(ui.visuals().extreme_bg_color)
+                .show(ui, |ui| {
+                    let title = match action {
+                        Some(Action::Authenticate) => "⚠ Authentication required",
+                        _ if has_data => "⚠ Sampling stopped",
+                        _ => "⚠ No statistics",
+                    };
+                    ui.colored_label(ui.visuals().warn_fg_color, title);
+                    ui.label(message);
+                    if let Some(action) = action {
+                        if ui.button(action.label()).clicked() {
+                            commands.push(Command::Source(*action));
+                        }
+                    }
+                });
+        }
+    }
     ui.add_space(6.0);
 }

@@ -1,0 +1,485 @@
+//! The elevated helper: `pkexec bpfscope-sampler`, read on a named thread.
+//!
+//! The thread asks polkit first, starts the helper, decodes its frames into
+//! the window's channel, and when the helper ends says why in words for the
+//! user. It is also the helper's parent thread, so it lives exactly as long
+//! as the helper: the helper's `PR_SET_PDEATHSIG` fires when the thread that
+//! started it exits.
+
+use std::collections::VecDeque;
+use std::io::{self, BufRead, BufReader, Read};
+use std::os::fd::AsRawFd;
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdout, Command, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{SendTimeoutError, Sender};
+
+use super::polkit::{self, Authorization};
+use super::{Action, Status, Via};
+use crate::protocol::{Frame, FrameReader, ProtocolError};
+use crate::sampler::{Interval, SourceEvent, Waker};
+
+/// pkexec, at the path every distribution installs it (never searched for).
+pub const PKEXEC: &str = "/usr/bin/pkexec";
+
+/// pkexec's exit status when the user dismissed the authentication dialog.
+const PKEXEC_DISMISSED: i32 = 126;
+/// pkexec's exit status when authorization was refused or failed.
+const PKEXEC_NOT_AUTHORIZED: i32 = 127;
+
+/// How often a blocked read looks whether it should stop.
+const STOP_POLL: Duration = Duration::from_millis(100);
+/// How long a stopping helper gets to exit before it is left to its parent
+/// check (a root helper cannot be signalled by this user).
+const EXIT_GRACE: Duration = Duration::from_secs(2);
+/// Lines of the helper's standard error kept for the message when it ends.
+const STDERR_LINES: usize = 4;
+
+/// How to start the helper.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HelperLaunch {
+    /// The helper's absolute path.
+    pub helper: PathBuf,
+    /// Start it through pkexec (the normal way) or directly (a process that
+    /// already has the privilege, e.g. tests run as root).
+    pub via_pkexec: bool,
+    /// Let pkexec ask for the password on the terminal when no desktop agent
+    /// is registered (`bpfscope sample` on a terminal; never the window).
+    pub terminal_agent: bool,
+}
+
+impl HelperLaunch {
+    /// The installed helper, through pkexec, without a terminal agent.
+    #[must_use]
+    pub fn installed() -> Self {
+        Self {
+            helper: PathBuf::from(crate::HELPER_INSTALL_PATH),
+            via_pkexec: true,
+            terminal_agent: false,
+        }
+    }
+
+    fn command(&self, interval: Interval) -> Command {
+        let interval_ms = interval.duration().as_millis().to_string();
+        let mut command = if self.via_pkexec {
+            let mut command = Command::new(PKEXEC);
+            if !self.terminal_agent {
+                command.arg("--disable-internal-agent");
+            }
+            command.arg(&self.helper);
+            command
+        } else {
+            Command::new(&self.helper)
+        };
+        command
+            .args(["--interval-ms", &interval_ms])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        command
+    }
+}
+
+/// Where the helper thread sends what it learns.
+pub(super) struct Outlet {
+    pub events: Sender<SourceEvent>,
+    pub status: Sender<Status>,
+    pub waker: Waker,
+    pub stop: Arc<AtomicBool>,
+}
+
+impl Outlet {
+    fn status(&self, status: Status) {
+        // Bounded and drained every frame; if it is full the window is gone
+        // or stuck, and the newest status will be sent next time anyway.
+        let _ignored = self.status.try_send(status);
+        (self.waker)();
+    }
+
+    fn stopped(&self, message: String, action: Option<Action>) {
+        self.status(Status::Stopped { message, action });
+    }
+
+    /// Sends an event, waiting while the window catches up; `false` when
+    /// the window is gone or the source stops.
+    fn event(&self, event: SourceEvent) -> bool {
+        let mut event = event;
+        loop {
+            if self.stop.load(Ordering::Relaxed) {
+                return false;
+            }
+            match self.events.send_timeout(event, STOP_POLL) {
+                Ok(()) => {
+                    (self.waker)();
+                    return true;
+                }
+                Err(SendTimeoutError::Disconnected(_)) => return false,
+                Err(SendTimeoutError::Timeout(back)) => event = back,
+            }
+        }
+    }
+}
+
+/// Starts the thread that runs the helper for as long as it lives.
+/// `interactive`: the user asked for this start, so an authentication
+/// dialog is expected rather than a surprise.
+pub(super) fn spawn(
+    launch: HelperLaunch,
+    interval: Interval,
+    interactive: bool,
+    outlet: Outlet,
+) -> io::Result<JoinHandle<()>> {
+    std::thread::Builder::new()
+        .name("bpfscope-helper".to_owned())
+        .spawn(move || run(&launch, interval, interactive, &outlet))
+}
+
+fn run(launch: &HelperLaunch, interval: Interval, interactive: bool, out: &Outlet) {
+    let mut authenticating = false;
+    if launch.via_pkexec {
+        if !Path::new(PKEXEC).exists() {
+            out.stopped(
+                format!(
+                    "bpfscope needs administrator rights to read BPF statistics, and {PKEXEC} \
+                     is not installed (Debian/Ubuntu package `pkexec`). Install it, or start \
+                     bpfscope as root."
+                ),
+                None,
+            );
+            return;
+        }
+        out.status(Status::Waiting("Asking polkit for permission…".to_owned()));
+        match polkit::check(crate::POLKIT_ACTION) {
+            Authorization::Authorized => {}
+            Authorization::Challenge if interactive => authenticating = true,
+            Authorization::Challenge => {
+                out.stopped(
+                    "Reading every BPF program's statistics needs administrator rights. \
+                     Only bpfscope's small sampler will run as root; this window stays yours."
+                        .to_owned(),
+                    Some(Action::Authenticate),
+                );
+                return;
+            }
+            Authorization::NotAuthorized => {
+                out.stopped(not_authorized(), Some(Action::Retry));
+                return;
+            }
+            Authorization::Unavailable(why) => {
+                out.stopped(
+                    format!(
+                        "Cannot ask for administrator rights: {why}. Start the system's \
+                         polkit service, or start bpfscope as root."
+                    ),
+                    Some(Action::Retry),
+                );
+                return;
+            }
+        }
+    }
+    if !launch.helper.is_file() {
+        out.stopped(
+            format!(
+                "bpfscope's sampler is not installed at {}. Install bpfscope's package, \
+                 or start bpfscope as root.",
+                launch.helper.display()
+            ),
+            None,
+        );
+        return;
+    }
+    let mut child = match launch.command(interval).spawn() {
+        Ok(child) => child,
+        Err(err) => {
+            out.stopped(
+                format!("cannot start {}: {err}", launch_name(launch)),
+                Some(Action::Retry),
+            );
+            return;
+        }
+    };
+    out.status(Status::Waiting(if authenticating {
+        "Waiting for authentication…".to_owned()
+    } else {
+        "Starting the sampler…".to_owned()
+    }));
+    let stderr = StderrTail::collect(&mut child);
+    let ending = relay(&mut child, out);
+    let exit = finish(&mut child, !matches!(ending, Ending::Closed { .. }));
+    let stderr = stderr.lines();
+    if out.stop.load(Ordering::Relaxed) {
+        return;
+    }
+    let (message, action) = explain(launch, ending, exit, &stderr);
+    out.stopped(message, action);
+}
+
+/// How the helper's output ended.
+#[derive(Debug)]
+enum Ending {
+    /// It closed its output (it exited).
+    Closed { hello: bool },
+    /// It wrote something that is not a frame of ours.
+    Garbage(ProtocolError),
+    /// The window stopped reading.
+    Stopped,
+}
+
+fn relay(child: &mut Child, out: &Outlet) -> Ending {
+    let Some(stdout) = child.stdout.take() else {
+        return Ending::Closed { hello: false };
+    };
+    let mut reader = FrameReader::new(StoppableReader {
+        inner: stdout,
+        stop: &out.stop,
+    });
+    let mut hello = false;
+    loop {
+        match reader.next_frame() {
+            Ok(Some(frame)) => {
+                if let Frame::Hello(_) = frame {
+                    hello = true;
+                    out.status(Status::Sampling(Via::Helper));
+                }
+                if !out.event(SourceEvent::from(frame)) {
+                    return Ending::Stopped;
+                }
+            }
+            Ok(None) => return Ending::Closed { hello },
+            Err(ProtocolError::Io(err)) if err.kind() == io::ErrorKind::Interrupted => {
+                return Ending::Stopped;
+            }
+            Err(err) => return Ending::Garbage(err),
+        }
+    }
+    // The read end closes here: the helper exits at its next check.
+}
+
+/// Waits for the child to exit; `None` if it will not. A child still
+/// running is asked to stop with SIGTERM, which reaches pkexec while it
+/// waits for a password (it runs with this user's real uid) and a helper
+/// started directly; a root helper this user cannot signal stops by itself
+/// within a tenth of a second of its output closing.
+fn finish(child: &mut Child, ask_to_stop: bool) -> Option<ExitStatus> {
+    drop(child.stdout.take());
+    if !ask_to_stop {
+        // Its output closed: it is exiting on its own.
+        if let Some(status) = wait_exit(child, EXIT_GRACE) {
+            return Some(status);
+        }
+    }
+    if let Ok(pid) = libc::pid_t::try_from(child.id()) {
+        // SAFETY: kill takes plain integers; the child is not reaped yet, so
+        // the pid is still ours.
+        unsafe { libc::kill(pid, libc::SIGTERM) };
+    }
+    if let Some(status) = wait_exit(child, EXIT_GRACE) {
+        return Some(status);
+    }
+    let _ignored = child.kill();
+    child.try_wait().ok().flatten()
+}
+
+fn wait_exit(child: &mut Child, within: Duration) -> Option<ExitStatus> {
+    let deadline = Instant::now() + within;
+    loop {
+        match child.try_wait() {
+            Ok(Some(status)) => return Some(status),
+            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(10)),
+            Ok(None) | Err(_) => return None,
+        }
+    }
+}
+
+fn explain(
+    launch: &HelperLaunch,
+    ending: Ending,
+    exit: Option<ExitStatus>,
+    stderr: &[String],
+) -> (String, Option<Action>) {
+    let said = if stderr.is_empty() {
+        String::new()
+    } else {
+        format!(": {}", stderr.join(" / "))
+    };
+    let code = exit.and_then(|status| status.code());
+    match ending {
+        Ending::Garbage(err) => (
+            format!(
+                "The sampler sent data bpfscope cannot read ({err}); it was stopped. \
+                 The history so far is kept."
+            ),
+            Some(Action::Reconnect),
+        ),
+        Ending::Closed { hello: false } if launch.via_pkexec && code == Some(PKEXEC_DISMISSED) => (
+            "Authentication was dismissed, so no statistics are collected.".to_owned(),
+            Some(Action::Retry),
+        ),
+        Ending::Closed { hello: false }
+            if launch.via_pkexec && code == Some(PKEXEC_NOT_AUTHORIZED) =>
+        {
+            let no_agent = stderr
+                .iter()
+                .any(|line| line.contains("No authentication agent"));
+            if no_agent {
+                (
+                    "No polkit authentication agent is running in this session, so nobody \
+                     can be asked for the password. Log in to a desktop with a polkit agent, \
+                     or start bpfscope as root."
+                        .to_owned(),
+                    Some(Action::Retry),
+                )
+            } else {
+                (
+                    format!("Authentication failed or was refused{said}."),
+                    Some(Action::Retry),
+                )
+            }
+        }
+        Ending::Closed { hello } => {
+            let how = match exit {
+                Some(status) => describe_exit(status),
+                None => "stopped answering".to_owned(),
+            };
+            let when = if hello {
+                "The sampler stopped"
+            } else {
+                "The sampler could not start"
+            };
+            (
+                format!("{when} ({how}){said}. The history so far is kept."),
+                Some(Action::Reconnect),
+            )
+        }
+        Ending::Stopped => (String::new(), None),
+    }
+}
+
+fn describe_exit(status: ExitStatus) -> String {
+    use std::os::unix::process::ExitStatusExt;
+    match (status.code(), status.signal()) {
+        (Some(code), _) => format!("exit status {code}"),
+        (None, Some(signal)) => format!("killed by signal {signal}"),
+        (None, None) => "ended".to_owned(),
+    }
+}
+
+fn not_authorized() -> String {
+    format!(
+        "Not authorized — ask your administrator. polkit does not allow you to run \
+         bpfscope's sampler (action {}).",
+        crate::POLKIT_ACTION
+    )
+}
+
+fn launch_name(launch: &HelperLaunch) -> String {
+    if launch.via_pkexec {
+        PKEXEC.to_owned()
+    } else {
+        launch.helper.display().to_string()
+    }
+}
+
+/// A pipe that gives up with `Interrupted` when `stop` is set, looking every
+/// [`STOP_POLL`] while it waits for data.
+struct StoppableReader<'a> {
+    inner: ChildStdout,
+    stop: &'a AtomicBool,
+}
+
+impl Read for StoppableReader<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        loop {
+            if self.stop.load(Ordering::Relaxed) {
+                return Err(io::Error::new(io::ErrorKind::Interrupted, "source stopped"));
+            }
+            let mut pfd = libc::pollfd {
+                fd: self.inner.as_raw_fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            };
+            // SAFETY: one valid pollfd for the pipe this struct owns.
+            let ready = unsafe { libc::poll(&raw mut pfd, 1, STOP_POLL.as_millis() as i32) };
+            if ready < 0 {
+                let err = io::Error::last_os_error();
+                if err.kind() == io::ErrorKind::Interrupted {
+                    continue;
+                }
+                return Err(err);
+            }
+            if ready > 0 {
+                return self.inner.read(buf);
+            }
+        }
+    }
+}
+
+/// The last lines the helper (or pkexec) wrote to standard error, read on a
+/// named thread so a chatty helper never blocks on a full pipe.
+struct StderrTail {
+    lines: Arc<Mutex<VecDeque<String>>>,
+    handle: Option<JoinHandle<()>>,
+}
+
+impl StderrTail {
+    fn collect(child: &mut Child) -> Self {
+        let lines = Arc::new(Mutex::new(VecDeque::with_capacity(STDERR_LINES)));
+        let handle = child.stderr.take().and_then(|stderr| {
+            let lines = Arc::clone(&lines);
+            std::thread::Builder::new()
+                .name("bpfscope-helper-stderr".to_owned())
+                .spawn(move || {
+                    // Bounded lines: a helper cannot make us hold more than
+                    // a few kilobytes.
+                    let mut reader = BufReader::new(stderr.take(1 << 20));
+                    let mut line = String::new();
+                    loop {
+                        line.clear();
+                        match reader.read_line(&mut line) {
+                            Ok(0) | Err(_) => return,
+                            Ok(_) => {}
+                        }
+                        let text: String = line.trim().chars().take(500).collect();
+                        if text.is_empty() {
+                            continue;
+                        }
+                        tracing::warn!("sampler: {text}");
+                        let mut kept = lines.lock().unwrap_or_else(PoisonError::into_inner);
+                        if kept.len() == STDERR_LINES {
+                            kept.pop_front();
+                        }
+                        kept.push_back(text);
+                    }
+                })
+                .ok()
+        });
+        Self { lines, handle }
+    }
+
+    /// The lines kept, once the helper has closed its standard error (or
+    /// right away if it is still running).
+    fn lines(mut self) -> Vec<String> {
+        if let Some(handle) = self.handle.take() {
+            if handle.is_finished() || wait_finished(&handle, Duration::from_millis(200)) {
+                let _ignored = handle.join();
+            }
+        }
+        let kept = self.lines.lock().unwrap_or_else(PoisonError::into_inner);
+        kept.iter().cloned().collect()
+    }
+}
+
+fn wait_finished(handle: &JoinHandle<()>, within: Duration) -> bool {
+    let deadline = Instant::now() + within;
+    while !handle.is_finished() {
+        if Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    true
+}

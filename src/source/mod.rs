@@ -1,0 +1,355 @@
+//! Where samples come from, for the window and for `bpfscope sample`.
+//!
+//! With CAP_SYS_ADMIN the sampler runs on a named thread of this process.
+//! Without it, polkit is asked whether this user may run the helper
+//! `bpfscope-sampler` as root; if so it is started through `pkexec`, and a
+//! named thread decodes its frames into the same channel. Either way the
+//! caller sees one stream of [`SourceEvent`]s and a [`Status`] that says, in
+//! words for the user, what is going on and what can be done about it.
+
+mod helper;
+pub mod polkit;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{Receiver, Sender, bounded, select};
+
+pub use helper::{HelperLaunch, PKEXEC};
+
+use crate::sampler::{
+    Interval, Sampler, SamplerConfig, SamplerThread, SourceEvent, Waker, spawn_with_waker,
+};
+use crate::sys;
+
+/// Events buffered between the sampler and the window.
+const CHANNEL_CAPACITY: usize = 64;
+/// Status changes buffered (they are rare).
+const STATUS_CAPACITY: usize = 16;
+/// How long closing the window waits for the helper thread to finish.
+const STOP_WAIT: Duration = Duration::from_secs(3);
+
+/// Where the samples come from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Via {
+    /// A thread of this process (it has the privilege).
+    InProcess,
+    /// The elevated helper, `bpfscope-sampler`.
+    Helper,
+    /// Whoever holds the channel's sender (tests, replays).
+    Injected,
+}
+
+/// What the user can do about a stopped source.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Action {
+    /// Start the helper, letting polkit ask for the password.
+    Authenticate,
+    /// Try again after a refusal, a dismissed dialog or a missing service.
+    Retry,
+    /// Start the helper again after it stopped mid-run.
+    Reconnect,
+}
+
+impl Action {
+    /// The button's text.
+    #[must_use]
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Authenticate => "Authenticate…",
+            Self::Retry => "Retry",
+            Self::Reconnect => "Reconnect",
+        }
+    }
+}
+
+/// The state of the source, for the user.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Status {
+    /// Samples are flowing (or the first is on its way).
+    Sampling(Via),
+    /// Something is under way: asking polkit, waiting for authentication.
+    Waiting(String),
+    /// No samples now. `message` says why; `action` what can be done.
+    Stopped {
+        message: String,
+        action: Option<Action>,
+    },
+}
+
+/// A stream of [`SourceEvent`]s and the [`Status`] of what produces them.
+pub struct Source {
+    rx: Receiver<SourceEvent>,
+    status: Status,
+    kind: Kind,
+}
+
+enum Kind {
+    InProcess(SamplerThread),
+    Helper(HelperSource),
+    Fixed,
+}
+
+struct HelperSource {
+    launch: HelperLaunch,
+    interval: Interval,
+    tx: Sender<SourceEvent>,
+    status_rx: Receiver<Status>,
+    status_tx: Sender<Status>,
+    waker: Waker,
+    running: Option<Running>,
+}
+
+struct Running {
+    stop: Arc<AtomicBool>,
+    handle: JoinHandle<()>,
+}
+
+impl std::fmt::Debug for Source {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Source")
+            .field("status", &self.status)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Source {
+    /// Samples in this process if it has CAP_SYS_ADMIN; otherwise through the
+    /// helper described by `launch`, once polkit allows it without a prompt
+    /// (a prompt waits for [`Action::Authenticate`]). `waker` is called after
+    /// every event and status change.
+    #[must_use]
+    pub fn start(interval: Interval, waker: Waker, launch: HelperLaunch) -> Self {
+        if sys::has_cap(sys::CAP_SYS_ADMIN) {
+            Self::in_process(interval, waker)
+        } else {
+            Self::helper(launch, interval, waker, false)
+        }
+    }
+
+    /// Samples on a thread of this process.
+    #[must_use]
+    pub fn in_process(interval: Interval, waker: Waker) -> Self {
+        let config = SamplerConfig {
+            owners: true,
+            ..SamplerConfig::default()
+        };
+        match Sampler::new(config) {
+            Ok(sampler) => Self::from_sampler(sampler, interval, waker),
+            Err(err) => Self::unavailable(err.to_string()),
+        }
+    }
+
+    /// Samples with `sampler` on a thread of this process.
+    #[must_use]
+    pub fn from_sampler(sampler: Sampler, interval: Interval, waker: Waker) -> Self {
+        let (tx, rx) = bounded(CHANNEL_CAPACITY);
+        match spawn_with_waker(sampler, interval, tx, waker) {
+            Ok(thread) => Self {
+                rx,
+                status: Status::Sampling(Via::InProcess),
+                kind: Kind::InProcess(thread),
+            },
+            Err(err) => Self::unavailable(format!("cannot start the sampling thread: {err}")),
+        }
+    }
+
+    /// Samples through the helper. `interactive`: the user asked for this,
+    /// so polkit may ask for a password now.
+    #[must_use]
+    pub fn helper(
+        launch: HelperLaunch,
+        interval: Interval,
+        waker: Waker,
+        interactive: bool,
+    ) -> Self {
+        let (tx, rx) = bounded(CHANNEL_CAPACITY);
+        let (status_tx, status_rx) = bounded(STATUS_CAPACITY);
+        let mut helper = HelperSource {
+            launch,
+            interval,
+            tx,
+            status_rx,
+            status_tx,
+            waker,
+            running: None,
+        };
+        let status = helper.start(interactive);
+        Self {
+            rx,
+            status,
+            kind: Kind::Helper(helper),
+        }
+    }
+
+    /// A source that cannot produce samples, and says why.
+    #[must_use]
+    pub fn unavailable(message: String) -> Self {
+        let (_tx, rx) = bounded(1);
+        Self {
+            rx,
+            status: Status::Stopped {
+                message,
+                action: None,
+            },
+            kind: Kind::Fixed,
+        }
+    }
+
+    /// A source fed by the caller (tests, replays).
+    #[must_use]
+    pub fn from_channel(rx: Receiver<SourceEvent>) -> Self {
+        Self {
+            rx,
+            status: Status::Sampling(Via::Injected),
+            kind: Kind::Fixed,
+        }
+    }
+
+    /// Events that have arrived, without waiting; the status is brought up
+    /// to date first.
+    pub fn drain(&mut self) -> impl Iterator<Item = SourceEvent> + '_ {
+        self.update_status();
+        self.rx.try_iter()
+    }
+
+    /// The next event, waiting at most `timeout`; the status is kept up to
+    /// date meanwhile (for callers without a window).
+    pub fn recv_timeout(&mut self, timeout: Duration) -> Option<SourceEvent> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            self.update_status();
+            let status_rx = match &self.kind {
+                Kind::Helper(helper) => helper.status_rx.clone(),
+                Kind::InProcess(_) | Kind::Fixed => crossbeam_channel::never(),
+            };
+            select! {
+                recv(self.rx) -> event => {
+                    if let Ok(event) = event {
+                        return Some(event);
+                    }
+                    if matches!(self.status, Status::Sampling(_)) {
+                        self.status = Status::Stopped {
+                            message: "the sampler stopped unexpectedly".to_owned(),
+                            action: None,
+                        };
+                    }
+                    return None;
+                },
+                recv(status_rx) -> status => match status {
+                    Ok(status) => self.status = status,
+                    Err(_) => return None,
+                },
+                default(deadline.saturating_duration_since(Instant::now())) => return None,
+            }
+            if Instant::now() >= deadline {
+                return None;
+            }
+        }
+    }
+
+    /// What is going on.
+    #[must_use]
+    pub fn status(&self) -> &Status {
+        &self.status
+    }
+
+    /// Why there are no samples, if there are none now.
+    #[must_use]
+    pub fn problem(&self) -> Option<&str> {
+        match &self.status {
+            Status::Stopped { message, .. } => Some(message),
+            Status::Sampling(_) | Status::Waiting(_) => None,
+        }
+    }
+
+    /// Does what the user chose from the status's [`Action`].
+    pub fn act(&mut self, _action: Action) {
+        if let Kind::Helper(helper) = &mut self.kind {
+            helper.stop();
+            self.status = helper.start(true);
+        }
+    }
+
+    /// Changes the sampling interval. The helper takes no commands, so it is
+    /// started again with the new interval (polkit keeps the authorization
+    /// for a while, so that does not ask again).
+    pub fn set_interval(&mut self, interval: Interval) {
+        match &mut self.kind {
+            Kind::InProcess(thread) => thread.set_interval(interval),
+            Kind::Helper(helper) => {
+                helper.interval = interval;
+                self.update_status();
+                if self.status == Status::Sampling(Via::Helper) {
+                    if let Kind::Helper(helper) = &mut self.kind {
+                        helper.stop();
+                        self.status = helper.start(true);
+                    }
+                }
+            }
+            Kind::Fixed => {}
+        }
+    }
+
+    fn update_status(&mut self) {
+        if let Kind::Helper(helper) = &self.kind {
+            if let Some(status) = helper.status_rx.try_iter().last() {
+                self.status = status;
+            }
+        }
+    }
+}
+
+impl HelperSource {
+    /// Starts the helper thread; the status to show until it reports.
+    fn start(&mut self, interactive: bool) -> Status {
+        // Statuses of an earlier run must not overwrite this one's.
+        while self.status_rx.try_recv().is_ok() {}
+        let stop = Arc::new(AtomicBool::new(false));
+        let outlet = helper::Outlet {
+            events: self.tx.clone(),
+            status: self.status_tx.clone(),
+            waker: Arc::clone(&self.waker),
+            stop: Arc::clone(&stop),
+        };
+        match helper::spawn(self.launch.clone(), self.interval, interactive, outlet) {
+            Ok(handle) => {
+                self.running = Some(Running { stop, handle });
+                Status::Waiting("Starting…".to_owned())
+            }
+            Err(err) => Status::Stopped {
+                message: format!("cannot start the helper thread: {err}"),
+                action: Some(Action::Retry),
+            },
+        }
+    }
+
+    /// Stops the helper (closing its output ends it) and waits a little for
+    /// its thread.
+    fn stop(&mut self) {
+        let Some(running) = self.running.take() else {
+            return;
+        };
+        running.stop.store(true, Ordering::Relaxed);
+        let deadline = Instant::now() + STOP_WAIT;
+        while !running.handle.is_finished() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        if running.handle.is_finished() {
+            if running.handle.join().is_err() {
+                tracing::error!("the helper thread panicked");
+            }
+        } else {
+            tracing::warn!("the helper did not stop within {STOP_WAIT:?}; leaving it");
+        }
+        while self.status_rx.try_recv().is_ok() {}
+    }
+}
+
+impl Drop for HelperSource {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}

@@ -1,0 +1,424 @@
+//! bpfscope as a normal user, for real: the installed package, a system
+//! D-Bus, polkitd and pkexec. `scripts/elevation-env` (run as root) installs
+//! the package built from this tree and makes three users:
+//!
+//! - `bpfscope-ci`: a polkit rule allows it the sampling action;
+//! - `bpfscope-ci-auth`: a rule makes it authenticate as an administrator;
+//! - `bpfscope-ci-denied`: the policy's defaults, which outside an active
+//!   session say no.
+//!
+//! Without that machine the tests skip with the reason (and fail under
+//! `CI=true`).
+
+#![allow(clippy::expect_used, clippy::unwrap_used)] // tests fail loudly by design
+
+mod common;
+
+use std::io::Read;
+use std::path::Path;
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use bpfscope::test_support::{TestProgram, require_privilege, skip};
+use bpfscope::{APP_ID, HELPER_INSTALL_PATH, POLKIT_ACTION};
+use common::{Guard, screenshot_path, wait_for_window, x, xvfb};
+
+const INSTALLED_BIN: &str = "/usr/bin/bpfscope";
+const PERMITTED: &str = "bpfscope-ci";
+const MUST_AUTHENTICATE: &str = "bpfscope-ci-auth";
+const DENIED: &str = "bpfscope-ci-denied";
+/// Longer than any answer takes; reaching it means bpfscope hung.
+const HANG: Duration = Duration::from_secs(60);
+
+/// Whether the machine is ready; otherwise skips with what is missing.
+fn ready(test: &str) -> bool {
+    if !require_privilege(test) {
+        return false;
+    }
+    let mut missing = Vec::new();
+    for path in [INSTALLED_BIN, HELPER_INSTALL_PATH] {
+        if !Path::new(path).is_file() {
+            missing.push(format!("{path} (the package is not installed)"));
+        }
+    }
+    for user in [PERMITTED, MUST_AUTHENTICATE, DENIED] {
+        if uid_of(user).is_none() {
+            missing.push(format!("user {user}"));
+        }
+    }
+    let polkitd = Command::new("pgrep").args(["-x", "polkitd"]).output();
+    if !polkitd.is_ok_and(|out| out.status.success()) {
+        missing.push("a running polkitd".to_owned());
+    }
+    missing.is_empty()
+        || skip(
+            test,
+            &format!(
+                "missing {}; run scripts/elevation-env as root first",
+                missing.join(", ")
+            ),
+        )
+}
+
+fn uid_of(user: &str) -> Option<u32> {
+    let out = Command::new("id").args(["-u", user]).output().ok()?;
+    String::from_utf8_lossy(&out.stdout).trim().parse().ok()
+}
+
+/// `program args` as `user` (real and effective ids, the user's groups, no
+/// capabilities), started directly like a desktop would: no session, no
+/// terminal.
+fn as_user(user: &str, program: &str, args: &[&str]) -> Command {
+    let uid = uid_of(user).unwrap();
+    let mut command = Command::new("setpriv");
+    command
+        .arg(format!("--reuid={uid}"))
+        .arg(format!("--regid={uid}"))
+        .args(["--init-groups", "--inh-caps=-all", "--"])
+        .arg(program)
+        .args(args)
+        .env("HOME", format!("/home/{user}"))
+        .env("USER", user)
+        .env("LOGNAME", user)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    command
+}
+
+/// Runs `command` to the end, failing the test if it hangs.
+fn run_bounded(mut command: Command) -> (Output, Duration) {
+    let start = Instant::now();
+    let mut child = command.spawn().expect("setpriv (util-linux) runs");
+    let status = wait_bounded(&mut child, HANG);
+    let mut stdout = Vec::new();
+    let mut stderr = Vec::new();
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_end(&mut stdout)
+        .unwrap();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_end(&mut stderr)
+        .unwrap();
+    (
+        Output {
+            status,
+            stdout,
+            stderr,
+        },
+        start.elapsed(),
+    )
+}
+
+fn wait_bounded(child: &mut Child, within: Duration) -> ExitStatus {
+    let start = Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        if start.elapsed() > within {
+            let _ = child.kill();
+            panic!("still running after {within:?}: bpfscope hung");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Runs `prog` steadily until dropped.
+struct Driver {
+    stop: Arc<AtomicBool>,
+    handle: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Driver {
+    fn start(prog: &Arc<TestProgram>) -> Self {
+        let stop = Arc::new(AtomicBool::new(false));
+        let handle = {
+            let (prog, stop) = (Arc::clone(prog), Arc::clone(&stop));
+            std::thread::Builder::new()
+                .name("elevation-driver".into())
+                .spawn(move || {
+                    while !stop.load(Ordering::Relaxed) {
+                        prog.run(100).unwrap();
+                        std::thread::sleep(Duration::from_millis(5));
+                    }
+                })
+                .unwrap()
+        };
+        Self {
+            stop,
+            handle: Some(handle),
+        }
+    }
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(handle) = self.handle.take() {
+            let _ = handle.join();
+        }
+    }
+}
+
+/// `/proc/<pid>/status` field `name`, e.g. `Uid:` → its first number.
+fn proc_status(pid: u32, name: &str) -> Option<String> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix(name))
+        .map(|value| value.trim().to_owned())
+}
+
+/// Processes whose parent is `parent` and whose name is `comm`.
+fn children_named(parent: u32, comm: &str) -> Vec<u32> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let parent_pid = proc_status(pid, "PPid:").and_then(|p| p.parse::<u32>().ok());
+        if parent_pid == Some(parent) && proc_status(pid, "Name:").as_deref() == Some(comm) {
+            found.push(pid);
+        }
+    }
+    found
+}
+
+#[test]
+fn the_package_installs_the_action_and_desktop_files() {
+    let test = "the_package_installs_the_action_and_desktop_files";
+    if !ready(test) {
+        return;
+    }
+    let out = Command::new("pkaction")
+        .args(["--action-id", POLKIT_ACTION, "--verbose"])
+        .output()
+        .unwrap();
+    let action = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "pkaction: {out:?}");
+    eprintln!("{action}");
+    assert!(
+        action.contains(&format!(
+            "org.freedesktop.policykit.exec.path -> {HELPER_INSTALL_PATH}"
+        )),
+        "{action}"
+    );
+    assert!(
+        action.contains("implicit active:   auth_admin_keep"),
+        "{action}"
+    );
+    assert!(action.contains("implicit inactive: no"), "{action}");
+    assert!(action.contains("implicit any:      no"), "{action}");
+
+    let desktop = format!("/usr/share/applications/{APP_ID}.desktop");
+    let out = Command::new("desktop-file-validate")
+        .arg(&desktop)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{desktop}: {out:?}");
+    let metainfo = format!("/usr/share/metainfo/{APP_ID}.metainfo.xml");
+    let out = Command::new("appstreamcli")
+        .args(["validate", "--no-net", &metainfo])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{metainfo}: {out:?}");
+    for icon in [
+        format!("/usr/share/icons/hicolor/scalable/apps/{APP_ID}.svg"),
+        format!("/usr/share/icons/hicolor/symbolic/apps/{APP_ID}-symbolic.svg"),
+        format!("/usr/share/icons/hicolor/128x128/apps/{APP_ID}.png"),
+    ] {
+        assert!(Path::new(&icon).is_file(), "{icon} not installed");
+    }
+    // The helper is not setuid: root comes only from pkexec.
+    let mode = std::os::unix::fs::PermissionsExt::mode(
+        &std::fs::metadata(HELPER_INSTALL_PATH)
+            .unwrap()
+            .permissions(),
+    );
+    assert_eq!(mode & 0o7777, 0o755, "helper mode {mode:o}");
+}
+
+#[test]
+fn a_permitted_user_samples_through_pkexec() {
+    let test = "a_permitted_user_samples_through_pkexec";
+    if !ready(test) {
+        return;
+    }
+    let prog = Arc::new(TestProgram::load("elev_cli").unwrap());
+    let _driver = Driver::start(&prog);
+    let (out, took) = run_bounded(as_user(
+        PERMITTED,
+        INSTALLED_BIN,
+        &[
+            "sample",
+            "--count",
+            "2",
+            "--format",
+            "csv",
+            "--interval",
+            "0.5",
+        ],
+    ));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    eprintln!("took {took:?}\nstderr: {stderr}");
+    assert!(out.status.success(), "exit {:?}: {stderr}", out.status);
+    let mut csv = csv::Reader::from_reader(stdout.as_bytes());
+    let headers = csv.headers().unwrap().clone();
+    let col = |name: &str| headers.iter().position(|h| h == name).unwrap();
+    let rows: Vec<csv::StringRecord> = csv.records().map(Result::unwrap).collect();
+    let ours: Vec<&csv::StringRecord> = rows
+        .iter()
+        .filter(|r| r[col("id")] == prog.id().to_string())
+        .collect();
+    assert_eq!(
+        ours.len(),
+        2,
+        "one row per period for our program:\n{stdout}"
+    );
+    for row in ours {
+        let events: f64 = row[col("events_per_sec")].parse().unwrap();
+        assert!(events > 0.0, "the driven program shows events:\n{stdout}");
+        assert!(row[col("owners")].contains("elevation"), "owner: {row:?}");
+    }
+    // The samples came from the helper, which kept only what it needs.
+    assert!(
+        stderr.contains("the sampler runs with only CAP_PERFMON, CAP_BPF"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_user_polkit_refuses_is_told_so_at_once() {
+    let test = "a_user_polkit_refuses_is_told_so_at_once";
+    if !ready(test) {
+        return;
+    }
+    let (out, took) = run_bounded(as_user(DENIED, INSTALLED_BIN, &["sample", "--count", "1"]));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    eprintln!("took {took:?}: {stderr}");
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("Not authorized"), "{stderr}");
+    assert!(stderr.contains(POLKIT_ACTION), "{stderr}");
+    assert_eq!(stderr.trim().lines().count(), 1, "one clear line: {stderr}");
+    assert!(out.stdout.is_empty(), "no CSV header for a failed start");
+}
+
+#[test]
+fn a_user_who_must_authenticate_without_an_agent_is_told_why() {
+    let test = "a_user_who_must_authenticate_without_an_agent_is_told_why";
+    if !ready(test) {
+        return;
+    }
+    // No terminal and no desktop agent: nobody can be asked.
+    let (out, took) = run_bounded(as_user(
+        MUST_AUTHENTICATE,
+        INSTALLED_BIN,
+        &["sample", "--count", "1"],
+    ));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    eprintln!("took {took:?}: {stderr}");
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("No polkit authentication agent"),
+        "{stderr}"
+    );
+    assert!(out.stdout.is_empty());
+}
+
+#[test]
+fn the_window_of_a_permitted_user_samples_through_the_helper() {
+    let test = "the_window_of_a_permitted_user_samples_through_the_helper";
+    if !ready(test) || !common::require_tools(test) {
+        return;
+    }
+    let prog = Arc::new(TestProgram::load("elev_window").unwrap());
+    let _driver = Driver::start(&prog);
+    let (_xvfb, display) = xvfb();
+    let home = tempfile::Builder::new()
+        .prefix("bpfscope-user-home")
+        .tempdir_in("/tmp")
+        .unwrap();
+    let uid = uid_of(PERMITTED).unwrap();
+    std::os::unix::fs::chown(home.path(), Some(uid), Some(uid)).unwrap();
+    let mut command = as_user(PERMITTED, INSTALLED_BIN, &["--interval", "0.5"]);
+    command
+        .env("DISPLAY", &display)
+        .env_remove("WAYLAND_DISPLAY")
+        .env("HOME", home.path())
+        .env("XDG_DATA_HOME", home.path())
+        .stdout(Stdio::null());
+    let mut app = Guard(command.spawn().unwrap());
+    let gui = app.0.id();
+    wait_for_window(&display, &mut app);
+
+    // The helper appears as the window's child, root with two capabilities;
+    // the window itself stays the user's.
+    let start = Instant::now();
+    let helper = loop {
+        if let Some(&pid) = children_named(gui, "bpfscope-sample").first() {
+            if proc_status(pid, "CapEff:").is_some_and(|c| c != "000001ffffffffff") {
+                break pid;
+            }
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "no helper under the window"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let uid_field = |pid| proc_status(pid, "Uid:").unwrap();
+    assert!(
+        uid_field(gui).starts_with(&format!("{uid}\t")),
+        "{}",
+        uid_field(gui)
+    );
+    assert!(
+        uid_field(helper).starts_with("0\t"),
+        "{}",
+        uid_field(helper)
+    );
+    let caps = u64::from_str_radix(&proc_status(helper, "CapEff:").unwrap(), 16).unwrap();
+    assert_eq!(
+        caps,
+        (1 << bpfscope::sys::CAP_BPF) | (1 << bpfscope::sys::CAP_PERFMON)
+    );
+    assert_eq!(
+        proc_status(gui, "CapEff:").as_deref(),
+        Some("0000000000000000")
+    );
+
+    std::thread::sleep(Duration::from_secs(3));
+    assert!(app.0.try_wait().unwrap().is_none(), "bpfscope died");
+    let shot = screenshot_path("bpfscope-user.png");
+    let out = x(
+        &display,
+        "import",
+        &["-window", "root", shot.to_str().unwrap()],
+    );
+    assert!(out.status.success(), "import: {out:?}");
+    eprintln!("screenshot: {}", shot.display());
+
+    // Closing the window ends the helper, and with it the statistics.
+    let pid = libc::pid_t::try_from(gui).unwrap();
+    // SAFETY: signalling the child this test started (root may).
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0);
+    let status = wait_bounded(&mut app.0, Duration::from_secs(10));
+    assert!(status.success(), "exit after SIGTERM: {status}");
+    let start = Instant::now();
+    while Path::new(&format!("/proc/{helper}")).exists() {
+        assert!(
+            start.elapsed() < Duration::from_secs(5),
+            "the helper outlived the window"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
