@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 
 use bpfscope::test_support::{TestProgram, require_privilege, skip};
 use bpfscope::{APP_ID, HELPER_INSTALL_PATH, POLKIT_ACTION};
-use common::{Guard, screenshot_path, wait_for_window, x, xvfb};
+use common::{Guard, children_named, proc_status, screenshot_path, wait_for_window, x, xvfb};
 
 const INSTALLED_BIN: &str = "/usr/bin/bpfscope";
 const PERMITTED: &str = "bpfscope-ci";
@@ -166,30 +166,6 @@ impl Drop for Driver {
             let _ = handle.join();
         }
     }
-}
-
-/// `/proc/<pid>/status` field `name`, e.g. `Uid:` → its first number.
-fn proc_status(pid: u32, name: &str) -> Option<String> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    status
-        .lines()
-        .find_map(|line| line.strip_prefix(name))
-        .map(|value| value.trim().to_owned())
-}
-
-/// Processes whose parent is `parent` and whose name is `comm`.
-fn children_named(parent: u32, comm: &str) -> Vec<u32> {
-    let mut found = Vec::new();
-    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
-            continue;
-        };
-        let parent_pid = proc_status(pid, "PPid:").and_then(|p| p.parse::<u32>().ok());
-        if parent_pid == Some(parent) && proc_status(pid, "Name:").as_deref() == Some(comm) {
-            found.push(pid);
-        }
-    }
-    found
 }
 
 #[test]

@@ -250,7 +250,7 @@ fn relay(child: &mut Child, out: &Outlet) -> Ending {
                 }
             }
             Ok(None) => return Ending::Closed { hello },
-            Err(ProtocolError::Io(err)) if err.kind() == io::ErrorKind::Interrupted => {
+            Err(ProtocolError::Io(_)) if out.stop.load(Ordering::Relaxed) => {
                 return Ending::Stopped;
             }
             Err(err) => return Ending::Garbage(err),
@@ -384,8 +384,9 @@ fn launch_name(launch: &HelperLaunch) -> String {
     }
 }
 
-/// A pipe that gives up with `Interrupted` when `stop` is set, looking every
-/// [`STOP_POLL`] while it waits for data.
+/// A pipe that gives up with an error when `stop` is set, looking every
+/// [`STOP_POLL`] while it waits for data. (Not `Interrupted`: `read_exact`
+/// retries that.)
 struct StoppableReader<'a> {
     inner: ChildStdout,
     stop: &'a AtomicBool,
@@ -395,7 +396,10 @@ impl Read for StoppableReader<'_> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         loop {
             if self.stop.load(Ordering::Relaxed) {
-                return Err(io::Error::new(io::ErrorKind::Interrupted, "source stopped"));
+                return Err(io::Error::new(
+                    io::ErrorKind::ConnectionAborted,
+                    "the source was stopped",
+                ));
             }
             let mut pfd = libc::pollfd {
                 fd: self.inner.as_raw_fd(),

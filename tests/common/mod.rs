@@ -129,3 +129,27 @@ pub fn terminate(app: &mut Guard) {
     };
     assert!(status.success(), "exit after SIGTERM: {status}");
 }
+
+/// `/proc/<pid>/status` field `name`, e.g. `Uid:` → its first number.
+pub fn proc_status(pid: u32, name: &str) -> Option<String> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix(name))
+        .map(|value| value.trim().to_owned())
+}
+
+/// Processes whose parent is `parent` and whose name is `comm`.
+pub fn children_named(parent: u32, comm: &str) -> Vec<u32> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let parent_pid = proc_status(pid, "PPid:").and_then(|p| p.parse::<u32>().ok());
+        if parent_pid == Some(parent) && proc_status(pid, "Name:").as_deref() == Some(comm) {
+            found.push(pid);
+        }
+    }
+    found
+}
