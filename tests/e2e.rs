@@ -11,11 +11,10 @@ mod common;
 
 use std::process::{Command, Stdio};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use bpfscope::test_support::{TestProgram, TestProgramType, require_privilege};
-use common::{Guard, require_tools, screenshot_path, terminate, wait_for_window, x, xvfb};
+use common::{Driver, Guard, require_tools, screenshot_path, terminate, wait_for_window, x, xvfb};
 
 const BIN: &str = env!("CARGO_BIN_EXE_bpfscope");
 
@@ -27,19 +26,7 @@ fn the_window_shows_live_programs_under_xvfb() {
     }
     // A program run steadily, so it tops the CPU column.
     let prog = Arc::new(TestProgram::load_typed("e2e_xdp_probe", TestProgramType::Xdp).unwrap());
-    let stop = Arc::new(AtomicBool::new(false));
-    let driver = {
-        let (prog, stop) = (Arc::clone(&prog), Arc::clone(&stop));
-        std::thread::Builder::new()
-            .name("e2e-driver".into())
-            .spawn(move || {
-                while !stop.load(Ordering::Relaxed) {
-                    prog.run(200).unwrap();
-                    std::thread::sleep(Duration::from_millis(5));
-                }
-            })
-            .unwrap()
-    };
+    let driver = Driver::start(&prog, 200);
 
     let (_xvfb, display) = xvfb();
     let config = tempfile::tempdir().unwrap();
@@ -109,7 +96,6 @@ fn the_window_shows_live_programs_under_xvfb() {
     // SIGTERM closes the window cleanly.
     terminate(&mut app);
 
-    stop.store(true, Ordering::Relaxed);
-    driver.join().unwrap();
+    drop(driver);
     eprintln!("screenshot: {}", shot.display());
 }

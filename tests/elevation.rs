@@ -18,12 +18,13 @@ use std::io::Read;
 use std::path::Path;
 use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use bpfscope::test_support::{TestProgram, require_privilege, skip};
 use bpfscope::{APP_ID, HELPER_INSTALL_PATH, POLKIT_ACTION};
-use common::{Guard, children_named, proc_status, screenshot_path, wait_for_window, x, xvfb};
+use common::{
+    Driver, Guard, children_named, proc_status, screenshot_path, wait_for_window, x, xvfb,
+};
 
 const INSTALLED_BIN: &str = "/usr/bin/bpfscope";
 const PERMITTED: &str = "bpfscope-ci";
@@ -131,43 +132,6 @@ fn wait_bounded(child: &mut Child, within: Duration) -> ExitStatus {
     }
 }
 
-/// Runs `prog` steadily until dropped.
-struct Driver {
-    stop: Arc<AtomicBool>,
-    handle: Option<std::thread::JoinHandle<()>>,
-}
-
-impl Driver {
-    fn start(prog: &Arc<TestProgram>) -> Self {
-        let stop = Arc::new(AtomicBool::new(false));
-        let handle = {
-            let (prog, stop) = (Arc::clone(prog), Arc::clone(&stop));
-            std::thread::Builder::new()
-                .name("elevation-driver".into())
-                .spawn(move || {
-                    while !stop.load(Ordering::Relaxed) {
-                        prog.run(100).unwrap();
-                        std::thread::sleep(Duration::from_millis(5));
-                    }
-                })
-                .unwrap()
-        };
-        Self {
-            stop,
-            handle: Some(handle),
-        }
-    }
-}
-
-impl Drop for Driver {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-        if let Some(handle) = self.handle.take() {
-            let _ = handle.join();
-        }
-    }
-}
-
 #[test]
 fn the_package_installs_the_action_and_desktop_files() {
     let test = "the_package_installs_the_action_and_desktop_files";
@@ -229,7 +193,7 @@ fn a_permitted_user_samples_through_pkexec() {
         return;
     }
     let prog = Arc::new(TestProgram::load("elev_cli").unwrap());
-    let _driver = Driver::start(&prog);
+    let _driver = Driver::start(&prog, 100);
     let (out, took) = run_bounded(as_user(
         PERMITTED,
         INSTALLED_BIN,
@@ -317,7 +281,7 @@ fn the_window_of_a_permitted_user_samples_through_the_helper() {
         return;
     }
     let prog = Arc::new(TestProgram::load("elev_window").unwrap());
-    let _driver = Driver::start(&prog);
+    let _driver = Driver::start(&prog, 100);
     let (_xvfb, display) = xvfb();
     let home = tempfile::Builder::new()
         .prefix("bpfscope-user-home")
@@ -341,7 +305,10 @@ fn the_window_of_a_permitted_user_samples_through_the_helper() {
     let start = Instant::now();
     let helper = loop {
         if let Some(&pid) = children_named(gui, "bpfscope-sample").first() {
-            if proc_status(pid, "CapEff:").is_some_and(|c| c != "000001ffffffffff") {
+            // Root with every capability until it has started sampling,
+            // then only what reading needs.
+            let kept = (1u64 << bpfscope::sys::CAP_BPF) | (1u64 << bpfscope::sys::CAP_PERFMON);
+            if proc_status(pid, "CapEff:").as_deref() == Some(&format!("{kept:016x}")) {
                 break pid;
             }
         }

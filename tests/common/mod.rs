@@ -6,7 +6,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use bpfscope::test_support::skip;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use bpfscope::test_support::{TestProgram, skip};
 
 /// Kills the child on drop, so a failed assertion leaves nothing running.
 pub struct Guard(pub Child);
@@ -152,4 +155,41 @@ pub fn children_named(parent: u32, comm: &str) -> Vec<u32> {
         }
     }
     found
+}
+
+/// Runs `prog` steadily until dropped.
+pub struct Driver {
+    stop: Arc<AtomicBool>,
+    handle: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Driver {
+    pub fn start(prog: &Arc<TestProgram>, runs: u32) -> Self {
+        let stop = Arc::new(AtomicBool::new(false));
+        let handle = {
+            let (prog, stop) = (Arc::clone(prog), Arc::clone(&stop));
+            std::thread::Builder::new()
+                .name("test-driver".into())
+                .spawn(move || {
+                    while !stop.load(Ordering::Relaxed) {
+                        prog.run(runs).unwrap();
+                        std::thread::sleep(Duration::from_millis(5));
+                    }
+                })
+                .unwrap()
+        };
+        Self {
+            stop,
+            handle: Some(handle),
+        }
+    }
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(handle) = self.handle.take() {
+            let _ = handle.join();
+        }
+    }
 }
