@@ -468,22 +468,25 @@ impl StderrTail {
     /// right away if it is still running).
     fn lines(mut self) -> Vec<String> {
         if let Some(handle) = self.handle.take() {
-            if handle.is_finished() || wait_finished(&handle, Duration::from_millis(200)) {
-                let _ignored = handle.join();
-            }
+            let _ignored = join_within(handle, Duration::from_millis(200));
         }
         let kept = self.lines.lock().unwrap_or_else(PoisonError::into_inner);
         kept.iter().cloned().collect()
     }
 }
 
-fn wait_finished(handle: &JoinHandle<()>, within: Duration) -> bool {
+/// Joins `handle` if its thread finishes within `within`; `None` if it is
+/// still running (it is then left to finish alone), else whether it panicked.
+pub(super) fn join_within<T>(
+    handle: JoinHandle<T>,
+    within: Duration,
+) -> Option<std::thread::Result<T>> {
     let deadline = Instant::now() + within;
     while !handle.is_finished() {
         if Instant::now() >= deadline {
-            return false;
+            return None;
         }
         std::thread::sleep(Duration::from_millis(10));
     }
-    true
+    Some(handle.join())
 }

@@ -333,16 +333,10 @@ impl HelperSource {
             return;
         };
         running.stop.store(true, Ordering::Relaxed);
-        let deadline = Instant::now() + STOP_WAIT;
-        while !running.handle.is_finished() && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        if running.handle.is_finished() {
-            if running.handle.join().is_err() {
-                tracing::error!("the helper thread panicked");
-            }
-        } else {
-            tracing::warn!("the helper did not stop within {STOP_WAIT:?}; leaving it");
+        match helper::join_within(running.handle, STOP_WAIT) {
+            Some(Ok(())) => {}
+            Some(Err(_)) => tracing::error!("the helper thread panicked"),
+            None => tracing::warn!("the helper did not stop within {STOP_WAIT:?}; leaving it"),
         }
         while self.status_rx.try_recv().is_ok() {}
     }
