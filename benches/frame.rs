@@ -25,6 +25,8 @@ fn sample(n: u64) -> Sample {
         taken_at: SystemTime::UNIX_EPOCH + Duration::from_secs(1_764_000_000 + n),
         boottime_ns: 1_000_000_000_000 + n * 1_000_000_000,
         period: Duration::from_secs(1),
+        facts: Vec::new(),
+        links: None,
         programs: (0..PROGRAMS)
             .map(|id| ProgramSample {
                 id,

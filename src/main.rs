@@ -273,6 +273,7 @@ fn sample_source(args: &SampleArgs, mut launch: HelperLaunch) -> Result<Source, 
             EnumerateArg::Syscall => Some(Enumeration::Syscall),
         },
         owners: !args.no_owners,
+        facts: true,
     };
     let waker: Waker = Arc::new(|| {});
     let source = if bpfscope::sys::has_cap(bpfscope::sys::CAP_SYS_ADMIN) {
@@ -290,6 +291,7 @@ fn sample_source(args: &SampleArgs, mut launch: HelperLaunch) -> Result<Source, 
     } else {
         let helper_config = SamplerConfig {
             owners: true,
+            facts: true,
             ..SamplerConfig::default()
         };
         if config != helper_config {

@@ -19,7 +19,7 @@ use crate::model::Sample;
 use crate::sampler::{SourceEvent, SourceInfo};
 
 /// Bumped whenever the frame layout changes incompatibly.
-pub const PROTOCOL_VERSION: u32 = 1;
+pub const PROTOCOL_VERSION: u32 = 2;
 
 /// The largest payload accepted (a sample of 100,000 programs fits).
 pub const MAX_FRAME_BYTES: u32 = 64 << 20;
@@ -226,6 +226,24 @@ mod tests {
             taken_at: SystemTime::UNIX_EPOCH + Duration::from_nanos(1_764_000_000_123_456_789),
             boottime_ns: 42,
             period: Duration::from_millis(1500),
+            facts: vec![crate::model::ProgramFacts {
+                id: 1,
+                full_name: Some("handle_a_very_long_name".into()),
+                maps: vec![crate::model::MapFacts {
+                    id: 9,
+                    name: "counts".into(),
+                    map_type: "hash".into(),
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }],
+            links: Some(vec![crate::model::LinkFacts {
+                prog_id: 1,
+                id: 3,
+                link_type: "xdp".into(),
+                attach_type: None,
+                target: "veth0 (netns blue)".into(),
+            }]),
             programs: (0..programs)
                 .map(|id| ProgramSample {
                     id,

@@ -208,6 +208,20 @@ pub fn capability_names(mask: u64) -> String {
     }
 }
 
+/// Where cgroup v2 is mounted: `/sys/fs/cgroup` on unified systems,
+/// `/sys/fs/cgroup/unified` on hybrid ones; `None` without cgroup v2.
+#[must_use]
+pub fn cgroup2_root() -> Option<std::path::PathBuf> {
+    let mounts = std::fs::read_to_string("/proc/self/mounts").ok()?;
+    mounts.lines().find_map(|line| {
+        let mut fields = line.split_whitespace();
+        let (_source, target, fstype) = (fields.next()?, fields.next()?, fields.next()?);
+        // Mount points with spaces are octal-escaped (`\040`); cgroup
+        // roots have none.
+        (fstype == "cgroup2").then(|| std::path::PathBuf::from(target))
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

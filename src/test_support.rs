@@ -157,3 +157,51 @@ pub fn skip(test: &str, reason: &str) -> bool {
     eprintln!("SKIPPED {test}: {reason}");
     false
 }
+
+/// The programs of `src/bpf/attach_test.bpf.c`, loaded and not attached:
+/// tests attach them through links to targets they create.
+#[derive(Debug)]
+pub struct AttachTestObject {
+    object: libbpf_rs::Object,
+}
+
+impl AttachTestObject {
+    const BYTES: &'static [u8] = include_bytes!(concat!(env!("OUT_DIR"), "/attach_test.bpf.o"));
+
+    /// Loads every program; the fentry one only when `fentry` (a kernel
+    /// without BTF for `bpf_fentry_test1`, or without trampolines, refuses
+    /// it, and the rest must still load).
+    pub fn load(fentry: bool) -> io::Result<Self> {
+        let mut open = libbpf_rs::ObjectBuilder::default()
+            .open_memory(Self::BYTES)
+            .map_err(|e| io::Error::other(format!("{e:#}")))?;
+        for mut prog in open.progs_mut() {
+            if prog.name() == "bpfscope_fentry" {
+                prog.set_autoload(fentry);
+            }
+        }
+        let object = open
+            .load()
+            .map_err(|e| io::Error::other(format!("{e:#}")))?;
+        Ok(Self { object })
+    }
+
+    /// The program whose C function is `name`.
+    pub fn program(&mut self, name: &str) -> io::Result<libbpf_rs::ProgramMut<'_>> {
+        self.object
+            .progs_mut()
+            .find(|p| p.name() == name)
+            .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, format!("no program {name}")))
+    }
+
+    /// The kernel id of the program whose C function is `name`.
+    pub fn id(&self, name: &str) -> io::Result<u32> {
+        use std::os::fd::AsFd;
+        let prog = self
+            .object
+            .progs()
+            .find(|p| p.name() == name)
+            .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, format!("no program {name}")))?;
+        libbpf_rs::Program::id_from_fd(prog.as_fd()).map_err(|e| io::Error::other(format!("{e:#}")))
+    }
+}

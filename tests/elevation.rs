@@ -231,7 +231,7 @@ fn a_permitted_user_samples_through_pkexec() {
     }
     // The samples came from the helper, which kept only what it needs.
     assert!(
-        stderr.contains("the sampler runs with only CAP_PERFMON, CAP_BPF"),
+        stderr.contains("the sampler runs with only CAP_SYS_ADMIN, CAP_PERFMON, CAP_BPF"),
         "{stderr}"
     );
 }
@@ -300,14 +300,16 @@ fn the_window_of_a_permitted_user_samples_through_the_helper() {
     let gui = app.0.id();
     wait_for_window(&display, &mut app);
 
-    // The helper appears as the window's child, root with two capabilities;
+    // The helper appears as the window's child, root with three capabilities;
     // the window itself stays the user's.
     let start = Instant::now();
+    let kept = (1u64 << bpfscope::sys::CAP_BPF)
+        | (1u64 << bpfscope::sys::CAP_PERFMON)
+        | (1u64 << bpfscope::sys::CAP_SYS_ADMIN);
     let helper = loop {
         if let Some(&pid) = children_named(gui, "bpfscope-sample").first() {
             // Root with every capability until it has started sampling,
             // then only what reading needs.
-            let kept = (1u64 << bpfscope::sys::CAP_BPF) | (1u64 << bpfscope::sys::CAP_PERFMON);
             if proc_status(pid, "CapEff:").as_deref() == Some(&format!("{kept:016x}")) {
                 break pid;
             }
@@ -330,10 +332,7 @@ fn the_window_of_a_permitted_user_samples_through_the_helper() {
         uid_field(helper)
     );
     let caps = u64::from_str_radix(&proc_status(helper, "CapEff:").unwrap(), 16).unwrap();
-    assert_eq!(
-        caps,
-        (1 << bpfscope::sys::CAP_BPF) | (1 << bpfscope::sys::CAP_PERFMON)
-    );
+    assert_eq!(caps, kept);
     assert_eq!(
         proc_status(gui, "CapEff:").as_deref(),
         Some("0000000000000000")

@@ -46,6 +46,8 @@ fn sample(n: u64) -> Sample {
         taken_at: SystemTime::UNIX_EPOCH + Duration::from_secs(1_764_000_000 + n),
         boottime_ns: START_NS + n * 1_000_000_000,
         period: Duration::from_secs(1),
+        facts: Vec::new(),
+        links: None,
         programs: vec![
             program(10, 6, "xdp_fw", "cilium-agent", runs(100), runs(100) * 50),
             program(20, 2, "trace_exec", "tetragon", runs(10), runs(10) * 400),

@@ -171,7 +171,13 @@ mod tests {
             text: std::sync::Arc::new(RowText {
                 type_name: "xdp".into(),
                 name: name.into(),
+                kernel_name: name.into(),
                 owners: String::new(),
+                attach: String::new(),
+                maps: String::new(),
+                tag: String::new(),
+                facts: None,
+                links: Vec::new(),
                 haystack: format!("{id} xdp {name}").to_lowercase(),
             }),
             metrics: cpu.map(|cpu_percent| Metrics {

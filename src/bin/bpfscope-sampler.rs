@@ -71,6 +71,7 @@ fn main() -> ExitCode {
     };
     let config = SamplerConfig {
         owners: true,
+        facts: true,
         ..SamplerConfig::default()
     };
     let mut sampler = match Sampler::new(config) {
@@ -91,7 +92,10 @@ fn main() -> ExitCode {
     let mask = keep.iter().fold(0u64, |m, &c| m | (1 << c));
     let mut kept = format!("the sampler runs with only {}", sys::capability_names(mask));
     if keep.contains(&sys::CAP_SYS_ADMIN) {
-        kept.push_str(" (CAP_SYS_ADMIN stays: the syscall path or the sysctl fallback needs it)");
+        kept.push_str(
+            " (CAP_SYS_ADMIN stays: opening programs, maps and links by id for their facts \
+             and attach points needs it)",
+        );
     }
     sampler.add_notice(kept);
     let (tx, rx) = crossbeam_channel::bounded(4);

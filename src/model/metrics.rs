@@ -223,6 +223,8 @@ mod tests {
             taken_at: SystemTime::UNIX_EPOCH,
             boottime_ns,
             period: Duration::from_secs(1),
+            facts: Vec::new(),
+            links: None,
             programs,
         }
     }

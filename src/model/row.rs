@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use super::ProgramSample;
+use super::facts::{LinkFacts, ProgramFacts, attach_summary, map_names};
 use super::metrics::{Metrics, total_avg_runtime_ns};
 
 /// One program, even across id reuse: the id and its load time.
@@ -23,21 +24,46 @@ impl ProgramKey {
     }
 }
 
-/// A program's text columns, shared between samples (rebuilt only when its
-/// name or owners change).
+/// A program's text columns and facts, shared between samples (rebuilt only
+/// when its name, owners, facts or links change).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RowText {
     pub type_name: String,
+    /// The full name from BTF where the program has one, else the kernel's.
     pub name: String,
+    /// The name as the kernel keeps it (at most 15 bytes).
+    pub kernel_name: String,
     /// Owners as `comm (pid)` joined by `, `.
     pub owners: String,
-    /// Lower-case text the filter matches: id, type, name, owner comms and pids.
+    /// Links as `attach-type target` joined by `; `, or "no link"; empty
+    /// while unknown (no facts from this source).
+    pub attach: String,
+    /// Map names joined by `, `.
+    pub maps: String,
+    pub tag: String,
+    /// Facts, once the source has sent them.
+    pub facts: Option<Arc<ProgramFacts>>,
+    /// The program's links (empty: none, or not known).
+    pub links: Vec<LinkFacts>,
+    /// Lower-case text the filter matches: id, type, names, owner comms and
+    /// pids, attach targets and map names.
     pub haystack: String,
 }
 
 impl RowText {
     #[must_use]
     pub fn of(program: &ProgramSample) -> Self {
+        Self::with_facts(program, None, None)
+    }
+
+    /// With the program's facts and links, where known (`links: None`: this
+    /// source does not read links).
+    #[must_use]
+    pub fn with_facts(
+        program: &ProgramSample,
+        facts: Option<Arc<ProgramFacts>>,
+        links: Option<&[LinkFacts]>,
+    ) -> Self {
         let type_name = program.type_name().into_owned();
         let owners = program
             .owners
@@ -45,12 +71,31 @@ impl RowText {
             .map(|o| format!("{} ({})", o.comm, o.pid))
             .collect::<Vec<_>>()
             .join(", ");
-        let haystack =
-            format!("{} {} {} {}", program.id, type_name, program.name, owners).to_lowercase();
+        let kernel_name = program.name.to_string();
+        let name = facts
+            .as_ref()
+            .and_then(|f| f.full_name.clone())
+            .unwrap_or_else(|| kernel_name.clone());
+        let attach = links.map(attach_summary).unwrap_or_default();
+        let maps = facts
+            .as_ref()
+            .map(|f| map_names(&f.maps))
+            .unwrap_or_default();
+        let haystack = format!(
+            "{} {type_name} {name} {kernel_name} {owners} {attach} {maps}",
+            program.id
+        )
+        .to_lowercase();
         Self {
             type_name,
-            name: program.name.to_string(),
+            name,
+            kernel_name,
             owners,
+            attach,
+            maps,
+            tag: program.tag_hex(),
+            facts,
+            links: links.map(<[LinkFacts]>::to_vec).unwrap_or_default(),
             haystack,
         }
     }

@@ -4,6 +4,7 @@ use std::time::{Duration, SystemTime};
 
 use serde::{Deserialize, Serialize};
 
+use super::facts::{LinkFacts, ProgramFacts};
 use super::metrics::Counters;
 use super::name::KernelName;
 use super::types::prog_type_name;
@@ -99,6 +100,11 @@ pub struct Sample {
     pub period: Duration,
     /// Every program seen, sorted by id.
     pub programs: Vec<ProgramSample>,
+    /// Facts of the programs this source had not reported before.
+    pub facts: Vec<ProgramFacts>,
+    /// Every link, when they changed since the last sample (always in the
+    /// first); `None`: unchanged, or this source does not read links.
+    pub links: Option<Vec<LinkFacts>>,
 }
 
 impl Sample {

@@ -6,13 +6,13 @@
 //! by age and by count, so 5,000 programs with five minutes of history stay
 //! small. Programs that disappear stay, marked gone, until cleared.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use super::metrics::{baseline, delta_metrics, total_cpu_percent};
 pub use super::row::{ProgramKey, Row, RowText};
-use super::{ProgramSample, Sample};
+use super::{LinkFacts, ProgramFacts, ProgramSample, Sample};
 use crate::sampler::{SourceEvent, SourceInfo};
 
 /// How far back history is kept: the longest plot window.
@@ -72,6 +72,11 @@ pub struct Store {
     generation: u64,
     total_cpu_percent: f64,
     errors: Vec<String>,
+    /// Facts by program, as the source sent them (kept while the program's
+    /// row is).
+    facts: HashMap<ProgramKey, Arc<ProgramFacts>>,
+    /// The current links by program id; `None` until the source sends any.
+    links: Option<HashMap<u32, Vec<LinkFacts>>>,
 }
 
 impl Store {
@@ -124,6 +129,23 @@ impl Store {
         let points =
             (HISTORY_AGE.as_secs_f64() / sample.period.as_secs_f64().max(0.001)).ceil() as usize;
         let points = points.saturating_add(2).min(HISTORY_POINTS + 1);
+        let mut fresh = HashSet::new();
+        for facts in sample.facts {
+            let key = ProgramKey {
+                id: facts.id,
+                load_time_ns: facts.load_time_ns,
+            };
+            fresh.insert(key);
+            self.facts.insert(key, Arc::new(facts));
+        }
+        let links_changed = sample.links.is_some();
+        if let Some(links) = sample.links {
+            let mut by_prog: HashMap<u32, Vec<LinkFacts>> = HashMap::new();
+            for link in links {
+                by_prog.entry(link.prog_id).or_default().push(link);
+            }
+            self.links = Some(by_prog);
+        }
         let mut programs = sample.programs;
         programs.sort_unstable_by_key(ProgramKey::of);
         let old = std::mem::take(&mut self.entries);
@@ -150,14 +172,18 @@ impl Store {
             });
             let mut entry = match found {
                 Some(mut entry) => {
-                    if entry.latest.name != program.name || entry.latest.owners != program.owners {
-                        entry.text = Arc::new(RowText::of(&program));
+                    if entry.latest.name != program.name
+                        || entry.latest.owners != program.owners
+                        || links_changed
+                        || fresh.contains(&key)
+                    {
+                        entry.text = Arc::new(self.row_text(&program));
                     }
                     entry.latest = program;
                     entry
                 }
                 None => Entry {
-                    text: Arc::new(RowText::of(&program)),
+                    text: Arc::new(self.row_text(&program)),
                     latest: program,
                     seen: index,
                     first: index,
@@ -201,6 +227,18 @@ impl Store {
         self.generation += 1;
     }
 
+    fn row_text(&self, program: &ProgramSample) -> RowText {
+        let links = self
+            .links
+            .as_ref()
+            .map(|l| l.get(&program.id).map_or(&[][..], Vec::as_slice));
+        RowText::with_facts(
+            program,
+            self.facts.get(&ProgramKey::of(program)).cloned(),
+            links,
+        )
+    }
+
     fn prune(&mut self) {
         let Some(newest) = self.times.back().map(|t| t.boottime_ns) else {
             return;
@@ -232,6 +270,8 @@ impl Store {
         if self.rows.len() != before {
             let newest = self.base + self.times.len() as u64;
             self.entries.retain(|e| e.seen + 1 == newest);
+            let kept: HashSet<ProgramKey> = self.entries.iter().map(Entry::key).collect();
+            self.facts.retain(|k, _| kept.contains(k));
             self.generation += 1;
         }
     }
@@ -347,6 +387,8 @@ mod tests {
             taken_at: SystemTime::UNIX_EPOCH + Duration::from_secs(secs),
             boottime_ns: secs * 1_000_000_000,
             period: Duration::from_secs(1),
+            facts: Vec::new(),
+            links: None,
             programs,
         }
     }

@@ -5,7 +5,9 @@
 //! bounded channel. The sampler knows nothing about filters or the UI: every
 //! program is read every time.
 
+mod facts;
 mod iter;
+mod links;
 mod owners;
 mod stats;
 mod syscall;
@@ -19,7 +21,7 @@ use std::time::{Duration, SystemTime};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
-use crate::model::Sample;
+use crate::model::{LinkFacts, ProgramKey, Sample};
 use crate::sys;
 
 pub use stats::{StatsGuard, StatsMode, StatsRequest, restore_sysctl_now};
@@ -55,6 +57,8 @@ pub struct SamplerConfig {
     pub enumeration: Option<Enumeration>,
     /// Read owning processes with the `iter/task_file` iterator.
     pub owners: bool,
+    /// Read each new program's facts and every pass's links.
+    pub facts: bool,
 }
 
 /// What a running sampler uses, for the status bar and the helper's `Hello`.
@@ -107,6 +111,14 @@ pub struct Sampler {
     buf: Vec<u8>,
     warnings: Vec<String>,
     owners_failing: bool,
+    facts: Option<facts::FactsReader>,
+    links: Option<links::LinkReader>,
+    /// Programs whose facts were sent, by key.
+    facts_sent: HashSet<ProgramKey>,
+    /// The links last sent (`None`: none yet).
+    links_sent: Option<Vec<LinkFacts>>,
+    facts_failing: bool,
+    links_failing: bool,
 }
 
 impl Sampler {
@@ -153,9 +165,18 @@ impl Sampler {
             None
         };
 
+        let (facts, links) = if config.facts {
+            let (links, notice) = links::LinkReader::new();
+            notices.extend(notice);
+            (Some(facts::FactsReader::new()), Some(links))
+        } else {
+            (None, None)
+        };
+
         let mut own_ids = HashSet::new();
         own_ids.extend(progs.iter().filter_map(iter::ProgIter::prog_id));
         own_ids.extend(owners.iter().filter_map(owners::OwnerIter::prog_id));
+        own_ids.extend(links.iter().filter_map(links::LinkReader::prog_id));
 
         let info = SourceInfo {
             stats_mode: stats.mode(),
@@ -178,6 +199,12 @@ impl Sampler {
             buf: Vec::new(),
             warnings: Vec::new(),
             owners_failing: false,
+            facts,
+            links,
+            facts_sent: HashSet::new(),
+            links_sent: None,
+            facts_failing: false,
+            links_failing: false,
         })
     }
 
@@ -253,12 +280,78 @@ impl Sampler {
         for program in &mut programs {
             program.own = self.own_ids.contains(&program.id);
         }
+        let facts = self.new_facts(&programs);
+        let links = self.changed_links();
         Ok(Sample {
             taken_at,
             boottime_ns,
             period,
             programs,
+            facts,
+            links,
         })
+    }
+
+    /// Facts of the programs not seen before; forgets programs that left.
+    fn new_facts(
+        &mut self,
+        programs: &[crate::model::ProgramSample],
+    ) -> Vec<crate::model::ProgramFacts> {
+        let Some(reader) = &mut self.facts else {
+            return Vec::new();
+        };
+        let live: HashSet<ProgramKey> = programs.iter().map(ProgramKey::of).collect();
+        self.facts_sent.retain(|k| live.contains(k));
+        let mut out = Vec::new();
+        let mut failed = None;
+        for program in programs {
+            let key = ProgramKey::of(program);
+            if self.facts_sent.contains(&key) {
+                continue;
+            }
+            match reader.read(program.id) {
+                // A different program under a reused id is read next pass.
+                Ok(Some(facts)) if facts.load_time_ns == program.load_time_ns => {
+                    self.facts_sent.insert(key);
+                    out.push(facts);
+                }
+                Ok(_) => {}
+                Err(err) => failed = Some(err),
+            }
+        }
+        match failed {
+            Some(err) if !self.facts_failing => {
+                self.facts_failing = true;
+                self.warnings
+                    .push(format!("could not read program facts: {err}"));
+            }
+            Some(_) => {}
+            None => self.facts_failing = false,
+        }
+        out
+    }
+
+    /// Every link, when they differ from those last sent.
+    fn changed_links(&mut self) -> Option<Vec<LinkFacts>> {
+        let reader = self.links.as_mut()?;
+        match reader.read() {
+            Ok(links) => {
+                self.links_failing = false;
+                if self.links_sent.as_ref() == Some(&links) {
+                    return None;
+                }
+                self.links_sent = Some(links.clone());
+                Some(links)
+            }
+            Err(err) => {
+                if !self.links_failing {
+                    self.warnings
+                        .push(format!("could not read BPF links: {err}"));
+                }
+                self.links_failing = true;
+                None
+            }
+        }
     }
 }
 

@@ -134,6 +134,7 @@ impl Source {
     pub fn in_process(interval: Interval, waker: Waker) -> Self {
         let config = SamplerConfig {
             owners: true,
+            facts: true,
             ..SamplerConfig::default()
         };
         match Sampler::new(config) {

@@ -1,0 +1,143 @@
+//! What a program is, beyond its counters: read once per program (they do
+//! not change after load) and where it is attached (read every pass, sent
+//! when it changes).
+
+use std::fmt::Write as _;
+
+use serde::{Deserialize, Serialize};
+
+/// The fixed facts of one loaded program.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProgramFacts {
+    pub id: u32,
+    /// With `id`, names one program even if an id is reused.
+    pub load_time_ns: u64,
+    /// The function name from the program's BTF, where it has one: the
+    /// kernel's own name is cut at 15 bytes.
+    pub full_name: Option<String>,
+    /// Who loaded it.
+    pub uid: u32,
+    pub gpl_compatible: bool,
+    /// Whether the program runs as native code (JIT) or is interpreted.
+    pub jited: bool,
+    /// Size of the verified (translated) BPF code, in bytes.
+    pub xlated_bytes: u32,
+    /// Size of the native code, in bytes (0 when not JIT-compiled).
+    pub jited_bytes: u32,
+    /// Instructions the verifier processed (kernel ≥ 5.16; 0 before).
+    pub verified_insns: u32,
+    /// Memory charged to the program, in bytes, where the kernel says.
+    pub memlock_bytes: Option<u64>,
+    /// The program's BTF object (0: none).
+    pub btf_id: u32,
+    /// Maps the program uses, by id.
+    pub maps: Vec<MapFacts>,
+}
+
+/// One map a program uses.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MapFacts {
+    pub id: u32,
+    pub name: String,
+    /// As libbpf names it (`hash`, `array`, `ringbuf`, …).
+    pub map_type: String,
+    pub key_size: u32,
+    pub value_size: u32,
+    pub max_entries: u32,
+}
+
+/// One BPF link: an attachment the kernel can describe.
+#[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct LinkFacts {
+    /// The program the link runs.
+    pub prog_id: u32,
+    pub id: u32,
+    /// As libbpf names it (`tracing`, `cgroup`, `xdp`, `tcx`, …).
+    pub link_type: String,
+    /// As libbpf names it (`cgroup_inet_ingress`, `trace_fentry`, …), where
+    /// the link has one.
+    pub attach_type: Option<String>,
+    /// Where it is attached, in words: a cgroup path, a device name, a
+    /// tracepoint, a kernel function, a file.
+    pub target: String,
+}
+
+impl LinkFacts {
+    /// `type target` for a table cell: `xdp veth0`, `cgroup_inet_ingress /sys/fs/cgroup/…`.
+    #[must_use]
+    pub fn summary(&self) -> String {
+        let kind = self.attach_type.as_deref().unwrap_or(&self.link_type);
+        if self.target.is_empty() {
+            kind.to_owned()
+        } else {
+            format!("{kind} {}", self.target)
+        }
+    }
+}
+
+/// What the attach column says for a program no link points at.
+pub const WITHOUT_LINK: &str = "no link";
+
+/// The longer words for [`WITHOUT_LINK`], for tooltips and the details pane.
+pub const WITHOUT_LINK_EXPLAINED: &str = "No BPF link points at this program. It is \
+    attached without one (legacy tc, XDP or cgroup attach, a tail call, a map of \
+    programs) or not attached at all: the kernel does not say which.";
+
+/// The attach summaries of one program's links joined by `; `, or
+/// [`WITHOUT_LINK`].
+#[must_use]
+pub fn attach_summary(links: &[LinkFacts]) -> String {
+    if links.is_empty() {
+        return WITHOUT_LINK.to_owned();
+    }
+    let mut out = String::new();
+    for (i, link) in links.iter().enumerate() {
+        if i > 0 {
+            out.push_str("; ");
+        }
+        out.push_str(&link.summary());
+    }
+    out
+}
+
+/// Map names joined by `, `.
+#[must_use]
+pub fn map_names(maps: &[MapFacts]) -> String {
+    let mut out = String::new();
+    for (i, map) in maps.iter().enumerate() {
+        if i > 0 {
+            out.push_str(", ");
+        }
+        let _ = write!(out, "{}", map.name); // cannot fail on a String
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn link(attach: Option<&str>, target: &str) -> LinkFacts {
+        LinkFacts {
+            prog_id: 1,
+            id: 2,
+            link_type: "xdp".to_owned(),
+            attach_type: attach.map(str::to_owned),
+            target: target.to_owned(),
+        }
+    }
+
+    #[test]
+    fn summaries_name_the_attach_type_and_target() {
+        assert_eq!(link(None, "veth0").summary(), "xdp veth0");
+        assert_eq!(
+            link(Some("cgroup_inet_ingress"), "/sys/fs/cgroup/a").summary(),
+            "cgroup_inet_ingress /sys/fs/cgroup/a"
+        );
+        assert_eq!(
+            attach_summary(&[link(None, "a"), link(None, "b")]),
+            "xdp a; xdp b"
+        );
+        assert_eq!(attach_summary(&[]), WITHOUT_LINK);
+    }
+}

@@ -1,0 +1,465 @@
+//! Where programs are attached: every BPF link (`BPF_LINK_GET_NEXT_ID` and
+//! link info), with its target in words.
+//!
+//! Network devices come from the `iter/bpf_link` iterator in
+//! `src/bpf/netlinks.bpf.c`: link info gives only an ifindex, which names a
+//! different device in every network namespace.
+
+use std::collections::HashMap;
+use std::fs;
+use std::io;
+use std::os::fd::AsFd;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+
+use std::time::{Duration, Instant};
+
+use libbpf_rs::query::{LinkInfo, LinkTypeInfo, PerfEventType};
+use libbpf_rs::{Link, Object, ProgramAttachType};
+
+use super::facts::{Btf, c_string, fd_from};
+use crate::model::LinkFacts;
+
+const OBJECT: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/netlinks.bpf.o"));
+/// Size of `struct netlink_record` in `netlinks.bpf.c`.
+const RECORD_SIZE: usize = 32;
+/// Where `ip netns` keeps named network namespaces.
+const NETNS_DIR: &str = "/run/netns";
+/// A missing cgroup id triggers a new walk of the cgroup tree at most this
+/// often (a tree of thousands of cgroups is a few milliseconds to walk).
+const CGROUP_REWALK: Duration = Duration::from_secs(5);
+
+/// The device of one network link.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct NetDevice {
+    name: String,
+    netns_ino: u32,
+}
+
+/// The loaded `iter/bpf_link` iterator.
+#[derive(Debug)]
+struct NetLinkIter {
+    link: Link,
+    object: Object,
+}
+
+/// Reads links every pass and keeps what turns ids into words.
+#[derive(Debug)]
+pub struct LinkReader {
+    net: Option<NetLinkIter>,
+    own_netns: Option<u32>,
+    cgroups: HashMap<u64, String>,
+    cgroups_walked: Option<Instant>,
+    /// `(target object, BTF type id)` → function name, for tracing links.
+    functions: HashMap<(u32, u32), String>,
+    buf: Vec<u8>,
+}
+
+impl LinkReader {
+    /// Loads the network-device iterator; where it cannot load (kernels
+    /// before 5.19), devices are named by ifindex only, and the returned
+    /// notice says so.
+    pub fn new() -> (Self, Option<String>) {
+        let (net, notice) = match super::iter::load_iterator(OBJECT, "dump_netlink") {
+            Ok((object, link)) => (Some(NetLinkIter { link, object }), None),
+            Err(err) => (
+                None,
+                Some(format!(
+                    "XDP and tcx attach points show an interface index, not a device name: the \
+                     bpf_link iterator could not load ({err})"
+                )),
+            ),
+        };
+        let own_netns = fs::metadata("/proc/self/ns/net")
+            .ok()
+            .and_then(|m| u32::try_from(m.ino()).ok());
+        let reader = Self {
+            net,
+            own_netns,
+            cgroups: HashMap::new(),
+            cgroups_walked: None,
+            functions: HashMap::new(),
+            buf: Vec::new(),
+        };
+        (reader, notice)
+    }
+
+    /// The kernel id of the iterator program itself.
+    pub fn prog_id(&self) -> Option<u32> {
+        self.net
+            .as_ref()
+            .and_then(|n| super::iter::object_prog_id(&n.object))
+    }
+
+    /// Every link, sorted by program id then link id.
+    pub fn read(&mut self) -> io::Result<Vec<LinkFacts>> {
+        let devices = match &self.net {
+            Some(net) => {
+                super::iter::read_all(&net.link, &mut self.buf)?;
+                parse_devices(&self.buf)?
+            }
+            None => HashMap::new(),
+        };
+        let mut links = Vec::new();
+        let mut id = 0u32;
+        loop {
+            let mut next = 0u32;
+            // SAFETY: `next` is a valid u32 the call writes to.
+            let rc = unsafe { libbpf_sys::bpf_link_get_next_id(id, &raw mut next) };
+            if rc < 0 {
+                match -rc {
+                    libc::ENOENT => break,
+                    errno => return Err(io::Error::from_raw_os_error(errno)),
+                }
+            }
+            id = next;
+            // SAFETY: plain syscall wrapper; returns a new fd or a negative errno.
+            let Some(fd) = fd_from(unsafe { libbpf_sys::bpf_link_get_fd_by_id(id) })? else {
+                continue; // detached and freed since GET_NEXT_ID
+            };
+            let Ok(info) = LinkInfo::from_fd(fd.as_fd()) else {
+                continue;
+            };
+            links.push(self.describe(&info, &devices));
+        }
+        links.sort_unstable();
+        Ok(links)
+    }
+
+    fn describe(&mut self, info: &LinkInfo, devices: &HashMap<u32, NetDevice>) -> LinkFacts {
+        let (link_type, attach, target): (&str, Option<u32>, String) = match &info.info {
+            LinkTypeInfo::RawTracepoint(tp) => ("raw_tracepoint", None, tp.name.clone()),
+            LinkTypeInfo::Tracing(t) => {
+                let target = self.function(
+                    info.prog_id,
+                    attach_num(&t.attach_type),
+                    t.target_obj_id,
+                    t.target_btf_id,
+                );
+                ("tracing", Some(attach_num(&t.attach_type)), target)
+            }
+            LinkTypeInfo::Cgroup(c) => (
+                "cgroup",
+                Some(attach_num(&c.attach_type)),
+                self.cgroup(c.cgroup_id),
+            ),
+            LinkTypeInfo::Iter(it) => ("iter", None, it.target_name.to_string_lossy().into_owned()),
+            LinkTypeInfo::NetNs(n) => (
+                "netns",
+                Some(attach_num(&n.attach_type)),
+                netns_words(n.ino, self.own_netns),
+            ),
+            LinkTypeInfo::Xdp(x) => ("xdp", None, self.device(info.id, x.ifindex, devices)),
+            LinkTypeInfo::Tcx(t) => (
+                "tcx",
+                Some(attach_num(&t.attach_type)),
+                self.device(info.id, t.ifindex, devices),
+            ),
+            LinkTypeInfo::Netkit(n) => (
+                "netkit",
+                Some(attach_num(&n.attach_type)),
+                self.device(info.id, n.ifindex, devices),
+            ),
+            LinkTypeInfo::StructOps(s) => {
+                ("struct_ops", None, format!("struct_ops map {}", s.map_id))
+            }
+            LinkTypeInfo::Netfilter(n) => (
+                "netfilter",
+                None,
+                netfilter_words(n.protocol_family, n.hooknum, n.priority),
+            ),
+            LinkTypeInfo::KprobeMulti(k) => (
+                "kprobe_multi",
+                None,
+                format!("{} kernel functions", k.count),
+            ),
+            LinkTypeInfo::UprobeMulti(u) => {
+                let path = u
+                    .path
+                    .as_deref()
+                    .map_or_else(|| "?".to_owned(), |p| p.display().to_string());
+                let pid = if u.pid == 0 {
+                    String::new()
+                } else {
+                    format!(", pid {}", u.pid)
+                };
+                (
+                    "uprobe_multi",
+                    None,
+                    format!("{path} ({} offsets{pid})", u.count),
+                )
+            }
+            LinkTypeInfo::SockMap(s) => (
+                "sockmap",
+                Some(attach_num(&s.attach_type)),
+                format!("sockmap map {}", s.map_id),
+            ),
+            LinkTypeInfo::PerfEvent(p) => return perf_event(info, &p.event_type),
+            LinkTypeInfo::Unknown => ("unknown", None, String::new()),
+        };
+        LinkFacts {
+            prog_id: info.prog_id,
+            id: info.id,
+            link_type: link_type.to_owned(),
+            attach_type: attach.and_then(attach_type_name),
+            target,
+        }
+    }
+
+    /// `veth0`, `veth0 (netns blue)`, or the ifindex when the device is
+    /// unknown; never a name from the wrong namespace.
+    fn device(&self, link_id: u32, ifindex: u32, devices: &HashMap<u32, NetDevice>) -> String {
+        if ifindex == 0 {
+            return "detached (its device is gone)".to_owned();
+        }
+        match devices.get(&link_id) {
+            Some(dev) if Some(dev.netns_ino) == self.own_netns || dev.netns_ino == 0 => {
+                dev.name.clone()
+            }
+            Some(dev) => format!(
+                "{} ({})",
+                dev.name,
+                netns_words(dev.netns_ino, self.own_netns)
+            ),
+            None => format!("ifindex {ifindex}"),
+        }
+    }
+
+    /// The cgroup's path, or its id when no directory has it.
+    fn cgroup(&mut self, cgroup_id: u64) -> String {
+        if !self.cgroups.contains_key(&cgroup_id)
+            && self
+                .cgroups_walked
+                .is_none_or(|t| t.elapsed() >= CGROUP_REWALK)
+        {
+            self.cgroups.clear();
+            if let Some(root) = crate::sys::cgroup2_root() {
+                walk_cgroups(&root, &mut self.cgroups);
+            }
+            self.cgroups_walked = Some(Instant::now());
+        }
+        self.cgroups
+            .get(&cgroup_id)
+            .cloned()
+            .unwrap_or_else(|| format!("cgroup id {cgroup_id}"))
+    }
+
+    /// The function a tracing link is attached to, by BTF.
+    fn function(&mut self, link_prog_id: u32, attach: u32, obj_id: u32, btf_id: u32) -> String {
+        if let Some(name) = self.functions.get(&(obj_id, btf_id)) {
+            return name.clone();
+        }
+        let name = if attach == UNKNOWN_ATTACH || obj_id == 0 {
+            None
+        } else if target_is_program(link_prog_id, obj_id) {
+            // freplace: the target is a function of another program.
+            prog_btf_id(obj_id)
+                .and_then(|id| Btf::by_id(id, None))
+                .and_then(|btf| btf.type_name(btf_id))
+                .map(|f| format!("{f} in program {obj_id}"))
+        } else {
+            resolve(obj_id, btf_id)
+        };
+        let name = name.unwrap_or_else(|| format!("BTF object {obj_id} type {btf_id}"));
+        self.functions.insert((obj_id, btf_id), name.clone());
+        name
+    }
+}
+
+/// Whether a tracing link's target is a function of another BPF program
+/// (freplace, or fentry on a program) rather than of the kernel: link info
+/// gives one id either way. A program loaded against kernel BTF names that
+/// BTF object in its info (`attach_btf_obj_id`); one loaded against a
+/// program has none.
+fn target_is_program(link_prog_id: u32, obj_id: u32) -> bool {
+    // SAFETY: plain syscall wrapper; returns a new fd or a negative errno.
+    let Ok(Some(fd)) = fd_from(unsafe { libbpf_sys::bpf_prog_get_fd_by_id(link_prog_id) }) else {
+        return false;
+    };
+    super::syscall::prog_info(&fd).is_ok_and(|i| i.attach_btf_obj_id != obj_id)
+}
+
+fn prog_btf_id(prog_id: u32) -> Option<u32> {
+    // SAFETY: plain syscall wrapper; returns a new fd or a negative errno.
+    let fd = fd_from(unsafe { libbpf_sys::bpf_prog_get_fd_by_id(prog_id) }).ok()??;
+    super::syscall::prog_info(&fd).ok().map(|i| i.btf_id)
+}
+
+/// A function name in kernel BTF object `obj_id` (vmlinux or a module).
+fn resolve(obj_id: u32, btf_id: u32) -> Option<String> {
+    if let Some(name) = Btf::by_id(obj_id, None).and_then(|b| b.type_name(btf_id)) {
+        return Some(name);
+    }
+    // Module BTF is split: it needs the kernel's as its base. The split
+    // object is dropped before its base.
+    let base = Btf::vmlinux()?;
+    let name = Btf::by_id(obj_id, Some(&base)).and_then(|b| b.type_name(btf_id));
+    drop(base);
+    name
+}
+
+/// libbpf-rs's number for an attach type it does not know.
+const UNKNOWN_ATTACH: u32 = u32::MAX;
+
+fn attach_num(attach: &ProgramAttachType) -> u32 {
+    attach.clone() as u32
+}
+
+fn attach_type_name(attach: u32) -> Option<String> {
+    if attach == UNKNOWN_ATTACH {
+        return None;
+    }
+    // SAFETY: libbpf returns a static string or null for unknown values.
+    c_string(unsafe { libbpf_sys::libbpf_bpf_attach_type_str(attach) })
+}
+
+fn perf_event(info: &LinkInfo, event: &PerfEventType) -> LinkFacts {
+    let os = |s: &Option<std::ffi::OsString>| {
+        s.as_ref()
+            .map_or_else(|| "?".to_owned(), |s| s.to_string_lossy().into_owned())
+    };
+    let (kind, target) = match event {
+        PerfEventType::Tracepoint { name, .. } => ("tracepoint", os(name)),
+        PerfEventType::Kprobe {
+            func_name,
+            is_retprobe,
+            offset,
+            addr,
+            ..
+        } => {
+            let kind = if *is_retprobe { "kretprobe" } else { "kprobe" };
+            let target = match func_name {
+                Some(f) if *offset == 0 => f.to_string_lossy().into_owned(),
+                Some(f) => format!("{}+{offset:#x}", f.to_string_lossy()),
+                None => format!("{addr:#x}"),
+            };
+            (kind, target)
+        }
+        PerfEventType::Uprobe {
+            file_name,
+            is_retprobe,
+            offset,
+            ..
+        } => {
+            let kind = if *is_retprobe { "uretprobe" } else { "uprobe" };
+            (kind, format!("{}:{offset:#x}", os(file_name)))
+        }
+        PerfEventType::Event {
+            config, event_type, ..
+        } => (
+            "perf_event",
+            format!("perf event type {event_type} config {config}"),
+        ),
+        PerfEventType::Unknown(t) => ("perf_event", format!("perf event kind {t}")),
+    };
+    LinkFacts {
+        prog_id: info.prog_id,
+        id: info.id,
+        link_type: "perf_event".to_owned(),
+        attach_type: Some(kind.to_owned()),
+        target,
+    }
+}
+
+/// `netns blue` (named by `ip netns`), `this netns`, or `netns 4026532…`.
+fn netns_words(ino: u32, own: Option<u32>) -> String {
+    if Some(ino) == own {
+        return "this netns".to_owned();
+    }
+    let named = fs::read_dir(NETNS_DIR).ok().and_then(|dir| {
+        dir.flatten().find_map(|e| {
+            let meta = fs::metadata(e.path()).ok()?;
+            (meta.ino() == u64::from(ino)).then(|| e.file_name().to_string_lossy().into_owned())
+        })
+    });
+    match named {
+        Some(name) => format!("netns {name}"),
+        None => format!("netns {ino}"),
+    }
+}
+
+fn netfilter_words(family: u32, hook: u32, priority: i32) -> String {
+    let family = match family {
+        2 => "ipv4".to_owned(),
+        10 => "ipv6".to_owned(),
+        1 => "inet".to_owned(),
+        7 => "bridge".to_owned(),
+        other => format!("family {other}"),
+    };
+    let hook = match hook {
+        0 => "prerouting".to_owned(),
+        1 => "input".to_owned(),
+        2 => "forward".to_owned(),
+        3 => "output".to_owned(),
+        4 => "postrouting".to_owned(),
+        other => format!("hook {other}"),
+    };
+    format!("{family} {hook} priority {priority}")
+}
+
+/// Every directory under `root` by inode (the cgroup id on cgroup v2).
+fn walk_cgroups(root: &Path, out: &mut HashMap<u64, String>) {
+    let mut stack: Vec<PathBuf> = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        if let Ok(meta) = fs::metadata(&dir) {
+            out.insert(meta.ino(), dir.display().to_string());
+        }
+        let Ok(entries) = fs::read_dir(&dir) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            if entry.file_type().is_ok_and(|t| t.is_dir()) {
+                stack.push(entry.path());
+            }
+        }
+    }
+}
+
+fn parse_devices(bytes: &[u8]) -> io::Result<HashMap<u32, NetDevice>> {
+    let records = super::iter::records(bytes, RECORD_SIZE, "link")?;
+    Ok(records
+        .map(|rec| {
+            let u32_at = |at: usize| {
+                let mut b = [0u8; 4];
+                b.copy_from_slice(&rec[at..at + 4]);
+                u32::from_ne_bytes(b)
+            };
+            (
+                u32_at(0),
+                NetDevice {
+                    netns_ino: u32_at(8),
+                    name: crate::model::KernelName::from_c(&rec[16..32]).to_string(),
+                },
+            )
+        })
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn netfilter_hooks_read_as_words() {
+        assert_eq!(netfilter_words(2, 0, -100), "ipv4 prerouting priority -100");
+        assert_eq!(netfilter_words(10, 3, 5), "ipv6 output priority 5");
+    }
+
+    #[test]
+    fn device_records_decode() {
+        let mut rec = Vec::new();
+        rec.extend(7u32.to_ne_bytes());
+        rec.extend(3u32.to_ne_bytes());
+        rec.extend(4_026_532_000u32.to_ne_bytes());
+        rec.extend(0u32.to_ne_bytes());
+        rec.extend(b"veth-a\0\0\0\0\0\0\0\0\0\0");
+        let devices = parse_devices(&rec).expect("one record");
+        assert_eq!(
+            devices.get(&7),
+            Some(&NetDevice {
+                name: "veth-a".to_owned(),
+                netns_ino: 4_026_532_000
+            })
+        );
+    }
+}
