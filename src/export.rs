@@ -12,10 +12,26 @@ use std::time::SystemTime;
 use serde::Serialize;
 
 use crate::model::metrics::{Metrics, total_avg_runtime_ns};
-use crate::model::{Owner, ProgramSample};
+use crate::model::{LinkFacts, Owner, ProgramFacts, ProgramSample, attach_summary};
+
+/// What is known of a program beyond its counters, for a record.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Described<'a> {
+    pub facts: Option<&'a ProgramFacts>,
+    /// `None`: the source reads no links, so nothing is known.
+    pub links: Option<&'a [LinkFacts]>,
+}
+
+impl Described<'_> {
+    /// The `attach` column: link summaries, "no link", or empty if unknown.
+    #[must_use]
+    pub fn attach(&self) -> String {
+        self.links.map(attach_summary).unwrap_or_default()
+    }
+}
 
 /// The snapshot columns, in order.
-pub const SNAPSHOT_COLUMNS: [&str; 12] = [
+pub const SNAPSHOT_COLUMNS: [&str; 13] = [
     "timestamp",
     "id",
     "type",
@@ -28,6 +44,7 @@ pub const SNAPSHOT_COLUMNS: [&str; 12] = [
     "run_time_ns",
     "recursion_misses",
     "owners",
+    "attach",
 ];
 
 /// RFC 3339 UTC with microseconds, e.g. `2026-11-25T06:11:18.123456Z`.
@@ -70,6 +87,7 @@ impl<W: Write> CsvWriter<W> {
         timestamp: &str,
         program: &ProgramSample,
         metrics: Option<&Metrics>,
+        described: Described<'_>,
     ) -> io::Result<()> {
         let owners = program.owners_joined();
         let record = [
@@ -85,6 +103,7 @@ impl<W: Write> CsvWriter<W> {
             program.run_time_ns.to_string(),
             program.recursion_misses.to_string(),
             spreadsheet_safe(&owners).into_owned(),
+            spreadsheet_safe(&described.attach()).into_owned(),
         ];
         self.inner.write_record(&record).map_err(csv_io)
     }
@@ -124,15 +143,23 @@ struct JsonRecord<'a> {
     run_time_ns: u64,
     recursion_misses: u64,
     owners: &'a [Owner],
+    /// Link summaries as in the CSV; `null` when links are unknown.
+    attach: Option<String>,
+    /// The name from BTF, where the program has one.
+    full_name: Option<&'a str>,
+    facts: Option<&'a ProgramFacts>,
+    links: Option<&'a [LinkFacts]>,
 }
 
 /// Writes one program's record as a line of JSON with the CSV's keys (owners
-/// as an array of `{pid, comm}`).
+/// as an array of `{pid, comm}`), plus `full_name`, `facts` (maps included)
+/// and `links` (each with its target in words).
 pub fn write_json_line<W: Write>(
     out: &mut W,
     timestamp: &str,
     program: &ProgramSample,
     metrics: Option<&Metrics>,
+    described: Described<'_>,
 ) -> io::Result<()> {
     let prog_type = program.type_name();
     let record = JsonRecord {
@@ -148,6 +175,10 @@ pub fn write_json_line<W: Write>(
         run_time_ns: program.run_time_ns,
         recursion_misses: program.recursion_misses,
         owners: &program.owners,
+        attach: described.links.map(attach_summary),
+        full_name: described.facts.and_then(|f| f.full_name.as_deref()),
+        facts: described.facts,
+        links: described.links,
     };
     serde_json::to_writer(&mut *out, &record).map_err(io::Error::from)?;
     out.write_all(b"\n")
@@ -222,25 +253,41 @@ mod tests {
             recursion_misses_per_sec: 0.0,
         };
         let mut w = CsvWriter::new(Vec::new()).expect("header");
-        w.write("2026-01-01T00:00:00.000000Z", &program(), Some(&m))
+        let links = [LinkFacts {
+            prog_id: 42,
+            id: 5,
+            link_type: "xdp".into(),
+            attach_type: None,
+            target: "eth0".into(),
+        }];
+        let linked = Described {
+            facts: None,
+            links: Some(&links),
+        };
+        w.write("2026-01-01T00:00:00.000000Z", &program(), Some(&m), linked)
             .expect("row");
-        w.write("2026-01-01T00:00:01.000000Z", &program(), None)
-            .expect("row");
+        w.write(
+            "2026-01-01T00:00:01.000000Z",
+            &program(),
+            None,
+            Described::default(),
+        )
+        .expect("row");
         let text = String::from_utf8(w.into_inner().expect("flush")).expect("utf-8");
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(
             lines[0],
             "timestamp,id,type,name,avg_runtime_ns,total_avg_runtime_ns,events_per_sec,\
-             cpu_percent,run_cnt,run_time_ns,recursion_misses,owners"
+             cpu_percent,run_cnt,run_time_ns,recursion_misses,owners,attach"
         );
         assert_eq!(
             lines[1],
             "2026-01-01T00:00:00.000000Z,42,xdp,xdp_fw,250.0,250.0,8.000,0.000200,8,2000,1,\
-             '=cmd|calc:7;agent:9"
+             '=cmd|calc:7;agent:9,xdp eth0"
         );
         assert_eq!(
             lines[2],
-            "2026-01-01T00:00:01.000000Z,42,xdp,xdp_fw,,250.0,,,8,2000,1,'=cmd|calc:7;agent:9"
+            "2026-01-01T00:00:01.000000Z,42,xdp,xdp_fw,,250.0,,,8,2000,1,'=cmd|calc:7;agent:9,"
         );
     }
 
@@ -257,7 +304,16 @@ mod tests {
     #[test]
     fn json_lines_have_the_csv_keys_and_owner_objects() {
         let mut out = Vec::new();
-        write_json_line(&mut out, "t", &program(), None).expect("json");
+        let facts = ProgramFacts {
+            id: 42,
+            full_name: Some("xdp_firewall_main".into()),
+            ..ProgramFacts::default()
+        };
+        let described = Described {
+            facts: Some(&facts),
+            links: Some(&[]),
+        };
+        write_json_line(&mut out, "t", &program(), None, described).expect("json");
         let v: serde_json::Value = serde_json::from_slice(&out).expect("valid json");
         let keys: Vec<&str> = v
             .as_object()
@@ -266,6 +322,7 @@ mod tests {
             .map(String::as_str)
             .collect();
         let mut expected = SNAPSHOT_COLUMNS.to_vec();
+        expected.extend(["full_name", "facts", "links"]);
         expected.sort_unstable();
         let mut got = keys.clone();
         got.sort_unstable();
@@ -274,6 +331,10 @@ mod tests {
         assert!(v["events_per_sec"].is_null());
         assert_eq!(v["owners"][0]["comm"], "=cmd|calc");
         assert_eq!(v["owners"][1]["pid"], 9);
+        assert_eq!(v["attach"], "no link");
+        assert_eq!(v["full_name"], "xdp_firewall_main");
+        assert_eq!(v["facts"]["id"], 42);
+        assert_eq!(v["links"], serde_json::json!([]));
         assert!(out.ends_with(b"\n"));
     }
 

@@ -8,9 +8,9 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use bpfscope::app::BpfScopeApp;
-use bpfscope::export::{CsvWriter, rfc3339, write_json_line};
-use bpfscope::model::Sample;
+use bpfscope::export::{CsvWriter, Described, rfc3339, write_json_line};
 use bpfscope::model::metrics::program_metrics;
+use bpfscope::model::{Catalog, ProgramKey, Sample};
 use bpfscope::sampler::{
     Enumeration, Interval, Sampler, SamplerConfig, SourceEvent, StatsRequest, Waker,
 };
@@ -203,6 +203,7 @@ fn sample_command(args: &SampleArgs, launch: HelperLaunch) -> ExitCode {
     // Made with the first period, so a failed start prints no header.
     let mut printer: Option<Printer> = None;
     let mut previous: Option<Sample> = None;
+    let mut catalog = Catalog::default();
     let mut periods = 0u64;
     loop {
         if stop.load(Ordering::Relaxed) {
@@ -230,12 +231,13 @@ fn sample_command(args: &SampleArgs, launch: HelperLaunch) -> ExitCode {
                 }
             }
             SourceEvent::Error(message) => eprintln!("bpfscope: {message}"),
-            SourceEvent::Sample(sample) => {
+            SourceEvent::Sample(mut sample) => {
+                catalog.absorb(&mut sample);
                 if let Some(prev) = &previous {
                     let written = match &mut printer {
-                        Some(printer) => printer.period(prev, &sample),
+                        Some(printer) => printer.period(prev, &sample, &catalog),
                         None => Printer::new(args.format)
-                            .and_then(|new| printer.insert(new).period(prev, &sample)),
+                            .and_then(|new| printer.insert(new).period(prev, &sample, &catalog)),
                     };
                     match written {
                         Ok(()) => {}
@@ -252,6 +254,9 @@ fn sample_command(args: &SampleArgs, launch: HelperLaunch) -> ExitCode {
                         return ExitCode::SUCCESS;
                     }
                 }
+                let loaded: std::collections::HashSet<ProgramKey> =
+                    sample.programs.iter().map(ProgramKey::of).collect();
+                catalog.retain(|k| loaded.contains(k));
                 previous = Some(sample);
             }
         }
@@ -322,13 +327,19 @@ impl Printer {
         })
     }
 
-    fn period(&mut self, prev: &Sample, cur: &Sample) -> io::Result<()> {
+    fn period(&mut self, prev: &Sample, cur: &Sample, catalog: &Catalog) -> io::Result<()> {
         let timestamp = rfc3339(cur.taken_at);
         for program in &cur.programs {
             let metrics = program_metrics(prev, cur, program);
+            let described = Described {
+                facts: catalog.facts(ProgramKey::of(program)).map(AsRef::as_ref),
+                links: catalog.links(program.id),
+            };
             match self {
-                Self::Csv(w) => w.write(&timestamp, program, metrics.as_ref())?,
-                Self::Json(w) => write_json_line(w, &timestamp, program, metrics.as_ref())?,
+                Self::Csv(w) => w.write(&timestamp, program, metrics.as_ref(), described)?,
+                Self::Json(w) => {
+                    write_json_line(w, &timestamp, program, metrics.as_ref(), described)?;
+                }
             }
         }
         match self {

@@ -84,7 +84,7 @@ fn sample_csv_reports_the_rate_the_test_drove() {
     let text = String::from_utf8(out.stdout).expect("utf-8");
     assert!(text.starts_with(
         "timestamp,id,type,name,avg_runtime_ns,total_avg_runtime_ns,events_per_sec,\
-         cpu_percent,run_cnt,run_time_ns,recursion_misses,owners\n"
+         cpu_percent,run_cnt,run_time_ns,recursion_misses,owners,attach\n"
     ));
     let rows = csv_rows(&text);
     let id = prog.id().to_string();
@@ -95,6 +95,8 @@ fn sample_csv_reports_the_rate_the_test_drove() {
     for row in ours {
         assert_eq!(&row[2], "socket_filter");
         assert_eq!(&row[3], "bpfscope_rate");
+        // Loaded with a raw BPF_PROG_LOAD and held by a plain fd: no link.
+        assert_eq!(&row[12], "no link");
         let rate: f64 = row[6].parse().expect("events_per_sec");
         assert!(
             (rate - RATE as f64).abs() <= RATE as f64 * 0.10,
@@ -153,6 +155,12 @@ fn sample_json_lines_carry_the_same_keys() {
             .any(|o| o["pid"] == std::process::id())
     );
     assert!(ours["timestamp"].as_str().expect("string").ends_with('Z'));
+    // Facts and attach points ride along.
+    assert_eq!(ours["facts"]["id"], prog.id());
+    assert_eq!(ours["facts"]["uid"], 0);
+    assert!(ours["facts"]["xlated_bytes"].as_u64().expect("size") > 0);
+    assert_eq!(ours["links"], serde_json::json!([]));
+    assert_eq!(ours["attach"], "no link");
 }
 
 #[test]

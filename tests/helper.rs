@@ -59,8 +59,9 @@ fn frames_carry_a_hello_and_exact_run_counts() {
     }
     assert_eq!(counts[1] - counts[0], 1000);
 
-    // Least privilege: only CAP_BPF and CAP_PERFMON are left, everywhere,
-    // and nothing it could run would regain more.
+    // Least privilege: only CAP_BPF, CAP_PERFMON and CAP_SYS_ADMIN (facts
+    // and links open objects by id) are left, everywhere, and nothing it
+    // could run would regain more.
     let status = std::fs::read_to_string(format!("/proc/{}/status", child.id())).unwrap();
     let field = |name: &str| {
         let hex = status
@@ -69,7 +70,9 @@ fn frames_carry_a_hello_and_exact_run_counts() {
             .unwrap_or_else(|| panic!("{name} in {status}"));
         u64::from_str_radix(hex.trim(), 16).unwrap()
     };
-    let expected = (1u64 << bpfscope::sys::CAP_BPF) | (1u64 << bpfscope::sys::CAP_PERFMON);
+    let expected = (1u64 << bpfscope::sys::CAP_BPF)
+        | (1u64 << bpfscope::sys::CAP_PERFMON)
+        | (1u64 << bpfscope::sys::CAP_SYS_ADMIN);
     eprintln!("helper capabilities: CapEff {:#x}", field("CapEff:"));
     assert_eq!(field("CapEff:"), expected, "{status}");
     assert_eq!(field("CapPrm:"), expected);

@@ -8,7 +8,7 @@ use std::time::{Duration, SystemTime};
 
 use bpfscope::app::view::SortColumn;
 use bpfscope::app::{BpfScopeApp, Command, PlotWindow};
-use bpfscope::export::{CsvWriter, rfc3339};
+use bpfscope::export::{CsvWriter, Described, rfc3339};
 use bpfscope::model::metrics::program_metrics;
 use bpfscope::model::{Owner, ProgramSample, Sample};
 use bpfscope::sampler::{Enumeration, SourceEvent, SourceInfo, StatsMode};
@@ -225,6 +225,7 @@ fn expected_snapshot(samples: u64) -> String {
             &rfc3339(cur.taken_at),
             p,
             program_metrics(&prev, &cur, p).as_ref(),
+            Described::default(),
         )
         .unwrap();
     }

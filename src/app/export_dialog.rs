@@ -9,7 +9,7 @@ use crossbeam_channel::{Receiver, bounded};
 use eframe::egui;
 
 use super::Command;
-use crate::export::{CsvWriter, rfc3339, spreadsheet_safe, write_atomically};
+use crate::export::{CsvWriter, Described, rfc3339, spreadsheet_safe, write_atomically};
 use crate::model::store::{ProgramKey, Row, Store};
 
 /// What to export.
@@ -178,7 +178,11 @@ pub fn write_snapshot(
         let mut records = 0;
         for row in rows.iter().filter(|r| !r.gone) {
             if let Some(program) = store.program(row.key) {
-                csv.write(&timestamp, program, row.metrics.as_ref())?;
+                let described = Described {
+                    facts: row.text.facts.as_deref(),
+                    links: row.text.known_links(),
+                };
+                csv.write(&timestamp, program, row.metrics.as_ref(), described)?;
                 records += 1;
             }
         }

@@ -2,9 +2,13 @@
 //! not change after load) and where it is attached (read every pass, sent
 //! when it changes).
 
+use std::collections::HashMap;
 use std::fmt::Write as _;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
+
+use super::{ProgramKey, Sample};
 
 /// The fixed facts of one loaded program.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -111,6 +115,69 @@ pub fn map_names(maps: &[MapFacts]) -> String {
         let _ = write!(out, "{}", map.name); // cannot fail on a String
     }
     out
+}
+
+/// Facts and links as a source sent them, kept for as long as the consumer
+/// wants (the window: while a program's row lives; `bpfscope sample`: while
+/// the program is loaded).
+#[derive(Debug, Default)]
+pub struct Catalog {
+    facts: HashMap<ProgramKey, Arc<ProgramFacts>>,
+    /// The current links by program id; `None` until the source sends any.
+    links: Option<HashMap<u32, Vec<LinkFacts>>>,
+}
+
+/// What [`Catalog::absorb`] changed.
+#[derive(Debug, Default)]
+pub struct Absorbed {
+    /// Programs whose facts arrived.
+    pub facts: Vec<ProgramKey>,
+    /// Whether the links were replaced.
+    pub links: bool,
+}
+
+impl Catalog {
+    /// Takes the sample's facts and links (leaving them empty there).
+    pub fn absorb(&mut self, sample: &mut Sample) -> Absorbed {
+        let mut absorbed = Absorbed::default();
+        for facts in sample.facts.drain(..) {
+            let key = ProgramKey {
+                id: facts.id,
+                load_time_ns: facts.load_time_ns,
+            };
+            absorbed.facts.push(key);
+            self.facts.insert(key, Arc::new(facts));
+        }
+        if let Some(links) = sample.links.take() {
+            let mut by_prog: HashMap<u32, Vec<LinkFacts>> = HashMap::new();
+            for link in links {
+                by_prog.entry(link.prog_id).or_default().push(link);
+            }
+            self.links = Some(by_prog);
+            absorbed.links = true;
+        }
+        absorbed
+    }
+
+    /// The program's facts, once sent.
+    #[must_use]
+    pub fn facts(&self, key: ProgramKey) -> Option<&Arc<ProgramFacts>> {
+        self.facts.get(&key)
+    }
+
+    /// The links of program `id` (empty: none); `None` while the source has
+    /// sent no links at all.
+    #[must_use]
+    pub fn links(&self, id: u32) -> Option<&[LinkFacts]> {
+        self.links
+            .as_ref()
+            .map(|l| l.get(&id).map_or(&[][..], Vec::as_slice))
+    }
+
+    /// Forgets the facts of programs `keep` says no to.
+    pub fn retain(&mut self, keep: impl Fn(&ProgramKey) -> bool) {
+        self.facts.retain(|k, _| keep(k));
+    }
 }
 
 #[cfg(test)]

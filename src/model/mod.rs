@@ -9,8 +9,8 @@ pub mod store;
 mod types;
 
 pub use facts::{
-    LinkFacts, MapFacts, ProgramFacts, WITHOUT_LINK, WITHOUT_LINK_EXPLAINED, attach_summary,
-    map_names,
+    Absorbed, Catalog, LinkFacts, MapFacts, ProgramFacts, WITHOUT_LINK, WITHOUT_LINK_EXPLAINED,
+    attach_summary, map_names,
 };
 pub use name::{KernelName, NAME_MAX};
 pub use row::ProgramKey;

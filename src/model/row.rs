@@ -51,6 +51,12 @@ pub struct RowText {
 }
 
 impl RowText {
+    /// The program's links; `None` when the source reads no links.
+    #[must_use]
+    pub fn known_links(&self) -> Option<&[LinkFacts]> {
+        (!self.attach.is_empty()).then_some(self.links.as_slice())
+    }
+
     #[must_use]
     pub fn of(program: &ProgramSample) -> Self {
         Self::with_facts(program, None, None)

@@ -6,13 +6,13 @@
 //! by age and by count, so 5,000 programs with five minutes of history stay
 //! small. Programs that disappear stay, marked gone, until cleared.
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashSet, VecDeque};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use super::metrics::{baseline, delta_metrics, total_cpu_percent};
 pub use super::row::{ProgramKey, Row, RowText};
-use super::{LinkFacts, ProgramFacts, ProgramSample, Sample};
+use super::{Catalog, ProgramSample, Sample};
 use crate::sampler::{SourceEvent, SourceInfo};
 
 /// How far back history is kept: the longest plot window.
@@ -72,11 +72,8 @@ pub struct Store {
     generation: u64,
     total_cpu_percent: f64,
     errors: Vec<String>,
-    /// Facts by program, as the source sent them (kept while the program's
-    /// row is).
-    facts: HashMap<ProgramKey, Arc<ProgramFacts>>,
-    /// The current links by program id; `None` until the source sends any.
-    links: Option<HashMap<u32, Vec<LinkFacts>>>,
+    /// Facts and links, kept while the program's row is.
+    catalog: Catalog,
 }
 
 impl Store {
@@ -129,23 +126,10 @@ impl Store {
         let points =
             (HISTORY_AGE.as_secs_f64() / sample.period.as_secs_f64().max(0.001)).ceil() as usize;
         let points = points.saturating_add(2).min(HISTORY_POINTS + 1);
-        let mut fresh = HashSet::new();
-        for facts in sample.facts {
-            let key = ProgramKey {
-                id: facts.id,
-                load_time_ns: facts.load_time_ns,
-            };
-            fresh.insert(key);
-            self.facts.insert(key, Arc::new(facts));
-        }
-        let links_changed = sample.links.is_some();
-        if let Some(links) = sample.links {
-            let mut by_prog: HashMap<u32, Vec<LinkFacts>> = HashMap::new();
-            for link in links {
-                by_prog.entry(link.prog_id).or_default().push(link);
-            }
-            self.links = Some(by_prog);
-        }
+        let mut sample = sample;
+        let absorbed = self.catalog.absorb(&mut sample);
+        let fresh: HashSet<ProgramKey> = absorbed.facts.into_iter().collect();
+        let links_changed = absorbed.links;
         let mut programs = sample.programs;
         programs.sort_unstable_by_key(ProgramKey::of);
         let old = std::mem::take(&mut self.entries);
@@ -228,14 +212,10 @@ impl Store {
     }
 
     fn row_text(&self, program: &ProgramSample) -> RowText {
-        let links = self
-            .links
-            .as_ref()
-            .map(|l| l.get(&program.id).map_or(&[][..], Vec::as_slice));
         RowText::with_facts(
             program,
-            self.facts.get(&ProgramKey::of(program)).cloned(),
-            links,
+            self.catalog.facts(ProgramKey::of(program)).cloned(),
+            self.catalog.links(program.id),
         )
     }
 
@@ -271,7 +251,7 @@ impl Store {
             let newest = self.base + self.times.len() as u64;
             self.entries.retain(|e| e.seen + 1 == newest);
             let kept: HashSet<ProgramKey> = self.entries.iter().map(Entry::key).collect();
-            self.facts.retain(|k, _| kept.contains(k));
+            self.catalog.retain(|k| kept.contains(k));
             self.generation += 1;
         }
     }

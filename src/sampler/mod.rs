@@ -228,11 +228,16 @@ impl Sampler {
     /// The capabilities sampling still needs now that statistics are on and
     /// the iterators are loaded: CAP_BPF and CAP_PERFMON to read the
     /// iterators, plus CAP_SYS_ADMIN on the syscall path (GET_FD_BY_ID) and
-    /// in sysctl mode (to turn the sysctl back off).
+    /// in sysctl mode (to turn the sysctl back off) and to read facts and
+    /// links (GET_FD_BY_ID of programs, maps and links).
     #[must_use]
     pub fn capabilities_needed(&self) -> Vec<u32> {
         let mut caps = vec![sys::CAP_BPF, sys::CAP_PERFMON];
-        if self.info.enumeration == Enumeration::Syscall || self.stats.mode() == StatsMode::Sysctl {
+        // Facts and links open programs, maps and links by id.
+        if self.info.enumeration == Enumeration::Syscall
+            || self.stats.mode() == StatsMode::Sysctl
+            || self.facts.is_some()
+        {
             caps.push(sys::CAP_SYS_ADMIN);
         }
         caps
