@@ -253,7 +253,7 @@ mod tests {
             recursion_misses_per_sec: 0.0,
         };
         let mut w = CsvWriter::new(Vec::new()).expect("header");
-        let links = [LinkFacts {
+        let xdp_link = [LinkFacts {
             prog_id: 42,
             id: 5,
             link_type: "xdp".into(),
@@ -262,7 +262,7 @@ mod tests {
         }];
         let linked = Described {
             facts: None,
-            links: Some(&links),
+            links: Some(&xdp_link),
         };
         w.write("2026-01-01T00:00:00.000000Z", &program(), Some(&m), linked)
             .expect("row");
