@@ -7,7 +7,7 @@
 
 use std::time::{Duration, Instant};
 
-use bpfscope::test_support::{TestProgram, TestProgramType};
+use bpfscope::test_support::{AttachTestObject, TestProgram, TestProgramType};
 
 /// How often the programs are run.
 const TICK: Duration = Duration::from_millis(10);
@@ -20,6 +20,66 @@ const PROGRAMS: [(&str, TestProgramType, u32); 5] = [
     ("sock_filter_dns", TestProgramType::SocketFilter, 800),
     ("tc_ingress_rl", TestProgramType::SchedCls, 200),
 ];
+
+/// Programs attached through links, so attach points have something to
+/// show: a raw tracepoint (it runs on every syscall), a cgroup program on a
+/// cgroup of its own and XDP on `lo` (both pass everything). Whatever the
+/// kernel refuses is left out with a note.
+fn attach_some() -> (Option<AttachTestObject>, Vec<libbpf_rs::Link>, Option<CgroupDir>) {
+    let mut object = match AttachTestObject::load(false) {
+        Ok(object) => object,
+        Err(err) => {
+            eprintln!("demo_load: no attached programs: {err}");
+            return (None, Vec::new(), None);
+        }
+    };
+    let mut links = Vec::new();
+    let mut attach = |what: &str, link: Result<libbpf_rs::Link, String>| match link {
+        Ok(link) => links.push(link),
+        Err(err) => eprintln!("demo_load: {what} not attached: {err}"),
+    };
+    let err = |e: std::io::Error| e.to_string();
+    let lib = |e: libbpf_rs::Error| format!("{e:#}");
+    attach(
+        "raw tracepoint",
+        object
+            .program("bpfscope_raw_tracepoint_with_a_long_name")
+            .map_err(err)
+            .and_then(|p| p.attach_raw_tracepoint("sys_enter").map_err(lib)),
+    );
+    let cgroup = bpfscope::sys::cgroup2_root().and_then(|root| {
+        let dir = root.join("bpfscope-demo");
+        std::fs::create_dir_all(&dir).ok()?;
+        Some(CgroupDir(dir))
+    });
+    if let Some(dir) = &cgroup {
+        let link = std::fs::File::open(&dir.0).map_err(err).and_then(|f| {
+            use std::os::fd::AsRawFd;
+            object
+                .program("bpfscope_cgroup_ingress")
+                .map_err(err)
+                .and_then(|p| p.attach_cgroup(f.as_raw_fd()).map_err(lib))
+        });
+        attach("cgroup program", link);
+    }
+    attach(
+        "XDP on lo",
+        object
+            .program("bpfscope_xdp")
+            .map_err(err)
+            .and_then(|p| p.attach_xdp(1).map_err(lib)),
+    );
+    (Some(object), links, cgroup)
+}
+
+/// A cgroup made for the demo, removed when it ends normally.
+struct CgroupDir(std::path::PathBuf);
+
+impl Drop for CgroupDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir(&self.0);
+    }
+}
 
 fn main() {
     let mut args = std::env::args().skip(1);
@@ -49,6 +109,7 @@ fn main() {
     for (program, rate) in &programs {
         println!("loaded program {} at {rate} runs/s", program.id());
     }
+    let _attached = attach_some();
     let start = Instant::now();
     let mut tick = 0u32;
     loop {

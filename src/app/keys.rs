@@ -36,6 +36,9 @@ pub(super) fn keyboard_commands(
         if pressed(input, Key::Slash) {
             commands.push(Command::FocusFilter);
         }
+        if pressed(input, Key::I) {
+            commands.push(Command::ToggleDetails);
+        }
         if pressed(input, Key::Space) {
             commands.push(Command::TogglePause);
         }

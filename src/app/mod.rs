@@ -57,6 +57,12 @@ pub enum Command {
     Browse,
     Export(PathBuf, ExportKind),
     ClearGone,
+    /// Shows or hides an optional table column.
+    ToggleColumn(SortColumn),
+    /// Opens or closes the details pane.
+    ToggleDetails,
+    /// Puts text on the clipboard.
+    Copy(String),
     /// What the source's status offers: authenticate, retry, reconnect.
     Source(crate::source::Action),
 }
@@ -71,6 +77,17 @@ struct Frozen {
     boottime_ns: Option<u64>,
     taken_at: Option<SystemTime>,
     total_cpu_percent: f64,
+}
+
+/// What the details pane shows of its program's owners, read from `/proc`
+/// when the program or its owners change (not every frame).
+#[derive(Debug)]
+struct DetailsCache {
+    key: ProgramKey,
+    owners: String,
+    list: Vec<ui::OwnerDetails>,
+    user: Option<String>,
+    had_facts: bool,
 }
 
 /// A message of the app's own for the status bar (export results).
@@ -97,6 +114,7 @@ pub struct BpfScopeApp {
     focus_filter: bool,
     scroll_to_cursor: bool,
     online_cpus: usize,
+    details: Option<DetailsCache>,
     /// Frames drawn, and when the app started (for `BPFSCOPE_FRAME_STATS`).
     frames: u64,
     started: std::time::Instant,
@@ -148,6 +166,7 @@ impl BpfScopeApp {
             focus_filter: false,
             scroll_to_cursor: false,
             online_cpus: sys::online_cpus(),
+            details: None,
             frames: 0,
             started: std::time::Instant::now(),
         }
@@ -232,6 +251,9 @@ impl BpfScopeApp {
                 }
             }
             Command::Export(path, kind) => self.export_to(&path, kind),
+            Command::ToggleColumn(column) => self.settings.toggle_column(column),
+            Command::ToggleDetails => self.settings.details = !self.settings.details,
+            Command::Copy(text) => ctx.copy_text(text),
             Command::ClearGone => {
                 self.store.clear_gone();
                 let live: BTreeSet<ProgramKey> = self.store.rows().iter().map(|r| r.key).collect();
@@ -406,6 +428,61 @@ impl eframe::App for BpfScopeApp {
             );
         });
 
+        let columns = SortColumn::visible(&self.settings.columns);
+        let clock = self.store.latest_taken_at().zip(self.store.latest_boottime_ns());
+        // The details pane: the cursor's program (the one last clicked).
+        let details_row = self
+            .cursor
+            .filter(|_| self.settings.details)
+            .and_then(|key| rows.binary_search_by_key(&key, |r| r.key).ok())
+            .and_then(|i| rows.get(i));
+        if let Some(row) = details_row {
+            let stale = self
+                .details
+                .as_ref()
+                .is_none_or(|d| {
+                    d.key != row.key
+                        || d.owners != row.text.owners
+                        || d.had_facts != row.text.facts.is_some()
+                });
+            if stale {
+                let list = self
+                    .store
+                    .program(row.key)
+                    .map(|p| {
+                        p.owners
+                            .iter()
+                            .map(|o| ui::OwnerDetails {
+                                pid: o.pid,
+                                comm: o.comm.to_string(),
+                                cmdline: ui::read_cmdline(o.pid),
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                self.details = Some(DetailsCache {
+                    key: row.key,
+                    owners: row.text.owners.clone(),
+                    list,
+                    user: row.text.facts.as_ref().and_then(|f| ui::user_name(f.uid)),
+                    had_facts: row.text.facts.is_some(),
+                });
+            }
+            let cache = self.details.as_ref();
+            let input = ui::DetailsInput {
+                row,
+                owners: cache.map_or(&[][..], |c| c.list.as_slice()),
+                user: cache.and_then(|c| c.user.as_deref()),
+                clock,
+                online_cpus: self.online_cpus as f64,
+                cpu_mode: self.settings.cpu_mode,
+            };
+            egui::Panel::right("details")
+                .resizable(true)
+                .default_size(380.0)
+                .show(ui, |ui| ui::details_ui(ui, &input, &mut self.commands));
+        }
+
         let plotting = !self.selected.is_empty();
         let now = match &self.frozen {
             Some(frozen) => frozen.boottime_ns,
@@ -440,6 +517,8 @@ impl eframe::App for BpfScopeApp {
                     online_cpus: self.online_cpus as f64,
                     cpu_mode: self.settings.cpu_mode,
                     max_height: table_height,
+                    columns: &columns,
+                    clock,
                 },
                 &mut self.commands,
             );

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::view::Sort;
+use super::view::{Sort, SortColumn};
 use crate::sampler::Interval;
 
 /// How far back the plots reach.
@@ -90,6 +90,10 @@ pub struct Settings {
     /// Sampling interval in milliseconds (validated on use).
     interval_ms: u64,
     pub cpu_mode: CpuMode,
+    /// Optional table columns the user chose to show.
+    pub columns: Vec<SortColumn>,
+    /// Whether the details pane is open beside the table.
+    pub details: bool,
 }
 
 impl Default for Settings {
@@ -99,6 +103,8 @@ impl Default for Settings {
             plot_window: PlotWindow::default(),
             interval_ms: Interval::DEFAULT.duration().as_millis() as u64,
             cpu_mode: CpuMode::default(),
+            columns: vec![SortColumn::Attach],
+            details: true,
         }
     }
 }
@@ -112,6 +118,18 @@ impl Settings {
 
     pub fn set_interval(&mut self, interval: Interval) {
         self.interval_ms = interval.duration().as_millis() as u64;
+    }
+
+    /// Shows an optional column, or hides it again.
+    pub fn toggle_column(&mut self, column: SortColumn) {
+        if !SortColumn::OPTIONAL.contains(&column) {
+            return;
+        }
+        if let Some(at) = self.columns.iter().position(|c| *c == column) {
+            self.columns.remove(at);
+        } else {
+            self.columns.push(column);
+        }
     }
 }
 

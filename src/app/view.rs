@@ -17,16 +17,77 @@ pub enum SortColumn {
     #[default]
     Cpu,
     Owners,
+    Tag,
+    Attach,
+    Maps,
+    JitSize,
+    VerifiedInsns,
+    Memlock,
+    MissesPerSec,
+    LoadedAt,
+    Uid,
 }
 
 impl SortColumn {
+    /// Columns shown unless hidden, in table order (Owners last).
+    pub const BASE: [Self; 8] = [
+        Self::Id,
+        Self::Type,
+        Self::Name,
+        Self::AvgRuntime,
+        Self::TotalAvgRuntime,
+        Self::EventsPerSec,
+        Self::Cpu,
+        Self::Owners,
+    ];
+
+    /// Columns the user can show from the header's context menu, in the
+    /// order they appear (before Owners).
+    pub const OPTIONAL: [Self; 9] = [
+        Self::Tag,
+        Self::Attach,
+        Self::Maps,
+        Self::JitSize,
+        Self::VerifiedInsns,
+        Self::Memlock,
+        Self::MissesPerSec,
+        Self::LoadedAt,
+        Self::Uid,
+    ];
+
     /// Numbers read best largest first; text and ids A→Z.
     #[must_use]
     pub fn descending_by_default(self) -> bool {
         matches!(
             self,
-            Self::AvgRuntime | Self::TotalAvgRuntime | Self::EventsPerSec | Self::Cpu
+            Self::AvgRuntime
+                | Self::TotalAvgRuntime
+                | Self::EventsPerSec
+                | Self::Cpu
+                | Self::JitSize
+                | Self::VerifiedInsns
+                | Self::Memlock
+                | Self::MissesPerSec
+                | Self::LoadedAt
         )
+    }
+
+    /// Sorted as text (the rest as numbers).
+    #[must_use]
+    pub fn is_text(self) -> bool {
+        matches!(
+            self,
+            Self::Type | Self::Name | Self::Owners | Self::Tag | Self::Attach | Self::Maps
+        )
+    }
+
+    /// The visible columns in table order, given the optional ones shown.
+    #[must_use]
+    pub fn visible(shown: &[Self]) -> Vec<Self> {
+        let mut columns: Vec<Self> = Self::BASE[..7].to_vec();
+        columns.extend(Self::OPTIONAL.iter().filter(|c| shown.contains(c)));
+        columns.push(Self::Owners);
+        columns
     }
 }
 
@@ -71,13 +132,27 @@ fn number(row: &Row, column: SortColumn) -> Option<f64> {
     let metric = |get: fn(&crate::model::metrics::Metrics) -> f64| {
         row.metrics.as_ref().map_or(f64::NEG_INFINITY, get)
     };
+    let fact = |get: fn(&crate::model::ProgramFacts) -> f64| {
+        row.text.facts.as_deref().map_or(f64::NEG_INFINITY, get)
+    };
     match column {
         SortColumn::Id => Some(f64::from(row.key.id)),
         SortColumn::AvgRuntime => Some(metric(|m| m.avg_runtime_ns)),
         SortColumn::TotalAvgRuntime => Some(row.total_avg_runtime_ns),
         SortColumn::EventsPerSec => Some(metric(|m| m.events_per_sec)),
         SortColumn::Cpu => Some(metric(|m| m.cpu_percent)),
-        SortColumn::Type | SortColumn::Name | SortColumn::Owners => None,
+        SortColumn::MissesPerSec => Some(metric(|m| m.recursion_misses_per_sec)),
+        SortColumn::JitSize => Some(fact(|f| f64::from(f.jited_bytes))),
+        SortColumn::VerifiedInsns => Some(fact(|f| f64::from(f.verified_insns))),
+        SortColumn::Memlock => Some(fact(|f| f.memlock_bytes.map_or(-1.0, |m| m as f64))),
+        SortColumn::Uid => Some(fact(|f| f64::from(f.uid))),
+        SortColumn::LoadedAt => Some(row.key.load_time_ns as f64),
+        SortColumn::Type
+        | SortColumn::Name
+        | SortColumn::Owners
+        | SortColumn::Tag
+        | SortColumn::Attach
+        | SortColumn::Maps => None,
     }
 }
 
@@ -92,6 +167,9 @@ fn text(row: &Row, column: SortColumn) -> &str {
     match column {
         SortColumn::Type => &row.text.type_name,
         SortColumn::Owners => &row.text.owners,
+        SortColumn::Tag => &row.text.tag,
+        SortColumn::Attach => &row.text.attach,
+        SortColumn::Maps => &row.text.maps,
         _ => &row.text.name,
     }
 }
@@ -102,10 +180,7 @@ fn text(row: &Row, column: SortColumn) -> &str {
 pub fn order(rows: &[Row], filter: &str, sort: Sort) -> Vec<usize> {
     let needle = filter.trim().to_lowercase();
     let picked = (0..rows.len()).filter(|&i| rows[i].matches(&needle));
-    if matches!(
-        sort.column,
-        SortColumn::Type | SortColumn::Name | SortColumn::Owners
-    ) {
+    if sort.column.is_text() {
         let mut picked: Vec<usize> = picked.collect();
         picked.sort_unstable_by(|&i, &j| {
             let (a, b) = (&rows[i], &rows[j]);

@@ -256,6 +256,15 @@ impl Store {
         }
     }
 
+    /// One program's row.
+    #[must_use]
+    pub fn row(&self, key: ProgramKey) -> Option<&Row> {
+        self.rows
+            .binary_search_by_key(&key, |r| r.key)
+            .ok()
+            .and_then(|i| self.rows.get(i))
+    }
+
     /// Every row, in key order.
     #[must_use]
     pub fn rows(&self) -> &[Row] {

@@ -1,6 +1,8 @@
 //! Numbers formatted for reading: thousands separators, ns/µs/ms/s, sensible
 //! precision. Tooltips show the full values.
 
+use std::time::{Duration, SystemTime};
+
 /// `1234567` → `1,234,567`.
 #[must_use]
 pub fn thousands(value: u64) -> String {
@@ -78,6 +80,57 @@ pub fn percent(value: f64) -> String {
     }
 }
 
+/// A size: `512 B`, `4.00 KiB`, `1.50 MiB`.
+#[must_use]
+pub fn bytes(value: u64) -> String {
+    const KIB: f64 = 1024.0;
+    let v = value as f64;
+    if value < 1024 {
+        format!("{value} B")
+    } else if v < KIB * KIB {
+        format!("{} KiB", sig3(v / KIB))
+    } else if v < KIB * KIB * KIB {
+        format!("{} MiB", sig3(v / KIB / KIB))
+    } else {
+        format!("{} GiB", sig3(v / KIB / KIB / KIB))
+    }
+}
+
+/// The wall-clock time of `CLOCK_BOOTTIME` instant `boottime_ns`, given one
+/// instant known on both clocks, as local `YYYY-MM-DD HH:MM:SS`.
+#[must_use]
+pub fn loaded_at(clock: (SystemTime, u64), boottime_ns: u64) -> String {
+    let (wall, now_boottime) = clock;
+    let ago = Duration::from_nanos(now_boottime.saturating_sub(boottime_ns));
+    let at = wall.checked_sub(ago).unwrap_or(SystemTime::UNIX_EPOCH);
+    local_time(at)
+}
+
+/// `YYYY-MM-DD HH:MM:SS` in the local time zone.
+#[must_use]
+pub fn local_time(at: SystemTime) -> String {
+    let secs = at
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let t = libc::time_t::try_from(secs).unwrap_or(0);
+    // SAFETY: all-zeroes is a valid `tm`; localtime_r only writes to it.
+    let mut tm: libc::tm = unsafe { std::mem::zeroed() };
+    // SAFETY: both pointers are valid for the call; localtime_r is the
+    // thread-safe variant.
+    if unsafe { libc::localtime_r(&raw const t, &raw mut tm) }.is_null() {
+        return humantime::format_rfc3339_seconds(at).to_string();
+    }
+    format!(
+        "{:04}-{:02}-{:02} {:02}:{:02}:{:02}",
+        tm.tm_year + 1900,
+        tm.tm_mon + 1,
+        tm.tm_mday,
+        tm.tm_hour,
+        tm.tm_min,
+        tm.tm_sec
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -114,5 +167,12 @@ mod tests {
         assert_eq!(percent(0.4236), "0.42 %");
         assert_eq!(percent(12.34), "12.3 %");
         assert_eq!(percent(250.0), "250 %");
+    }
+
+    #[test]
+    fn sizes_pick_a_unit() {
+        assert_eq!(bytes(512), "512 B");
+        assert_eq!(bytes(4096), "4.00 KiB");
+        assert_eq!(bytes(1_572_864), "1.50 MiB");
     }
 }

@@ -1,6 +1,7 @@
 //! Drawing. Every function here reads data and records [`Command`]s; none
 //! changes the store.
 
+mod details;
 pub mod format;
 mod plots;
 mod table;
@@ -9,6 +10,7 @@ use std::time::{Duration, SystemTime};
 
 use eframe::egui;
 
+pub use details::{DetailsInput, OwnerDetails, details_ui, read_cmdline, user_name};
 pub use plots::plots_ui;
 pub use table::{TableInput, program_table_ui};
 

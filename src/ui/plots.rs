@@ -62,8 +62,8 @@ pub fn plots_ui(
         .iter()
         .map(|key| {
             let name = store
-                .program(*key)
-                .map_or_else(String::new, |p| p.name.to_string());
+                .row(*key)
+                .map_or_else(String::new, |r| r.name().to_owned());
             let label = if name.is_empty() {
                 format!("#{}", key.id)
             } else {

@@ -23,60 +23,87 @@ pub struct TableInput<'a> {
     pub cpu_mode: CpuMode,
     /// Height the table may take at most (header included).
     pub max_height: f32,
+    /// The columns to draw, in order (see [`SortColumn::visible`]).
+    pub columns: &'a [SortColumn],
+    /// Wall clock and `CLOCK_BOOTTIME` of one instant, to show load times.
+    pub clock: Option<(std::time::SystemTime, u64)>,
 }
 
-const COLUMNS: [(SortColumn, &str, &str); 8] = [
-    (SortColumn::Id, "ID", "Kernel program id"),
-    (
-        SortColumn::Type,
-        "Type",
-        "Program type, as bpftool names it",
-    ),
-    (
-        SortColumn::Name,
-        "Name",
-        "Program name (the kernel keeps 15 characters)",
-    ),
-    (
-        SortColumn::AvgRuntime,
-        "Avg runtime",
-        "Average time of one run over the last period: Δrun_time_ns ÷ Δrun_cnt",
-    ),
-    (
-        SortColumn::TotalAvgRuntime,
-        "Total avg",
-        "Average time of one run since statistics were turned on: run_time_ns ÷ run_cnt",
-    ),
-    (
-        SortColumn::EventsPerSec,
-        "Events/s",
-        "Runs per second over the last period: Δrun_cnt ÷ Δt",
-    ),
-    (SortColumn::Cpu, "CPU %", ""),
-    (
-        SortColumn::Owners,
-        "Owners",
-        "Processes holding the program (comm and pid)",
-    ),
-];
+/// A column's header and its tooltip.
+fn title(column: SortColumn) -> (&'static str, &'static str) {
+    match column {
+        SortColumn::Id => ("ID", "Kernel program id"),
+        SortColumn::Type => ("Type", "Program type, as bpftool names it"),
+        SortColumn::Name => (
+            "Name",
+            "The function name from the program's BTF where it has one; else the \
+             kernel's name, which it cuts at 15 characters",
+        ),
+        SortColumn::AvgRuntime => (
+            "Avg runtime",
+            "Average time of one run over the last period: Δrun_time_ns ÷ Δrun_cnt",
+        ),
+        SortColumn::TotalAvgRuntime => (
+            "Total avg",
+            "Average time of one run since statistics were turned on: run_time_ns ÷ run_cnt",
+        ),
+        SortColumn::EventsPerSec => (
+            "Events/s",
+            "Runs per second over the last period: Δrun_cnt ÷ Δt",
+        ),
+        SortColumn::Cpu => ("CPU %", ""),
+        SortColumn::Owners => ("Owners", "Processes holding the program (comm and pid)"),
+        SortColumn::Tag => ("Tag", "Hash of the program's instructions, as bpftool shows it"),
+        SortColumn::Attach => (
+            "Attach",
+            "Where the program's BPF links attach it: attach type and target",
+        ),
+        SortColumn::Maps => ("Maps", "Names of the maps the program uses"),
+        SortColumn::JitSize => ("JIT size", "Size of the program's native (JIT-compiled) code"),
+        SortColumn::VerifiedInsns => (
+            "Verified insns",
+            "Instructions the verifier processed when the program was loaded",
+        ),
+        SortColumn::Memlock => ("Memlock", "Memory the kernel charges to the program"),
+        SortColumn::MissesPerSec => (
+            "Misses/s",
+            "Runs skipped per second because the program was already running on that CPU \
+             (recursion misses)",
+        ),
+        SortColumn::LoadedAt => ("Loaded at", "When the program was loaded (local time)"),
+        SortColumn::Uid => ("UID", "User id that loaded the program"),
+    }
+}
+
+fn initial_width(column: SortColumn) -> f32 {
+    match column {
+        SortColumn::Id | SortColumn::Uid => 64.0,
+        SortColumn::Name => 190.0,
+        SortColumn::Attach => 220.0,
+        SortColumn::Maps => 160.0,
+        SortColumn::Tag | SortColumn::LoadedAt | SortColumn::Type | SortColumn::Cpu => 120.0,
+        _ => 92.0,
+    }
+}
 
 /// Draws the table; clicks become [`Command`]s.
 pub fn program_table_ui(ui: &mut egui::Ui, input: &TableInput<'_>, commands: &mut Vec<Command>) {
     let row_height = ui.text_style_height(&egui::TextStyle::Body) + 6.0;
     let mut table = TableBuilder::new(ui)
-        .id_salt("programs")
+        // Widths are kept per set of columns.
+        .id_salt(("programs", input.columns))
         .striped(true)
         .resizable(true)
         .sense(Sense::click())
-        .cell_layout(Layout::left_to_right(Align::Center))
-        .column(Column::initial(64.0).at_least(40.0))
-        .column(Column::initial(110.0).at_least(40.0))
-        .column(Column::initial(170.0).at_least(60.0).clip(true))
-        .column(Column::initial(96.0).at_least(60.0))
-        .column(Column::initial(90.0).at_least(60.0))
-        .column(Column::initial(90.0).at_least(60.0))
-        .column(Column::initial(110.0).at_least(60.0))
-        .column(Column::remainder().at_least(80.0).clip(true))
+        .cell_layout(Layout::left_to_right(Align::Center));
+    for &column in input.columns {
+        table = table.column(if column == SortColumn::Owners {
+            Column::remainder().at_least(80.0).clip(true)
+        } else {
+            Column::initial(initial_width(column)).at_least(40.0).clip(true)
+        });
+    }
+    let mut table = table
         .min_scrolled_height(0.0)
         .max_scroll_height((input.max_height - row_height - 4.0).max(row_height))
         .auto_shrink([false, input.max_height.is_finite()]);
@@ -90,7 +117,8 @@ pub fn program_table_ui(ui: &mut egui::Ui, input: &TableInput<'_>, commands: &mu
     }
     table
         .header(row_height + 2.0, |mut header| {
-            for (column, title, tip) in COLUMNS {
+            for &column in input.columns {
+                let (title, tip) = title(column);
                 header.col(|ui| {
                     let title = if column == SortColumn::Cpu {
                         input.cpu_mode.header()
@@ -107,16 +135,18 @@ pub fn program_table_ui(ui: &mut egui::Ui, input: &TableInput<'_>, commands: &mu
                     } else {
                         tip
                     };
-                    let clicked = ui
+                    let response = ui
                         .add(
                             egui::Button::new(RichText::new(format!("{title}{arrow}")).strong())
                                 .frame(false),
                         )
-                        .on_hover_text(format!("{tip}\n\nClick to sort."))
-                        .clicked();
-                    if clicked {
+                        .on_hover_text(format!(
+                            "{tip}\n\nClick to sort; right-click to choose columns."
+                        ));
+                    if response.clicked() {
                         commands.push(Command::Sort(column));
                     }
+                    response.context_menu(|ui| columns_menu(ui, input.columns, commands));
                 });
             }
         })
@@ -155,38 +185,59 @@ fn cell(ui: &mut egui::Ui, row: &Row, text: String, tip: Option<String>) {
     }
 }
 
-fn row_cells(table_row: &mut egui_extras::TableRow<'_, '_>, row: &Row, input: &TableInput<'_>) {
-    let metrics = row.metrics;
-    table_row.col(|ui| cell(ui, row, row.key.id.to_string(), None));
-    table_row.col(|ui| cell(ui, row, row.text.type_name.clone(), None));
-    table_row.col(|ui| {
-        let mut name = if row.name().is_empty() {
-            "(no name)".to_owned()
-        } else {
-            row.name().to_owned()
-        };
-        if row.gone {
-            name.push_str(" — gone");
+/// The header's context menu: a checkbox per optional column.
+fn columns_menu(ui: &mut egui::Ui, visible: &[SortColumn], commands: &mut Vec<Command>) {
+    ui.label(RichText::new("Show columns").strong());
+    for column in SortColumn::OPTIONAL {
+        let mut shown = visible.contains(&column);
+        if ui.checkbox(&mut shown, title(column).0).changed() {
+            commands.push(Command::ToggleColumn(column));
         }
-        let tip = if row.own {
-            "One of bpfscope's own programs: its overhead is shown like any other".to_owned()
-        } else if row.gone {
-            "No longer loaded; kept until you click \"Clear gone\"".to_owned()
-        } else {
-            row.name().to_owned()
-        };
-        cell(ui, row, name, Some(tip));
-    });
+    }
+}
+
+fn row_cells(table_row: &mut egui_extras::TableRow<'_, '_>, row: &Row, input: &TableInput<'_>) {
+    for &column in input.columns {
+        table_row.col(|ui| {
+            let (text, tip) = cell_text(column, row, input);
+            cell(ui, row, text, tip);
+        });
+    }
+}
+
+/// A cell's text and tooltip.
+fn cell_text(column: SortColumn, row: &Row, input: &TableInput<'_>) -> (String, Option<String>) {
+    let metrics = row.metrics;
+    let facts = row.text.facts.as_deref();
     let dash = || "–".to_owned();
-    table_row.col(|ui| {
-        let text = metrics.map_or_else(dash, |m| format::duration_ns(m.avg_runtime_ns));
-        let tip = metrics.map(|m| format!("{:.3} ns per run", m.avg_runtime_ns));
-        cell(ui, row, text, tip);
-    });
-    table_row.col(|ui| {
-        cell(
-            ui,
-            row,
+    match column {
+        SortColumn::Id => (row.key.id.to_string(), None),
+        SortColumn::Type => (row.text.type_name.clone(), None),
+        SortColumn::Name => {
+            let mut name = if row.name().is_empty() {
+                "(no name)".to_owned()
+            } else {
+                row.name().to_owned()
+            };
+            if row.gone {
+                name.push_str(" — gone");
+            }
+            let tip = if row.own {
+                "One of bpfscope's own programs: its overhead is shown like any other".to_owned()
+            } else if row.gone {
+                "No longer loaded; kept until you click \"Clear gone\"".to_owned()
+            } else if row.text.kernel_name != row.name() {
+                format!("{}\n(the kernel's name: {})", row.name(), row.text.kernel_name)
+            } else {
+                row.name().to_owned()
+            };
+            (name, Some(tip))
+        }
+        SortColumn::AvgRuntime => (
+            metrics.map_or_else(dash, |m| format::duration_ns(m.avg_runtime_ns)),
+            metrics.map(|m| format!("{:.3} ns per run", m.avg_runtime_ns)),
+        ),
+        SortColumn::TotalAvgRuntime => (
             format::duration_ns(row.total_avg_runtime_ns),
             Some(format!(
                 "{:.3} ns per run over {} runs ({} ns in all)",
@@ -194,31 +245,83 @@ fn row_cells(table_row: &mut egui_extras::TableRow<'_, '_>, row: &Row, input: &T
                 format::thousands(row.run_cnt),
                 format::thousands(row.run_time_ns)
             )),
-        );
-    });
-    table_row.col(|ui| {
-        let text = metrics.map_or_else(dash, |m| format::rate(m.events_per_sec));
-        let tip = metrics.map(|m| format!("{:.3} runs per second", m.events_per_sec));
-        cell(ui, row, text, tip);
-    });
-    table_row.col(|ui| {
-        let divisor = match input.cpu_mode {
-            CpuMode::OneCpu => 1.0,
-            CpuMode::AllCpus => input.online_cpus.max(1.0),
-        };
-        let text = metrics.map_or_else(dash, |m| format::percent(m.cpu_percent / divisor));
-        let tip = metrics.map(|m| {
-            format!(
-                "{:.6} % of one CPU\n{:.6} % of all CPUs",
-                m.cpu_percent,
-                m.cpu_percent / input.online_cpus.max(1.0)
+        ),
+        SortColumn::EventsPerSec => (
+            metrics.map_or_else(dash, |m| format::rate(m.events_per_sec)),
+            metrics.map(|m| format!("{:.3} runs per second", m.events_per_sec)),
+        ),
+        SortColumn::Cpu => {
+            let divisor = match input.cpu_mode {
+                CpuMode::OneCpu => 1.0,
+                CpuMode::AllCpus => input.online_cpus.max(1.0),
+            };
+            (
+                metrics.map_or_else(dash, |m| format::percent(m.cpu_percent / divisor)),
+                metrics.map(|m| {
+                    format!(
+                        "{:.6} % of one CPU\n{:.6} % of all CPUs",
+                        m.cpu_percent,
+                        m.cpu_percent / input.online_cpus.max(1.0)
+                    )
+                }),
             )
-        });
-        cell(ui, row, text, tip);
-    });
-    table_row.col(|ui| {
-        let owners = &row.text.owners;
-        let tip = (!owners.is_empty()).then(|| owners.replace(", ", "\n"));
-        cell(ui, row, owners.clone(), tip);
-    });
+        }
+        SortColumn::Owners => {
+            let owners = &row.text.owners;
+            let tip = (!owners.is_empty()).then(|| owners.replace(", ", "\n"));
+            (owners.clone(), tip)
+        }
+        SortColumn::Tag => (row.text.tag.clone(), None),
+        SortColumn::Attach => {
+            let tip = if row.text.attach == crate::model::WITHOUT_LINK {
+                crate::model::WITHOUT_LINK_EXPLAINED.to_owned()
+            } else {
+                row.text.attach.replace("; ", "\n")
+            };
+            (row.text.attach.clone(), (!tip.is_empty()).then_some(tip))
+        }
+        SortColumn::Maps => {
+            let tip = facts.map(|f| {
+                f.maps
+                    .iter()
+                    .map(|m| format!("{} ({}, id {})", m.name, m.map_type, m.id))
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            });
+            (row.text.maps.clone(), tip.filter(|t| !t.is_empty()))
+        }
+        SortColumn::JitSize => match facts {
+            Some(f) if f.jited => (
+                format::bytes(u64::from(f.jited_bytes)),
+                Some(format!("{} bytes", format::thousands(u64::from(f.jited_bytes)))),
+            ),
+            Some(_) => ("interpreted".to_owned(), None),
+            None => (dash(), None),
+        },
+        SortColumn::VerifiedInsns => (
+            facts.map_or_else(dash, |f| format::thousands(u64::from(f.verified_insns))),
+            None,
+        ),
+        SortColumn::Memlock => (
+            facts
+                .and_then(|f| f.memlock_bytes)
+                .map_or_else(dash, format::bytes),
+            None,
+        ),
+        SortColumn::MissesPerSec => (
+            metrics.map_or_else(dash, |m| format::rate(m.recursion_misses_per_sec)),
+            Some(format!(
+                "{} recursion misses since statistics were on",
+                format::thousands(row.recursion_misses)
+            )),
+        ),
+        SortColumn::LoadedAt => match input.clock {
+            Some(clock) => {
+                let at = format::loaded_at(clock, row.key.load_time_ns);
+                (at.clone(), Some(at))
+            }
+            None => (dash(), None),
+        },
+        SortColumn::Uid => (facts.map_or_else(dash, |f| f.uid.to_string()), None),
+    }
 }

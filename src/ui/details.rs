@@ -1,0 +1,275 @@
+//! The details pane: everything known about one program — facts, attach
+//! points, maps, owners with their command lines — and its current numbers.
+
+use std::time::SystemTime;
+
+use eframe::egui::{self, RichText};
+
+use super::format;
+use crate::app::{Command, CpuMode};
+use crate::model::store::Row;
+use crate::model::{WITHOUT_LINK, WITHOUT_LINK_EXPLAINED};
+
+/// An owner with what `/proc` says of it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OwnerDetails {
+    pub pid: u32,
+    pub comm: String,
+    /// The command line, or why it cannot be shown.
+    pub cmdline: String,
+}
+
+/// What the pane needs.
+#[derive(Debug)]
+pub struct DetailsInput<'a> {
+    pub row: &'a Row,
+    pub owners: &'a [OwnerDetails],
+    /// The loading user's name, where the password database has it.
+    pub user: Option<&'a str>,
+    pub clock: Option<(SystemTime, u64)>,
+    pub online_cpus: f64,
+    pub cpu_mode: CpuMode,
+}
+
+fn grid_row(ui: &mut egui::Ui, label: &str, value: impl Into<egui::WidgetText>) {
+    ui.label(RichText::new(label).weak());
+    ui.add(egui::Label::new(value).wrap());
+    ui.end_row();
+}
+
+/// Draws the pane for one program.
+pub fn details_ui(ui: &mut egui::Ui, input: &DetailsInput<'_>, commands: &mut Vec<Command>) {
+    let row = input.row;
+    let text = &row.text;
+    let facts = text.facts.as_deref();
+    ui.horizontal(|ui| {
+        ui.heading(if text.name.is_empty() {
+            "(no name)"
+        } else {
+            &text.name
+        });
+        ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+            if ui
+                .small_button("✖")
+                .on_hover_text("Close the details (I)")
+                .clicked()
+            {
+                commands.push(Command::ToggleDetails);
+            }
+        });
+    });
+    if row.gone {
+        ui.label(RichText::new("No longer loaded").italics());
+    }
+    ui.horizontal(|ui| {
+        for (label, value) in [
+            ("Copy ID", row.key.id.to_string()),
+            ("Copy tag", text.tag.clone()),
+            ("Copy name", text.name.clone()),
+        ] {
+            if ui
+                .button(label)
+                .on_hover_text(format!("Copy {value}"))
+                .clicked()
+            {
+                commands.push(Command::Copy(value));
+            }
+        }
+    });
+    ui.separator();
+
+    egui::ScrollArea::vertical()
+        .id_salt("details_scroll")
+        .auto_shrink([false, false])
+        .show(ui, |ui| {
+            egui::Grid::new("details_facts")
+                .num_columns(2)
+                .striped(true)
+                .show(ui, |ui| {
+                    grid_row(ui, "ID", row.key.id.to_string());
+                    grid_row(ui, "Type", text.type_name.as_str());
+                    if text.kernel_name != text.name {
+                        grid_row(ui, "Kernel name", text.kernel_name.as_str());
+                    }
+                    grid_row(ui, "Tag", text.tag.as_str());
+                    if let Some(clock) = input.clock {
+                        grid_row(
+                            ui,
+                            "Loaded at",
+                            format::loaded_at(clock, row.key.load_time_ns),
+                        );
+                    }
+                    metrics_rows(ui, input);
+                    match facts {
+                        Some(f) => {
+                            let uid = match input.user {
+                                Some(user) => format!("{} ({user})", f.uid),
+                                None => f.uid.to_string(),
+                            };
+                            grid_row(ui, "Loaded by UID", uid);
+                            grid_row(ui, "GPL-compatible", yes_no(f.gpl_compatible));
+                            grid_row(
+                                ui,
+                                "JIT",
+                                if f.jited {
+                                    format!("on, {}", format::bytes(u64::from(f.jited_bytes)))
+                                } else {
+                                    "off (interpreted)".to_owned()
+                                },
+                            );
+                            grid_row(ui, "Translated size", format::bytes(u64::from(f.xlated_bytes)));
+                            grid_row(
+                                ui,
+                                "Verified insns",
+                                format::thousands(u64::from(f.verified_insns)),
+                            );
+                            grid_row(
+                                ui,
+                                "Memlock",
+                                f.memlock_bytes.map_or_else(|| "–".to_owned(), format::bytes),
+                            );
+                            grid_row(
+                                ui,
+                                "BTF id",
+                                if f.btf_id == 0 {
+                                    "none".to_owned()
+                                } else {
+                                    f.btf_id.to_string()
+                                },
+                            );
+                        }
+                        None => grid_row(ui, "Facts", "not read (yet)"),
+                    }
+                });
+
+            ui.add_space(8.0);
+            ui.label(RichText::new("Attach points").strong());
+            match text.known_links() {
+                None => {
+                    ui.label("Not known: this source does not read BPF links.");
+                }
+                Some([]) => {
+                    ui.label(WITHOUT_LINK).on_hover_text(WITHOUT_LINK_EXPLAINED);
+                    ui.label(RichText::new(WITHOUT_LINK_EXPLAINED).weak().small());
+                }
+                Some(links) => {
+                    egui::Grid::new("details_links")
+                        .num_columns(3)
+                        .striped(true)
+                        .show(ui, |ui| {
+                            ui.label(RichText::new("Link").weak());
+                            ui.label(RichText::new("Type").weak());
+                            ui.label(RichText::new("Target").weak());
+                            ui.end_row();
+                            for link in links {
+                                ui.label(link.id.to_string());
+                                ui.label(match &link.attach_type {
+                                    Some(a) => format!("{} · {a}", link.link_type),
+                                    None => link.link_type.clone(),
+                                });
+                                ui.add(egui::Label::new(link.target.as_str()).wrap());
+                                ui.end_row();
+                            }
+                        });
+                }
+            }
+
+            ui.add_space(8.0);
+            ui.label(RichText::new("Maps").strong());
+            match facts.map(|f| f.maps.as_slice()) {
+                None => {
+                    ui.label("–");
+                }
+                Some([]) => {
+                    ui.label("none");
+                }
+                Some(maps) => {
+                    egui::Grid::new("details_maps")
+                        .num_columns(5)
+                        .striped(true)
+                        .show(ui, |ui| {
+                            for head in ["ID", "Name", "Type", "Key/value", "Max entries"] {
+                                ui.label(RichText::new(head).weak());
+                            }
+                            ui.end_row();
+                            for map in maps {
+                                ui.label(map.id.to_string());
+                                ui.label(map.name.as_str());
+                                ui.label(map.map_type.as_str());
+                                ui.label(format!("{} / {} B", map.key_size, map.value_size));
+                                ui.label(format::thousands(u64::from(map.max_entries)));
+                                ui.end_row();
+                            }
+                        });
+                }
+            }
+
+            ui.add_space(8.0);
+            ui.label(RichText::new("Owners").strong());
+            if input.owners.is_empty() {
+                ui.label("No process holds it (pinned, or held by the kernel only).");
+            }
+            for owner in input.owners {
+                ui.label(format!("{} ({})", owner.comm, owner.pid));
+                ui.add(egui::Label::new(RichText::new(&owner.cmdline).monospace().small()).wrap());
+            }
+        });
+}
+
+fn metrics_rows(ui: &mut egui::Ui, input: &DetailsInput<'_>) {
+    let row = input.row;
+    let divisor = match input.cpu_mode {
+        CpuMode::OneCpu => 1.0,
+        CpuMode::AllCpus => input.online_cpus.max(1.0),
+    };
+    match row.metrics {
+        Some(m) => {
+            grid_row(ui, "Avg runtime", format::duration_ns(m.avg_runtime_ns));
+            grid_row(ui, "Events/s", format::rate(m.events_per_sec));
+            grid_row(
+                ui,
+                input.cpu_mode.header(),
+                format::percent(m.cpu_percent / divisor),
+            );
+            grid_row(ui, "Misses/s", format::rate(m.recursion_misses_per_sec));
+        }
+        None => grid_row(ui, "Metrics", "after the next sample"),
+    }
+    grid_row(ui, "Total avg", format::duration_ns(row.total_avg_runtime_ns));
+    grid_row(ui, "Runs", format::thousands(row.run_cnt));
+}
+
+fn yes_no(value: bool) -> &'static str {
+    if value { "yes" } else { "no" }
+}
+
+/// An owner's command line from `/proc`, NUL-separated arguments joined by
+/// spaces; or why it cannot be read.
+#[must_use]
+pub fn read_cmdline(pid: u32) -> String {
+    match std::fs::read(format!("/proc/{pid}/cmdline")) {
+        Ok(bytes) if bytes.is_empty() => "(no command line: a kernel thread or a zombie)".into(),
+        Ok(bytes) => {
+            let args: Vec<String> = bytes
+                .split(|&b| b == 0)
+                .filter(|a| !a.is_empty())
+                .map(|a| String::from_utf8_lossy(a).into_owned())
+                .collect();
+            args.join(" ")
+        }
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => "(process has exited)".into(),
+        Err(err) => format!("(cannot read its command line: {err})"),
+    }
+}
+
+/// The user name of `uid` from `/etc/passwd`.
+#[must_use]
+pub fn user_name(uid: u32) -> Option<String> {
+    let passwd = std::fs::read_to_string("/etc/passwd").ok()?;
+    passwd.lines().find_map(|line| {
+        let mut fields = line.split(':');
+        let name = fields.next()?;
+        let id: u32 = fields.nth(1)?.parse().ok()?;
+        (id == uid).then(|| name.to_owned())
+    })
+}
