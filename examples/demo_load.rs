@@ -25,7 +25,11 @@ const PROGRAMS: [(&str, TestProgramType, u32); 5] = [
 /// show: a raw tracepoint (it runs on every syscall), a cgroup program on a
 /// cgroup of its own and XDP on `lo` (both pass everything). Whatever the
 /// kernel refuses is left out with a note.
-fn attach_some() -> (Option<AttachTestObject>, Vec<libbpf_rs::Link>, Option<CgroupDir>) {
+fn attach_some() -> (
+    Option<AttachTestObject>,
+    Vec<libbpf_rs::Link>,
+    Option<CgroupDir>,
+) {
     let mut object = match AttachTestObject::load(false) {
         Ok(object) => object,
         Err(err) => {

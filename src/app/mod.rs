@@ -429,7 +429,10 @@ impl eframe::App for BpfScopeApp {
         });
 
         let columns = SortColumn::visible(&self.settings.columns);
-        let clock = self.store.latest_taken_at().zip(self.store.latest_boottime_ns());
+        let clock = self
+            .store
+            .latest_taken_at()
+            .zip(self.store.latest_boottime_ns());
         // The details pane: the cursor's program (the one last clicked).
         let details_row = self
             .cursor
@@ -437,14 +440,11 @@ impl eframe::App for BpfScopeApp {
             .and_then(|key| rows.binary_search_by_key(&key, |r| r.key).ok())
             .and_then(|i| rows.get(i));
         if let Some(row) = details_row {
-            let stale = self
-                .details
-                .as_ref()
-                .is_none_or(|d| {
-                    d.key != row.key
-                        || d.owners != row.text.owners
-                        || d.had_facts != row.text.facts.is_some()
-                });
+            let stale = self.details.as_ref().is_none_or(|d| {
+                d.key != row.key
+                    || d.owners != row.text.owners
+                    || d.had_facts != row.text.facts.is_some()
+            });
             if stale {
                 let list = self
                     .store

@@ -117,7 +117,11 @@ pub fn details_ui(ui: &mut egui::Ui, input: &DetailsInput<'_>, commands: &mut Ve
                                     "off (interpreted)".to_owned()
                                 },
                             );
-                            grid_row(ui, "Translated size", format::bytes(u64::from(f.xlated_bytes)));
+                            grid_row(
+                                ui,
+                                "Translated size",
+                                format::bytes(u64::from(f.xlated_bytes)),
+                            );
                             grid_row(
                                 ui,
                                 "Verified insns",
@@ -126,7 +130,8 @@ pub fn details_ui(ui: &mut egui::Ui, input: &DetailsInput<'_>, commands: &mut Ve
                             grid_row(
                                 ui,
                                 "Memlock",
-                                f.memlock_bytes.map_or_else(|| "–".to_owned(), format::bytes),
+                                f.memlock_bytes
+                                    .map_or_else(|| "–".to_owned(), format::bytes),
                             );
                             grid_row(
                                 ui,
@@ -235,7 +240,11 @@ fn metrics_rows(ui: &mut egui::Ui, input: &DetailsInput<'_>) {
         }
         None => grid_row(ui, "Metrics", "after the next sample"),
     }
-    grid_row(ui, "Total avg", format::duration_ns(row.total_avg_runtime_ns));
+    grid_row(
+        ui,
+        "Total avg",
+        format::duration_ns(row.total_avg_runtime_ns),
+    );
     grid_row(ui, "Runs", format::thousands(row.run_cnt));
 }
 

@@ -53,13 +53,19 @@ fn title(column: SortColumn) -> (&'static str, &'static str) {
         ),
         SortColumn::Cpu => ("CPU %", ""),
         SortColumn::Owners => ("Owners", "Processes holding the program (comm and pid)"),
-        SortColumn::Tag => ("Tag", "Hash of the program's instructions, as bpftool shows it"),
+        SortColumn::Tag => (
+            "Tag",
+            "Hash of the program's instructions, as bpftool shows it",
+        ),
         SortColumn::Attach => (
             "Attach",
             "Where the program's BPF links attach it: attach type and target",
         ),
         SortColumn::Maps => ("Maps", "Names of the maps the program uses"),
-        SortColumn::JitSize => ("JIT size", "Size of the program's native (JIT-compiled) code"),
+        SortColumn::JitSize => (
+            "JIT size",
+            "Size of the program's native (JIT-compiled) code",
+        ),
         SortColumn::VerifiedInsns => (
             "Verified insns",
             "Instructions the verifier processed when the program was loaded",
@@ -100,7 +106,9 @@ pub fn program_table_ui(ui: &mut egui::Ui, input: &TableInput<'_>, commands: &mu
         table = table.column(if column == SortColumn::Owners {
             Column::remainder().at_least(80.0).clip(true)
         } else {
-            Column::initial(initial_width(column)).at_least(40.0).clip(true)
+            Column::initial(initial_width(column))
+                .at_least(40.0)
+                .clip(true)
         });
     }
     let mut table = table
@@ -227,7 +235,11 @@ fn cell_text(column: SortColumn, row: &Row, input: &TableInput<'_>) -> (String, 
             } else if row.gone {
                 "No longer loaded; kept until you click \"Clear gone\"".to_owned()
             } else if row.text.kernel_name != row.name() {
-                format!("{}\n(the kernel's name: {})", row.name(), row.text.kernel_name)
+                format!(
+                    "{}\n(the kernel's name: {})",
+                    row.name(),
+                    row.text.kernel_name
+                )
             } else {
                 row.name().to_owned()
             };
@@ -293,7 +305,10 @@ fn cell_text(column: SortColumn, row: &Row, input: &TableInput<'_>) -> (String, 
         SortColumn::JitSize => match facts {
             Some(f) if f.jited => (
                 format::bytes(u64::from(f.jited_bytes)),
-                Some(format!("{} bytes", format::thousands(u64::from(f.jited_bytes)))),
+                Some(format!(
+                    "{} bytes",
+                    format::thousands(u64::from(f.jited_bytes))
+                )),
             ),
             Some(_) => ("interpreted".to_owned(), None),
             None => (dash(), None),

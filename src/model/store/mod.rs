@@ -6,6 +6,8 @@
 //! by age and by count, so 5,000 programs with five minutes of history stay
 //! small. Programs that disappear stay, marked gone, until cleared.
 
+mod aggregate;
+
 use std::collections::{HashSet, VecDeque};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -14,6 +16,7 @@ use super::metrics::{baseline, delta_metrics, total_cpu_percent};
 pub use super::row::{ProgramKey, Row, RowText};
 use super::{Catalog, ProgramSample, Sample};
 use crate::sampler::{SourceEvent, SourceInfo};
+pub use aggregate::{Averages, Band, Breakdown, Diff};
 
 /// How far back history is kept: the longest plot window.
 pub const HISTORY_AGE: Duration = Duration::from_secs(5 * 60);
@@ -21,6 +24,19 @@ pub const HISTORY_AGE: Duration = Duration::from_secs(5 * 60);
 pub const HISTORY_POINTS: usize = 3_000;
 /// Messages from the source kept for the status bar (the newest).
 pub const ERRORS_KEPT: usize = 100;
+/// Load and unload markers kept (the newest, within [`HISTORY_AGE`]).
+pub const MARKERS_KEPT: usize = 1_000;
+
+/// A program load or unload seen between two samples.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Marker {
+    /// When: the load time for loads; the sample that missed the program
+    /// first for unloads (it went away during the period before).
+    pub boottime_ns: u64,
+    pub loaded: bool,
+    pub key: ProgramKey,
+    pub name: String,
+}
 
 /// One plotted point of one program.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -74,6 +90,7 @@ pub struct Store {
     errors: Vec<String>,
     /// Facts and links, kept while the program's row is.
     catalog: Catalog,
+    markers: VecDeque<Marker>,
 }
 
 impl Store {
@@ -136,11 +153,13 @@ impl Store {
         let mut entries = Vec::with_capacity(old.len().max(programs.len()));
         let mut rows = Vec::with_capacity(entries.capacity());
         let mut old = old.into_iter().peekable();
+        let mut new_markers = Vec::new();
 
         for program in programs {
             let key = ProgramKey::of(&program);
             // Entries before this program are gone (or were gone already).
             while let Some(gone) = old.next_if(|e| e.key() < key) {
+                unloaded(&gone, index, sample.boottime_ns, &mut new_markers);
                 rows.push(Row::gone(&gone.latest, Arc::clone(&gone.text)));
                 entries.push(gone);
             }
@@ -166,13 +185,26 @@ impl Store {
                     entry.latest = program;
                     entry
                 }
-                None => Entry {
-                    text: Arc::new(self.row_text(&program)),
-                    latest: program,
-                    seen: index,
-                    first: index,
-                    values: VecDeque::new(),
-                },
+                None => {
+                    // Loaded since the previous sample (the first sample's
+                    // programs were there before bpfscope looked).
+                    let text = Arc::new(self.row_text(&program));
+                    if let Some(prev) = prev_boottime {
+                        new_markers.push(Marker {
+                            boottime_ns: program.load_time_ns.clamp(prev, sample.boottime_ns),
+                            loaded: true,
+                            key,
+                            name: text.name.clone(),
+                        });
+                    }
+                    Entry {
+                        text,
+                        latest: program,
+                        seen: index,
+                        first: index,
+                        values: VecDeque::new(),
+                    }
+                }
             };
             entry.seen = index;
             if let Some(m) = metrics {
@@ -198,9 +230,14 @@ impl Store {
             entries.push(entry);
         }
         for gone in old {
+            unloaded(&gone, index, sample.boottime_ns, &mut new_markers);
             rows.push(Row::gone(&gone.latest, Arc::clone(&gone.text)));
             entries.push(gone);
         }
+        new_markers.sort_by_key(|m| m.boottime_ns);
+        self.markers.extend(new_markers);
+        let excess = self.markers.len().saturating_sub(MARKERS_KEPT);
+        self.markers.drain(..excess);
 
         self.total_cpu_percent =
             total_cpu_percent(rows.iter().filter_map(|row| row.metrics.as_ref()));
@@ -224,6 +261,8 @@ impl Store {
             return;
         };
         let horizon = newest.saturating_sub(HISTORY_AGE.as_nanos() as u64);
+        let old_markers = self.markers.partition_point(|m| m.boottime_ns < horizon);
+        self.markers.drain(..old_markers);
         let by_age = self.times.partition_point(|t| t.boottime_ns < horizon);
         let by_count = self.times.len().saturating_sub(HISTORY_POINTS);
         let drop = by_age.max(by_count);
@@ -254,6 +293,12 @@ impl Store {
             self.catalog.retain(|k| kept.contains(k));
             self.generation += 1;
         }
+    }
+
+    /// Loads and unloads seen, oldest first.
+    #[must_use]
+    pub fn markers(&self) -> &VecDeque<Marker> {
+        &self.markers
     }
 
     /// One program's row.
@@ -345,6 +390,19 @@ impl Store {
     #[must_use]
     pub fn sample_count(&self) -> usize {
         self.times.len()
+    }
+}
+
+/// An unload marker for an entry missing from sample `index`, if it was in
+/// the sample before (else it went away earlier and was marked then).
+fn unloaded(gone: &Entry, index: u64, boottime_ns: u64, markers: &mut Vec<Marker>) {
+    if gone.seen + 1 == index {
+        markers.push(Marker {
+            boottime_ns,
+            loaded: false,
+            key: gone.key(),
+            name: gone.text.name.clone(),
+        });
     }
 }
 
@@ -468,5 +526,117 @@ mod tests {
             vec![program(1, 10_000_000, 1), program(2, 30_000_000, 1)],
         ));
         assert!((store.total_cpu_percent() - 4.0).abs() < 1e-9);
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::float_cmp)] // the expected values are exact in binary
+mod aggregate_tests {
+    use super::*;
+
+    fn program(id: u32, load_s: u64, run_time_ns: u64, run_cnt: u64) -> ProgramSample {
+        ProgramSample {
+            id,
+            prog_type: if id % 2 == 0 { 6 } else { 2 },
+            name: crate::model::KernelName::new(&format!("p{id}")),
+            tag: [0; 8],
+            load_time_ns: load_s * 1_000_000_000,
+            run_time_ns,
+            run_cnt,
+            recursion_misses: 0,
+            owners: Vec::new(),
+            own: false,
+        }
+    }
+
+    fn sample(secs: u64, programs: Vec<ProgramSample>) -> Sample {
+        Sample {
+            taken_at: SystemTime::UNIX_EPOCH + Duration::from_secs(secs),
+            boottime_ns: secs * 1_000_000_000,
+            period: Duration::from_secs(1),
+            facts: Vec::new(),
+            links: None,
+            programs,
+        }
+    }
+
+    #[test]
+    fn loads_and_unloads_between_samples_become_markers() {
+        let mut store = Store::new();
+        store.push_sample(sample(10, vec![program(1, 1, 0, 0)]));
+        assert!(store.markers().is_empty(), "the first sample marks nothing");
+        store.push_sample(sample(11, vec![program(1, 1, 0, 0), program(2, 10, 0, 0)]));
+        store.push_sample(sample(12, vec![program(2, 10, 0, 0)]));
+        let m: Vec<(u64, bool, u32)> = store
+            .markers()
+            .iter()
+            .map(|m| (m.boottime_ns / 1_000_000_000, m.loaded, m.key.id))
+            .collect();
+        // Program 2's load time (10 s) is before the previous sample: the
+        // marker goes to the earliest instant it can have happened at.
+        assert_eq!(m, vec![(10, true, 2), (12, false, 1)]);
+        assert_eq!(store.markers()[1].name, "p1");
+        // The program that went away keeps its history.
+        assert_eq!(
+            store
+                .history(ProgramKey {
+                    id: 1,
+                    load_time_ns: 1_000_000_000
+                })
+                .count(),
+            1
+        );
+    }
+
+    #[test]
+    fn window_averages_weight_runtime_by_runs() {
+        let mut store = Store::new();
+        // Period 1: 10 runs of 100 ns; period 2: 30 runs of 500 ns.
+        store.push_sample(sample(1, vec![program(1, 0, 0, 0)]));
+        store.push_sample(sample(2, vec![program(1, 0, 1_000, 10)]));
+        store.push_sample(sample(3, vec![program(1, 0, 16_000, 40)]));
+        let a = store.window_averages(0)[&ProgramKey {
+            id: 1,
+            load_time_ns: 0,
+        }];
+        assert_eq!(a.points, 2);
+        assert!((a.avg_runtime_ns - 400.0).abs() < 1e-3, "{a:?}");
+        assert!((a.events_per_sec - 20.0).abs() < 1e-6);
+        let only_last = store.window_averages(3_000_000_000)[&ProgramKey {
+            id: 1,
+            load_time_ns: 0,
+        }];
+        assert_eq!(only_last.points, 1);
+        assert!((only_last.avg_runtime_ns - 500.0).abs() < 1e-3);
+    }
+
+    #[test]
+    fn breakdown_bands_and_types_sum_to_the_total() {
+        let mut store = Store::new();
+        let rates = [5u64, 40, 1, 20, 3];
+        for s in 0..4u64 {
+            store.push_sample(sample(
+                s,
+                rates
+                    .iter()
+                    .enumerate()
+                    .map(|(i, r)| program(i as u32 + 1, 0, s * r * 1_000_000, s * 10))
+                    .collect(),
+            ));
+        }
+        let b = store.breakdown(0, 2);
+        assert_eq!(b.times_ns.len(), 4);
+        let labels: Vec<&str> = b.bands.iter().map(|band| band.label.as_str()).collect();
+        assert_eq!(labels, ["p2 (#2)", "p4 (#4)", "other"]);
+        for (t, total) in b.total.iter().enumerate() {
+            let stacked: f64 = b.bands.iter().map(|band| band.values[t]).sum();
+            assert!(
+                (stacked - total).abs() < 1e-6,
+                "at {t}: {stacked} vs {total}"
+            );
+        }
+        let by_type: f64 = b.by_type.iter().map(|(_, cpu)| cpu).sum();
+        assert!((by_type - store.total_cpu_percent()).abs() < 1e-9);
+        assert_eq!(b.by_type[0].0, "xdp", "{:?}", b.by_type);
     }
 }
