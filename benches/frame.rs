@@ -107,7 +107,9 @@ fn frame(c: &mut Criterion) {
     });
     let rows = store.rows().to_vec();
     group.bench_function("sort_by_cpu", |b| {
-        b.iter(|| bpfscope::app::view::order(&rows, "", bpfscope::app::view::Sort::default()));
+        b.iter(|| {
+            bpfscope::app::view::order(&rows, "", bpfscope::app::view::Sort::default(), None)
+        });
     });
     group.finish();
     black_box(&harness);

@@ -208,6 +208,19 @@ pub fn capability_names(mask: u64) -> String {
     }
 }
 
+/// The cgroup (v2) path of process `pid`, e.g. `/system.slice/foo.service`;
+/// or why it is unknown.
+#[must_use]
+pub fn cgroup_of(pid: u32) -> String {
+    match std::fs::read_to_string(format!("/proc/{pid}/cgroup")) {
+        Ok(text) => text
+            .lines()
+            .find_map(|l| l.strip_prefix("0::"))
+            .map_or_else(|| "(no cgroup v2)".to_owned(), str::to_owned),
+        Err(_) => "(process gone)".to_owned(),
+    }
+}
+
 /// Where cgroup v2 is mounted: `/sys/fs/cgroup` on unified systems,
 /// `/sys/fs/cgroup/unified` on hybrid ones; `None` without cgroup v2.
 #[must_use]

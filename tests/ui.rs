@@ -253,7 +253,7 @@ fn export_writes_the_snapshot_as_csv() {
     let written = std::fs::read_to_string(&path).expect("the export wrote the file");
     assert_eq!(written, expected_snapshot(4));
     // The formula-like owner is neutralised.
-    assert!(written.contains(",'=evil:1030\n"), "{written}");
+    assert!(written.contains(",'=evil:1030,\n"), "{written}");
     harness.get_by_label_contains("exported 3 records");
     assert!(harness.query_by_label("Save").is_none(), "dialog closed");
 }

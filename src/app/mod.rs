@@ -4,6 +4,7 @@
 //! records what the user asked for as [`Command`]s, applied after drawing by
 //! [`BpfScopeApp::run_cmd`]. No panel changes shared state mid-frame.
 
+mod alerts;
 mod export_dialog;
 mod keys;
 mod settings;
@@ -16,14 +17,17 @@ use std::time::{Duration, SystemTime};
 use eframe::egui;
 
 pub use export_dialog::ExportKind;
-pub use settings::{CpuMode, PlotWindow, Settings};
+pub use settings::{CpuMode, MainView, PlotWindow, Settings, Thresholds};
 
-use crate::model::store::{ProgramKey, Row, Store};
+use crate::model::store::{Averages, Breakdown, Diff, ProgramKey, Row, Store};
 use crate::sampler::{Interval, Waker};
 use crate::source::{Source, Status};
 use crate::sys;
 use crate::ui;
-use view::{SortColumn, ViewCache};
+use view::{Grouping, SortColumn, ViewCache};
+
+/// Programs the breakdown plot shows on their own (the rest are "other").
+pub const BREAKDOWN_TOP: usize = 10;
 
 /// Key under which [`Settings`] live in eframe's storage.
 pub const SETTINGS_KEY: &str = "bpfscope-settings";
@@ -63,6 +67,13 @@ pub enum Command {
     ToggleDetails,
     /// Puts text on the clipboard.
     Copy(String),
+    CaptureBaseline,
+    ClearBaseline,
+    /// Shows or hides the changes against the baseline.
+    ToggleDiff,
+    SetGrouping(Grouping),
+    SetView(MainView),
+    SetThresholds(Thresholds),
     /// What the source's status offers: authenticate, retry, reconnect.
     Source(crate::source::Action),
 }
@@ -90,6 +101,24 @@ struct DetailsCache {
     had_facts: bool,
 }
 
+/// Averages frozen by "Capture baseline".
+#[derive(Debug)]
+struct Baseline {
+    /// Bumps with each capture.
+    serial: u64,
+    captured_at: SystemTime,
+    window: PlotWindow,
+    values: std::collections::HashMap<ProgramKey, Averages>,
+}
+
+/// The diffs against the baseline, for one store generation.
+#[derive(Debug)]
+struct DiffCache {
+    generation: u64,
+    baseline: u64,
+    values: view::Diffs,
+}
+
 /// A message of the app's own for the status bar (export results).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Notice {
@@ -115,6 +144,16 @@ pub struct BpfScopeApp {
     scroll_to_cursor: bool,
     online_cpus: usize,
     details: Option<DetailsCache>,
+    baseline: Option<Baseline>,
+    /// Diff mode: the table shows changes against the baseline.
+    diff: bool,
+    diffs: Option<DiffCache>,
+    breakdown: Option<(u64, PlotWindow, Breakdown)>,
+    alerts: alerts::Alerts,
+    /// Started when the first notification is due.
+    notifier: Option<alerts::Notifier>,
+    /// The store generation the alerts last looked at.
+    alerts_generation: u64,
     /// Frames drawn, and when the app started (for `BPFSCOPE_FRAME_STATS`).
     frames: u64,
     started: std::time::Instant,
@@ -167,6 +206,13 @@ impl BpfScopeApp {
             scroll_to_cursor: false,
             online_cpus: sys::online_cpus(),
             details: None,
+            baseline: None,
+            diff: false,
+            diffs: None,
+            breakdown: None,
+            alerts: alerts::Alerts::default(),
+            notifier: None,
+            alerts_generation: 0,
             frames: 0,
             started: std::time::Instant::now(),
         }
@@ -200,6 +246,28 @@ impl BpfScopeApp {
     #[must_use]
     pub fn notice(&self) -> Option<&Notice> {
         self.notice.as_ref()
+    }
+
+    /// The changes against the baseline, while diff mode is on.
+    pub fn diffs(&mut self) -> Option<&view::Diffs> {
+        self.refresh_diffs();
+        self.diffs.as_ref().map(|d| &d.values)
+    }
+
+    /// The table's groups (empty without grouping), with their subtotals.
+    pub fn groups(&mut self) -> Vec<view::Group> {
+        let (generation, rows) = table_rows(self.frozen.as_ref(), &self.store);
+        let diffs = self.diffs.as_ref();
+        compute_view(
+            &mut self.view,
+            generation,
+            rows,
+            &self.filter,
+            &self.settings,
+            diffs,
+        )
+        .groups
+        .clone()
     }
 
     /// Ids in the order the table shows them now.
@@ -254,6 +322,15 @@ impl BpfScopeApp {
             Command::ToggleColumn(column) => self.settings.toggle_column(column),
             Command::ToggleDetails => self.settings.details = !self.settings.details,
             Command::Copy(text) => ctx.copy_text(text),
+            Command::CaptureBaseline => self.capture_baseline(),
+            Command::ClearBaseline => {
+                self.baseline = None;
+                self.diff = false;
+            }
+            Command::ToggleDiff => self.diff = !self.diff && self.baseline.is_some(),
+            Command::SetGrouping(grouping) => self.settings.grouping = grouping,
+            Command::SetView(view) => self.settings.view = view,
+            Command::SetThresholds(thresholds) => self.settings.thresholds = thresholds,
             Command::ClearGone => {
                 self.store.clear_gone();
                 let live: BTreeSet<ProgramKey> = self.store.rows().iter().map(|r| r.key).collect();
@@ -263,11 +340,151 @@ impl BpfScopeApp {
     }
 
     fn current_order(&mut self) -> Vec<ProgramKey> {
+        self.refresh_diffs();
         let (generation, rows) = table_rows(self.frozen.as_ref(), &self.store);
-        let order = self
-            .view
-            .get(generation, rows, &self.filter, self.settings.sort);
-        order.iter().map(|&i| rows[i].key).collect()
+        let view = compute_view(
+            &mut self.view,
+            generation,
+            rows,
+            &self.filter,
+            &self.settings,
+            self.diffs.as_ref(),
+        );
+        view.order.iter().map(|&i| rows[i].key).collect()
+    }
+
+    /// Recomputes the diffs against the baseline when diff mode is on and
+    /// the data or the baseline changed.
+    fn refresh_diffs(&mut self) {
+        let Some(baseline) = self.baseline.as_ref().filter(|_| self.diff) else {
+            self.diffs = None;
+            return;
+        };
+        let generation = self.store.generation();
+        if self
+            .diffs
+            .as_ref()
+            .is_some_and(|d| d.generation == generation && d.baseline == baseline.serial)
+        {
+            return;
+        }
+        let since = self
+            .store
+            .latest_boottime_ns()
+            .unwrap_or(0)
+            .saturating_sub(baseline.window.duration().as_nanos() as u64);
+        let now = self.store.window_averages(since);
+        let mut values: view::Diffs = now
+            .iter()
+            .map(|(key, averages)| (*key, Diff::between(averages, baseline.values.get(key))))
+            .collect();
+        for (key, before) in &baseline.values {
+            values
+                .entry(*key)
+                .or_insert_with(|| Diff::between(&Averages::default(), Some(before)));
+        }
+        self.diffs = Some(DiffCache {
+            generation,
+            baseline: baseline.serial,
+            values,
+        });
+    }
+
+    /// Programs over a threshold in the latest period; `None` without
+    /// thresholds.
+    fn over_threshold(&self) -> Option<usize> {
+        let t = self.settings.thresholds;
+        t.any().then(|| {
+            self.store
+                .rows()
+                .iter()
+                .filter(|r| r.metrics.is_some_and(|m| t.exceeded(&m)))
+                .count()
+        })
+    }
+
+    /// After each new sample: notifies about programs that crossed a
+    /// threshold (when the user asked for notifications).
+    fn check_thresholds(&mut self) {
+        if let Some(failure) = self.notifier.as_ref().and_then(alerts::Notifier::failure) {
+            self.notice = Some(Notice::Error(failure));
+        }
+        let generation = self.store.generation();
+        if generation == self.alerts_generation {
+            return;
+        }
+        self.alerts_generation = generation;
+        let thresholds = self.settings.thresholds;
+        if !thresholds.any() {
+            return;
+        }
+        let note = self
+            .alerts
+            .update(self.store.rows(), &thresholds, std::time::Instant::now());
+        let Some(note) = note.filter(|_| thresholds.notify) else {
+            return;
+        };
+        if self.notifier.is_none() {
+            match alerts::Notifier::start() {
+                Ok(notifier) => self.notifier = Some(notifier),
+                Err(err) => self.notice = Some(Notice::Error(err)),
+            }
+        }
+        if let Some(notifier) = &self.notifier {
+            notifier.notify(note);
+        }
+    }
+
+    /// Recomputes the breakdown when the data or the window changed.
+    fn refresh_breakdown(&mut self) {
+        let generation = self.store.generation();
+        let window = self.settings.plot_window;
+        if self
+            .breakdown
+            .as_ref()
+            .is_some_and(|(g, w, _)| *g == generation && *w == window)
+        {
+            return;
+        }
+        let since = self
+            .store
+            .latest_boottime_ns()
+            .unwrap_or(0)
+            .saturating_sub(window.duration().as_nanos() as u64);
+        self.breakdown = Some((
+            generation,
+            window,
+            self.store.breakdown(since, BREAKDOWN_TOP),
+        ));
+    }
+
+    /// The breakdown the view shows (computed when the view is open).
+    pub fn breakdown(&mut self) -> Option<&Breakdown> {
+        self.refresh_breakdown();
+        self.breakdown.as_ref().map(|(.., b)| b)
+    }
+
+    /// Freezes every program's averages over the plot window as the baseline.
+    fn capture_baseline(&mut self) {
+        let window = self.settings.plot_window;
+        let since = self
+            .store
+            .latest_boottime_ns()
+            .unwrap_or(0)
+            .saturating_sub(window.duration().as_nanos() as u64);
+        let serial = self.baseline.as_ref().map_or(1, |b| b.serial + 1);
+        self.baseline = Some(Baseline {
+            serial,
+            captured_at: self.store.latest_taken_at().unwrap_or_else(SystemTime::now),
+            window,
+            values: self.store.window_averages(since),
+        });
+        self.diff = true;
+        self.notice = Some(Notice::Info(format!(
+            "baseline captured: {} programs, averaged over {}",
+            self.baseline.as_ref().map_or(0, |b| b.values.len()),
+            window.label()
+        )));
     }
 
     fn select(&mut self, key: ProgramKey, mode: SelectMode) {
@@ -351,6 +568,78 @@ impl BpfScopeApp {
     }
 }
 
+/// The details pane's owners (with command lines) and user name, read from
+/// `/proc` and the password database when the program, its owners or its
+/// facts change.
+fn owner_details<'a>(
+    cache: &'a mut Option<DetailsCache>,
+    store: &Store,
+    row: &Row,
+) -> (&'a [ui::OwnerDetails], Option<&'a str>) {
+    let stale = cache.as_ref().is_none_or(|d| {
+        d.key != row.key || d.owners != row.text.owners || d.had_facts != row.text.facts.is_some()
+    });
+    if stale {
+        let list = store
+            .program(row.key)
+            .map(|p| {
+                p.owners
+                    .iter()
+                    .map(|o| ui::OwnerDetails {
+                        pid: o.pid,
+                        comm: o.comm.to_string(),
+                        cmdline: ui::read_cmdline(o.pid),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        *cache = Some(DetailsCache {
+            key: row.key,
+            owners: row.text.owners.clone(),
+            list,
+            user: row.text.facts.as_ref().and_then(|f| ui::user_name(f.uid)),
+            had_facts: row.text.facts.is_some(),
+        });
+    }
+    let cache = cache.as_ref();
+    (
+        cache.map_or(&[][..], |c| c.list.as_slice()),
+        cache.and_then(|c| c.user.as_deref()),
+    )
+}
+
+/// The table's view of `rows`: filtered, sorted, grouped.
+fn compute_view<'a>(
+    cache: &'a mut ViewCache,
+    generation: u64,
+    rows: &[Row],
+    filter: &str,
+    settings: &Settings,
+    diffs: Option<&DiffCache>,
+) -> &'a view::View {
+    let grouping = settings.grouping;
+    let cgroups: std::cell::RefCell<std::collections::HashMap<u32, String>> =
+        std::cell::RefCell::default();
+    let group_of = |row: &Row| match (&row.text.first_owner, grouping) {
+        (None, _) => "(no owning process)".to_owned(),
+        (Some((pid, comm)), Grouping::Process | Grouping::None) => format!("{comm} ({pid})"),
+        (Some((pid, _)), Grouping::Cgroup) => cgroups
+            .borrow_mut()
+            .entry(*pid)
+            .or_insert_with(|| sys::cgroup_of(*pid))
+            .clone(),
+    };
+    cache.get(&view::ViewInput {
+        generation,
+        rows,
+        filter,
+        sort: settings.sort,
+        diffs: diffs.map(|d| (d.generation ^ (d.baseline << 48), &d.values)),
+        grouping,
+        group_of: &group_of,
+    })
+}
+
 /// The rows the table shows (frozen while paused) and their generation.
 fn table_rows<'a>(frozen: Option<&'a Frozen>, store: &'a Store) -> (u64, &'a [Row]) {
     match frozen {
@@ -359,28 +648,10 @@ fn table_rows<'a>(frozen: Option<&'a Frozen>, store: &'a Store) -> (u64, &'a [Ro
     }
 }
 
-impl eframe::App for BpfScopeApp {
-    fn logic(&mut self, ctx: &egui::Context, _frame: &mut eframe::Frame) {
-        for event in self.source.drain() {
-            self.store.push(event);
-        }
-        if let Some(dialog) = &mut self.export {
-            dialog.poll_browse();
-        }
-        if matches!(self.source.status(), Status::Sampling(_)) {
-            // Keeps "sample N s ago" honest if the sampler stalls. Samples
-            // wake the window themselves; this fires only when one is late,
-            // so a steady 1 Hz sampler costs one frame a second, not two.
-            let stall = self.settings.interval().duration().mul_f32(1.5);
-            ctx.request_repaint_after(stall.max(Duration::from_secs(1)));
-        }
-    }
-
-    fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
-        let ctx = ui.ctx().clone();
-        self.frames += 1;
-        keys::keyboard_commands(&ctx, self.export.is_some(), &mut self.commands);
-
+/// The window's parts, each reading the state and queueing commands.
+impl BpfScopeApp {
+    /// The top bar and the view bar; returns the programs over a threshold.
+    fn bars_ui(&mut self, ui: &mut egui::Ui) -> Option<usize> {
         let paused = self.frozen.is_some();
         egui::Panel::top("top_bar").show(ui, |ui| {
             ui::top_bar_ui(
@@ -392,31 +663,57 @@ impl eframe::App for BpfScopeApp {
                 &mut self.commands,
             );
         });
+        let over_threshold = self.over_threshold();
+        egui::Panel::top("view_bar").show(ui, |ui| {
+            ui::view_bar_ui(
+                ui,
+                &ui::ViewBar {
+                    settings: &self.settings,
+                    baseline: self.baseline.as_ref().map(|b| (b.captured_at, b.window)),
+                    diff: self.diff,
+                    over_threshold,
+                },
+                &mut self.commands,
+            );
+        });
+        over_threshold
+    }
 
-        let (rows_generation, rows) = table_rows(self.frozen.as_ref(), &self.store);
-        let order = self
-            .view
-            .get(rows_generation, rows, &self.filter, self.settings.sort);
-        let cpu_divisor = match self.settings.cpu_mode {
+    fn cpu_divisor(&self) -> f64 {
+        match self.settings.cpu_mode {
             CpuMode::OneCpu => 1.0,
             CpuMode::AllCpus => self.online_cpus.max(1) as f64,
-        };
+        }
+    }
+
+    fn status_bar_ui(&mut self, ui: &mut egui::Ui, over_threshold: Option<usize>) {
+        let cpu_divisor = self.cpu_divisor();
+        let (generation, rows) = table_rows(self.frozen.as_ref(), &self.store);
+        let shown = compute_view(
+            &mut self.view,
+            generation,
+            rows,
+            &self.filter,
+            &self.settings,
+            self.diffs.as_ref(),
+        )
+        .order
+        .len();
         let total_cpu = match &self.frozen {
             Some(frozen) => frozen.total_cpu_percent,
             None => self.store.total_cpu_percent(),
         };
-
         egui::Panel::bottom("status_bar").show(ui, |ui| {
             ui::status_bar_ui(
                 ui,
                 &ui::StatusBar {
-                    shown: order.len(),
+                    shown,
                     total: rows.len(),
                     total_cpu_percent: total_cpu / cpu_divisor,
                     cpu_mode: self.settings.cpu_mode,
                     info: self.store.info(),
                     latest: self.store.latest_taken_at(),
-                    paused,
+                    paused: self.frozen.is_some(),
                     errors: self.store.errors(),
                     notice: self.notice.as_ref(),
                     problem: self.source.problem(),
@@ -424,65 +721,59 @@ impl eframe::App for BpfScopeApp {
                         Status::Sampling(via) => Some(*via),
                         Status::Waiting(_) | Status::Stopped { .. } => None,
                     },
+                    over_threshold,
                 },
             );
         });
+    }
 
-        let columns = SortColumn::visible(&self.settings.columns);
-        let clock = self
-            .store
+    fn clock(&self) -> Option<(SystemTime, u64)> {
+        self.store
             .latest_taken_at()
-            .zip(self.store.latest_boottime_ns());
-        // The details pane: the cursor's program (the one last clicked).
-        let details_row = self
+            .zip(self.store.latest_boottime_ns())
+    }
+
+    /// The details pane: the cursor's program (the one last clicked).
+    fn details_ui(&mut self, ui: &mut egui::Ui) {
+        let clock = self.clock();
+        let (_, rows) = table_rows(self.frozen.as_ref(), &self.store);
+        let Some(row) = self
             .cursor
             .filter(|_| self.settings.details)
             .and_then(|key| rows.binary_search_by_key(&key, |r| r.key).ok())
-            .and_then(|i| rows.get(i));
-        if let Some(row) = details_row {
-            let stale = self.details.as_ref().is_none_or(|d| {
-                d.key != row.key
-                    || d.owners != row.text.owners
-                    || d.had_facts != row.text.facts.is_some()
-            });
-            if stale {
-                let list = self
-                    .store
-                    .program(row.key)
-                    .map(|p| {
-                        p.owners
-                            .iter()
-                            .map(|o| ui::OwnerDetails {
-                                pid: o.pid,
-                                comm: o.comm.to_string(),
-                                cmdline: ui::read_cmdline(o.pid),
-                            })
-                            .collect()
-                    })
-                    .unwrap_or_default();
-                self.details = Some(DetailsCache {
-                    key: row.key,
-                    owners: row.text.owners.clone(),
-                    list,
-                    user: row.text.facts.as_ref().and_then(|f| ui::user_name(f.uid)),
-                    had_facts: row.text.facts.is_some(),
-                });
-            }
-            let cache = self.details.as_ref();
-            let input = ui::DetailsInput {
-                row,
-                owners: cache.map_or(&[][..], |c| c.list.as_slice()),
-                user: cache.and_then(|c| c.user.as_deref()),
-                clock,
-                online_cpus: self.online_cpus as f64,
-                cpu_mode: self.settings.cpu_mode,
-            };
-            egui::Panel::right("details")
-                .resizable(true)
-                .default_size(380.0)
-                .show(ui, |ui| ui::details_ui(ui, &input, &mut self.commands));
-        }
+            .and_then(|i| rows.get(i))
+        else {
+            return;
+        };
+        let (owners, user) = owner_details(&mut self.details, &self.store, row);
+        let input = ui::DetailsInput {
+            row,
+            owners,
+            user,
+            clock,
+            online_cpus: self.online_cpus as f64,
+            cpu_mode: self.settings.cpu_mode,
+        };
+        egui::Panel::right("details")
+            .resizable(true)
+            .default_size(380.0)
+            .show(ui, |ui| ui::details_ui(ui, &input, &mut self.commands));
+    }
 
+    /// The table and plots, or the breakdown.
+    fn central_ui(&mut self, ui: &mut egui::Ui) {
+        let cpu_divisor = self.cpu_divisor();
+        let clock = self.clock();
+        let columns = SortColumn::visible(&self.settings.columns, self.diffs.is_some());
+        let (generation, rows) = table_rows(self.frozen.as_ref(), &self.store);
+        let view = compute_view(
+            &mut self.view,
+            generation,
+            rows,
+            &self.filter,
+            &self.settings,
+            self.diffs.as_ref(),
+        );
         let plotting = !self.selected.is_empty();
         let now = match &self.frozen {
             Some(frozen) => frozen.boottime_ns,
@@ -499,6 +790,19 @@ impl eframe::App for BpfScopeApp {
                 !self.store.rows().is_empty(),
                 &mut self.commands,
             );
+            if self.settings.view == MainView::Breakdown {
+                if let Some((.., breakdown)) = &self.breakdown {
+                    ui::breakdown_ui(
+                        ui,
+                        breakdown,
+                        now,
+                        self.settings.plot_window,
+                        cpu_divisor,
+                        self.settings.cpu_mode,
+                    );
+                }
+                return;
+            }
             // With plots, the table takes the upper half and the plots the rest.
             let table_height = if plotting {
                 (ui.available_height() * 0.45).max(120.0)
@@ -509,7 +813,8 @@ impl eframe::App for BpfScopeApp {
                 ui,
                 &ui::TableInput {
                     rows,
-                    order,
+                    lines: &view.lines,
+                    groups: &view.groups,
                     selected: &self.selected,
                     cursor: self.cursor,
                     scroll_to_cursor: std::mem::take(&mut self.scroll_to_cursor),
@@ -519,6 +824,8 @@ impl eframe::App for BpfScopeApp {
                     max_height: table_height,
                     columns: &columns,
                     clock,
+                    diffs: self.diffs.as_ref().map(|d| &d.values),
+                    thresholds: self.settings.thresholds,
                 },
                 &mut self.commands,
             );
@@ -535,6 +842,40 @@ impl eframe::App for BpfScopeApp {
                 );
             }
         });
+    }
+}
+
+impl eframe::App for BpfScopeApp {
+    fn logic(&mut self, ctx: &egui::Context, _frame: &mut eframe::Frame) {
+        for event in self.source.drain() {
+            self.store.push(event);
+        }
+        if let Some(dialog) = &mut self.export {
+            dialog.poll_browse();
+        }
+        self.check_thresholds();
+        if matches!(self.source.status(), Status::Sampling(_)) {
+            // Keeps "sample N s ago" honest if the sampler stalls. Samples
+            // wake the window themselves; this fires only when one is late,
+            // so a steady 1 Hz sampler costs one frame a second, not two.
+            let stall = self.settings.interval().duration().mul_f32(1.5);
+            ctx.request_repaint_after(stall.max(Duration::from_secs(1)));
+        }
+    }
+
+    fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
+        let ctx = ui.ctx().clone();
+        self.frames += 1;
+        keys::keyboard_commands(&ctx, self.export.is_some(), &mut self.commands);
+
+        let over_threshold = self.bars_ui(ui);
+        if self.settings.view == MainView::Breakdown {
+            self.refresh_breakdown();
+        }
+        self.refresh_diffs();
+        self.status_bar_ui(ui, over_threshold);
+        self.details_ui(ui);
+        self.central_ui(ui);
 
         if let Some(dialog) = &mut self.export {
             dialog.ui(&ctx, &mut self.commands);

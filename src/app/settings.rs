@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::view::{Sort, SortColumn};
+use super::view::{Grouping, Sort, SortColumn};
 use crate::sampler::Interval;
 
 /// How far back the plots reach.
@@ -94,6 +94,46 @@ pub struct Settings {
     pub columns: Vec<SortColumn>,
     /// Whether the details pane is open beside the table.
     pub details: bool,
+    pub grouping: Grouping,
+    pub view: MainView,
+    pub thresholds: Thresholds,
+}
+
+/// What the central area shows.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum MainView {
+    /// The program table (and plots of the selected programs).
+    #[default]
+    Programs,
+    /// Where BPF time goes: the stacked plot and the split by type.
+    Breakdown,
+}
+
+/// Limits above which rows are highlighted and a notification is raised.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Thresholds {
+    /// Average runtime per run, in nanoseconds.
+    pub avg_runtime_ns: Option<f64>,
+    /// CPU % of one CPU.
+    pub cpu_percent: Option<f64>,
+    /// Raise desktop notifications when a program crosses one.
+    pub notify: bool,
+}
+
+impl Thresholds {
+    /// Whether these metrics are over either threshold.
+    #[must_use]
+    pub fn exceeded(&self, m: &crate::model::metrics::Metrics) -> bool {
+        self.avg_runtime_ns.is_some_and(|t| m.avg_runtime_ns > t)
+            || self.cpu_percent.is_some_and(|t| m.cpu_percent > t)
+    }
+
+    /// Whether any threshold is set.
+    #[must_use]
+    pub fn any(&self) -> bool {
+        self.avg_runtime_ns.is_some() || self.cpu_percent.is_some()
+    }
 }
 
 impl Default for Settings {
@@ -105,6 +145,9 @@ impl Default for Settings {
             cpu_mode: CpuMode::default(),
             columns: vec![SortColumn::Attach],
             details: true,
+            grouping: Grouping::None,
+            view: MainView::Programs,
+            thresholds: Thresholds::default(),
         }
     }
 }

@@ -3,7 +3,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::store::Row;
+use std::collections::HashMap;
+
+use crate::model::store::{Diff, ProgramKey, Row};
 
 /// A sortable table column.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -26,9 +28,20 @@ pub enum SortColumn {
     MissesPerSec,
     LoadedAt,
     Uid,
+    /// Changes against the baseline (diff mode).
+    DeltaAvgRuntime,
+    DeltaEventsPerSec,
+    DeltaCpu,
 }
 
 impl SortColumn {
+    /// The diff mode's columns, after CPU %.
+    pub const DELTAS: [Self; 3] = [
+        Self::DeltaAvgRuntime,
+        Self::DeltaEventsPerSec,
+        Self::DeltaCpu,
+    ];
+
     /// Columns shown unless hidden, in table order (Owners last).
     pub const BASE: [Self; 8] = [
         Self::Id,
@@ -69,6 +82,9 @@ impl SortColumn {
                 | Self::Memlock
                 | Self::MissesPerSec
                 | Self::LoadedAt
+                | Self::DeltaAvgRuntime
+                | Self::DeltaEventsPerSec
+                | Self::DeltaCpu
         )
     }
 
@@ -83,8 +99,11 @@ impl SortColumn {
 
     /// The visible columns in table order, given the optional ones shown.
     #[must_use]
-    pub fn visible(shown: &[Self]) -> Vec<Self> {
+    pub fn visible(shown: &[Self], diff: bool) -> Vec<Self> {
         let mut columns: Vec<Self> = Self::BASE[..7].to_vec();
+        if diff {
+            columns.extend(Self::DELTAS);
+        }
         columns.extend(Self::OPTIONAL.iter().filter(|c| shown.contains(c)));
         columns.push(Self::Owners);
         columns
@@ -128,7 +147,12 @@ impl Sort {
 
 /// The number a numeric column sorts by; `None` for text columns. Rows
 /// without metrics yet sort below every measured row.
-fn number(row: &Row, column: SortColumn) -> Option<f64> {
+fn number(row: &Row, column: SortColumn, diffs: Option<&Diffs>) -> Option<f64> {
+    let delta = |get: fn(&Diff) -> f64| {
+        diffs
+            .and_then(|d| d.get(&row.key))
+            .map_or(f64::NEG_INFINITY, get)
+    };
     let metric = |get: fn(&crate::model::metrics::Metrics) -> f64| {
         row.metrics.as_ref().map_or(f64::NEG_INFINITY, get)
     };
@@ -147,6 +171,9 @@ fn number(row: &Row, column: SortColumn) -> Option<f64> {
         SortColumn::Memlock => Some(fact(|f| f.memlock_bytes.map_or(-1.0, |m| m as f64))),
         SortColumn::Uid => Some(fact(|f| f64::from(f.uid))),
         SortColumn::LoadedAt => Some(row.key.load_time_ns as f64),
+        SortColumn::DeltaAvgRuntime => Some(delta(|d| d.avg_runtime_ns)),
+        SortColumn::DeltaEventsPerSec => Some(delta(|d| d.events_per_sec)),
+        SortColumn::DeltaCpu => Some(delta(|d| d.cpu_percent)),
         SortColumn::Type
         | SortColumn::Name
         | SortColumn::Owners
@@ -177,7 +204,7 @@ fn text(row: &Row, column: SortColumn) -> &str {
 /// Indexes of the rows that match `filter` (any case), sorted by `sort`; ties
 /// are broken by id, ascending, whatever the direction.
 #[must_use]
-pub fn order(rows: &[Row], filter: &str, sort: Sort) -> Vec<usize> {
+pub fn order(rows: &[Row], filter: &str, sort: Sort, diffs: Option<&Diffs>) -> Vec<usize> {
     let needle = filter.trim().to_lowercase();
     let picked = (0..rows.len()).filter(|&i| rows[i].matches(&needle));
     if sort.column.is_text() {
@@ -198,7 +225,7 @@ pub fn order(rows: &[Row], filter: &str, sort: Sort) -> Vec<usize> {
         let mut keyed: Vec<(i64, u32, u64, usize)> = picked
             .map(|i| {
                 let row = &rows[i];
-                let bits = total_order_bits(number(row, sort.column).unwrap_or(0.0));
+                let bits = total_order_bits(number(row, sort.column, diffs).unwrap_or(0.0));
                 let bits = if sort.descending { !bits } else { bits };
                 (bits, row.key.id, row.key.load_time_ns, i)
             })
@@ -208,26 +235,161 @@ pub fn order(rows: &[Row], filter: &str, sort: Sort) -> Vec<usize> {
     }
 }
 
-/// [`order`], recomputed only when its inputs change.
+/// Each program's change against the baseline.
+pub type Diffs = HashMap<ProgramKey, Diff>;
+
+/// How the table groups programs.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Grouping {
+    #[default]
+    None,
+    /// By the owning process (the lowest pid holding the program).
+    Process,
+    /// By that process's cgroup (a service, a container).
+    Cgroup,
+}
+
+impl Grouping {
+    pub const ALL: [Self; 3] = [Self::None, Self::Process, Self::Cgroup];
+
+    #[must_use]
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::None => "No grouping",
+            Self::Process => "By process",
+            Self::Cgroup => "By cgroup",
+        }
+    }
+}
+
+/// A group of programs with subtotals over the rows it shows.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Group {
+    pub label: String,
+    pub programs: usize,
+    /// Sum of CPU % (of one CPU) of the latest period.
+    pub cpu_percent: f64,
+    pub events_per_sec: f64,
+}
+
+/// A table line: a group's header or a program's row.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Line {
+    Group(usize),
+    Row(usize),
+}
+
+/// What the table shows: rows in display order, and lines to draw.
+#[derive(Debug, Default)]
+pub struct View {
+    /// Indexes into the rows, in the order they are drawn.
+    pub order: Vec<usize>,
+    pub lines: Vec<Line>,
+    pub groups: Vec<Group>,
+}
+
+/// Splits `order` into groups by `group_of`; groups go by CPU %, largest
+/// first, and keep the rows' order inside. Every row is in one group, so
+/// the groups' subtotals add up to the total of the rows.
+pub fn group(rows: &[Row], order: &[usize], group_of: &dyn Fn(&Row) -> String) -> View {
+    let mut by_label: HashMap<String, (Group, Vec<usize>)> = HashMap::new();
+    for &i in order {
+        let row = &rows[i];
+        let label = group_of(row);
+        let (group, members) = by_label.entry(label.clone()).or_insert_with(|| {
+            (
+                Group {
+                    label,
+                    programs: 0,
+                    cpu_percent: 0.0,
+                    events_per_sec: 0.0,
+                },
+                Vec::new(),
+            )
+        });
+        group.programs += 1;
+        if let Some(m) = &row.metrics {
+            group.cpu_percent += m.cpu_percent;
+            group.events_per_sec += m.events_per_sec;
+        }
+        members.push(i);
+    }
+    let mut sorted: Vec<(Group, Vec<usize>)> = by_label.into_values().collect();
+    sorted.sort_by(|a, b| {
+        b.0.cpu_percent
+            .total_cmp(&a.0.cpu_percent)
+            .then_with(|| a.0.label.cmp(&b.0.label))
+    });
+    let mut view = View::default();
+    for (g, (group, members)) in sorted.into_iter().enumerate() {
+        view.lines.push(Line::Group(g));
+        view.lines.extend(members.iter().map(|&i| Line::Row(i)));
+        view.order.extend(members);
+        view.groups.push(group);
+    }
+    view
+}
+
+/// What a [`View`] is made from.
+pub struct ViewInput<'a> {
+    /// Must change whenever `rows` does.
+    pub generation: u64,
+    pub rows: &'a [Row],
+    pub filter: &'a str,
+    pub sort: Sort,
+    /// The diffs and a number that changes whenever they do.
+    pub diffs: Option<(u64, &'a Diffs)>,
+    pub grouping: Grouping,
+    pub group_of: &'a dyn Fn(&Row) -> String,
+}
+
+impl std::fmt::Debug for ViewInput<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ViewInput")
+            .field("generation", &self.generation)
+            .field("rows", &self.rows.len())
+            .field("filter", &self.filter)
+            .field("sort", &self.sort)
+            .field("grouping", &self.grouping)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The [`View`], recomputed only when its inputs change.
 #[derive(Debug, Default)]
 pub struct ViewCache {
-    key: Option<(u64, String, Sort)>,
-    order: Vec<usize>,
+    key: Option<(u64, String, Sort, Option<u64>, Grouping)>,
+    view: View,
 }
 
 impl ViewCache {
-    /// The order for rows of `generation`. `generation` must change whenever
-    /// `rows` does.
-    pub fn get(&mut self, generation: u64, rows: &[Row], filter: &str, sort: Sort) -> &[usize] {
-        let fresh = self
-            .key
-            .as_ref()
-            .is_some_and(|(g, f, s)| *g == generation && f == filter && *s == sort);
-        if !fresh {
-            self.order = order(rows, filter, sort);
-            self.key = Some((generation, filter.to_owned(), sort));
+    /// The view of `input`, from the cache when nothing changed.
+    pub fn get(&mut self, input: &ViewInput<'_>) -> &View {
+        let key = (
+            input.generation,
+            input.filter.to_owned(),
+            input.sort,
+            input.diffs.map(|(g, _)| g),
+            input.grouping,
+        );
+        if self.key.as_ref() != Some(&key) {
+            let order = order(
+                input.rows,
+                input.filter,
+                input.sort,
+                input.diffs.map(|(_, d)| d),
+            );
+            self.view = match input.grouping {
+                Grouping::None => View {
+                    lines: order.iter().map(|&i| Line::Row(i)).collect(),
+                    order,
+                    groups: Vec::new(),
+                },
+                Grouping::Process | Grouping::Cgroup => group(input.rows, &order, input.group_of),
+            };
+            self.key = Some(key);
         }
-        &self.order
+        &self.view
     }
 }
 
@@ -248,6 +410,7 @@ mod tests {
                 name: name.into(),
                 kernel_name: name.into(),
                 owners: String::new(),
+                first_owner: None,
                 attach: String::new(),
                 maps: String::new(),
                 tag: String::new(),
@@ -277,7 +440,7 @@ mod tests {
             row(4, "d", Some(1.0)),
             row(5, "e", Some(f64::NAN)),
         ];
-        let ids: Vec<u32> = order(&rows, "", Sort::default())
+        let ids: Vec<u32> = order(&rows, "", Sort::default(), None)
             .into_iter()
             .map(|i| rows[i].key.id)
             .collect();
@@ -312,7 +475,7 @@ mod tests {
             column: SortColumn::Name,
             descending: true,
         };
-        let ids: Vec<u32> = order(&rows, "", sort)
+        let ids: Vec<u32> = order(&rows, "", sort, None)
             .into_iter()
             .map(|i| rows[i].key.id)
             .collect();
@@ -333,8 +496,47 @@ mod tests {
     fn filter_and_cache() {
         let rows = vec![row(1, "Alpha", None), row(2, "beta", None)];
         let mut cache = ViewCache::default();
-        assert_eq!(cache.get(1, &rows, "ALP", Sort::default()), &[0]);
-        assert_eq!(cache.get(1, &rows, "", Sort::default()).len(), 2);
-        assert_eq!(cache.get(1, &rows, " 2 ", Sort::default()), &[1]);
+        let no_group = |_: &Row| String::new();
+        let input = |filter: &'static str| ViewInput {
+            generation: 1,
+            rows: &rows,
+            filter,
+            sort: Sort::default(),
+            diffs: None,
+            grouping: Grouping::None,
+            group_of: &no_group,
+        };
+        assert_eq!(cache.get(&input("ALP")).order, [0]);
+        assert_eq!(cache.get(&input("")).order.len(), 2);
+        assert_eq!(cache.get(&input(" 2 ")).order, [1]);
+    }
+
+    #[test]
+    fn groups_hold_every_row_once_and_sum_to_the_total() {
+        let rows = vec![
+            row(1, "a", Some(1.0)),
+            row(2, "b", Some(4.0)),
+            row(3, "c", Some(2.0)),
+            row(4, "d", None),
+        ];
+        let order = order(&rows, "", Sort::default(), None);
+        let by_parity = |r: &Row| format!("g{}", r.key.id % 2);
+        let view = group(&rows, &order, &by_parity);
+        // g0 (ids 2, 4: 4 %) before g1 (ids 1, 3: 3 %); rows keep their order.
+        assert_eq!(
+            view.lines,
+            [
+                Line::Group(0),
+                Line::Row(1),
+                Line::Row(3),
+                Line::Group(1),
+                Line::Row(2),
+                Line::Row(0)
+            ]
+        );
+        assert_eq!(view.groups[0].programs, 2);
+        let total: f64 = view.groups.iter().map(|g| g.cpu_percent).sum();
+        assert!((total - 7.0).abs() < 1e-12);
+        assert_eq!(view.order.len(), rows.len());
     }
 }

@@ -35,6 +35,8 @@ pub struct RowText {
     pub kernel_name: String,
     /// Owners as `comm (pid)` joined by `, `.
     pub owners: String,
+    /// The owner with the lowest pid (what grouping goes by).
+    pub first_owner: Option<(u32, String)>,
     /// Links as `attach-type target` joined by `; `, or "no link"; empty
     /// while unknown (no facts from this source).
     pub attach: String,
@@ -97,6 +99,7 @@ impl RowText {
             name,
             kernel_name,
             owners,
+            first_owner: program.owners.first().map(|o| (o.pid, o.comm.to_string())),
             attach,
             maps,
             tag: program.tag_hex(),

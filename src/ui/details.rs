@@ -82,143 +82,159 @@ pub fn details_ui(ui: &mut egui::Ui, input: &DetailsInput<'_>, commands: &mut Ve
         .id_salt("details_scroll")
         .auto_shrink([false, false])
         .show(ui, |ui| {
-            egui::Grid::new("details_facts")
-                .num_columns(2)
-                .striped(true)
-                .show(ui, |ui| {
-                    grid_row(ui, "ID", row.key.id.to_string());
-                    grid_row(ui, "Type", text.type_name.as_str());
-                    if text.kernel_name != text.name {
-                        grid_row(ui, "Kernel name", text.kernel_name.as_str());
-                    }
-                    grid_row(ui, "Tag", text.tag.as_str());
-                    if let Some(clock) = input.clock {
-                        grid_row(
-                            ui,
-                            "Loaded at",
-                            format::loaded_at(clock, row.key.load_time_ns),
-                        );
-                    }
-                    metrics_rows(ui, input);
-                    match facts {
-                        Some(f) => {
-                            let uid = match input.user {
-                                Some(user) => format!("{} ({user})", f.uid),
-                                None => f.uid.to_string(),
-                            };
-                            grid_row(ui, "Loaded by UID", uid);
-                            grid_row(ui, "GPL-compatible", yes_no(f.gpl_compatible));
-                            grid_row(
-                                ui,
-                                "JIT",
-                                if f.jited {
-                                    format!("on, {}", format::bytes(u64::from(f.jited_bytes)))
-                                } else {
-                                    "off (interpreted)".to_owned()
-                                },
-                            );
-                            grid_row(
-                                ui,
-                                "Translated size",
-                                format::bytes(u64::from(f.xlated_bytes)),
-                            );
-                            grid_row(
-                                ui,
-                                "Verified insns",
-                                format::thousands(u64::from(f.verified_insns)),
-                            );
-                            grid_row(
-                                ui,
-                                "Memlock",
-                                f.memlock_bytes
-                                    .map_or_else(|| "–".to_owned(), format::bytes),
-                            );
-                            grid_row(
-                                ui,
-                                "BTF id",
-                                if f.btf_id == 0 {
-                                    "none".to_owned()
-                                } else {
-                                    f.btf_id.to_string()
-                                },
-                            );
-                        }
-                        None => grid_row(ui, "Facts", "not read (yet)"),
-                    }
-                });
+            facts_grid(ui, input);
+            links_section(ui, &input.row.text);
+            maps_section(ui, facts);
+            owners_section(ui, input.owners);
+        });
+}
 
-            ui.add_space(8.0);
-            ui.label(RichText::new("Attach points").strong());
-            match text.known_links() {
-                None => {
-                    ui.label("Not known: this source does not read BPF links.");
-                }
-                Some([]) => {
-                    ui.label(WITHOUT_LINK).on_hover_text(WITHOUT_LINK_EXPLAINED);
-                    ui.label(RichText::new(WITHOUT_LINK_EXPLAINED).weak().small());
-                }
-                Some(links) => {
-                    egui::Grid::new("details_links")
-                        .num_columns(3)
-                        .striped(true)
-                        .show(ui, |ui| {
-                            ui.label(RichText::new("Link").weak());
-                            ui.label(RichText::new("Type").weak());
-                            ui.label(RichText::new("Target").weak());
-                            ui.end_row();
-                            for link in links {
-                                ui.label(link.id.to_string());
-                                ui.label(match &link.attach_type {
-                                    Some(a) => format!("{} · {a}", link.link_type),
-                                    None => link.link_type.clone(),
-                                });
-                                ui.add(egui::Label::new(link.target.as_str()).wrap());
-                                ui.end_row();
-                            }
-                        });
-                }
+fn facts_grid(ui: &mut egui::Ui, input: &DetailsInput<'_>) {
+    let row = input.row;
+    let text = &row.text;
+    let facts = text.facts.as_deref();
+    egui::Grid::new("details_facts")
+        .num_columns(2)
+        .striped(true)
+        .show(ui, |ui| {
+            grid_row(ui, "ID", row.key.id.to_string());
+            grid_row(ui, "Type", text.type_name.as_str());
+            if text.kernel_name != text.name {
+                grid_row(ui, "Kernel name", text.kernel_name.as_str());
             }
-
-            ui.add_space(8.0);
-            ui.label(RichText::new("Maps").strong());
-            match facts.map(|f| f.maps.as_slice()) {
-                None => {
-                    ui.label("–");
-                }
-                Some([]) => {
-                    ui.label("none");
-                }
-                Some(maps) => {
-                    egui::Grid::new("details_maps")
-                        .num_columns(5)
-                        .striped(true)
-                        .show(ui, |ui| {
-                            for head in ["ID", "Name", "Type", "Key/value", "Max entries"] {
-                                ui.label(RichText::new(head).weak());
-                            }
-                            ui.end_row();
-                            for map in maps {
-                                ui.label(map.id.to_string());
-                                ui.label(map.name.as_str());
-                                ui.label(map.map_type.as_str());
-                                ui.label(format!("{} / {} B", map.key_size, map.value_size));
-                                ui.label(format::thousands(u64::from(map.max_entries)));
-                                ui.end_row();
-                            }
-                        });
-                }
+            grid_row(ui, "Tag", text.tag.as_str());
+            if let Some(clock) = input.clock {
+                grid_row(
+                    ui,
+                    "Loaded at",
+                    format::loaded_at(clock, row.key.load_time_ns),
+                );
             }
-
-            ui.add_space(8.0);
-            ui.label(RichText::new("Owners").strong());
-            if input.owners.is_empty() {
-                ui.label("No process holds it (pinned, or held by the kernel only).");
-            }
-            for owner in input.owners {
-                ui.label(format!("{} ({})", owner.comm, owner.pid));
-                ui.add(egui::Label::new(RichText::new(&owner.cmdline).monospace().small()).wrap());
+            metrics_rows(ui, input);
+            match facts {
+                Some(f) => {
+                    let uid = match input.user {
+                        Some(user) => format!("{} ({user})", f.uid),
+                        None => f.uid.to_string(),
+                    };
+                    grid_row(ui, "Loaded by UID", uid);
+                    grid_row(ui, "GPL-compatible", yes_no(f.gpl_compatible));
+                    grid_row(
+                        ui,
+                        "JIT",
+                        if f.jited {
+                            format!("on, {}", format::bytes(u64::from(f.jited_bytes)))
+                        } else {
+                            "off (interpreted)".to_owned()
+                        },
+                    );
+                    grid_row(
+                        ui,
+                        "Translated size",
+                        format::bytes(u64::from(f.xlated_bytes)),
+                    );
+                    grid_row(
+                        ui,
+                        "Verified insns",
+                        format::thousands(u64::from(f.verified_insns)),
+                    );
+                    grid_row(
+                        ui,
+                        "Memlock",
+                        f.memlock_bytes
+                            .map_or_else(|| "–".to_owned(), format::bytes),
+                    );
+                    grid_row(
+                        ui,
+                        "BTF id",
+                        if f.btf_id == 0 {
+                            "none".to_owned()
+                        } else {
+                            f.btf_id.to_string()
+                        },
+                    );
+                }
+                None => grid_row(ui, "Facts", "not read (yet)"),
             }
         });
+}
+
+fn links_section(ui: &mut egui::Ui, text: &crate::model::store::RowText) {
+    ui.add_space(8.0);
+    ui.label(RichText::new("Attach points").strong());
+    match text.known_links() {
+        None => {
+            ui.label("Not known: this source does not read BPF links.");
+        }
+        Some([]) => {
+            ui.label(WITHOUT_LINK).on_hover_text(WITHOUT_LINK_EXPLAINED);
+            ui.label(RichText::new(WITHOUT_LINK_EXPLAINED).weak().small());
+        }
+        Some(links) => {
+            egui::Grid::new("details_links")
+                .num_columns(3)
+                .striped(true)
+                .show(ui, |ui| {
+                    ui.label(RichText::new("Link").weak());
+                    ui.label(RichText::new("Type").weak());
+                    ui.label(RichText::new("Target").weak());
+                    ui.end_row();
+                    for link in links {
+                        ui.label(link.id.to_string());
+                        ui.label(match &link.attach_type {
+                            Some(a) => format!("{} · {a}", link.link_type),
+                            None => link.link_type.clone(),
+                        });
+                        ui.add(egui::Label::new(link.target.as_str()).wrap());
+                        ui.end_row();
+                    }
+                });
+        }
+    }
+}
+
+fn maps_section(ui: &mut egui::Ui, facts: Option<&crate::model::ProgramFacts>) {
+    ui.add_space(8.0);
+    ui.label(RichText::new("Maps").strong());
+    match facts.map(|f| f.maps.as_slice()) {
+        None => {
+            ui.label("–");
+        }
+        Some([]) => {
+            ui.label("none");
+        }
+        Some(maps) => {
+            egui::Grid::new("details_maps")
+                .num_columns(5)
+                .striped(true)
+                .show(ui, |ui| {
+                    for head in ["ID", "Name", "Type", "Key/value", "Max entries"] {
+                        ui.label(RichText::new(head).weak());
+                    }
+                    ui.end_row();
+                    for map in maps {
+                        ui.label(map.id.to_string());
+                        ui.label(map.name.as_str());
+                        ui.label(map.map_type.as_str());
+                        ui.label(format!("{} / {} B", map.key_size, map.value_size));
+                        ui.label(format::thousands(u64::from(map.max_entries)));
+                        ui.end_row();
+                    }
+                });
+        }
+    }
+}
+
+fn owners_section(ui: &mut egui::Ui, owners: &[OwnerDetails]) {
+    ui.add_space(8.0);
+    ui.label(RichText::new("Owners").strong());
+    if owners.is_empty() {
+        ui.label("No process holds it (pinned, or held by the kernel only).");
+    }
+    for owner in owners {
+        ui.label(format!("{} ({})", owner.comm, owner.pid));
+        ui.add(egui::Label::new(RichText::new(&owner.cmdline).monospace().small()).wrap());
+    }
 }
 
 fn metrics_rows(ui: &mut egui::Ui, input: &DetailsInput<'_>) {

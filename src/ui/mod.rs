@@ -1,6 +1,7 @@
 //! Drawing. Every function here reads data and records [`Command`]s; none
 //! changes the store.
 
+mod breakdown;
 mod details;
 pub mod format;
 mod plots;
@@ -8,13 +9,15 @@ mod table;
 
 use std::time::{Duration, SystemTime};
 
-use eframe::egui;
+use eframe::egui::{self, RichText};
 
+pub use breakdown::breakdown_ui;
 pub use details::{DetailsInput, OwnerDetails, details_ui, read_cmdline, user_name};
 pub use plots::plots_ui;
 pub use table::{TableInput, program_table_ui};
 
-use crate::app::{Command, CpuMode, Notice, PlotWindow, Settings};
+use crate::app::view::Grouping;
+use crate::app::{Command, CpuMode, MainView, Notice, PlotWindow, Settings, Thresholds};
 use crate::sampler::{Interval, SourceInfo};
 use crate::source::{Action, Status, Via};
 
@@ -135,6 +138,144 @@ pub fn top_bar_ui(
     });
 }
 
+/// What the second bar needs.
+#[derive(Debug)]
+pub struct ViewBar<'a> {
+    pub settings: &'a Settings,
+    /// When the baseline was captured, and over which window.
+    pub baseline: Option<(SystemTime, PlotWindow)>,
+    pub diff: bool,
+    pub over_threshold: Option<usize>,
+}
+
+/// View switch, grouping, baseline and diff, thresholds.
+pub fn view_bar_ui(ui: &mut egui::Ui, bar: &ViewBar<'_>, commands: &mut Vec<Command>) {
+    let settings = bar.settings;
+    ui.horizontal(|ui| {
+        for (view, text, tip) in [
+            (
+                MainView::Programs,
+                "Programs",
+                "The program table and plots",
+            ),
+            (
+                MainView::Breakdown,
+                "Where BPF time goes",
+                "Total BPF CPU over the plot window, split by program and by type",
+            ),
+        ] {
+            if ui
+                .selectable_label(settings.view == view, text)
+                .on_hover_text(tip)
+                .clicked()
+            {
+                commands.push(Command::SetView(view));
+            }
+        }
+        ui.separator();
+        let label = ui.label("Group");
+        egui::ComboBox::from_id_salt("grouping")
+            .selected_text(settings.grouping.label())
+            .width(110.0)
+            .show_ui(ui, |ui| {
+                for grouping in Grouping::ALL {
+                    if ui
+                        .selectable_label(settings.grouping == grouping, grouping.label())
+                        .clicked()
+                    {
+                        commands.push(Command::SetGrouping(grouping));
+                    }
+                }
+            })
+            .response
+            .labelled_by(label.id)
+            .on_hover_text("Group programs by owning process or by its cgroup, with subtotals");
+        ui.separator();
+        if ui
+            .button("Capture baseline")
+            .on_hover_text(
+                "Freeze every program's averages over the plot window; diff mode then shows \
+                 the change of each against it",
+            )
+            .clicked()
+        {
+            commands.push(Command::CaptureBaseline);
+        }
+        if let Some((at, window)) = bar.baseline {
+            if ui
+                .selectable_label(bar.diff, "Diff")
+                .on_hover_text("Show the change against the baseline (Δ columns)")
+                .clicked()
+            {
+                commands.push(Command::ToggleDiff);
+            }
+            ui.label(
+                RichText::new(format!(
+                    "baseline {} ({} avg)",
+                    format::local_time(at),
+                    window.label()
+                ))
+                .weak(),
+            );
+            if ui
+                .small_button("✖")
+                .on_hover_text("Drop the baseline")
+                .clicked()
+            {
+                commands.push(Command::ClearBaseline);
+            }
+        }
+        ui.separator();
+        let title = match bar.over_threshold {
+            Some(n) if n > 0 => format!("Thresholds ({n} over)"),
+            _ => "Thresholds".to_owned(),
+        };
+        ui.menu_button(title, |ui| {
+            thresholds_menu(ui, settings.thresholds, commands);
+        });
+    });
+}
+
+/// Threshold editors; each change is one [`Command::SetThresholds`].
+fn thresholds_menu(ui: &mut egui::Ui, current: Thresholds, commands: &mut Vec<Command>) {
+    let mut t = current;
+    ui.label("Highlight programs above:");
+    let mut runtime_on = t.avg_runtime_ns.is_some();
+    let mut runtime_us = t.avg_runtime_ns.unwrap_or(1_000.0) / 1_000.0;
+    ui.horizontal(|ui| {
+        ui.checkbox(&mut runtime_on, "Avg runtime");
+        ui.add_enabled(
+            runtime_on,
+            egui::DragValue::new(&mut runtime_us)
+                .range(0.001..=1_000_000.0)
+                .speed(0.1)
+                .suffix(" µs"),
+        );
+    });
+    let mut cpu_on = t.cpu_percent.is_some();
+    let mut cpu = t.cpu_percent.unwrap_or(5.0);
+    ui.horizontal(|ui| {
+        ui.checkbox(&mut cpu_on, "CPU % (of one CPU)");
+        ui.add_enabled(
+            cpu_on,
+            egui::DragValue::new(&mut cpu)
+                .range(0.001..=10_000.0)
+                .speed(0.1)
+                .suffix(" %"),
+        );
+    });
+    ui.checkbox(
+        &mut t.notify,
+        "Desktop notification when a program crosses one",
+    )
+    .on_hover_text("At most one notification every 30 s");
+    t.avg_runtime_ns = runtime_on.then_some(runtime_us * 1_000.0);
+    t.cpu_percent = cpu_on.then_some(cpu);
+    if t != current {
+        commands.push(Command::SetThresholds(t));
+    }
+}
+
 fn interval_label(interval: Interval) -> String {
     let secs = interval.duration().as_secs_f64();
     if secs < 1.0 {
@@ -159,6 +300,8 @@ pub struct StatusBar<'a> {
     pub problem: Option<&'a str>,
     /// Where samples come from while they flow.
     pub via: Option<Via>,
+    /// Programs over a threshold; `None` when no threshold is set.
+    pub over_threshold: Option<usize>,
 }
 
 /// Programs shown/total, total BPF CPU, stats mode, sample age, last error.
@@ -174,45 +317,26 @@ pub fn status_bar_ui(ui: &mut egui::Ui, status: &StatusBar<'_>) {
             CpuMode::OneCpu => "of one CPU",
             CpuMode::AllCpus => "of all CPUs",
         };
+        if let Some(over) = status.over_threshold {
+            let text = format!("{over} over threshold");
+            if over > 0 {
+                ui.label(
+                    RichText::new(text)
+                        .color(ui.visuals().warn_fg_color)
+                        .strong(),
+                );
+            } else {
+                ui.label(text);
+            }
+            ui.separator();
+        }
         ui.label(format!(
             "All BPF programs: {} {scope}",
             format::percent(status.total_cpu_percent)
         ))
         .on_hover_text("What every loaded BPF program together cost over the last period");
         ui.separator();
-        match status.info {
-            Some(info) => {
-                let via = match status.via {
-                    Some(Via::Helper) => " · helper",
-                    Some(Via::InProcess | Via::Injected) | None => "",
-                };
-                ui.label(format!(
-                    "stats: {} · {}{via}",
-                    info.stats_mode, info.enumeration
-                ))
-                .on_hover_text(format!(
-                    "Kernel {} · {} CPUs online · owners {}{}\n{}",
-                    info.kernel_release,
-                    info.online_cpus,
-                    if info.owners_available {
-                        "shown"
-                    } else {
-                        "unavailable"
-                    },
-                    match status.via {
-                        Some(Via::Helper) => {
-                            "\nSampled by bpfscope-sampler, started through polkit"
-                        }
-                        Some(Via::InProcess) => "\nSampled by this process",
-                        Some(Via::Injected) | None => "",
-                    },
-                    info.notices.join("\n")
-                ));
-            }
-            None => {
-                ui.label("stats: –");
-            }
-        }
+        source_info_ui(ui, status);
         ui.separator();
         match status.latest {
             Some(at) => {
@@ -255,6 +379,43 @@ pub fn status_bar_ui(ui: &mut egui::Ui, status: &StatusBar<'_>) {
             }
         }
     });
+}
+
+/// The stats mode and enumeration, with the source's facts in the tooltip.
+fn source_info_ui(ui: &mut egui::Ui, status: &StatusBar<'_>) {
+    match status.info {
+        Some(info) => {
+            let via = match status.via {
+                Some(Via::Helper) => " · helper",
+                Some(Via::InProcess | Via::Injected) | None => "",
+            };
+            ui.label(format!(
+                "stats: {} · {}{via}",
+                info.stats_mode, info.enumeration
+            ))
+            .on_hover_text(format!(
+                "Kernel {} · {} CPUs online · owners {}{}\n{}",
+                info.kernel_release,
+                info.online_cpus,
+                if info.owners_available {
+                    "shown"
+                } else {
+                    "unavailable"
+                },
+                match status.via {
+                    Some(Via::Helper) => {
+                        "\nSampled by bpfscope-sampler, started through polkit"
+                    }
+                    Some(Via::InProcess) => "\nSampled by this process",
+                    Some(Via::Injected) | None => "",
+                },
+                info.notices.join("\n")
+            ));
+        }
+        None => {
+            ui.label("stats: –");
+        }
+    }
 }
 
 /// What the source is doing when it is not simply sampling: a spinner while

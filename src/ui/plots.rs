@@ -3,11 +3,14 @@
 use std::collections::BTreeSet;
 
 use eframe::egui;
-use egui_plot::{Legend, Line, Plot, PlotPoints};
+use egui_plot::{Legend, Line, LineStyle, Plot, PlotPoint, PlotPoints, Text, VLine};
 
 use super::format;
 use crate::app::{CpuMode, PlotWindow};
-use crate::model::store::{Point, ProgramKey, Store};
+use crate::model::store::{Marker, Point, ProgramKey, Store};
+
+/// Load/unload markers drawn at most (the newest in the window).
+const MARKERS_DRAWN: usize = 50;
 
 struct Metric {
     id: &'static str,
@@ -57,31 +60,23 @@ pub fn plots_ui(
         },
     ];
 
-    // name (id) per selected program, and its points inside the window.
-    let series: Vec<(String, Vec<Point>)> = selected
+    let series = series(store, selected, now, window);
+    let horizon = now.saturating_sub(window.duration().as_nanos() as u64);
+    let markers: Vec<&Marker> = store
+        .markers()
         .iter()
-        .map(|key| {
-            let name = store
-                .row(*key)
-                .map_or_else(String::new, |r| r.name().to_owned());
-            let label = if name.is_empty() {
-                format!("#{}", key.id)
-            } else {
-                format!("{name} (#{})", key.id)
-            };
-            let horizon = now.saturating_sub(window.duration().as_nanos() as u64);
-            let points = store
-                .history(*key)
-                .filter(|p| p.boottime_ns >= horizon && p.boottime_ns <= now)
-                .collect();
-            (label, points)
-        })
+        .rev()
+        .filter(|m| m.boottime_ns >= horizon && m.boottime_ns <= now)
+        .take(MARKERS_DRAWN)
         .collect();
 
     let height = ((ui.available_height() - 3.0 * 24.0) / 3.0).max(60.0);
     let link = egui::Id::unique("bpfscope_plots");
-    for metric in &metrics {
-        ui.label(egui::RichText::new(metric.title).strong());
+    for (n, metric) in metrics.iter().enumerate() {
+        let title = ui.label(egui::RichText::new(metric.title).strong());
+        if n == 0 && !markers.is_empty() {
+            title.on_hover_text("Dashed lines: programs loaded (green) and unloaded (red)");
+        }
         let divisor = if metric.id == "plot_cpu" {
             cpu_divisor
         } else {
@@ -125,6 +120,68 @@ pub fn plots_ui(
                         .collect();
                     plot_ui.line(Line::new(label.clone(), xy));
                 }
+                draw_markers(plot_ui, &markers, now, n == 0);
             });
     }
+}
+
+/// Load (green) and unload (red) markers as dashed vertical lines; with
+/// `labels`, the program's name at the top.
+fn draw_markers(plot_ui: &mut egui_plot::PlotUi<'_>, markers: &[&Marker], now: u64, labels: bool) {
+    let top = plot_ui.plot_bounds().max()[1];
+    for marker in markers {
+        let x = -((now - marker.boottime_ns) as f64 / 1e9);
+        let (color, sign) = if marker.loaded {
+            (egui::Color32::from_rgb(80, 170, 90), "+")
+        } else {
+            (egui::Color32::from_rgb(200, 80, 70), "−")
+        };
+        plot_ui.vline(
+            VLine::new("", x)
+                .color(color)
+                .style(LineStyle::dashed_loose())
+                .allow_hover(false),
+        );
+        if labels {
+            let name = if marker.name.is_empty() {
+                format!("{sign}#{}", marker.key.id)
+            } else {
+                format!("{sign}{}", marker.name)
+            };
+            plot_ui.text(
+                Text::new("", PlotPoint::new(x, top), name)
+                    .color(color)
+                    .anchor(egui::Align2::LEFT_TOP)
+                    .allow_hover(false),
+            );
+        }
+    }
+}
+
+/// `name (#id)` per selected program, and its points inside the window.
+fn series(
+    store: &Store,
+    selected: &BTreeSet<ProgramKey>,
+    now: u64,
+    window: PlotWindow,
+) -> Vec<(String, Vec<Point>)> {
+    selected
+        .iter()
+        .map(|key| {
+            let name = store
+                .row(*key)
+                .map_or_else(String::new, |r| r.name().to_owned());
+            let label = if name.is_empty() {
+                format!("#{}", key.id)
+            } else {
+                format!("{name} (#{})", key.id)
+            };
+            let horizon = now.saturating_sub(window.duration().as_nanos() as u64);
+            let points = store
+                .history(*key)
+                .filter(|p| p.boottime_ns >= horizon && p.boottime_ns <= now)
+                .collect();
+            (label, points)
+        })
+        .collect()
 }

@@ -6,15 +6,19 @@ use eframe::egui::{self, Align, Layout, RichText, Sense};
 use egui_extras::{Column, TableBuilder};
 
 use super::format;
-use crate::app::view::{Sort, SortColumn};
+use crate::app::Thresholds;
+use crate::app::view::{Diffs, Group, Line, Sort, SortColumn};
 use crate::app::{Command, CpuMode, SelectMode};
+use crate::model::store::Diff;
 use crate::model::store::{ProgramKey, Row};
 
 /// What the table needs to draw.
 #[derive(Debug)]
 pub struct TableInput<'a> {
     pub rows: &'a [Row],
-    pub order: &'a [usize],
+    /// Group headers and rows, in drawing order.
+    pub lines: &'a [Line],
+    pub groups: &'a [Group],
     pub selected: &'a BTreeSet<ProgramKey>,
     pub cursor: Option<ProgramKey>,
     pub scroll_to_cursor: bool,
@@ -27,6 +31,9 @@ pub struct TableInput<'a> {
     pub columns: &'a [SortColumn],
     /// Wall clock and `CLOCK_BOOTTIME` of one instant, to show load times.
     pub clock: Option<(std::time::SystemTime, u64)>,
+    /// Changes against the baseline (diff mode).
+    pub diffs: Option<&'a Diffs>,
+    pub thresholds: Thresholds,
 }
 
 /// A column's header and its tooltip.
@@ -78,6 +85,18 @@ fn title(column: SortColumn) -> (&'static str, &'static str) {
         ),
         SortColumn::LoadedAt => ("Loaded at", "When the program was loaded (local time)"),
         SortColumn::Uid => ("UID", "User id that loaded the program"),
+        SortColumn::DeltaAvgRuntime => (
+            "Δ Avg runtime",
+            "Average runtime over the baseline's window now, minus the baseline's",
+        ),
+        SortColumn::DeltaEventsPerSec => (
+            "Δ Events/s",
+            "Events per second over the baseline's window now, minus the baseline's",
+        ),
+        SortColumn::DeltaCpu => (
+            "Δ CPU %",
+            "CPU % (of one CPU) over the baseline's window now, minus the baseline's",
+        ),
     }
 }
 
@@ -116,10 +135,12 @@ pub fn program_table_ui(ui: &mut egui::Ui, input: &TableInput<'_>, commands: &mu
         .max_scroll_height((input.max_height - row_height - 4.0).max(row_height))
         .auto_shrink([false, input.max_height.is_finite()]);
     if input.scroll_to_cursor {
-        if let Some(at) = input
-            .cursor
-            .and_then(|c| input.order.iter().position(|&i| input.rows[i].key == c))
-        {
+        if let Some(at) = input.cursor.and_then(|c| {
+            input
+                .lines
+                .iter()
+                .position(|l| matches!(l, Line::Row(i) if input.rows[*i].key == c))
+        }) {
             table = table.scroll_to_row(at, None);
         }
     }
@@ -159,8 +180,14 @@ pub fn program_table_ui(ui: &mut egui::Ui, input: &TableInput<'_>, commands: &mu
             }
         })
         .body(|body| {
-            body.rows(row_height, input.order.len(), |mut table_row| {
-                let row = &input.rows[input.order[table_row.index()]];
+            body.rows(row_height, input.lines.len(), |mut table_row| {
+                let row = match input.lines[table_row.index()] {
+                    Line::Row(i) => &input.rows[i],
+                    Line::Group(g) => {
+                        group_cells(&mut table_row, &input.groups[g], input);
+                        return;
+                    }
+                };
                 table_row.set_selected(input.selected.contains(&row.key));
                 if input.cursor == Some(row.key) {
                     table_row.set_hovered(true);
@@ -182,10 +209,49 @@ pub fn program_table_ui(ui: &mut egui::Ui, input: &TableInput<'_>, commands: &mu
         });
 }
 
-fn cell(ui: &mut egui::Ui, row: &Row, text: String, tip: Option<String>) {
+/// A group's header line: its name and program count, and subtotals under
+/// Events/s and CPU %.
+fn group_cells(
+    table_row: &mut egui_extras::TableRow<'_, '_>,
+    group: &Group,
+    input: &TableInput<'_>,
+) {
+    let divisor = match input.cpu_mode {
+        CpuMode::OneCpu => 1.0,
+        CpuMode::AllCpus => input.online_cpus.max(1.0),
+    };
+    for &column in input.columns {
+        table_row.col(|ui| {
+            let text = match column {
+                SortColumn::Id => "⏷".to_owned(),
+                SortColumn::Name => format!(
+                    "{} — {} program{}",
+                    group.label,
+                    group.programs,
+                    if group.programs == 1 { "" } else { "s" }
+                ),
+                SortColumn::EventsPerSec => format::rate(group.events_per_sec),
+                SortColumn::Cpu => format::percent(group.cpu_percent / divisor),
+                _ => String::new(),
+            };
+            if !text.is_empty() {
+                ui.add(
+                    egui::Label::new(RichText::new(text).strong())
+                        .selectable(false)
+                        .truncate(),
+                )
+                .on_hover_text(&group.label);
+            }
+        });
+    }
+}
+
+fn cell(ui: &mut egui::Ui, row: &Row, text: String, tip: Option<String>, alert: bool) {
     let mut rich = RichText::new(text);
     if row.gone {
         rich = rich.weak().italics();
+    } else if alert {
+        rich = rich.color(ui.visuals().warn_fg_color).strong();
     }
     let response = ui.add(egui::Label::new(rich).selectable(false).truncate());
     if let Some(tip) = tip {
@@ -205,10 +271,16 @@ fn columns_menu(ui: &mut egui::Ui, visible: &[SortColumn], commands: &mut Vec<Co
 }
 
 fn row_cells(table_row: &mut egui_extras::TableRow<'_, '_>, row: &Row, input: &TableInput<'_>) {
+    let over = input.thresholds.any() && row.metrics.is_some_and(|m| input.thresholds.exceeded(&m));
     for &column in input.columns {
         table_row.col(|ui| {
             let (text, tip) = cell_text(column, row, input);
-            cell(ui, row, text, tip);
+            let tip = if over && matches!(column, SortColumn::AvgRuntime | SortColumn::Cpu) {
+                Some(format!("{}\nOver your threshold", tip.unwrap_or_default()))
+            } else {
+                tip
+            };
+            cell(ui, row, text, tip, over);
         });
     }
 }
@@ -216,7 +288,6 @@ fn row_cells(table_row: &mut egui_extras::TableRow<'_, '_>, row: &Row, input: &T
 /// A cell's text and tooltip.
 fn cell_text(column: SortColumn, row: &Row, input: &TableInput<'_>) -> (String, Option<String>) {
     let metrics = row.metrics;
-    let facts = row.text.facts.as_deref();
     let dash = || "–".to_owned();
     match column {
         SortColumn::Id => (row.key.id.to_string(), None),
@@ -283,6 +354,31 @@ fn cell_text(column: SortColumn, row: &Row, input: &TableInput<'_>) -> (String, 
             let tip = (!owners.is_empty()).then(|| owners.replace(", ", "\n"));
             (owners.clone(), tip)
         }
+        SortColumn::Tag
+        | SortColumn::Attach
+        | SortColumn::Maps
+        | SortColumn::JitSize
+        | SortColumn::VerifiedInsns
+        | SortColumn::Memlock
+        | SortColumn::MissesPerSec
+        | SortColumn::LoadedAt
+        | SortColumn::Uid => optional_cell_text(column, row, input),
+        SortColumn::DeltaAvgRuntime | SortColumn::DeltaEventsPerSec | SortColumn::DeltaCpu => {
+            delta_text(column, input.diffs.and_then(|d| d.get(&row.key)))
+        }
+    }
+}
+
+/// The text of an optional column's cell.
+fn optional_cell_text(
+    column: SortColumn,
+    row: &Row,
+    input: &TableInput<'_>,
+) -> (String, Option<String>) {
+    let metrics = row.metrics;
+    let facts = row.text.facts.as_deref();
+    let dash = || "–".to_owned();
+    match column {
         SortColumn::Tag => (row.text.tag.clone(), None),
         SortColumn::Attach => {
             let tip = if row.text.attach == crate::model::WITHOUT_LINK {
@@ -338,5 +434,39 @@ fn cell_text(column: SortColumn, row: &Row, input: &TableInput<'_>) -> (String, 
             None => (dash(), None),
         },
         SortColumn::Uid => (facts.map_or_else(dash, |f| f.uid.to_string()), None),
+        _ => (dash(), None),
     }
+}
+
+/// A diff cell: `+1.20 µs`, `−35.0`, `+0.42 %`, or "new".
+fn delta_text(column: SortColumn, diff: Option<&Diff>) -> (String, Option<String>) {
+    let Some(d) = diff else {
+        return ("–".to_owned(), None);
+    };
+    let (value, text) = match column {
+        SortColumn::DeltaAvgRuntime => (
+            d.avg_runtime_ns,
+            format::duration_ns(d.avg_runtime_ns.abs()),
+        ),
+        SortColumn::DeltaEventsPerSec => (d.events_per_sec, format::rate(d.events_per_sec.abs())),
+        _ => (d.cpu_percent, format::percent(d.cpu_percent.abs())),
+    };
+    let sign = if value > 0.0 {
+        "+"
+    } else if value < 0.0 {
+        "−"
+    } else {
+        "±"
+    };
+    let tip = if d.new {
+        "Not in the baseline: loaded since, or idle then".to_owned()
+    } else {
+        format!("{value:+.6}")
+    };
+    let text = if d.new {
+        format!("new, {sign}{text}")
+    } else {
+        format!("{sign}{text}")
+    };
+    (text, Some(tip))
 }

@@ -72,6 +72,30 @@ impl Entry {
     fn key(&self) -> ProgramKey {
         ProgramKey::of(&self.latest)
     }
+
+    /// Appends sample `index`'s point (reserving `points` for a new series),
+    /// or ends the series when the sample has no metrics for it.
+    fn record(&mut self, metrics: Option<&super::metrics::Metrics>, index: u64, points: usize) {
+        if let Some(m) = metrics {
+            if self.values.is_empty() || self.first + self.values.len() as u64 != index {
+                // First point, or a gap (a missed sample): (re)start the series.
+                self.values.clear();
+                self.first = index;
+                if self.values.capacity() < points {
+                    self.values.reserve_exact(points);
+                }
+            }
+            self.values.push_back([
+                m.avg_runtime_ns as f32,
+                m.events_per_sec as f32,
+                m.cpu_percent as f32,
+            ]);
+        } else {
+            // No baseline (a new series): the next point starts it.
+            self.values.clear();
+            self.first = index + 1;
+        }
+    }
 }
 
 /// The window's data.
@@ -130,7 +154,7 @@ impl Store {
     /// One merge of two id-sorted lists (the old entries and the sample's
     /// programs, which move into the entries): no lookups, no copies of the
     /// sample, no per-program allocation unless a name or owner changed.
-    pub fn push_sample(&mut self, sample: Sample) {
+    pub fn push_sample(&mut self, mut sample: Sample) {
         let index = self.base + self.times.len() as u64;
         let prev_boottime = self.times.back().map(|t| t.boottime_ns);
         self.times.push_back(Instant {
@@ -143,7 +167,6 @@ impl Store {
         let points =
             (HISTORY_AGE.as_secs_f64() / sample.period.as_secs_f64().max(0.001)).ceil() as usize;
         let points = points.saturating_add(2).min(HISTORY_POINTS + 1);
-        let mut sample = sample;
         let absorbed = self.catalog.absorb(&mut sample);
         let fresh: HashSet<ProgramKey> = absorbed.facts.into_iter().collect();
         let links_changed = absorbed.links;
@@ -173,59 +196,38 @@ impl Store {
                 let elapsed = sample.boottime_ns.checked_sub(prev_boottime)?;
                 delta_metrics(start, program.counters(), elapsed)
             });
-            let mut entry = match found {
-                Some(mut entry) => {
-                    if entry.latest.name != program.name
-                        || entry.latest.owners != program.owners
-                        || links_changed
-                        || fresh.contains(&key)
-                    {
-                        entry.text = Arc::new(self.row_text(&program));
-                    }
-                    entry.latest = program;
-                    entry
+            let mut entry = if let Some(mut entry) = found {
+                if entry.latest.name != program.name
+                    || entry.latest.owners != program.owners
+                    || links_changed
+                    || fresh.contains(&key)
+                {
+                    entry.text = Arc::new(self.row_text(&program));
                 }
-                None => {
-                    // Loaded since the previous sample (the first sample's
-                    // programs were there before bpfscope looked).
-                    let text = Arc::new(self.row_text(&program));
-                    if let Some(prev) = prev_boottime {
-                        new_markers.push(Marker {
-                            boottime_ns: program.load_time_ns.clamp(prev, sample.boottime_ns),
-                            loaded: true,
-                            key,
-                            name: text.name.clone(),
-                        });
-                    }
-                    Entry {
-                        text,
-                        latest: program,
-                        seen: index,
-                        first: index,
-                        values: VecDeque::new(),
-                    }
+                entry.latest = program;
+                entry
+            } else {
+                // Loaded since the previous sample (the first sample's
+                // programs were there before bpfscope looked).
+                let text = Arc::new(self.row_text(&program));
+                if let Some(prev) = prev_boottime {
+                    new_markers.push(Marker {
+                        boottime_ns: program.load_time_ns.clamp(prev, sample.boottime_ns),
+                        loaded: true,
+                        key,
+                        name: text.name.clone(),
+                    });
+                }
+                Entry {
+                    text,
+                    latest: program,
+                    seen: index,
+                    first: index,
+                    values: VecDeque::new(),
                 }
             };
             entry.seen = index;
-            if let Some(m) = metrics {
-                if entry.values.is_empty() || entry.first + entry.values.len() as u64 != index {
-                    // First point, or a gap (a missed sample): (re)start the series.
-                    entry.values.clear();
-                    entry.first = index;
-                    if entry.values.capacity() < points {
-                        entry.values.reserve_exact(points);
-                    }
-                }
-                entry.values.push_back([
-                    m.avg_runtime_ns as f32,
-                    m.events_per_sec as f32,
-                    m.cpu_percent as f32,
-                ]);
-            } else {
-                // No baseline (a new series): the next point starts it.
-                entry.values.clear();
-                entry.first = index + 1;
-            }
+            entry.record(metrics.as_ref(), index, points);
             rows.push(Row::new(&entry.latest, Arc::clone(&entry.text), metrics));
             entries.push(entry);
         }
