@@ -6,11 +6,13 @@
 use std::collections::HashMap;
 use std::time::{Duration, SystemTime};
 
-use bpfscope::app::view::SortColumn;
-use bpfscope::app::{BpfScopeApp, Command, PlotWindow};
+use bpfscope::app::view::{Grouping, SortColumn};
+use bpfscope::app::{BpfScopeApp, Command, PlotWindow, Thresholds};
 use bpfscope::export::{CsvWriter, Described, rfc3339};
 use bpfscope::model::metrics::program_metrics;
-use bpfscope::model::{Owner, ProgramSample, Sample};
+use bpfscope::model::{
+    Catalog, LinkFacts, MapFacts, Owner, ProgramFacts, ProgramKey, ProgramSample, Sample,
+};
 use bpfscope::sampler::{Enumeration, SourceEvent, SourceInfo, StatsMode};
 use bpfscope::source::Source;
 use crossbeam_channel::{Sender, bounded};
@@ -46,14 +48,69 @@ fn sample(n: u64) -> Sample {
         taken_at: SystemTime::UNIX_EPOCH + Duration::from_secs(1_764_000_000 + n),
         boottime_ns: START_NS + n * 1_000_000_000,
         period: Duration::from_secs(1),
-        facts: Vec::new(),
-        links: None,
+        // The first sample carries facts and links, as a real source's does.
+        facts: if n == 0 { facts() } else { Vec::new() },
+        links: (n == 0).then(links),
         programs: vec![
             program(10, 6, "xdp_fw", "cilium-agent", runs(100), runs(100) * 50),
             program(20, 2, "trace_exec", "tetragon", runs(10), runs(10) * 400),
             program(30, 3, "tc_nat", "=evil", n, n * 1_000),
         ],
     }
+}
+
+/// Program 30's facts: a full BTF name longer than the kernel's, two maps.
+fn facts() -> Vec<ProgramFacts> {
+    vec![ProgramFacts {
+        id: 30,
+        load_time_ns: 5,
+        full_name: Some("tc_nat_egress_handler".into()),
+        uid: 0,
+        gpl_compatible: true,
+        jited: true,
+        xlated_bytes: 4_096,
+        jited_bytes: 2_345,
+        verified_insns: 9_876,
+        memlock_bytes: Some(8_192),
+        btf_id: 77,
+        maps: vec![
+            MapFacts {
+                id: 501,
+                name: "nat_sessions".into(),
+                map_type: "lru_hash".into(),
+                key_size: 16,
+                value_size: 32,
+                max_entries: 65_536,
+            },
+            MapFacts {
+                id: 502,
+                name: "nat_stats".into(),
+                map_type: "percpu_array".into(),
+                key_size: 4,
+                value_size: 8,
+                max_entries: 4,
+            },
+        ],
+    }]
+}
+
+fn links() -> Vec<LinkFacts> {
+    vec![
+        LinkFacts {
+            prog_id: 10,
+            id: 3,
+            link_type: "xdp".into(),
+            attach_type: None,
+            target: "eth0".into(),
+        },
+        LinkFacts {
+            prog_id: 30,
+            id: 4,
+            link_type: "tcx".into(),
+            attach_type: Some("tcx_egress".into()),
+            target: "veth0 (netns blue)".into(),
+        },
+    ]
 }
 
 fn hello() -> SourceEvent {
@@ -219,13 +276,19 @@ fn pause_freezes_the_table_while_samples_keep_arriving() {
 fn expected_snapshot(samples: u64) -> String {
     let prev = sample(samples - 2);
     let cur = sample(samples - 1);
+    let mut catalog = Catalog::default();
+    catalog.absorb(&mut sample(0));
     let mut w = CsvWriter::new(Vec::new()).unwrap();
     for p in &cur.programs {
+        let described = Described {
+            facts: catalog.facts(ProgramKey::of(p)).map(AsRef::as_ref),
+            links: catalog.links(p.id),
+        };
         w.write(
             &rfc3339(cur.taken_at),
             p,
             program_metrics(&prev, &cur, p).as_ref(),
-            Described::default(),
+            described,
         )
         .unwrap();
     }
@@ -253,7 +316,15 @@ fn export_writes_the_snapshot_as_csv() {
     let written = std::fs::read_to_string(&path).expect("the export wrote the file");
     assert_eq!(written, expected_snapshot(4));
     // The formula-like owner is neutralised.
-    assert!(written.contains(",'=evil:1030,\n"), "{written}");
+    assert!(
+        written.contains(",'=evil:1030,tcx_egress veth0 (netns blue)\n"),
+        "{written}"
+    );
+    assert!(
+        written.contains(",cilium-agent:1010,xdp eth0\n"),
+        "{written}"
+    );
+    assert!(written.contains(",tetragon:1020,no link\n"), "{written}");
     harness.get_by_label_contains("exported 3 records");
     assert!(harness.query_by_label("Save").is_none(), "dialog closed");
 }
@@ -426,4 +497,217 @@ fn settings_survive_a_restart() {
         restarted.state().settings().plot_window,
         PlotWindow::Minute1
     );
+}
+
+#[test]
+fn the_details_pane_shows_the_facts_of_the_clicked_program() {
+    let (mut harness, _tx) = harness(3);
+    // The BTF name replaces the kernel's 15 characters in the table.
+    harness.get_by_label("tc_nat_egress_handler").click();
+    harness.run();
+    for text in [
+        "tc_nat", // the kernel's name, under "Kernel name"
+        "0102030405060708",
+        "on, 2.29 KiB",
+        "9,876",
+        "8.00 KiB",
+        "77",
+        "nat_sessions",
+        "lru_hash",
+        "16 / 32 B",
+        "65,536",
+        "percpu_array",
+        "tcx · tcx_egress",
+    ] {
+        harness.get_by_label(text);
+    }
+    // The owner, in the table and in the pane.
+    assert_eq!(harness.get_all_by_label("=evil (1030)").count(), 2);
+    // The table's attach column says the same in one line.
+    harness.get_by_label("tcx_egress veth0 (netns blue)");
+    assert!(harness.get_all_by_label("veth0 (netns blue)").count() >= 1);
+    // Programs without links say so, without guessing.
+    harness.get_by_label("trace_exec").click();
+    harness.run();
+    assert!(harness.get_all_by_label("no link").count() >= 2);
+    // Esc clears the selection; "I" closes the pane.
+    harness.key_press(egui::Key::I);
+    harness.run();
+    assert!(harness.query_by_label("Copy tag").is_none());
+}
+
+#[test]
+fn the_filter_matches_attach_targets_and_map_names() {
+    let (mut harness, _tx) = harness(3);
+    harness.get_by_label("Filter").focus();
+    harness.get_by_label("Filter").type_text("xdp eth0");
+    harness.run();
+    assert_eq!(ids(&mut harness), vec![10]);
+    harness.get_by_label("Filter").focus();
+    harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
+    harness.get_by_label("Filter").type_text("nat_sess");
+    harness.run();
+    assert_eq!(ids(&mut harness), vec![30]);
+}
+
+#[test]
+fn a_hidden_column_appears_when_toggled_and_stays_after_a_restart() {
+    let (mut harness, _tx) = harness(3);
+    assert!(harness.query_by_label_contains("Verified insns").is_none());
+    // Right-click a header: the column menu.
+    harness.get_by_label_contains("Events/s").click_secondary();
+    harness.run();
+    harness.get_by_label("Verified insns").click();
+    harness.run();
+    harness.key_press(egui::Key::Escape);
+    harness.run();
+    harness.get_by_label_contains("Verified insns");
+    harness.get_by_label("9,876");
+    let mut storage = MemoryStorage::default();
+    eframe::App::save(harness.state_mut(), &mut storage);
+
+    let (tx, rx) = bounded(64);
+    let mut restarted = Harness::builder()
+        .with_size(egui::vec2(1280.0, 800.0))
+        .build_eframe(move |cc| {
+            BpfScopeApp::with_storage(cc, Some(&storage), None, move |_, _| {
+                Source::from_channel(rx)
+            })
+        });
+    tx.send(hello()).unwrap();
+    for n in 0..3 {
+        tx.send(SourceEvent::Sample(sample(n))).unwrap();
+    }
+    restarted.run();
+    restarted.get_by_label_contains("Verified insns");
+    restarted.get_by_label("9,876");
+}
+
+/// Samples with program 10 doubling its rate after `n = 4`, program 20
+/// steady and program 30 leaving at `n = 6`; runs and run time are exact.
+fn changing_sample(n: u64) -> Sample {
+    let runs10 = if n <= 4 { 100 * n } else { 400 + 200 * (n - 4) };
+    let mut programs = vec![
+        program(10, 6, "xdp_fw", "cilium-agent", runs10, runs10 * 50),
+        program(20, 2, "trace_exec", "tetragon", 10 * n, 10 * n * 400),
+    ];
+    if n < 6 {
+        programs.push(program(30, 3, "tc_nat", "cilium-agent", n, n * 1_000));
+    }
+    Sample {
+        taken_at: SystemTime::UNIX_EPOCH + Duration::from_secs(1_764_000_000 + n),
+        boottime_ns: START_NS + n * 1_000_000_000,
+        period: Duration::from_secs(1),
+        facts: Vec::new(),
+        links: None,
+        programs,
+    }
+}
+
+#[test]
+fn a_baseline_yields_the_changes_since() {
+    let (tx, rx) = bounded(64);
+    let mut harness = Harness::builder()
+        .with_size(egui::vec2(1280.0, 800.0))
+        .build_eframe(move |cc| BpfScopeApp::new(cc, None, move |_, _| Source::from_channel(rx)));
+    tx.send(hello()).unwrap();
+    for n in 0..=4 {
+        tx.send(SourceEvent::Sample(changing_sample(n))).unwrap();
+    }
+    harness.run();
+    harness.get_by_label("Capture baseline").click();
+    harness.run();
+    harness.get_by_label_contains("baseline captured: 3 programs");
+    // Twelve seconds later: every point in the 10 s window is after the
+    // change, and program 30's last one has left it.
+    for n in 5..=16 {
+        tx.send(SourceEvent::Sample(changing_sample(n))).unwrap();
+    }
+    harness.run();
+    harness.get_by_label_contains("Δ Events/s");
+    let diffs = harness
+        .state_mut()
+        .diffs()
+        .expect("diff mode is on")
+        .clone();
+    let key = |id| ProgramKey {
+        id,
+        load_time_ns: 5,
+    };
+    // Program 10: 100 → 200 runs/s, 50 ns each: +100 events/s, same runtime,
+    // CPU 0.0005 % → 0.001 %.
+    let d10 = diffs[&key(10)];
+    assert!((d10.events_per_sec - 100.0).abs() < 1e-3, "{d10:?}");
+    assert!(d10.avg_runtime_ns.abs() < 1e-3, "{d10:?}");
+    assert!((d10.cpu_percent - 0.0005).abs() < 1e-6, "{d10:?}");
+    // Program 20 did not change.
+    let d20 = diffs[&key(20)];
+    assert!(
+        d20.events_per_sec.abs() < 1e-3 && d20.cpu_percent.abs() < 1e-9,
+        "{d20:?}"
+    );
+    // Program 30 left: its whole baseline is the change.
+    let d30 = diffs[&key(30)];
+    assert!((d30.events_per_sec + 1.0).abs() < 1e-3, "{d30:?}");
+    harness.get_by_label("+100.0");
+    // Sorting by a Δ column puts the biggest increase first.
+    harness.get_by_label_contains("Δ Events/s").click();
+    harness.run();
+    assert_eq!(ids(&mut harness)[0], 10);
+}
+
+#[test]
+fn grouping_by_owner_sums_to_the_ungrouped_totals() {
+    let (mut harness, _tx) = harness(4);
+    let total = harness.state().store().total_cpu_percent();
+    let ctx = harness.ctx.clone();
+    harness
+        .state_mut()
+        .run_cmd(&ctx, Command::SetGrouping(Grouping::Process));
+    harness.run();
+    let groups = harness.state_mut().groups();
+    assert_eq!(groups.len(), 3);
+    let summed: f64 = groups.iter().map(|g| g.cpu_percent).sum();
+    assert!((summed - total).abs() < 1e-12, "{summed} vs {total}");
+    assert_eq!(groups.iter().map(|g| g.programs).sum::<usize>(), 3);
+    harness.get_by_label_contains("cilium-agent (1010) — 1 program");
+    // Every program is still listed, under its group.
+    assert_eq!(ids(&mut harness).len(), 3);
+}
+
+#[test]
+fn the_breakdown_view_sums_to_the_total() {
+    let (mut harness, _tx) = harness(6);
+    harness.get_by_label("Where BPF time goes").click();
+    harness.run();
+    let total = harness.state().store().total_cpu_percent();
+    let breakdown = harness.state_mut().breakdown().expect("computed").clone();
+    let last = breakdown.total.len() - 1;
+    let stacked: f64 = breakdown.bands.iter().map(|b| b.values[last]).sum();
+    assert!((stacked - total).abs() < 1e-9, "{stacked} vs {total}");
+    assert!((breakdown.total[last] - total).abs() < 1e-9);
+    let by_type: f64 = breakdown.by_type.iter().map(|(_, cpu)| cpu).sum();
+    assert!((by_type - total).abs() < 1e-12);
+    // The biggest program is the first band, and its type the first line.
+    assert_eq!(breakdown.bands[0].key.map(|k| k.id), Some(10));
+    harness.get_by_label("By program type (latest period, of one CPU)");
+    harness.get_by_label("xdp");
+}
+
+#[test]
+fn thresholds_highlight_rows_and_the_status_bar_counts_them() {
+    let (mut harness, _tx) = harness(4);
+    let ctx = harness.ctx.clone();
+    harness.state_mut().run_cmd(
+        &ctx,
+        Command::SetThresholds(Thresholds {
+            avg_runtime_ns: Some(300.0),
+            cpu_percent: None,
+            notify: false,
+        }),
+    );
+    harness.run();
+    // trace_exec (400 ns) and tc_nat (1 µs) are over 300 ns; xdp_fw is not.
+    harness.get_by_label("2 over threshold");
+    harness.get_by_label("Thresholds (2 over)");
 }

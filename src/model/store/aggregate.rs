@@ -69,12 +69,13 @@ pub struct Breakdown {
 }
 
 impl Store {
-    /// Index of the first sample at or after `since_ns`.
+    /// Index of the first sample after `since_ns`: a window of 10 s at
+    /// 1 Hz holds the 10 periods that end inside it.
     fn first_index_since(&self, since_ns: u64) -> usize {
-        self.times.partition_point(|t| t.boottime_ns < since_ns)
+        self.times.partition_point(|t| t.boottime_ns <= since_ns)
     }
 
-    /// Every program's points from `since_ns` on: (entry, position in
+    /// Every program's points after `since_ns`: (entry, position in
     /// `times`, values).
     fn points_since(
         &self,
@@ -92,7 +93,7 @@ impl Store {
         })
     }
 
-    /// Every program's averages over the samples from `since_ns` on.
+    /// Every program's averages over the samples after `since_ns`.
     #[must_use]
     pub fn window_averages(&self, since_ns: u64) -> HashMap<ProgramKey, Averages> {
         #[derive(Default)]
@@ -128,7 +129,7 @@ impl Store {
             .collect()
     }
 
-    /// Total BPF CPU % over the samples from `since_ns` on, split into the
+    /// Total BPF CPU % over the samples after `since_ns`, split into the
     /// `top` programs with the highest mean and "other", and the latest
     /// period split by program type.
     #[must_use]
