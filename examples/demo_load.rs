@@ -113,7 +113,7 @@ fn main() {
     for (program, rate) in &programs {
         println!("loaded program {} at {rate} runs/s", program.id());
     }
-    let _attached = attach_some();
+    let (mut attached, _links, _cgroup) = attach_some();
     let start = Instant::now();
     let mut tick = 0u32;
     loop {
@@ -123,6 +123,11 @@ fn main() {
             let wobble = 1.0 + 0.5 * (phase + i as f64).sin();
             let runs = (f64::from(*rate) / 100.0 * wobble).round() as u32;
             program.run(runs.max(1)).expect("test run");
+        }
+        // The attached programs that BPF_PROG_TEST_RUN can run.
+        if let Some(object) = &mut attached {
+            let _ = object.run("bpfscope_cgroup_ingress", 30);
+            let _ = object.run("bpfscope_xdp", 15);
         }
         // Each extra program runs once a second, spread over the ticks.
         let per_tick = extras.len().div_ceil(100);

@@ -5,7 +5,7 @@
 use std::ffi::CString;
 use std::io;
 use std::mem;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd};
 
 /// `r0 = 0; exit` and `r0 = 2; exit`, as raw `struct bpf_insn`s (8 bytes
 /// each; the register nibbles are zero).
@@ -91,21 +91,27 @@ impl TestProgram {
 
     /// Runs the program `repeat` times (at least once) on a dummy packet.
     pub fn run(&self, repeat: u32) -> io::Result<()> {
-        let packet = [0u8; 64];
-        // SAFETY: plain C struct; all-zeroes plus its size means defaults.
-        let mut opts: libbpf_sys::bpf_test_run_opts = unsafe { mem::zeroed() };
-        opts.sz = mem::size_of::<libbpf_sys::bpf_test_run_opts>() as _;
-        opts.data_in = packet.as_ptr().cast();
-        opts.data_size_in = packet.len() as u32;
-        opts.repeat = i32::try_from(repeat).unwrap_or(i32::MAX);
-        // SAFETY: `opts` points at `packet`, which outlives the call; no
-        // output buffers are given.
-        let rc = unsafe { libbpf_sys::bpf_prog_test_run_opts(self.fd.as_raw_fd(), &raw mut opts) };
-        if rc < 0 {
-            return Err(io::Error::from_raw_os_error(-rc));
-        }
-        Ok(())
+        test_run(self.fd.as_fd(), repeat)
     }
+}
+
+/// Runs the program behind `fd` `repeat` times (at least once) on a dummy
+/// 64-byte packet with `BPF_PROG_TEST_RUN`.
+pub fn test_run(fd: std::os::fd::BorrowedFd<'_>, repeat: u32) -> io::Result<()> {
+    let packet = [0u8; 64];
+    // SAFETY: plain C struct; all-zeroes plus its size means defaults.
+    let mut opts: libbpf_sys::bpf_test_run_opts = unsafe { mem::zeroed() };
+    opts.sz = mem::size_of::<libbpf_sys::bpf_test_run_opts>() as _;
+    opts.data_in = packet.as_ptr().cast();
+    opts.data_size_in = packet.len() as u32;
+    opts.repeat = i32::try_from(repeat).unwrap_or(i32::MAX);
+    // SAFETY: `opts` points at `packet`, which outlives the call; no
+    // output buffers are given.
+    let rc = unsafe { libbpf_sys::bpf_prog_test_run_opts(fd.as_raw_fd(), &raw mut opts) };
+    if rc < 0 {
+        return Err(io::Error::from_raw_os_error(-rc));
+    }
+    Ok(())
 }
 
 /// Raises the soft open-file limit to the hard one, so that thousands of
@@ -192,6 +198,13 @@ impl AttachTestObject {
             .progs_mut()
             .find(|p| p.name() == name)
             .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, format!("no program {name}")))
+    }
+
+    /// Runs the program whose C function is `name` `repeat` times with
+    /// `BPF_PROG_TEST_RUN` (types that support it: cgroup_skb, xdp).
+    pub fn run(&mut self, name: &str, repeat: u32) -> io::Result<()> {
+        let prog = self.program(name)?;
+        test_run(prog.as_fd(), repeat)
     }
 
     /// The kernel id of the program whose C function is `name`.

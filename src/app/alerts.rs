@@ -150,42 +150,10 @@ fn send(note: &Note) -> Result<(), String> {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
-
     use super::*;
-    use crate::model::metrics::Metrics;
-    use crate::model::store::RowText;
 
     fn row(id: u32, cpu: f64) -> Row {
-        let program = crate::model::ProgramSample {
-            id,
-            prog_type: 6,
-            name: crate::model::KernelName::new(&format!("p{id}")),
-            tag: [0; 8],
-            load_time_ns: 0,
-            run_time_ns: 0,
-            run_cnt: 0,
-            recursion_misses: 0,
-            owners: Vec::new(),
-            own: false,
-        };
-        Row {
-            key: ProgramKey {
-                id,
-                load_time_ns: 0,
-            },
-            text: Arc::new(RowText::of(&program)),
-            metrics: Some(Metrics {
-                cpu_percent: cpu,
-                ..Metrics::default()
-            }),
-            total_avg_runtime_ns: 0.0,
-            run_cnt: 0,
-            run_time_ns: 0,
-            recursion_misses: 0,
-            gone: false,
-            own: false,
-        }
+        Row::example(id, &format!("p{id}"), Some(cpu))
     }
 
     #[test]

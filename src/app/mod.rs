@@ -256,18 +256,22 @@ impl BpfScopeApp {
 
     /// The table's groups (empty without grouping), with their subtotals.
     pub fn groups(&mut self) -> Vec<view::Group> {
+        self.table_view().1.groups.clone()
+    }
+
+    /// The table's rows (frozen while paused) and its view of them.
+    fn table_view(&mut self) -> (&[Row], &view::View) {
+        self.refresh_diffs();
         let (generation, rows) = table_rows(self.frozen.as_ref(), &self.store);
-        let diffs = self.diffs.as_ref();
-        compute_view(
+        let view = compute_view(
             &mut self.view,
             generation,
             rows,
             &self.filter,
             &self.settings,
-            diffs,
-        )
-        .groups
-        .clone()
+            self.diffs.as_ref(),
+        );
+        (rows, view)
     }
 
     /// Ids in the order the table shows them now.
@@ -340,16 +344,7 @@ impl BpfScopeApp {
     }
 
     fn current_order(&mut self) -> Vec<ProgramKey> {
-        self.refresh_diffs();
-        let (generation, rows) = table_rows(self.frozen.as_ref(), &self.store);
-        let view = compute_view(
-            &mut self.view,
-            generation,
-            rows,
-            &self.filter,
-            &self.settings,
-            self.diffs.as_ref(),
-        );
+        let (rows, view) = self.table_view();
         view.order.iter().map(|&i| rows[i].key).collect()
     }
 
@@ -688,17 +683,8 @@ impl BpfScopeApp {
 
     fn status_bar_ui(&mut self, ui: &mut egui::Ui, over_threshold: Option<usize>) {
         let cpu_divisor = self.cpu_divisor();
-        let (generation, rows) = table_rows(self.frozen.as_ref(), &self.store);
-        let shown = compute_view(
-            &mut self.view,
-            generation,
-            rows,
-            &self.filter,
-            &self.settings,
-            self.diffs.as_ref(),
-        )
-        .order
-        .len();
+        let (rows, view) = self.table_view();
+        let (shown, total) = (view.order.len(), rows.len());
         let total_cpu = match &self.frozen {
             Some(frozen) => frozen.total_cpu_percent,
             None => self.store.total_cpu_percent(),
@@ -708,7 +694,7 @@ impl BpfScopeApp {
                 ui,
                 &ui::StatusBar {
                     shown,
-                    total: rows.len(),
+                    total,
                     total_cpu_percent: total_cpu / cpu_divisor,
                     cpu_mode: self.settings.cpu_mode,
                     info: self.store.info(),

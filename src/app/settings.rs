@@ -65,6 +65,15 @@ impl CpuMode {
         }
     }
 
+    /// `of one CPU` / `of all CPUs`, after a percentage.
+    #[must_use]
+    pub fn scope(self) -> &'static str {
+        match self {
+            Self::OneCpu => "of one CPU",
+            Self::AllCpus => "of all CPUs",
+        }
+    }
+
     #[must_use]
     pub fn explanation(self) -> &'static str {
         match self {

@@ -400,35 +400,7 @@ mod tests {
     use crate::model::store::{ProgramKey, RowText};
 
     fn row(id: u32, name: &str, cpu: Option<f64>) -> Row {
-        Row {
-            key: ProgramKey {
-                id,
-                load_time_ns: 0,
-            },
-            text: std::sync::Arc::new(RowText {
-                type_name: "xdp".into(),
-                name: name.into(),
-                kernel_name: name.into(),
-                owners: String::new(),
-                first_owner: None,
-                attach: String::new(),
-                maps: String::new(),
-                tag: String::new(),
-                facts: None,
-                links: Vec::new(),
-                haystack: format!("{id} xdp {name}").to_lowercase(),
-            }),
-            metrics: cpu.map(|cpu_percent| Metrics {
-                cpu_percent,
-                ..Metrics::default()
-            }),
-            total_avg_runtime_ns: 0.0,
-            run_cnt: 0,
-            run_time_ns: 0,
-            recursion_misses: 0,
-            gone: false,
-            own: false,
-        }
+        Row::example(id, name, cpu)
     }
 
     #[test]

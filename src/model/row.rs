@@ -164,3 +164,37 @@ impl Row {
         &self.text.name
     }
 }
+
+#[cfg(test)]
+impl Row {
+    /// An `xdp` program's row for tests: `cpu` is its CPU % (no metrics if
+    /// `None`).
+    pub(crate) fn example(id: u32, name: &str, cpu: Option<f64>) -> Self {
+        let program = ProgramSample {
+            id,
+            prog_type: 6,
+            name: super::KernelName::new(name),
+            tag: [0; 8],
+            load_time_ns: 0,
+            run_time_ns: 0,
+            run_cnt: 0,
+            recursion_misses: 0,
+            owners: Vec::new(),
+            own: false,
+        };
+        Self {
+            key: ProgramKey::of(&program),
+            text: Arc::new(RowText::of(&program)),
+            metrics: cpu.map(|cpu_percent| Metrics {
+                cpu_percent,
+                ..Metrics::default()
+            }),
+            total_avg_runtime_ns: 0.0,
+            run_cnt: 0,
+            run_time_ns: 0,
+            recursion_misses: 0,
+            gone: false,
+            own: false,
+        }
+    }
+}

@@ -35,10 +35,7 @@ pub fn breakdown_ui(
         ui.label("Waiting for samples…");
         return;
     };
-    let scope = match cpu_mode {
-        CpuMode::OneCpu => "of one CPU",
-        CpuMode::AllCpus => "of all CPUs",
-    };
+    let scope = cpu_mode.scope();
     let latest_total = breakdown.total.last().copied().unwrap_or(0.0) / cpu_divisor;
     ui.label(
         RichText::new(format!(

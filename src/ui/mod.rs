@@ -313,10 +313,7 @@ pub fn status_bar_ui(ui: &mut egui::Ui, status: &StatusBar<'_>) {
             format::thousands(status.total as u64)
         ));
         ui.separator();
-        let scope = match status.cpu_mode {
-            CpuMode::OneCpu => "of one CPU",
-            CpuMode::AllCpus => "of all CPUs",
-        };
+        let scope = status.cpu_mode.scope();
         if let Some(over) = status.over_threshold {
             let text = format!("{over} over threshold");
             if over > 0 {

@@ -431,7 +431,7 @@ mod tests {
         }
     }
 
-    fn sample(secs: u64, programs: Vec<ProgramSample>) -> Sample {
+    pub(super) fn sample(secs: u64, programs: Vec<ProgramSample>) -> Sample {
         Sample {
             taken_at: SystemTime::UNIX_EPOCH + Duration::from_secs(secs),
             boottime_ns: secs * 1_000_000_000,
@@ -534,6 +534,7 @@ mod tests {
 #[cfg(test)]
 #[allow(clippy::float_cmp)] // the expected values are exact in binary
 mod aggregate_tests {
+    use super::tests::sample;
     use super::*;
 
     fn program(id: u32, load_s: u64, run_time_ns: u64, run_cnt: u64) -> ProgramSample {
@@ -548,17 +549,6 @@ mod aggregate_tests {
             recursion_misses: 0,
             owners: Vec::new(),
             own: false,
-        }
-    }
-
-    fn sample(secs: u64, programs: Vec<ProgramSample>) -> Sample {
-        Sample {
-            taken_at: SystemTime::UNIX_EPOCH + Duration::from_secs(secs),
-            boottime_ns: secs * 1_000_000_000,
-            period: Duration::from_secs(1),
-            facts: Vec::new(),
-            links: None,
-            programs,
         }
     }
 
