@@ -396,8 +396,6 @@ impl ViewCache {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::metrics::Metrics;
-    use crate::model::store::{ProgramKey, RowText};
 
     fn row(id: u32, name: &str, cpu: Option<f64>) -> Row {
         Row::example(id, name, cpu)
