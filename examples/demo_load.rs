@@ -1,7 +1,10 @@
 //! Loads a few named BPF programs and runs them at steady rates until killed,
 //! so bpfscope has something to show (screenshots, demos, benchmarks).
-//! `--extra N` loads N more programs, each run once a second.
-//! Needs root: `sudo cargo run --example demo_load -- [--extra N]`.
+//! `--extra N` loads N more programs, each run once a second. `--attach`
+//! also attaches a few programs through BPF links (a raw tracepoint on
+//! `sys_enter`, which runs on every syscall of the machine: not for
+//! benchmarks), so attach points have something to show.
+//! Needs root: `sudo cargo run --example demo_load -- [--extra N] [--attach]`.
 
 #![allow(clippy::expect_used)] // a demo without its programs has nothing to do
 
@@ -88,11 +91,14 @@ impl Drop for CgroupDir {
 fn main() {
     let mut args = std::env::args().skip(1);
     let mut extra = 0usize;
+    let mut attach = false;
     while let Some(arg) = args.next() {
-        if let ("--extra", Some(Ok(n))) = (arg.as_str(), args.next().map(|n| n.parse())) {
+        if arg == "--attach" {
+            attach = true;
+        } else if let ("--extra", Some(Ok(n))) = (arg.as_str(), args.next().map(|n| n.parse())) {
             extra = n;
         } else {
-            eprintln!("usage: demo_load [--extra N]");
+            eprintln!("usage: demo_load [--extra N] [--attach]");
             std::process::exit(2);
         }
     }
@@ -113,7 +119,11 @@ fn main() {
     for (program, rate) in &programs {
         println!("loaded program {} at {rate} runs/s", program.id());
     }
-    let (mut attached, _links, _cgroup) = attach_some();
+    let (mut attached, _links, _cgroup) = if attach {
+        attach_some()
+    } else {
+        (None, Vec::new(), None)
+    };
     let start = Instant::now();
     let mut tick = 0u32;
     loop {
