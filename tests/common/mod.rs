@@ -15,7 +15,21 @@ use bpfscope::test_support::{TestProgram, skip};
 pub struct Guard(pub Child);
 
 impl Drop for Guard {
+    /// SIGTERM first, so that an X server removes its lock and socket; then
+    /// SIGKILL if it is still there after two seconds.
     fn drop(&mut self) {
+        if let Ok(pid) = i32::try_from(self.0.id()) {
+            // SAFETY: plain signal to our own child, which has not been
+            // waited for yet, so its pid cannot have been reused.
+            unsafe { libc::kill(pid, libc::SIGTERM) };
+            let start = Instant::now();
+            while start.elapsed() < Duration::from_secs(2) {
+                if self.0.try_wait().ok().flatten().is_some() {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
@@ -41,7 +55,8 @@ pub fn require_tools(test: &str) -> bool {
         )
 }
 
-/// Starts Xvfb on a free display; returns it and its `DISPLAY`.
+/// Starts Xvfb on a free display; returns it and its `DISPLAY` once a client
+/// can connect (a socket file alone may be left over from a killed server).
 pub fn xvfb() -> (Guard, String) {
     for n in 150..250 {
         if Path::new(&format!("/tmp/.X{n}-lock")).exists() {
@@ -63,11 +78,19 @@ pub fn xvfb() -> (Guard, String) {
             .stderr(Stdio::null())
             .spawn()
             .expect("start Xvfb");
-        let guard = Guard(child);
-        let socket = format!("/tmp/.X11-unix/X{n}");
+        let mut guard = Guard(child);
         let start = Instant::now();
         while start.elapsed() < Duration::from_secs(10) {
-            if Path::new(&socket).exists() {
+            if guard.0.try_wait().ok().flatten().is_some() {
+                break; // this display is taken after all: try the next
+            }
+            let answered = Command::new("xwininfo")
+                .args(["-display", display.as_str(), "-root"])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status()
+                .is_ok_and(|s| s.success());
+            if answered {
                 return (guard, display);
             }
             std::thread::sleep(Duration::from_millis(50));
