@@ -711,3 +711,42 @@ fn thresholds_highlight_rows_and_the_status_bar_counts_them() {
     harness.get_by_label("2 over threshold");
     harness.get_by_label("Thresholds (2 over)");
 }
+
+/// Clip rectangles (each one a draw call) of the last frame's output.
+fn draw_calls(harness: &Harness<'_, BpfScopeApp>) -> usize {
+    let output = harness.output();
+    harness
+        .ctx
+        .tessellate(output.shapes.clone(), output.pixels_per_point)
+        .len()
+}
+
+#[test]
+fn the_table_body_is_drawn_in_a_fixed_number_of_draw_calls() {
+    // Every draw call is costly where OpenGL runs on the CPU (llvmpipe under
+    // Xvfb, or a machine without a GPU driver): a clip rectangle per cell
+    // made 430 of them a frame and doubled the window's CPU share.
+    let many = |n: u64| Sample {
+        programs: (0..40)
+            .map(|id| program(100 + id, 6, "many_rows", "agent", n * 1000, n * 50_000))
+            .collect(),
+        ..sample(n)
+    };
+    let (mut few, _tx) = harness(3);
+    let (tx, rx) = bounded(64);
+    let mut full = Harness::builder()
+        .with_size(egui::vec2(1280.0, 800.0))
+        .build_eframe(move |cc| BpfScopeApp::new(cc, None, move |_, _| Source::from_channel(rx)));
+    tx.send(hello()).unwrap();
+    for n in 0..3 {
+        tx.send(SourceEvent::Sample(many(n))).unwrap();
+    }
+    full.run();
+    assert_eq!(ids(&mut full).len(), 40);
+    few.run();
+    let (few_calls, full_calls) = (draw_calls(&few), draw_calls(&full));
+    assert!(
+        full_calls <= few_calls + 2 && full_calls < 30,
+        "3 rows take {few_calls} draw calls, 40 rows {full_calls}"
+    );
+}

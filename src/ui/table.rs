@@ -121,13 +121,15 @@ pub fn program_table_ui(ui: &mut egui::Ui, input: &TableInput<'_>, commands: &mu
         .resizable(true)
         .sense(Sense::click())
         .cell_layout(Layout::left_to_right(Align::Center));
+    // Cells are not clipped: every label in them truncates to the cell's
+    // width instead. A clipped cell is a clip rectangle of its own, and so a
+    // draw call of its own (hundreds a frame, each costly where OpenGL runs
+    // on the CPU); unclipped, the whole body is one.
     for &column in input.columns {
         table = table.column(if column == SortColumn::Owners {
-            Column::remainder().at_least(80.0).clip(true)
+            Column::remainder().at_least(80.0)
         } else {
-            Column::initial(initial_width(column))
-                .at_least(40.0)
-                .clip(true)
+            Column::initial(initial_width(column)).at_least(40.0)
         });
     }
     let mut table = table
