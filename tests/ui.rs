@@ -537,6 +537,53 @@ fn the_details_pane_shows_the_facts_of_the_clicked_program() {
 }
 
 #[test]
+fn a_table_wider_than_the_window_scrolls_and_the_plots_stay_in_view() {
+    use egui_kittest::kittest::NodeT;
+    let (mut harness, _tx) = harness(5);
+    let ctx = harness.ctx.clone();
+    for column in [SortColumn::Maps, SortColumn::Tag, SortColumn::LoadedAt] {
+        harness
+            .state_mut()
+            .run_cmd(&ctx, Command::ToggleColumn(column));
+    }
+    harness.get_by_label("xdp_fw").click();
+    harness.run();
+    let pane_left = harness.get_by_label("Copy ID").rect().left();
+    // The plots are the wide nodes without a role; their right edge is "now".
+    let plots: Vec<egui::Rect> = harness
+        .root()
+        .query_all(egui_kittest::kittest::by())
+        .filter(|node| node.accesskit_node().role() == egui::accesskit::Role::Unknown)
+        .filter_map(|node| node.accesskit_node().bounding_box())
+        .filter(|rect| rect.width() > 300.0)
+        .map(|rect| {
+            egui::Rect::from_min_max(
+                egui::pos2(rect.x0 as f32, rect.y0 as f32),
+                egui::pos2(rect.x1 as f32, rect.y1 as f32),
+            )
+        })
+        .collect();
+    assert_eq!(plots.len(), 3, "{plots:?}");
+    for plot in plots {
+        assert!(
+            plot.right() <= pane_left,
+            "a plot ends at x = {}, under the details pane (from x = {pane_left})",
+            plot.right()
+        );
+    }
+    // The columns past the edge are reached by scrolling sideways.
+    assert!(
+        harness
+            .root()
+            .query_all(egui_kittest::kittest::by())
+            .filter(|node| node.accesskit_node().role() == egui::accesskit::Role::ScrollBar)
+            .filter_map(|node| node.accesskit_node().bounding_box())
+            .any(|bar| bar.width() > bar.height()),
+        "no horizontal scroll bar"
+    );
+}
+
+#[test]
 fn the_filter_matches_attach_targets_and_map_names() {
     let (mut harness, _tx) = harness(3);
     harness.get_by_label("Filter").focus();

@@ -113,6 +113,16 @@ fn initial_width(column: SortColumn) -> f32 {
 
 /// Draws the table; clicks become [`Command`]s.
 pub fn program_table_ui(ui: &mut egui::Ui, input: &TableInput<'_>, commands: &mut Vec<Command>) {
+    // Columns wider than the window scroll sideways instead of widening the
+    // panel, which would push the plots' latest seconds under the details
+    // pane.
+    egui::ScrollArea::horizontal()
+        .id_salt("programs_sideways")
+        .auto_shrink([false, true])
+        .show(ui, |ui| table_ui(ui, input, commands));
+}
+
+fn table_ui(ui: &mut egui::Ui, input: &TableInput<'_>, commands: &mut Vec<Command>) {
     let row_height = ui.text_style_height(&egui::TextStyle::Body) + 6.0;
     let mut table = TableBuilder::new(ui)
         // Widths are kept per set of columns.
