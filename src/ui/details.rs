@@ -42,12 +42,9 @@ pub fn details_ui(ui: &mut egui::Ui, input: &DetailsInput<'_>, commands: &mut Ve
     let row = input.row;
     let text = &row.text;
     let facts = text.facts.as_deref();
+    // The close button first, from the right; the name takes what is left
+    // and elides (its tooltip holds it whole).
     ui.horizontal(|ui| {
-        ui.heading(if text.name.is_empty() {
-            "(no name)"
-        } else {
-            &text.name
-        });
         ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
             if ui
                 .small_button("✖")
@@ -56,6 +53,14 @@ pub fn details_ui(ui: &mut egui::Ui, input: &DetailsInput<'_>, commands: &mut Ve
             {
                 commands.push(Command::ToggleDetails);
             }
+            ui.with_layout(egui::Layout::left_to_right(egui::Align::Center), |ui| {
+                let name = if text.name.is_empty() {
+                    "(no name)"
+                } else {
+                    &text.name
+                };
+                ui.add(egui::Label::new(RichText::new(name).heading()).truncate());
+            });
         });
     });
     if row.gone {

@@ -250,7 +250,8 @@ fn group_cells(
                 ui.add(
                     egui::Label::new(RichText::new(text).strong())
                         .selectable(false)
-                        .truncate(),
+                        .truncate()
+                        .show_tooltip_when_elided(false),
                 )
                 .on_hover_text(&group.label);
             }
@@ -265,7 +266,13 @@ fn cell(ui: &mut egui::Ui, row: &Row, text: String, tip: Option<String>, alert: 
     } else if alert {
         rich = rich.color(ui.visuals().warn_fg_color).strong();
     }
-    let response = ui.add(egui::Label::new(rich).selectable(false).truncate());
+    // A tooltip of our own holds the full text, so egui's for elided text
+    // would only stack a second one on it.
+    let label = egui::Label::new(rich)
+        .selectable(false)
+        .truncate()
+        .show_tooltip_when_elided(tip.is_none());
+    let response = ui.add(label);
     if let Some(tip) = tip {
         response.on_hover_text(tip);
     }
