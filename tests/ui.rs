@@ -125,13 +125,20 @@ fn hello() -> SourceEvent {
 }
 
 fn harness(samples: u64) -> (Harness<'static, BpfScopeApp>, Sender<SourceEvent>) {
+    harness_of((0..samples).map(sample))
+}
+
+/// The window fed `samples` after the source's hello.
+fn harness_of(
+    samples: impl IntoIterator<Item = Sample>,
+) -> (Harness<'static, BpfScopeApp>, Sender<SourceEvent>) {
     let (tx, rx) = bounded(64);
     let mut harness = Harness::builder()
         .with_size(egui::vec2(1280.0, 800.0))
         .build_eframe(move |cc| BpfScopeApp::new(cc, None, move |_, _| Source::from_channel(rx)));
     tx.send(hello()).unwrap();
-    for n in 0..samples {
-        tx.send(SourceEvent::Sample(sample(n))).unwrap();
+    for sample in samples {
+        tx.send(SourceEvent::Sample(sample)).unwrap();
     }
     harness.run();
     (harness, tx)
@@ -538,7 +545,6 @@ fn the_details_pane_shows_the_facts_of_the_clicked_program() {
 
 #[test]
 fn a_table_wider_than_the_window_scrolls_and_the_plots_stay_in_view() {
-    use egui_kittest::kittest::NodeT;
     let (mut harness, _tx) = harness(5);
     let ctx = harness.ctx.clone();
     for column in [SortColumn::Maps, SortColumn::Tag, SortColumn::LoadedAt] {
@@ -550,18 +556,9 @@ fn a_table_wider_than_the_window_scrolls_and_the_plots_stay_in_view() {
     harness.run();
     let pane_left = harness.get_by_label("Copy ID").rect().left();
     // The plots are the wide nodes without a role; their right edge is "now".
-    let plots: Vec<egui::Rect> = harness
-        .root()
-        .query_all(egui_kittest::kittest::by())
-        .filter(|node| node.accesskit_node().role() == egui::accesskit::Role::Unknown)
-        .filter_map(|node| node.accesskit_node().bounding_box())
+    let plots: Vec<egui::Rect> = rects_of(&harness, egui::accesskit::Role::Unknown)
+        .into_iter()
         .filter(|rect| rect.width() > 300.0)
-        .map(|rect| {
-            egui::Rect::from_min_max(
-                egui::pos2(rect.x0 as f32, rect.y0 as f32),
-                egui::pos2(rect.x1 as f32, rect.y1 as f32),
-            )
-        })
         .collect();
     assert_eq!(plots.len(), 3, "{plots:?}");
     for plot in plots {
@@ -573,14 +570,28 @@ fn a_table_wider_than_the_window_scrolls_and_the_plots_stay_in_view() {
     }
     // The columns past the edge are reached by scrolling sideways.
     assert!(
-        harness
-            .root()
-            .query_all(egui_kittest::kittest::by())
-            .filter(|node| node.accesskit_node().role() == egui::accesskit::Role::ScrollBar)
-            .filter_map(|node| node.accesskit_node().bounding_box())
+        rects_of(&harness, egui::accesskit::Role::ScrollBar)
+            .iter()
             .any(|bar| bar.width() > bar.height()),
         "no horizontal scroll bar"
     );
+}
+
+/// Where the window's accessibility nodes of `role` are.
+fn rects_of(harness: &Harness<'_, BpfScopeApp>, role: egui::accesskit::Role) -> Vec<egui::Rect> {
+    use egui_kittest::kittest::NodeT;
+    harness
+        .root()
+        .query_all(egui_kittest::kittest::by())
+        .filter(|node| node.accesskit_node().role() == role)
+        .filter_map(|node| node.accesskit_node().bounding_box())
+        .map(|rect| {
+            egui::Rect::from_min_max(
+                egui::pos2(rect.x0 as f32, rect.y0 as f32),
+                egui::pos2(rect.x1 as f32, rect.y1 as f32),
+            )
+        })
+        .collect()
 }
 
 #[test]
@@ -653,15 +664,7 @@ fn changing_sample(n: u64) -> Sample {
 
 #[test]
 fn a_baseline_yields_the_changes_since() {
-    let (tx, rx) = bounded(64);
-    let mut harness = Harness::builder()
-        .with_size(egui::vec2(1280.0, 800.0))
-        .build_eframe(move |cc| BpfScopeApp::new(cc, None, move |_, _| Source::from_channel(rx)));
-    tx.send(hello()).unwrap();
-    for n in 0..=4 {
-        tx.send(SourceEvent::Sample(changing_sample(n))).unwrap();
-    }
-    harness.run();
+    let (mut harness, tx) = harness_of((0..=4).map(changing_sample));
     harness.get_by_label("Capture baseline").click();
     harness.run();
     harness.get_by_label_contains("baseline captured: 3 programs");
@@ -780,15 +783,7 @@ fn the_table_body_is_drawn_in_a_fixed_number_of_draw_calls() {
         ..sample(n)
     };
     let (mut few, _tx) = harness(3);
-    let (tx, rx) = bounded(64);
-    let mut full = Harness::builder()
-        .with_size(egui::vec2(1280.0, 800.0))
-        .build_eframe(move |cc| BpfScopeApp::new(cc, None, move |_, _| Source::from_channel(rx)));
-    tx.send(hello()).unwrap();
-    for n in 0..3 {
-        tx.send(SourceEvent::Sample(many(n))).unwrap();
-    }
-    full.run();
+    let (mut full, _tx) = harness_of((0..3).map(many));
     assert_eq!(ids(&mut full).len(), 40);
     few.run();
     let (few_calls, full_calls) = (draw_calls(&few), draw_calls(&full));
