@@ -10,8 +10,8 @@ use std::hint::black_box;
 use std::time::{Duration, SystemTime};
 
 use bpfscope::app::BpfScopeApp;
+use bpfscope::model::SourceEvent;
 use bpfscope::model::{Owner, ProgramSample, Sample};
-use bpfscope::sampler::SourceEvent;
 use bpfscope::source::Source;
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use crossbeam_channel::bounded;
@@ -70,7 +70,7 @@ fn frame(c: &mut Criterion) {
     for key in keys {
         harness.state_mut().run_cmd(
             &ctx,
-            bpfscope::app::Command::Select(key, bpfscope::app::SelectMode::Toggle),
+            bpfscope::view::Command::Select(key, bpfscope::view::SelectMode::Toggle),
         );
     }
     harness.run();
@@ -93,7 +93,7 @@ fn frame(c: &mut Criterion) {
             BatchSize::SmallInput,
         );
     });
-    let mut store = bpfscope::model::store::Store::new();
+    let mut store = bpfscope::store::Store::new();
     let mut n = 0;
     group.bench_function("store_push_sample", |b| {
         b.iter_batched(
@@ -107,9 +107,7 @@ fn frame(c: &mut Criterion) {
     });
     let rows = store.rows().to_vec();
     group.bench_function("sort_by_cpu", |b| {
-        b.iter(|| {
-            bpfscope::app::view::order(&rows, "", bpfscope::app::view::Sort::default(), None)
-        });
+        b.iter(|| bpfscope::view::order(&rows, "", bpfscope::view::Sort::default(), None));
     });
     group.finish();
     black_box(&harness);

@@ -10,7 +10,8 @@
 use std::hint::black_box;
 use std::time::Duration;
 
-use bpfscope::sampler::{Enumeration, Sampler, SamplerConfig, enumerate_with_syscalls};
+use bpfscope::model::Enumeration;
+use bpfscope::sampler::{Sampler, SamplerConfig, enumerate_with_syscalls};
 use bpfscope::test_support::{TestProgram, privileged, raise_fd_limit};
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 

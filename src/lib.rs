@@ -1,18 +1,30 @@
 //! bpfscope: what every loaded eBPF program costs the machine, live.
 //!
-//! The crate is split along the data flow of `shared/design.md`:
+//! The modules follow the data flow, and imports point only down it
+//! (`docs/architecture.md`):
 //!
-//! - [`sampler`]: the privileged part. Turns on the kernel's run-time
-//!   statistics, reads every program's counters once per period and sends
-//!   whole [`model::Sample`]s down a bounded channel from a named thread.
-//! - [`model`]: plain data and the pure metric maths (avg runtime, events/s,
-//!   CPU %) computed from two consecutive samples.
-//! - [`protocol`]: the frames the elevated helper writes and the window
-//!   reads; the decoder treats every byte as untrusted.
-//! - [`export`]: the CSV and JSON writers shared by `bpfscope sample` and the
-//!   window's export.
-//! - [`sys`]: the few operating-system facts the rest needs (clocks, CPUs,
-//!   capabilities, kernel release).
+//! ```text
+//! model ← sampler ← protocol ← source          (kernel → frames → channel)
+//! model ← store ← view ← ui ← app              (channel → history → window)
+//!                 export, cli                   (writers and subcommands)
+//! ```
+//!
+//! - [`model`]: the shared vocabulary (samples, facts, source events and
+//!   status) and the metric maths.
+//! - [`sampler`]: the privileged part: kernel → [`model::Sample`].
+//! - [`protocol`]: the frames the elevated helper writes; every byte read is
+//!   untrusted.
+//! - [`source`]: where samples come from (a thread, the helper) → one
+//!   bounded channel.
+//! - [`store`]: channel → history; owns the live state and the frozen one
+//!   (pause), so every view reads one moment.
+//! - [`view`]: what the window shows, without egui: commands, settings,
+//!   sort, grouping, the derived table, baseline and thresholds.
+//! - [`ui`]: egui drawing, `*_ui` functions that read the view and push
+//!   [`view::Command`]s.
+//! - [`app`]: the eframe glue: intake, layout, commands.
+//! - [`export`]: CSV and JSON writers; [`cli`]: `bpfscope sample`.
+//! - [`sys`]: the few operating-system facts the rest needs.
 
 /// The desktop application's id: the desktop file's and metainfo's name, the
 /// window's app id (Wayland) and WM_CLASS (X11), and the icon's name.
@@ -25,13 +37,16 @@ pub const POLKIT_ACTION: &str = "io.github.bpfscope.BpfScope.sample";
 pub const HELPER_INSTALL_PATH: &str = "/usr/libexec/bpfscope/bpfscope-sampler";
 
 pub mod app;
+pub mod cli;
 pub mod export;
 pub mod model;
 pub mod protocol;
 pub mod sampler;
 pub mod source;
+pub mod store;
 pub mod sys;
 pub mod ui;
+pub mod view;
 
 #[doc(hidden)]
 pub mod test_support;

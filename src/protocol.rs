@@ -15,11 +15,10 @@ use std::io::{self, Read, Write};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
-use crate::model::Sample;
-use crate::sampler::{SourceEvent, SourceInfo};
+use crate::model::{Sample, SourceEvent, SourceInfo};
 
 /// Bumped whenever the frame layout changes incompatibly.
-pub const PROTOCOL_VERSION: u32 = 2;
+pub const PROTOCOL_VERSION: u32 = 3;
 
 /// The largest payload accepted (a sample of 100,000 programs fits).
 pub const MAX_FRAME_BYTES: u32 = 64 << 20;
@@ -37,8 +36,10 @@ pub struct Hello {
 pub enum Frame {
     Hello(Hello),
     Sample(Sample),
-    /// Trouble the helper survived, in words for the user.
+    /// A pass failed, in words for the user; sampling goes on.
     Error(String),
+    /// The data is incomplete (owners or links unread), said once.
+    Warning(String),
 }
 
 impl From<SourceEvent> for Frame {
@@ -49,6 +50,7 @@ impl From<SourceEvent> for Frame {
                 source,
             }),
             SourceEvent::Sample(sample) => Self::Sample(sample),
+            SourceEvent::Warning(message) => Self::Warning(message),
             SourceEvent::Error(message) => Self::Error(message),
         }
     }
@@ -59,6 +61,7 @@ impl From<Frame> for SourceEvent {
         match frame {
             Frame::Hello(hello) => Self::Hello(hello.source),
             Frame::Sample(sample) => Self::Sample(sample),
+            Frame::Warning(message) => Self::Warning(message),
             Frame::Error(message) => Self::Error(message),
         }
     }
@@ -173,7 +176,9 @@ impl<R: Read> FrameReader<R> {
                         got: hello.protocol_version,
                     });
                 }
-                Frame::Sample(_) | Frame::Error(_) => return Err(ProtocolError::NoHello),
+                Frame::Sample(_) | Frame::Error(_) | Frame::Warning(_) => {
+                    return Err(ProtocolError::NoHello);
+                }
             }
             self.greeted = true;
         }
@@ -204,8 +209,8 @@ mod tests {
     use std::time::{Duration, SystemTime};
 
     use super::*;
+    use crate::model::{Enumeration, StatsMode};
     use crate::model::{Owner, ProgramSample};
-    use crate::sampler::{Enumeration, StatsMode};
 
     fn hello() -> Frame {
         Frame::Hello(Hello {

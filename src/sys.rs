@@ -235,6 +235,37 @@ pub fn cgroup2_root() -> Option<std::path::PathBuf> {
     })
 }
 
+/// An owner's command line from `/proc`, NUL-separated arguments joined by
+/// spaces; or why it cannot be read.
+#[must_use]
+pub fn read_cmdline(pid: u32) -> String {
+    match std::fs::read(format!("/proc/{pid}/cmdline")) {
+        Ok(bytes) if bytes.is_empty() => "(no command line: a kernel thread or a zombie)".into(),
+        Ok(bytes) => {
+            let args: Vec<String> = bytes
+                .split(|&b| b == 0)
+                .filter(|a| !a.is_empty())
+                .map(|a| String::from_utf8_lossy(a).into_owned())
+                .collect();
+            args.join(" ")
+        }
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => "(process has exited)".into(),
+        Err(err) => format!("(cannot read its command line: {err})"),
+    }
+}
+
+/// The user name of `uid` from `/etc/passwd`.
+#[must_use]
+pub fn user_name(uid: u32) -> Option<String> {
+    let passwd = std::fs::read_to_string("/etc/passwd").ok()?;
+    passwd.lines().find_map(|line| {
+        let mut fields = line.split(':');
+        let name = fields.next()?;
+        let id: u32 = fields.nth(1)?.parse().ok()?;
+        (id == uid).then(|| name.to_owned())
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

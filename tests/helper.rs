@@ -176,7 +176,7 @@ mod common;
 
 use std::sync::Arc;
 
-use bpfscope::sampler::{Interval, SourceEvent};
+use bpfscope::model::{Interval, SourceEvent};
 use bpfscope::source::{Action, HelperLaunch, Source, Status, Via};
 use common::children_named;
 

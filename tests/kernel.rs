@@ -11,10 +11,9 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use bpfscope::model::metrics::program_metrics;
+use bpfscope::model::{Enumeration, StatsMode};
 use bpfscope::model::{ProgramSample, Sample};
-use bpfscope::sampler::{
-    Enumeration, Sampler, SamplerConfig, StatsGuard, StatsMode, StatsRequest, read_program,
-};
+use bpfscope::sampler::{Sampler, SamplerConfig, StatsGuard, StatsRequest, read_program};
 use bpfscope::test_support::{TestProgram, require_privilege};
 
 static KERNEL: Mutex<()> = Mutex::new(());

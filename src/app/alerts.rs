@@ -8,8 +8,9 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender, TrySendError, bounded};
 
-use super::Thresholds;
-use crate::model::store::{ProgramKey, Row};
+use crate::model::ProgramKey;
+use crate::store::{Moment, Row};
+use crate::view::Thresholds;
 
 /// Notifications come at most this often; crossings in between are
 /// collected into the next one.
@@ -48,12 +49,7 @@ impl Alerts {
             .filter(|r| over.contains(&r.key) && !self.over.contains(&r.key))
         {
             if self.pending.len() < PENDING_MAX {
-                let name = if row.name().is_empty() {
-                    format!("#{}", row.key.id)
-                } else {
-                    format!("{} (#{})", row.name(), row.key.id)
-                };
-                self.pending.push(name);
+                self.pending.push(row.label());
             }
         }
         self.over = over;
@@ -112,6 +108,45 @@ impl Notifier {
     /// Why notifications failed since the last call, if they did.
     pub fn failure(&self) -> Option<String> {
         self.failures.try_iter().last()
+    }
+}
+
+/// Thresholds watched over the live data, and the notifier they use.
+#[derive(Debug, Default)]
+pub struct Watch {
+    alerts: Alerts,
+    /// Started when the first notification is due.
+    notifier: Option<Notifier>,
+    /// The sample the alerts last looked at.
+    seen: Option<u64>,
+}
+
+impl Watch {
+    /// Looks at a new sample of `live`, if there is one, and sends a
+    /// notification when one is due; the error says why notifications fail.
+    pub fn check(&mut self, live: &Moment, thresholds: &Thresholds) -> Result<(), String> {
+        if let Some(failure) = self.notifier.as_ref().and_then(Notifier::failure) {
+            return Err(failure);
+        }
+        let latest = live.latest_boottime_ns();
+        if latest == self.seen {
+            return Ok(());
+        }
+        self.seen = latest;
+        if !thresholds.any() {
+            return Ok(());
+        }
+        let note = self.alerts.update(live.rows(), thresholds, Instant::now());
+        let Some(note) = note.filter(|_| thresholds.notify) else {
+            return Ok(());
+        };
+        if self.notifier.is_none() {
+            self.notifier = Some(Notifier::start()?);
+        }
+        if let Some(notifier) = &self.notifier {
+            notifier.notify(note);
+        }
+        Ok(())
     }
 }
 

@@ -13,8 +13,9 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use bpfscope::export::rfc3339;
+use bpfscope::model::{Interval, SourceEvent};
 use bpfscope::protocol::{Frame, ProtocolError, write_frame};
-use bpfscope::sampler::{self, Interval, Sampler, SamplerConfig, SourceEvent};
+use bpfscope::sampler::{self, Sampler, SamplerConfig};
 use bpfscope::sys;
 use clap::{Parser, ValueEnum};
 use crossbeam_channel::RecvTimeoutError;
@@ -197,6 +198,7 @@ fn write_text(out: &mut impl Write, event: &SourceEvent) -> io::Result<()> {
                 )?;
             }
         }
+        SourceEvent::Warning(message) => writeln!(out, "warning: {message}")?,
         SourceEvent::Error(message) => writeln!(out, "error: {message}")?,
     }
     out.flush()

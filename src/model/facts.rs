@@ -104,6 +104,40 @@ pub fn attach_summary(links: &[LinkFacts]) -> String {
     out
 }
 
+/// Where a program is attached, as far as its source says.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum Attach {
+    /// The source reads no links (or has sent none yet).
+    #[default]
+    Unknown,
+    /// Its links; empty: no BPF link points at it.
+    Links(Vec<LinkFacts>),
+}
+
+impl Attach {
+    /// The links, `None` when unknown.
+    #[must_use]
+    pub fn links(&self) -> Option<&[LinkFacts]> {
+        match self {
+            Self::Unknown => None,
+            Self::Links(links) => Some(links),
+        }
+    }
+
+    /// Known to have no link.
+    #[must_use]
+    pub fn is_unlinked(&self) -> bool {
+        matches!(self, Self::Links(links) if links.is_empty())
+    }
+
+    /// The attach column's text: link summaries, [`WITHOUT_LINK`], or empty
+    /// when unknown.
+    #[must_use]
+    pub fn summary(&self) -> String {
+        self.links().map(attach_summary).unwrap_or_default()
+    }
+}
+
 /// Map names joined by `, `.
 #[must_use]
 pub fn map_names(maps: &[MapFacts]) -> String {
@@ -120,7 +154,7 @@ pub fn map_names(maps: &[MapFacts]) -> String {
 /// Facts and links as a source sent them, kept for as long as the consumer
 /// wants (the window: while a program's row lives; `bpfscope sample`: while
 /// the program is loaded).
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct Catalog {
     facts: HashMap<ProgramKey, Arc<ProgramFacts>>,
     /// The current links by program id; `None` until the source sends any.

@@ -87,6 +87,23 @@ impl ProgramSample {
     }
 }
 
+/// One program, even across id reuse: the id and its load time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ProgramKey {
+    pub id: u32,
+    pub load_time_ns: u64,
+}
+
+impl ProgramKey {
+    #[must_use]
+    pub fn of(program: &ProgramSample) -> Self {
+        Self {
+            id: program.id,
+            load_time_ns: program.load_time_ns,
+        }
+    }
+}
+
 /// Everything the sampler read in one pass.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Sample {

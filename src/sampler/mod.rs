@@ -14,40 +14,17 @@ mod syscall;
 mod thread;
 
 use std::collections::HashSet;
-use std::fmt;
 use std::io;
 use std::time::{Duration, SystemTime};
 
-use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
-use crate::model::{LinkFacts, ProgramKey, Sample};
+use crate::model::{Enumeration, LinkFacts, ProgramKey, Sample, SourceInfo, StatsMode};
 use crate::sys;
 
-pub use stats::{StatsGuard, StatsMode, StatsRequest, restore_sysctl_now};
+pub use stats::{StatsGuard, StatsRequest, restore_sysctl_now};
 pub use syscall::{enumerate as enumerate_with_syscalls, read_program};
-pub use thread::{
-    Interval, IntervalError, SamplerThread, SourceEvent, Waker, spawn, spawn_with_waker,
-};
-
-/// How programs are enumerated.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub enum Enumeration {
-    /// One read of an `iter/bpf_prog` BPF iterator per pass (fast path).
-    Iterator,
-    /// `BPF_PROG_GET_NEXT_ID` → `GET_FD_BY_ID` → `OBJ_GET_INFO_BY_FD` per
-    /// program (fallback where the iterator cannot load).
-    Syscall,
-}
-
-impl fmt::Display for Enumeration {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Self::Iterator => "BPF iterator",
-            Self::Syscall => "syscalls",
-        })
-    }
-}
+pub use thread::{SamplerThread, spawn, spawn_with_waker};
 
 /// What the sampler was asked to use.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -59,18 +36,6 @@ pub struct SamplerConfig {
     pub owners: bool,
     /// Read each new program's facts and every pass's links.
     pub facts: bool,
-}
-
-/// What a running sampler uses, for the status bar and the helper's `Hello`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SourceInfo {
-    pub stats_mode: StatsMode,
-    pub enumeration: Enumeration,
-    pub owners_available: bool,
-    pub kernel_release: String,
-    pub online_cpus: u32,
-    /// Things the user should know once (a fallback taken and why).
-    pub notices: Vec<String>,
 }
 
 /// Why the sampler could not start or read.

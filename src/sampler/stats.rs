@@ -5,9 +5,8 @@ use std::io;
 use std::os::fd::{FromRawFd, OwnedFd};
 use std::sync::{Mutex, Once, PoisonError};
 
-use serde::{Deserialize, Serialize};
-
 use super::SamplerError;
+use crate::model::StatsMode;
 
 const SYSCTL_PATH: &str = "/proc/sys/kernel/bpf_stats_enabled";
 
@@ -16,25 +15,6 @@ const SYSCTL_PATH: &str = "/proc/sys/kernel/bpf_stats_enabled";
 /// the guard's owner cannot run its destructor.
 static SYSCTL_PREVIOUS: Mutex<Option<String>> = Mutex::new(None);
 static PANIC_HOOK: Once = Once::new();
-
-/// How statistics are on.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub enum StatsMode {
-    /// A `BPF_ENABLE_STATS` file descriptor is held: the kernel turns
-    /// accounting off by itself when it closes, however bpfscope exits.
-    Syscall,
-    /// `kernel.bpf_stats_enabled` was set to 1 and is restored on exit.
-    Sysctl,
-}
-
-impl std::fmt::Display for StatsMode {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Self::Syscall => "syscall",
-            Self::Sysctl => "sysctl",
-        })
-    }
-}
 
 /// Which way to turn statistics on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]

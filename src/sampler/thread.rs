@@ -1,96 +1,18 @@
 //! The named thread that owns a [`Sampler`] and sends one sample per period.
 
-use std::fmt;
 use std::io;
-use std::str::FromStr;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use super::Sampler;
+use crate::model::{Interval, SourceEvent, Waker};
 use crossbeam_channel::{Receiver, SendTimeoutError, Sender, TryRecvError, bounded};
-use serde::{Deserialize, Serialize};
-use thiserror::Error;
-
-use super::{Sampler, SourceInfo};
-use crate::model::Sample;
-
-/// What a sample source (this thread, or later the elevated helper) sends.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub enum SourceEvent {
-    /// First event: what the source uses.
-    Hello(SourceInfo),
-    /// One pass over every program.
-    Sample(Sample),
-    /// Trouble the source survived, in words for the user.
-    Error(String),
-}
-
-/// A sampling interval in the accepted range, 0.1 s to 3600 s.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-pub struct Interval(Duration);
-
-/// An interval outside the accepted range, or not a number.
-#[derive(Clone, Debug, PartialEq, Eq, Error)]
-#[error("the sample interval must be a number of seconds from 0.1 to 3600, not {0:?}")]
-pub struct IntervalError(String);
-
-impl Interval {
-    pub const MIN: Duration = Duration::from_millis(100);
-    pub const MAX: Duration = Duration::from_secs(3600);
-    pub const DEFAULT: Self = Self(Duration::from_secs(1));
-
-    /// An interval of `duration`, if it is in range.
-    pub fn new(duration: Duration) -> Result<Self, IntervalError> {
-        if (Self::MIN..=Self::MAX).contains(&duration) {
-            Ok(Self(duration))
-        } else {
-            Err(IntervalError(format!("{}", duration.as_secs_f64())))
-        }
-    }
-
-    /// The interval as a duration.
-    #[must_use]
-    pub fn duration(self) -> Duration {
-        self.0
-    }
-}
-
-impl Default for Interval {
-    fn default() -> Self {
-        Self::DEFAULT
-    }
-}
-
-impl FromStr for Interval {
-    type Err = IntervalError;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let secs: f64 = s.trim().parse().map_err(|_| IntervalError(s.to_owned()))?;
-        if !secs.is_finite() {
-            return Err(IntervalError(s.to_owned()));
-        }
-        // Round to the millisecond so 0.1 is exactly 100 ms.
-        let millis = (secs * 1000.0).round();
-        if !(0.0..=Self::MAX.as_millis() as f64).contains(&millis) {
-            return Err(IntervalError(s.to_owned()));
-        }
-        Self::new(Duration::from_millis(millis as u64)).map_err(|_| IntervalError(s.to_owned()))
-    }
-}
-
-impl fmt::Display for Interval {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} s", self.0.as_secs_f64())
-    }
-}
 
 /// Requests to a running sampler thread.
 #[derive(Clone, Copy, Debug)]
 enum Control {
     SetInterval(Duration),
 }
-
-/// Called after every event the thread sends (e.g. to wake a UI).
-pub type Waker = std::sync::Arc<dyn Fn() + Send + Sync>;
 
 /// A running sampler thread. Dropping it stops the thread and waits for it,
 /// which turns statistics off.
@@ -248,7 +170,7 @@ fn run(mut sampler: Sampler, period: Duration, out: &Outbox<'_>) {
             return;
         }
         for warning in sampler.take_warnings() {
-            if !out.send(SourceEvent::Error(warning), &mut pending) {
+            if !out.send(SourceEvent::Warning(warning), &mut pending) {
                 return;
             }
         }
@@ -268,35 +190,6 @@ fn run(mut sampler: Sampler, period: Duration, out: &Outbox<'_>) {
                 }
                 Err(crossbeam_channel::RecvTimeoutError::Disconnected) => return,
             }
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn intervals_in_range_parse() {
-        assert_eq!(
-            "0.1".parse::<Interval>().map(Interval::duration),
-            Ok(Duration::from_millis(100))
-        );
-        assert_eq!(
-            "3600".parse::<Interval>().map(Interval::duration),
-            Ok(Duration::from_secs(3600))
-        );
-        assert_eq!(
-            " 2.5 ".parse::<Interval>().map(Interval::duration),
-            Ok(Duration::from_millis(2500))
-        );
-    }
-
-    #[test]
-    fn intervals_out_of_range_are_rejected_with_the_range() {
-        for bad in ["0.05", "0", "-1", "3600.5", "1e9", "NaN", "inf", "abc", ""] {
-            let err = bad.parse::<Interval>().expect_err(bad);
-            assert!(err.to_string().contains("0.1 to 3600"), "{err}");
         }
     }
 }

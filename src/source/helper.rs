@@ -20,8 +20,8 @@ use crossbeam_channel::{SendTimeoutError, Sender};
 
 use super::polkit::{self, Authorization};
 use super::{Action, Status, Via};
+use crate::model::{Interval, SourceEvent, Waker};
 use crate::protocol::{Frame, FrameReader, ProtocolError};
-use crate::sampler::{Interval, SourceEvent, Waker};
 
 /// pkexec, at the path every distribution installs it (never searched for).
 pub const PKEXEC: &str = "/usr/bin/pkexec";

@@ -19,9 +19,9 @@ use crossbeam_channel::{Receiver, Sender, bounded, select};
 
 pub use helper::{HelperLaunch, PKEXEC};
 
-use crate::sampler::{
-    Interval, Sampler, SamplerConfig, SamplerThread, SourceEvent, Waker, spawn_with_waker,
-};
+pub use crate::model::{Action, Status, Via};
+use crate::model::{Interval, SourceEvent, Waker};
+use crate::sampler::{Sampler, SamplerConfig, SamplerThread, spawn_with_waker};
 use crate::sys;
 
 /// Events buffered between the sampler and the window.
@@ -30,54 +30,6 @@ const CHANNEL_CAPACITY: usize = 64;
 const STATUS_CAPACITY: usize = 16;
 /// How long closing the window waits for the helper thread to finish.
 const STOP_WAIT: Duration = Duration::from_secs(3);
-
-/// Where the samples come from.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Via {
-    /// A thread of this process (it has the privilege).
-    InProcess,
-    /// The elevated helper, `bpfscope-sampler`.
-    Helper,
-    /// Whoever holds the channel's sender (tests, replays).
-    Injected,
-}
-
-/// What the user can do about a stopped source.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Action {
-    /// Start the helper, letting polkit ask for the password.
-    Authenticate,
-    /// Try again after a refusal, a dismissed dialog or a missing service.
-    Retry,
-    /// Start the helper again after it stopped mid-run.
-    Reconnect,
-}
-
-impl Action {
-    /// The button's text.
-    #[must_use]
-    pub fn label(self) -> &'static str {
-        match self {
-            Self::Authenticate => "Authenticate…",
-            Self::Retry => "Retry",
-            Self::Reconnect => "Reconnect",
-        }
-    }
-}
-
-/// The state of the source, for the user.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Status {
-    /// Samples are flowing (or the first is on its way).
-    Sampling(Via),
-    /// Something is under way: asking polkit, waiting for authentication.
-    Waiting(String),
-    /// No samples now. `message` says why; `action` what can be done.
-    Stopped {
-        message: String,
-        action: Option<Action>,
-    },
-}
 
 /// A stream of [`SourceEvent`]s and the [`Status`] of what produces them.
 pub struct Source {
@@ -266,8 +218,16 @@ impl Source {
         }
     }
 
-    /// Does what the user chose from the status's [`Action`].
-    pub fn act(&mut self, _action: Action) {
+    /// Does what the user chose from the status's [`Action`]: only the one
+    /// the status offers now, so a click on a button that has just gone (the
+    /// helper came back meanwhile) cannot restart a running helper.
+    pub fn act(&mut self, action: Action) {
+        self.update_status();
+        let offered =
+            matches!(&self.status, Status::Stopped { action: Some(a), .. } if *a == action);
+        if !offered {
+            return;
+        }
         if let Kind::Helper(helper) = &mut self.kind {
             helper.stop();
             self.status = helper.start(true);

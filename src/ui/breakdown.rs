@@ -5,8 +5,8 @@ use eframe::egui::{self, RichText};
 use egui_plot::{FilledArea, Legend, Line, Plot, PlotPoints};
 
 use super::format;
-use crate::app::{CpuMode, PlotWindow};
-use crate::model::store::Breakdown;
+use crate::store::Breakdown;
+use crate::view::{CpuMode, PlotWindow};
 
 /// Band colours, one per top program; "other" is grey.
 const PALETTE: [egui::Color32; 10] = [

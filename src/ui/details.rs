@@ -6,18 +6,9 @@ use std::time::SystemTime;
 use eframe::egui::{self, RichText};
 
 use super::format;
-use crate::app::{Command, CpuMode};
-use crate::model::store::Row;
 use crate::model::{WITHOUT_LINK, WITHOUT_LINK_EXPLAINED};
-
-/// An owner with what `/proc` says of it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct OwnerDetails {
-    pub pid: u32,
-    pub comm: String,
-    /// The command line, or why it cannot be shown.
-    pub cmdline: String,
-}
+use crate::store::Row;
+use crate::view::{Command, CpuMode, OwnerDetails};
 
 /// What the pane needs.
 #[derive(Debug)]
@@ -27,7 +18,7 @@ pub struct DetailsInput<'a> {
     /// The loading user's name, where the password database has it.
     pub user: Option<&'a str>,
     pub clock: Option<(SystemTime, u64)>,
-    pub online_cpus: f64,
+    pub online_cpus: usize,
     pub cpu_mode: CpuMode,
 }
 
@@ -164,10 +155,10 @@ fn facts_grid(ui: &mut egui::Ui, input: &DetailsInput<'_>) {
         });
 }
 
-fn links_section(ui: &mut egui::Ui, text: &crate::model::store::RowText) {
+fn links_section(ui: &mut egui::Ui, text: &crate::store::RowText) {
     ui.add_space(8.0);
     ui.label(RichText::new("Attach points").strong());
-    match text.known_links() {
+    match text.attach.links() {
         None => {
             ui.label("Not known: this source does not read BPF links.");
         }
@@ -244,10 +235,7 @@ fn owners_section(ui: &mut egui::Ui, owners: &[OwnerDetails]) {
 
 fn metrics_rows(ui: &mut egui::Ui, input: &DetailsInput<'_>) {
     let row = input.row;
-    let divisor = match input.cpu_mode {
-        CpuMode::OneCpu => 1.0,
-        CpuMode::AllCpus => input.online_cpus.max(1.0),
-    };
+    let divisor = input.cpu_mode.divisor(input.online_cpus);
     match row.metrics {
         Some(m) => {
             grid_row(ui, "Avg runtime", format::duration_ns(m.avg_runtime_ns));
@@ -271,35 +259,4 @@ fn metrics_rows(ui: &mut egui::Ui, input: &DetailsInput<'_>) {
 
 fn yes_no(value: bool) -> &'static str {
     if value { "yes" } else { "no" }
-}
-
-/// An owner's command line from `/proc`, NUL-separated arguments joined by
-/// spaces; or why it cannot be read.
-#[must_use]
-pub fn read_cmdline(pid: u32) -> String {
-    match std::fs::read(format!("/proc/{pid}/cmdline")) {
-        Ok(bytes) if bytes.is_empty() => "(no command line: a kernel thread or a zombie)".into(),
-        Ok(bytes) => {
-            let args: Vec<String> = bytes
-                .split(|&b| b == 0)
-                .filter(|a| !a.is_empty())
-                .map(|a| String::from_utf8_lossy(a).into_owned())
-                .collect();
-            args.join(" ")
-        }
-        Err(err) if err.kind() == std::io::ErrorKind::NotFound => "(process has exited)".into(),
-        Err(err) => format!("(cannot read its command line: {err})"),
-    }
-}
-
-/// The user name of `uid` from `/etc/passwd`.
-#[must_use]
-pub fn user_name(uid: u32) -> Option<String> {
-    let passwd = std::fs::read_to_string("/etc/passwd").ok()?;
-    passwd.lines().find_map(|line| {
-        let mut fields = line.split(':');
-        let name = fields.next()?;
-        let id: u32 = fields.nth(1)?.parse().ok()?;
-        (id == uid).then(|| name.to_owned())
-    })
 }

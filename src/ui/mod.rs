@@ -3,7 +3,9 @@
 
 mod breakdown;
 mod details;
+mod export;
 pub mod format;
+mod keys;
 mod plots;
 mod table;
 
@@ -12,14 +14,15 @@ use std::time::{Duration, SystemTime};
 use eframe::egui::{self, RichText};
 
 pub use breakdown::breakdown_ui;
-pub use details::{DetailsInput, OwnerDetails, details_ui, read_cmdline, user_name};
-pub use plots::plots_ui;
+pub use details::{DetailsInput, details_ui};
+pub use export::export_dialog_ui;
+pub use keys::keyboard_commands;
+pub use plots::{PlotsInput, plots_ui};
 pub use table::{TableInput, program_table_ui};
 
-use crate::app::view::Grouping;
-use crate::app::{Command, CpuMode, MainView, Notice, PlotWindow, Settings, Thresholds};
-use crate::sampler::{Interval, SourceInfo};
-use crate::source::{Action, Status, Via};
+use crate::model::{Action, Interval, SourceInfo, Status, Via};
+use crate::store::{Message, Severity};
+use crate::view::{Command, CpuMode, Grouping, MainView, Notice, PlotWindow, Settings, Thresholds};
 
 /// Sampling intervals offered in the top bar.
 const INTERVALS_MS: [u64; 7] = [100, 250, 500, 1_000, 2_000, 5_000, 10_000];
@@ -295,7 +298,9 @@ pub struct StatusBar<'a> {
     pub info: Option<&'a SourceInfo>,
     pub latest: Option<SystemTime>,
     pub paused: bool,
-    pub errors: &'a [String],
+    /// The source's newest message, and all of them for the tooltip.
+    pub last_message: Option<&'a Message>,
+    pub messages: Vec<&'a str>,
     pub notice: Option<&'a Notice>,
     pub problem: Option<&'a str>,
     /// Where samples come from while they flow.
@@ -368,10 +373,14 @@ pub fn status_bar_ui(ui: &mut egui::Ui, status: &StatusBar<'_>) {
                 ui.label(message);
             }
             None => {
-                if let Some(last) = status.errors.last() {
+                if let Some(last) = status.last_message {
                     ui.separator();
-                    ui.colored_label(ui.visuals().warn_fg_color, last)
-                        .on_hover_text(status.errors.join("\n"));
+                    let color = match last.severity {
+                        Severity::Warning => ui.visuals().warn_fg_color,
+                        Severity::Error => ui.visuals().error_fg_color,
+                    };
+                    ui.colored_label(color, &last.text)
+                        .on_hover_text(status.messages.join("\n"));
                 }
             }
         }

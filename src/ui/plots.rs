@@ -6,62 +6,60 @@ use eframe::egui;
 use egui_plot::{Legend, Line, LineStyle, Plot, PlotPoint, PlotPoints, Text, VLine};
 
 use super::format;
-use crate::app::{CpuMode, PlotWindow};
-use crate::model::store::{Marker, Point, ProgramKey, Store};
+use crate::model::ProgramKey;
+use crate::store::{Marker, Point, Row, Store, program_label};
+use crate::view::{CpuMode, PlotMetric, PlotWindow};
 
 /// Load/unload markers drawn at most (the newest in the window).
 const MARKERS_DRAWN: usize = 50;
 
-struct Metric {
-    id: &'static str,
-    title: &'static str,
-    value: fn(&Point) -> f64,
-    text: fn(f64) -> String,
+/// A plot's id, title and value formatter.
+fn describe(
+    metric: PlotMetric,
+    cpu_mode: CpuMode,
+) -> (&'static str, &'static str, fn(f64) -> String) {
+    match metric {
+        PlotMetric::AvgRuntime => ("plot_avg_runtime", "Avg runtime", format::duration_ns),
+        PlotMetric::EventsPerSec => ("plot_events", "Events/s", format::rate),
+        PlotMetric::Cpu => (
+            "plot_cpu",
+            match cpu_mode {
+                CpuMode::OneCpu => "CPU % (of one CPU)",
+                CpuMode::AllCpus => "CPU % (of all CPUs)",
+            },
+            format::percent,
+        ),
+    }
 }
 
-/// Draws the plots over `window`, x in seconds before `now_boottime_ns`.
-#[allow(clippy::too_many_arguments)]
-pub fn plots_ui(
-    ui: &mut egui::Ui,
-    store: &Store,
-    selected: &BTreeSet<ProgramKey>,
-    now_boottime_ns: Option<u64>,
-    window: PlotWindow,
-    cpu_divisor: f64,
-    cpu_mode: CpuMode,
-) {
-    let Some(now) = now_boottime_ns else {
+/// What the plots show.
+#[derive(Debug)]
+pub struct PlotsInput<'a> {
+    pub store: &'a Store,
+    pub selected: &'a BTreeSet<ProgramKey>,
+    pub window: PlotWindow,
+    pub cpu_mode: CpuMode,
+    pub online_cpus: usize,
+}
+
+/// Draws the plots over the plot window, x in seconds before the shown
+/// sample.
+pub fn plots_ui(ui: &mut egui::Ui, input: &PlotsInput<'_>) {
+    let PlotsInput {
+        store,
+        selected,
+        window,
+        cpu_mode,
+        online_cpus,
+    } = *input;
+    let Some(now) = store.latest_boottime_ns() else {
         ui.label("Waiting for samples…");
         return;
     };
     let window_secs = window.duration().as_secs_f64();
-    let cpu_title = match cpu_mode {
-        CpuMode::OneCpu => "CPU % (of one CPU)",
-        CpuMode::AllCpus => "CPU % (of all CPUs)",
-    };
-    let metrics = [
-        Metric {
-            id: "plot_avg_runtime",
-            title: "Avg runtime",
-            value: |p| f64::from(p.avg_runtime_ns),
-            text: format::duration_ns,
-        },
-        Metric {
-            id: "plot_events",
-            title: "Events/s",
-            value: |p| f64::from(p.events_per_sec),
-            text: format::rate,
-        },
-        Metric {
-            id: "plot_cpu",
-            title: cpu_title,
-            value: |p| f64::from(p.cpu_percent),
-            text: format::percent,
-        },
-    ];
 
     let series = series(store, selected, now, window);
-    let horizon = now.saturating_sub(window.duration().as_nanos() as u64);
+    let horizon = window.since(now);
     let markers: Vec<&Marker> = store
         .markers()
         .iter()
@@ -72,18 +70,14 @@ pub fn plots_ui(
 
     let height = ((ui.available_height() - 3.0 * 24.0) / 3.0).max(60.0);
     let link = egui::Id::unique("bpfscope_plots");
-    for (n, metric) in metrics.iter().enumerate() {
-        let title = ui.label(egui::RichText::new(metric.title).strong());
+    for (n, metric) in PlotMetric::ALL.into_iter().enumerate() {
+        let (id, title, text) = describe(metric, cpu_mode);
+        let title = ui.label(egui::RichText::new(title).strong());
         if n == 0 && !markers.is_empty() {
             title.on_hover_text("Dashed lines: programs loaded (green) and unloaded (red)");
         }
-        let divisor = if metric.id == "plot_cpu" {
-            cpu_divisor
-        } else {
-            1.0
-        };
-        let text = metric.text;
-        Plot::new(metric.id)
+        let divisor = metric.divisor(cpu_mode, online_cpus);
+        Plot::new(id)
             .height(height)
             .legend(Legend::default().position(egui_plot::Corner::LeftTop))
             .link_axis(link, [true, false])
@@ -115,7 +109,7 @@ pub fn plots_ui(
                         .iter()
                         .map(|p| {
                             let x = -((now - p.boottime_ns) as f64 / 1e9);
-                            [x, (metric.value)(p) / divisor]
+                            [x, metric.value(p) / divisor]
                         })
                         .collect();
                     plot_ui.line(Line::new(label.clone(), xy));
@@ -168,15 +162,8 @@ fn series(
     selected
         .iter()
         .map(|key| {
-            let name = store
-                .row(*key)
-                .map_or_else(String::new, |r| r.name().to_owned());
-            let label = if name.is_empty() {
-                format!("#{}", key.id)
-            } else {
-                format!("{name} (#{})", key.id)
-            };
-            let horizon = now.saturating_sub(window.duration().as_nanos() as u64);
+            let label = program_label(store.row(*key).map_or("", Row::name), key.id);
+            let horizon = window.since(now);
             let points = store
                 .history(*key)
                 .filter(|p| p.boottime_ns >= horizon && p.boottime_ns <= now)

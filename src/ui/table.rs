@@ -6,11 +6,9 @@ use eframe::egui::{self, Align, Layout, RichText, Sense};
 use egui_extras::{Column, TableBuilder};
 
 use super::format;
-use crate::app::Thresholds;
-use crate::app::view::{Diffs, Group, Line, Sort, SortColumn};
-use crate::app::{Command, CpuMode, SelectMode};
-use crate::model::store::Diff;
-use crate::model::store::{ProgramKey, Row};
+use crate::model::ProgramKey;
+use crate::store::{Diff, Row};
+use crate::view::{Command, CpuMode, Diffs, Group, Line, SelectMode, Sort, SortColumn, Thresholds};
 
 /// What the table needs to draw.
 #[derive(Debug)]
@@ -23,7 +21,7 @@ pub struct TableInput<'a> {
     pub cursor: Option<ProgramKey>,
     pub scroll_to_cursor: bool,
     pub sort: Sort,
-    pub online_cpus: f64,
+    pub online_cpus: usize,
     pub cpu_mode: CpuMode,
     /// Height the table may take at most (header included).
     pub max_height: f32,
@@ -228,10 +226,7 @@ fn group_cells(
     group: &Group,
     input: &TableInput<'_>,
 ) {
-    let divisor = match input.cpu_mode {
-        CpuMode::OneCpu => 1.0,
-        CpuMode::AllCpus => input.online_cpus.max(1.0),
-    };
+    let divisor = input.cpu_mode.divisor(input.online_cpus);
     for &column in input.columns {
         table_row.col(|ui| {
             let text = match column {
@@ -353,25 +348,28 @@ fn cell_text(column: SortColumn, row: &Row, input: &TableInput<'_>) -> (String, 
             metrics.map(|m| format!("{:.3} runs per second", m.events_per_sec)),
         ),
         SortColumn::Cpu => {
-            let divisor = match input.cpu_mode {
-                CpuMode::OneCpu => 1.0,
-                CpuMode::AllCpus => input.online_cpus.max(1.0),
-            };
+            let divisor = input.cpu_mode.divisor(input.online_cpus);
             (
                 metrics.map_or_else(dash, |m| format::percent(m.cpu_percent / divisor)),
                 metrics.map(|m| {
                     format!(
                         "{:.6} % of one CPU\n{:.6} % of all CPUs",
                         m.cpu_percent,
-                        m.cpu_percent / input.online_cpus.max(1.0)
+                        m.cpu_percent / CpuMode::AllCpus.divisor(input.online_cpus)
                     )
                 }),
             )
         }
         SortColumn::Owners => {
             let owners = &row.text.owners;
-            let tip = (!owners.is_empty()).then(|| owners.replace(", ", "\n"));
-            (owners.clone(), tip)
+            let tip = (!owners.is_empty()).then(|| {
+                owners
+                    .iter()
+                    .map(|o| format!("{} ({})", o.comm, o.pid))
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            });
+            (row.text.owners_text.clone(), tip)
         }
         SortColumn::Tag
         | SortColumn::Attach
@@ -400,12 +398,18 @@ fn optional_cell_text(
     match column {
         SortColumn::Tag => (row.text.tag.clone(), None),
         SortColumn::Attach => {
-            let tip = if row.text.attach == crate::model::WITHOUT_LINK {
-                crate::model::WITHOUT_LINK_EXPLAINED.to_owned()
-            } else {
-                row.text.attach.replace("; ", "\n")
+            let tip = match row.text.attach.links() {
+                None => None,
+                Some([]) => Some(crate::model::WITHOUT_LINK_EXPLAINED.to_owned()),
+                Some(links) => Some(
+                    links
+                        .iter()
+                        .map(crate::model::LinkFacts::summary)
+                        .collect::<Vec<_>>()
+                        .join("\n"),
+                ),
             };
-            (row.text.attach.clone(), (!tip.is_empty()).then_some(tip))
+            (row.text.attach_text.clone(), tip)
         }
         SortColumn::Maps => {
             let tip = facts.map(|f| {

@@ -7,12 +7,17 @@
 use std::borrow::Cow;
 use std::io::{self, BufWriter, Write};
 use std::path::Path;
-use std::time::SystemTime;
 
 use serde::Serialize;
 
 use crate::model::metrics::{Metrics, total_avg_runtime_ns};
 use crate::model::{LinkFacts, Owner, ProgramFacts, ProgramSample, attach_summary};
+use crate::store::Point;
+
+mod window;
+
+pub use crate::model::rfc3339;
+pub use window::{write_history, write_snapshot};
 
 /// What is known of a program beyond its counters, for a record.
 #[derive(Clone, Copy, Debug, Default)]
@@ -47,12 +52,6 @@ pub const SNAPSHOT_COLUMNS: [&str; 13] = [
     "attach",
 ];
 
-/// RFC 3339 UTC with microseconds, e.g. `2026-11-25T06:11:18.123456Z`.
-#[must_use]
-pub fn rfc3339(time: SystemTime) -> String {
-    humantime::format_rfc3339_micros(time).to_string()
-}
-
 /// Text that a spreadsheet would run as a formula (`=`, `+`, `-`, `@`, tab or
 /// carriage return first) gets a leading `'`, which spreadsheets show as text.
 #[must_use]
@@ -67,18 +66,53 @@ fn fixed(value: Option<f64>, decimals: usize) -> String {
     value.map_or_else(String::new, |v| format!("{v:.decimals$}"))
 }
 
-/// Writes snapshot records as CSV with the [`SNAPSHOT_COLUMNS`] header.
+/// The history columns, in order: one program at one sample.
+pub const HISTORY_COLUMNS: [&str; 6] = [
+    "timestamp",
+    "id",
+    "name",
+    "avg_runtime_ns",
+    "events_per_sec",
+    "cpu_percent",
+];
+
+/// Writes CSV records: snapshots with the [`SNAPSHOT_COLUMNS`] header, or
+/// history points with the [`HISTORY_COLUMNS`] one. Every text cell goes
+/// through [`spreadsheet_safe`].
 #[derive(Debug)]
 pub struct CsvWriter<W: Write> {
     inner: csv::Writer<W>,
 }
 
 impl<W: Write> CsvWriter<W> {
-    /// Starts a CSV document on `out` and writes the header.
+    /// Starts a snapshot CSV document on `out` and writes the header.
     pub fn new(out: W) -> io::Result<Self> {
+        Self::with_header(out, &SNAPSHOT_COLUMNS)
+    }
+
+    /// Starts a history CSV document on `out` and writes the header.
+    pub fn history(out: W) -> io::Result<Self> {
+        Self::with_header(out, &HISTORY_COLUMNS)
+    }
+
+    fn with_header(out: W, header: &[&str]) -> io::Result<Self> {
         let mut inner = csv::Writer::from_writer(out);
-        inner.write_record(SNAPSHOT_COLUMNS).map_err(csv_io)?;
+        inner.write_record(header).map_err(csv_io)?;
         Ok(Self { inner })
+    }
+
+    /// Writes one plotted point of program `id` (a history record).
+    pub fn write_point(&mut self, id: u32, name: &str, point: &Point) -> io::Result<()> {
+        self.inner
+            .write_record([
+                rfc3339(point.wall),
+                id.to_string(),
+                spreadsheet_safe(name).into_owned(),
+                format!("{:.1}", point.avg_runtime_ns),
+                format!("{:.3}", point.events_per_sec),
+                format!("{:.6}", point.cpu_percent),
+            ])
+            .map_err(csv_io)
     }
 
     /// Writes one program's record.
@@ -215,7 +249,7 @@ pub fn write_atomically<T>(
 #[cfg(test)]
 #[allow(clippy::float_cmp)] // the expected values are exact in binary
 mod tests {
-    use std::time::Duration;
+    use std::time::{Duration, SystemTime};
 
     use super::*;
 

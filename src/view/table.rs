@@ -1,149 +1,11 @@
-//! Which rows the table shows, in which order: filter and sort, cached so a
-//! frame with 10,000 programs does no work unless something changed.
-
-use serde::{Deserialize, Serialize};
+//! Which rows the table shows, in which order: filtered, sorted, grouped.
 
 use std::collections::HashMap;
 
-use crate::model::store::{Diff, ProgramKey, Row};
+use serde::{Deserialize, Serialize};
 
-/// A sortable table column.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum SortColumn {
-    Id,
-    Type,
-    Name,
-    AvgRuntime,
-    TotalAvgRuntime,
-    EventsPerSec,
-    #[default]
-    Cpu,
-    Owners,
-    Tag,
-    Attach,
-    Maps,
-    JitSize,
-    VerifiedInsns,
-    Memlock,
-    MissesPerSec,
-    LoadedAt,
-    Uid,
-    /// Changes against the baseline (diff mode).
-    DeltaAvgRuntime,
-    DeltaEventsPerSec,
-    DeltaCpu,
-}
-
-impl SortColumn {
-    /// The diff mode's columns, after CPU %.
-    pub const DELTAS: [Self; 3] = [
-        Self::DeltaAvgRuntime,
-        Self::DeltaEventsPerSec,
-        Self::DeltaCpu,
-    ];
-
-    /// Columns shown unless hidden, in table order (Owners last).
-    pub const BASE: [Self; 8] = [
-        Self::Id,
-        Self::Type,
-        Self::Name,
-        Self::AvgRuntime,
-        Self::TotalAvgRuntime,
-        Self::EventsPerSec,
-        Self::Cpu,
-        Self::Owners,
-    ];
-
-    /// Columns the user can show from the header's context menu, in the
-    /// order they appear (before Owners).
-    pub const OPTIONAL: [Self; 9] = [
-        Self::Tag,
-        Self::Attach,
-        Self::Maps,
-        Self::JitSize,
-        Self::VerifiedInsns,
-        Self::Memlock,
-        Self::MissesPerSec,
-        Self::LoadedAt,
-        Self::Uid,
-    ];
-
-    /// Numbers read best largest first; text and ids A→Z.
-    #[must_use]
-    pub fn descending_by_default(self) -> bool {
-        matches!(
-            self,
-            Self::AvgRuntime
-                | Self::TotalAvgRuntime
-                | Self::EventsPerSec
-                | Self::Cpu
-                | Self::JitSize
-                | Self::VerifiedInsns
-                | Self::Memlock
-                | Self::MissesPerSec
-                | Self::LoadedAt
-                | Self::DeltaAvgRuntime
-                | Self::DeltaEventsPerSec
-                | Self::DeltaCpu
-        )
-    }
-
-    /// Sorted as text (the rest as numbers).
-    #[must_use]
-    pub fn is_text(self) -> bool {
-        matches!(
-            self,
-            Self::Type | Self::Name | Self::Owners | Self::Tag | Self::Attach | Self::Maps
-        )
-    }
-
-    /// The visible columns in table order, given the optional ones shown.
-    #[must_use]
-    pub fn visible(shown: &[Self], diff: bool) -> Vec<Self> {
-        let mut columns: Vec<Self> = Self::BASE[..7].to_vec();
-        if diff {
-            columns.extend(Self::DELTAS);
-        }
-        columns.extend(Self::OPTIONAL.iter().filter(|c| shown.contains(c)));
-        columns.push(Self::Owners);
-        columns
-    }
-}
-
-/// Sort column and direction. Default: CPU % descending, as bpftop.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub struct Sort {
-    pub column: SortColumn,
-    pub descending: bool,
-}
-
-impl Default for Sort {
-    fn default() -> Self {
-        Self {
-            column: SortColumn::Cpu,
-            descending: true,
-        }
-    }
-}
-
-impl Sort {
-    /// The sort after clicking `column`'s header: the same column flips, a new
-    /// one starts in its natural direction.
-    #[must_use]
-    pub fn clicked(self, column: SortColumn) -> Self {
-        if self.column == column {
-            Self {
-                column,
-                descending: !self.descending,
-            }
-        } else {
-            Self {
-                column,
-                descending: column.descending_by_default(),
-            }
-        }
-    }
-}
+use super::{Diffs, Sort, SortColumn};
+use crate::store::{Diff, Row};
 
 /// The number a numeric column sorts by; `None` for text columns. Rows
 /// without metrics yet sort below every measured row.
@@ -193,9 +55,9 @@ fn total_order_bits(value: f64) -> i64 {
 fn text(row: &Row, column: SortColumn) -> &str {
     match column {
         SortColumn::Type => &row.text.type_name,
-        SortColumn::Owners => &row.text.owners,
+        SortColumn::Owners => &row.text.owners_text,
         SortColumn::Tag => &row.text.tag,
-        SortColumn::Attach => &row.text.attach,
+        SortColumn::Attach => &row.text.attach_text,
         SortColumn::Maps => &row.text.maps,
         _ => &row.text.name,
     }
@@ -234,9 +96,6 @@ pub fn order(rows: &[Row], filter: &str, sort: Sort, diffs: Option<&Diffs>) -> V
         keyed.into_iter().map(|(.., i)| i).collect()
     }
 }
-
-/// Each program's change against the baseline.
-pub type Diffs = HashMap<ProgramKey, Diff>;
 
 /// How the table groups programs.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -330,69 +189,6 @@ pub fn group(rows: &[Row], order: &[usize], group_of: &dyn Fn(&Row) -> String) -
     view
 }
 
-/// What a [`View`] is made from.
-pub struct ViewInput<'a> {
-    /// Must change whenever `rows` does.
-    pub generation: u64,
-    pub rows: &'a [Row],
-    pub filter: &'a str,
-    pub sort: Sort,
-    /// The diffs and a number that changes whenever they do.
-    pub diffs: Option<(u64, &'a Diffs)>,
-    pub grouping: Grouping,
-    pub group_of: &'a dyn Fn(&Row) -> String,
-}
-
-impl std::fmt::Debug for ViewInput<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ViewInput")
-            .field("generation", &self.generation)
-            .field("rows", &self.rows.len())
-            .field("filter", &self.filter)
-            .field("sort", &self.sort)
-            .field("grouping", &self.grouping)
-            .finish_non_exhaustive()
-    }
-}
-
-/// The [`View`], recomputed only when its inputs change.
-#[derive(Debug, Default)]
-pub struct ViewCache {
-    key: Option<(u64, String, Sort, Option<u64>, Grouping)>,
-    view: View,
-}
-
-impl ViewCache {
-    /// The view of `input`, from the cache when nothing changed.
-    pub fn get(&mut self, input: &ViewInput<'_>) -> &View {
-        let key = (
-            input.generation,
-            input.filter.to_owned(),
-            input.sort,
-            input.diffs.map(|(g, _)| g),
-            input.grouping,
-        );
-        if self.key.as_ref() != Some(&key) {
-            let order = order(
-                input.rows,
-                input.filter,
-                input.sort,
-                input.diffs.map(|(_, d)| d),
-            );
-            self.view = match input.grouping {
-                Grouping::None => View {
-                    lines: order.iter().map(|&i| Line::Row(i)).collect(),
-                    order,
-                    groups: Vec::new(),
-                },
-                Grouping::Process | Grouping::Cgroup => group(input.rows, &order, input.group_of),
-            };
-            self.key = Some(key);
-        }
-        &self.view
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -463,22 +259,12 @@ mod tests {
     }
 
     #[test]
-    fn filter_and_cache() {
+    fn filter_matches_any_case_and_ignores_surrounding_space() {
         let rows = vec![row(1, "Alpha", None), row(2, "beta", None)];
-        let mut cache = ViewCache::default();
-        let no_group = |_: &Row| String::new();
-        let input = |filter: &'static str| ViewInput {
-            generation: 1,
-            rows: &rows,
-            filter,
-            sort: Sort::default(),
-            diffs: None,
-            grouping: Grouping::None,
-            group_of: &no_group,
-        };
-        assert_eq!(cache.get(&input("ALP")).order, [0]);
-        assert_eq!(cache.get(&input("")).order.len(), 2);
-        assert_eq!(cache.get(&input(" 2 ")).order, [1]);
+        let order = |filter: &str| order(&rows, filter, Sort::default(), None);
+        assert_eq!(order("ALP"), [0]);
+        assert_eq!(order("").len(), 2);
+        assert_eq!(order(" 2 "), [1]);
     }
 
     #[test]

@@ -3,7 +3,8 @@
 
 use std::collections::HashMap;
 
-use super::{ProgramKey, Store};
+use super::Moment;
+use crate::model::ProgramKey;
 
 /// One program's averages over a time window.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
@@ -64,11 +65,11 @@ pub struct Breakdown {
     /// "other" (present when any other program used CPU).
     pub bands: Vec<Band>,
     /// CPU % of the latest period by program type, largest first; sums to
-    /// [`Store::total_cpu_percent`].
+    /// [`Moment::total_cpu_percent`].
     pub by_type: Vec<(String, f64)>,
 }
 
-impl Store {
+impl Moment {
     /// Index of the first sample after `since_ns`: a window of 10 s at
     /// 1 Hz holds the 10 periods that end inside it.
     fn first_index_since(&self, since_ns: u64) -> usize {
@@ -80,7 +81,7 @@ impl Store {
     fn points_since(
         &self,
         since_ns: u64,
-    ) -> impl Iterator<Item = (&super::Entry, usize, &[f32; 3])> + '_ {
+    ) -> impl Iterator<Item = (&super::moment::Entry, usize, &[f32; 3])> + '_ {
         let from = self.first_index_since(since_ns);
         self.entries.iter().flat_map(move |entry| {
             let offset = usize::try_from(entry.first.saturating_sub(self.base)).unwrap_or(0);
@@ -142,13 +143,13 @@ impl Store {
             .map(|t| t.boottime_ns)
             .collect();
         let mut total = vec![0.0; times_ns.len()];
-        let mut per_program: HashMap<ProgramKey, (f64, &super::Entry)> = HashMap::new();
+        let mut per_program: HashMap<ProgramKey, (f64, &super::moment::Entry)> = HashMap::new();
         for (entry, at, v) in self.points_since(since_ns) {
             let cpu = f64::from(v[2]);
             total[at - from] += cpu;
             per_program.entry(entry.key()).or_insert((0.0, entry)).0 += cpu;
         }
-        let mut ranked: Vec<(ProgramKey, f64, &super::Entry)> = per_program
+        let mut ranked: Vec<(ProgramKey, f64, &super::moment::Entry)> = per_program
             .into_iter()
             .filter(|(_, (sum, _))| *sum > 0.0)
             .map(|(key, (sum, entry))| (key, sum, entry))
@@ -169,14 +170,9 @@ impl Store {
                     other[at - from] -= f64::from(v[2]);
                 }
             }
-            let name = if entry.text.name.is_empty() {
-                format!("#{}", key.id)
-            } else {
-                format!("{} (#{})", entry.text.name, key.id)
-            };
             bands.push(Band {
                 key: Some(*key),
-                label: name,
+                label: super::program_label(&entry.text.name, key.id),
                 values,
             });
         }
@@ -190,7 +186,7 @@ impl Store {
         }
 
         let mut by_type: HashMap<&str, f64> = HashMap::new();
-        for row in &self.rows {
+        for row in self.rows() {
             if let Some(m) = &row.metrics {
                 *by_type.entry(row.text.type_name.as_str()).or_default() += m.cpu_percent;
             }

@@ -3,29 +3,13 @@
 
 use std::sync::Arc;
 
-use super::ProgramSample;
-use super::facts::{LinkFacts, ProgramFacts, attach_summary, map_names};
-use super::metrics::{Metrics, total_avg_runtime_ns};
+use crate::model::metrics::{Metrics, total_avg_runtime_ns};
+use crate::model::{Attach, LinkFacts, Owner, ProgramFacts, ProgramKey, ProgramSample, map_names};
 
-/// One program, even across id reuse: the id and its load time.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct ProgramKey {
-    pub id: u32,
-    pub load_time_ns: u64,
-}
-
-impl ProgramKey {
-    #[must_use]
-    pub fn of(program: &ProgramSample) -> Self {
-        Self {
-            id: program.id,
-            load_time_ns: program.load_time_ns,
-        }
-    }
-}
-
-/// A program's text columns and facts, shared between samples (rebuilt only
-/// when its name, owners, facts or links change).
+/// A program's identity and facts, shared between samples (rebuilt only
+/// when its name, owners, facts or links change). The typed values are the
+/// truth; the `*_text` fields are their drawn form, made once, for sorting
+/// and drawing thousands of rows without formatting each frame.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RowText {
     pub type_name: String,
@@ -33,35 +17,33 @@ pub struct RowText {
     pub name: String,
     /// The name as the kernel keeps it (at most 15 bytes).
     pub kernel_name: String,
-    /// Owners as `comm (pid)` joined by `, `.
-    pub owners: String,
-    /// The owner with the lowest pid (what grouping goes by).
-    pub first_owner: Option<(u32, String)>,
-    /// Links as `attach-type target` joined by `; `, or "no link"; empty
-    /// while unknown (no facts from this source).
-    pub attach: String,
+    /// Processes holding the program, by pid.
+    pub owners: Vec<Owner>,
+    /// `comm (pid)` joined by `, `.
+    pub owners_text: String,
+    pub attach: Attach,
+    /// [`Attach::summary`].
+    pub attach_text: String,
     /// Map names joined by `, `.
     pub maps: String,
     pub tag: String,
     /// Facts, once the source has sent them.
     pub facts: Option<Arc<ProgramFacts>>,
-    /// The program's links (empty: none, or not known).
-    pub links: Vec<LinkFacts>,
     /// Lower-case text the filter matches: id, type, names, owner comms and
     /// pids, attach targets and map names.
     pub haystack: String,
 }
 
 impl RowText {
-    /// The program's links; `None` when the source reads no links.
-    #[must_use]
-    pub fn known_links(&self) -> Option<&[LinkFacts]> {
-        (!self.attach.is_empty()).then_some(self.links.as_slice())
-    }
-
     #[must_use]
     pub fn of(program: &ProgramSample) -> Self {
         Self::with_facts(program, None, None)
+    }
+
+    /// The owner with the lowest pid (what grouping goes by).
+    #[must_use]
+    pub fn first_owner(&self) -> Option<&Owner> {
+        self.owners.first()
     }
 
     /// With the program's facts and links, where known (`links: None`: this
@@ -73,7 +55,7 @@ impl RowText {
         links: Option<&[LinkFacts]>,
     ) -> Self {
         let type_name = program.type_name().into_owned();
-        let owners = program
+        let owners_text = program
             .owners
             .iter()
             .map(|o| format!("{} ({})", o.comm, o.pid))
@@ -84,13 +66,14 @@ impl RowText {
             .as_ref()
             .and_then(|f| f.full_name.clone())
             .unwrap_or_else(|| kernel_name.clone());
-        let attach = links.map(attach_summary).unwrap_or_default();
+        let attach = links.map_or(Attach::Unknown, |l| Attach::Links(l.to_vec()));
+        let attach_text = attach.summary();
         let maps = facts
             .as_ref()
             .map(|f| map_names(&f.maps))
             .unwrap_or_default();
         let haystack = format!(
-            "{} {type_name} {name} {kernel_name} {owners} {attach} {maps}",
+            "{} {type_name} {name} {kernel_name} {owners_text} {attach_text} {maps}",
             program.id
         )
         .to_lowercase();
@@ -98,15 +81,25 @@ impl RowText {
             type_name,
             name,
             kernel_name,
-            owners,
-            first_owner: program.owners.first().map(|o| (o.pid, o.comm.to_string())),
+            owners: program.owners.clone(),
+            owners_text,
             attach,
+            attach_text,
             maps,
             tag: program.tag_hex(),
             facts,
-            links: links.map(<[LinkFacts]>::to_vec).unwrap_or_default(),
             haystack,
         }
+    }
+}
+
+/// `name (#id)`, or `#id` for a program without a name.
+#[must_use]
+pub fn program_label(name: &str, id: u32) -> String {
+    if name.is_empty() {
+        format!("#{id}")
+    } else {
+        format!("{name} (#{id})")
     }
 }
 
@@ -163,6 +156,12 @@ impl Row {
     pub fn name(&self) -> &str {
         &self.text.name
     }
+
+    /// `name (#id)`: how plots, legends and notifications name a program.
+    #[must_use]
+    pub fn label(&self) -> String {
+        program_label(&self.text.name, self.key.id)
+    }
 }
 
 #[cfg(test)]
@@ -173,7 +172,7 @@ impl Row {
         let program = ProgramSample {
             id,
             prog_type: 6,
-            name: super::KernelName::new(name),
+            name: crate::model::KernelName::new(name),
             tag: [0; 8],
             load_time_ns: 0,
             run_time_ns: 0,

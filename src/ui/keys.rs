@@ -2,15 +2,11 @@
 
 use eframe::egui;
 
-use super::Command;
+use crate::view::Command;
 
 /// Turns this frame's key presses into commands. Ctrl+E and Ctrl+F work
 /// everywhere; the single keys only when no text field has the keyboard.
-pub(super) fn keyboard_commands(
-    ctx: &egui::Context,
-    export_open: bool,
-    commands: &mut Vec<Command>,
-) {
+pub fn keyboard_commands(ctx: &egui::Context, export_open: bool, commands: &mut Vec<Command>) {
     use egui::{Key, Modifiers};
     let typing = ctx.egui_wants_keyboard_input();
     ctx.input_mut(|input| {

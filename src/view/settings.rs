@@ -4,8 +4,10 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::view::{Grouping, Sort, SortColumn};
-use crate::sampler::Interval;
+use super::{Grouping, Sort, SortColumn};
+use crate::model::Interval;
+use crate::model::metrics::Metrics;
+use crate::store::Point;
 
 /// How far back the plots reach.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -35,6 +37,12 @@ impl PlotWindow {
         })
     }
 
+    /// The start of the window that ends at `newest_ns` (`CLOCK_BOOTTIME`).
+    #[must_use]
+    pub fn since(self, newest_ns: u64) -> u64 {
+        newest_ns.saturating_sub(self.duration().as_nanos() as u64)
+    }
+
     #[must_use]
     pub fn label(self) -> &'static str {
         match self {
@@ -62,6 +70,15 @@ impl CpuMode {
         match self {
             Self::OneCpu => "CPU % (1 CPU)",
             Self::AllCpus => "CPU % (all CPUs)",
+        }
+    }
+
+    /// What a share of one CPU is divided by to be shown in this mode.
+    #[must_use]
+    pub fn divisor(self, online_cpus: usize) -> f64 {
+        match self {
+            Self::OneCpu => 1.0,
+            Self::AllCpus => online_cpus.max(1) as f64,
         }
     }
 
@@ -133,7 +150,7 @@ pub struct Thresholds {
 impl Thresholds {
     /// Whether these metrics are over either threshold.
     #[must_use]
-    pub fn exceeded(&self, m: &crate::model::metrics::Metrics) -> bool {
+    pub fn exceeded(&self, m: &Metrics) -> bool {
         self.avg_runtime_ns.is_some_and(|t| m.avg_runtime_ns > t)
             || self.cpu_percent.is_some_and(|t| m.cpu_percent > t)
     }
@@ -142,6 +159,37 @@ impl Thresholds {
     #[must_use]
     pub fn any(&self) -> bool {
         self.avg_runtime_ns.is_some() || self.cpu_percent.is_some()
+    }
+}
+
+/// What a plot shows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PlotMetric {
+    AvgRuntime,
+    EventsPerSec,
+    Cpu,
+}
+
+impl PlotMetric {
+    pub const ALL: [Self; 3] = [Self::AvgRuntime, Self::EventsPerSec, Self::Cpu];
+
+    /// The point's value, before any CPU-mode division.
+    #[must_use]
+    pub fn value(self, point: &Point) -> f64 {
+        f64::from(match self {
+            Self::AvgRuntime => point.avg_runtime_ns,
+            Self::EventsPerSec => point.events_per_sec,
+            Self::Cpu => point.cpu_percent,
+        })
+    }
+
+    /// What values are divided by in `mode`: only CPU shares change.
+    #[must_use]
+    pub fn divisor(self, mode: CpuMode, online_cpus: usize) -> f64 {
+        match self {
+            Self::Cpu => mode.divisor(online_cpus),
+            Self::AvgRuntime | Self::EventsPerSec => 1.0,
+        }
     }
 }
 

@@ -1,0 +1,131 @@
+//! What the user asked for, applied after the frame is drawn.
+
+use std::path::Path;
+
+use eframe::egui;
+
+use super::BpfScopeApp;
+use super::browse::Browse;
+use crate::model::ProgramKey;
+use crate::view::{Baseline, Command, ExportDialog, ExportKind, Notice};
+
+impl BpfScopeApp {
+    /// Applies one command now (the UI queues them; tests may call this).
+    pub fn run_cmd(&mut self, ctx: &egui::Context, command: Command) {
+        match command {
+            Command::Select(key, mode) => {
+                self.refresh();
+                let order = self.derived.order(&self.store);
+                self.selection.select(key, mode, &order);
+            }
+            Command::MoveCursor(delta) => {
+                self.refresh();
+                let order = self.derived.order(&self.store);
+                self.selection.move_cursor(delta, &order);
+            }
+            Command::PlotCursor => self.selection.plot_cursor(),
+            Command::ClearSelection => self.selection.selected.clear(),
+            Command::TogglePause => {
+                if self.store.is_paused() {
+                    self.store.resume();
+                } else {
+                    self.store.pause();
+                }
+            }
+            Command::Sort(column) => self.settings.sort = self.settings.sort.clicked(column),
+            Command::SetInterval(interval) => {
+                self.settings.set_interval(interval);
+                self.source.set_interval(interval);
+            }
+            Command::Source(action) => self.source.act(action),
+            Command::SetPlotWindow(window) => self.settings.plot_window = window,
+            Command::SetCpuMode(mode) => self.settings.cpu_mode = mode,
+            Command::FocusFilter => self.focus_filter = true,
+            Command::OpenExport => {
+                if self.export.is_none() {
+                    let home = std::env::var_os("HOME")
+                        .map_or_else(|| std::path::PathBuf::from("."), std::path::PathBuf::from);
+                    self.export = Some(ExportDialog::new(&home, std::time::SystemTime::now()));
+                }
+            }
+            Command::CloseExport => {
+                self.export = None;
+                self.browse = None;
+            }
+            Command::Browse => {
+                if let Some(dialog) = self.export.as_mut().filter(|d| !d.browsing) {
+                    self.browse = Browse::open(ctx, dialog);
+                }
+            }
+            Command::Export(path, kind) => self.export_to(&path, kind),
+            Command::ToggleColumn(column) => self.settings.toggle_column(column),
+            Command::ToggleDetails => self.settings.details = !self.settings.details,
+            Command::Copy(text) => ctx.copy_text(text),
+            Command::CaptureBaseline => self.capture_baseline(),
+            Command::ClearBaseline => {
+                self.baseline = None;
+                self.diff = false;
+            }
+            Command::ToggleDiff => self.diff = !self.diff && self.baseline.is_some(),
+            Command::SetGrouping(grouping) => self.settings.grouping = grouping,
+            Command::SetView(view) => self.settings.view = view,
+            Command::SetThresholds(thresholds) => self.settings.thresholds = thresholds,
+            Command::ClearGone => {
+                self.store.clear_gone();
+                let store = &self.store;
+                self.selection.retain(|k| store.row(*k).is_some());
+            }
+        }
+    }
+
+    /// Freezes every shown program's averages over the plot window as the
+    /// baseline, and turns diff mode on.
+    fn capture_baseline(&mut self) {
+        let window = self.settings.plot_window;
+        let serial = self.baseline.as_ref().map_or(1, |b| b.serial + 1);
+        let baseline = Baseline::capture(&self.store, window, serial);
+        self.notice = Some(Notice::Info(format!(
+            "baseline captured: {} programs, averaged over {}",
+            baseline.values.len(),
+            window.label()
+        )));
+        self.baseline = Some(baseline);
+        self.diff = true;
+    }
+
+    /// Writes the shown snapshot, or the history over the plot window.
+    fn export_to(&mut self, path: &Path, kind: ExportKind) {
+        let result = match kind {
+            ExportKind::Snapshot => crate::export::write_snapshot(path, &self.store),
+            ExportKind::History => {
+                let keys: Vec<ProgramKey> = if self.selection.selected.is_empty() {
+                    self.store.rows().iter().map(|r| r.key).collect()
+                } else {
+                    self.selection.selected.iter().copied().collect()
+                };
+                let since = self
+                    .settings
+                    .plot_window
+                    .since(self.store.latest_boottime_ns().unwrap_or(0));
+                crate::export::write_history(path, &self.store, &keys, since)
+            }
+        };
+        match result {
+            Ok(records) => {
+                self.notice = Some(Notice::Info(format!(
+                    "exported {records} records to {}",
+                    path.display()
+                )));
+                self.export = None;
+                self.browse = None;
+            }
+            Err(err) => {
+                let message = format!("export failed: cannot write {}: {err}", path.display());
+                if let Some(dialog) = &mut self.export {
+                    dialog.error = Some(message.clone());
+                }
+                self.notice = Some(Notice::Error(message));
+            }
+        }
+    }
+}

@@ -1,0 +1,295 @@
+//! The store's unit tests: rows, history, markers, aggregates, pause.
+
+#![allow(clippy::float_cmp)] // the expected values are exact in binary
+
+mod basics {
+    use super::super::*;
+    use crate::model::Owner;
+
+    fn program(id: u32, run_time_ns: u64, run_cnt: u64) -> ProgramSample {
+        ProgramSample {
+            id,
+            prog_type: 6,
+            name: crate::model::KernelName::new(&format!("prog{id}")),
+            tag: [0; 8],
+            load_time_ns: 1,
+            run_time_ns,
+            run_cnt,
+            recursion_misses: 0,
+            owners: vec![Owner {
+                pid: 100 + id,
+                comm: "Agent".into(),
+            }],
+            own: false,
+        }
+    }
+
+    pub(super) fn sample(secs: u64, programs: Vec<ProgramSample>) -> Sample {
+        Sample {
+            taken_at: SystemTime::UNIX_EPOCH + Duration::from_secs(secs),
+            boottime_ns: secs * 1_000_000_000,
+            period: Duration::from_secs(1),
+            facts: Vec::new(),
+            links: None,
+            programs,
+        }
+    }
+
+    #[test]
+    fn rows_get_metrics_from_the_second_sample_on() {
+        let mut store = Store::new();
+        store.push_sample(sample(10, vec![program(1, 0, 0)]));
+        assert!(store.rows()[0].metrics.is_none());
+        store.push_sample(sample(11, vec![program(1, 5_000, 10)]));
+        let m = store.rows()[0].metrics.expect("metrics");
+        assert!((m.events_per_sec - 10.0).abs() < 1e-9);
+        assert!((m.avg_runtime_ns - 500.0).abs() < 1e-9);
+        assert_eq!(store.history(store.rows()[0].key).count(), 1);
+    }
+
+    #[test]
+    fn vanished_programs_stay_gone_until_cleared() {
+        let mut store = Store::new();
+        store.push_sample(sample(1, vec![program(1, 0, 0), program(2, 0, 0)]));
+        store.push_sample(sample(2, vec![program(1, 10, 1), program(2, 10, 1)]));
+        store.push_sample(sample(3, vec![program(1, 20, 2)]));
+        let gone: Vec<u32> = store
+            .rows()
+            .iter()
+            .filter(|r| r.gone)
+            .map(|r| r.key.id)
+            .collect();
+        assert_eq!(gone, vec![2]);
+        let key = store.rows()[1].key;
+        assert_eq!(
+            store.history(key).count(),
+            1,
+            "history of a gone program is kept"
+        );
+        store.clear_gone();
+        assert_eq!(store.rows().len(), 1);
+        assert_eq!(store.history(key).count(), 0);
+    }
+
+    #[test]
+    fn history_is_pruned_by_age() {
+        let mut store = Store::new();
+        let total = HISTORY_AGE.as_secs() + 50;
+        for s in 0..total {
+            store.push_sample(sample(s, vec![program(1, s * 100, s)]));
+        }
+        let key = store.rows()[0].key;
+        let points: Vec<Point> = store.history(key).collect();
+        let newest = points.last().expect("points").boottime_ns;
+        let oldest = points.first().expect("points").boottime_ns;
+        assert!(newest - oldest <= HISTORY_AGE.as_nanos() as u64);
+        assert!(points.len() as u64 >= HISTORY_AGE.as_secs());
+        // Points stay aligned with their times after pruning.
+        for p in &points {
+            assert!((p.events_per_sec - 1.0).abs() < 1e-6);
+        }
+    }
+
+    #[test]
+    fn filter_matches_id_type_name_and_owner_case_insensitively() {
+        let mut store = Store::new();
+        store.push_sample(sample(1, vec![program(42, 0, 0)]));
+        let row = &store.rows()[0];
+        for needle in ["42", "xdp", "prog42", "agent", "142", ""] {
+            assert!(row.matches(needle), "{needle}");
+        }
+        assert!(!row.matches("kprobe"));
+    }
+
+    #[test]
+    fn only_the_newest_messages_are_kept() {
+        let mut store = Store::new();
+        for i in 0..(ERRORS_KEPT + 50) {
+            store.push(SourceEvent::Error(format!("error {i}")));
+        }
+        assert_eq!(store.messages().len(), ERRORS_KEPT);
+        assert_eq!(
+            store.messages().last().map(|m| m.text.as_str()),
+            Some("error 149")
+        );
+        assert_eq!(
+            store.messages().next().map(|m| m.text.as_str()),
+            Some("error 50")
+        );
+    }
+
+    #[test]
+    fn total_cpu_is_the_sum_over_programs() {
+        let mut store = Store::new();
+        store.push_sample(sample(1, vec![program(1, 0, 0), program(2, 0, 0)]));
+        store.push_sample(sample(
+            2,
+            vec![program(1, 10_000_000, 1), program(2, 30_000_000, 1)],
+        ));
+        assert!((store.total_cpu_percent() - 4.0).abs() < 1e-9);
+    }
+}
+
+mod aggregates {
+    use super::super::*;
+    use super::basics::sample;
+
+    fn program(id: u32, load_s: u64, run_time_ns: u64, run_cnt: u64) -> ProgramSample {
+        ProgramSample {
+            id,
+            prog_type: if id % 2 == 0 { 6 } else { 2 },
+            name: crate::model::KernelName::new(&format!("p{id}")),
+            tag: [0; 8],
+            load_time_ns: load_s * 1_000_000_000,
+            run_time_ns,
+            run_cnt,
+            recursion_misses: 0,
+            owners: Vec::new(),
+            own: false,
+        }
+    }
+
+    #[test]
+    fn loads_and_unloads_between_samples_become_markers() {
+        let mut store = Store::new();
+        store.push_sample(sample(10, vec![program(1, 1, 0, 0)]));
+        assert!(store.markers().is_empty(), "the first sample marks nothing");
+        store.push_sample(sample(11, vec![program(1, 1, 0, 0), program(2, 10, 0, 0)]));
+        store.push_sample(sample(12, vec![program(2, 10, 0, 0)]));
+        let m: Vec<(u64, bool, u32)> = store
+            .markers()
+            .iter()
+            .map(|m| (m.boottime_ns / 1_000_000_000, m.loaded, m.key.id))
+            .collect();
+        // Program 2's load time (10 s) is before the previous sample: the
+        // marker goes to the earliest instant it can have happened at.
+        assert_eq!(m, vec![(10, true, 2), (12, false, 1)]);
+        assert_eq!(store.markers()[1].name, "p1");
+        // The program that went away keeps its history.
+        assert_eq!(
+            store
+                .history(ProgramKey {
+                    id: 1,
+                    load_time_ns: 1_000_000_000
+                })
+                .count(),
+            1
+        );
+    }
+
+    #[test]
+    fn window_averages_weight_runtime_by_runs() {
+        let mut store = Store::new();
+        // Period 1: 10 runs of 100 ns; period 2: 30 runs of 500 ns.
+        store.push_sample(sample(1, vec![program(1, 0, 0, 0)]));
+        store.push_sample(sample(2, vec![program(1, 0, 1_000, 10)]));
+        store.push_sample(sample(3, vec![program(1, 0, 16_000, 40)]));
+        let a = store.window_averages(0)[&ProgramKey {
+            id: 1,
+            load_time_ns: 0,
+        }];
+        assert_eq!(a.points, 2);
+        assert!((a.avg_runtime_ns - 400.0).abs() < 1e-3, "{a:?}");
+        assert!((a.events_per_sec - 20.0).abs() < 1e-6);
+        let only_last = store.window_averages(2_000_000_000)[&ProgramKey {
+            id: 1,
+            load_time_ns: 0,
+        }];
+        assert_eq!(only_last.points, 1);
+        assert!((only_last.avg_runtime_ns - 500.0).abs() < 1e-3);
+    }
+
+    #[test]
+    fn breakdown_bands_and_types_sum_to_the_total() {
+        let mut store = Store::new();
+        let rates = [5u64, 40, 1, 20, 3];
+        for s in 0..4u64 {
+            store.push_sample(sample(
+                s,
+                rates
+                    .iter()
+                    .enumerate()
+                    .map(|(i, r)| program(i as u32 + 1, 0, s * r * 1_000_000, s * 10))
+                    .collect(),
+            ));
+        }
+        // After 0 s: the samples at 1, 2 and 3 s.
+        let b = store.breakdown(0, 2);
+        assert_eq!(b.times_ns.len(), 3);
+        let labels: Vec<&str> = b.bands.iter().map(|band| band.label.as_str()).collect();
+        assert_eq!(labels, ["p2 (#2)", "p4 (#4)", "other"]);
+        for (t, total) in b.total.iter().enumerate() {
+            let stacked: f64 = b.bands.iter().map(|band| band.values[t]).sum();
+            assert!(
+                (stacked - total).abs() < 1e-6,
+                "at {t}: {stacked} vs {total}"
+            );
+        }
+        let by_type: f64 = b.by_type.iter().map(|(_, cpu)| cpu).sum();
+        assert!((by_type - store.total_cpu_percent()).abs() < 1e-9);
+        assert_eq!(b.by_type[0].0, "xdp", "{:?}", b.by_type);
+    }
+}
+
+mod pause {
+    use super::super::*;
+    use super::basics::sample;
+    use crate::model::KernelName;
+
+    fn program(id: u32, runs: u64) -> ProgramSample {
+        ProgramSample {
+            id,
+            prog_type: 6,
+            name: KernelName::new("p"),
+            tag: [0; 8],
+            load_time_ns: 0,
+            run_time_ns: runs * 100,
+            run_cnt: runs,
+            recursion_misses: 0,
+            owners: Vec::new(),
+            own: false,
+        }
+    }
+
+    #[test]
+    fn every_reader_sees_the_frozen_moment_until_resume() {
+        let mut store = Store::new();
+        store.push_sample(sample(1, vec![program(1, 0), program(2, 0)]));
+        store.push_sample(sample(2, vec![program(1, 10), program(2, 10)]));
+        store.pause();
+        let generation = store.generation();
+        let key = store.rows()[1].key;
+        store.push_sample(sample(3, vec![program(1, 40)]));
+        store.push_sample(sample(4, vec![program(1, 80)]));
+        assert_eq!(store.generation(), generation, "nothing shown changed");
+        assert_eq!(store.sample_count(), 4, "sampling goes on");
+        assert_eq!(store.latest_boottime_ns(), Some(2_000_000_000));
+        assert!(store.rows().iter().all(|r| !r.gone));
+        assert_eq!(store.history(store.rows()[0].key).count(), 1);
+        assert!(store.markers().is_empty());
+        assert_eq!(store.window_averages(0).len(), 2);
+        assert_eq!(store.breakdown(0, 10).times_ns.len(), 2);
+        assert!((store.total_cpu_percent() - 2e-4).abs() < 1e-12);
+        // The live moment moved on underneath.
+        assert_eq!(store.live().latest_boottime_ns(), Some(4_000_000_000));
+        assert!(store.live().row(key).is_some_and(|r| r.gone));
+
+        store.resume();
+        assert!(store.generation() > generation);
+        assert_eq!(store.latest_boottime_ns(), Some(4_000_000_000));
+        assert_eq!(store.history(store.rows()[0].key).count(), 3);
+        assert!(store.row(key).is_some_and(|r| r.gone));
+    }
+
+    #[test]
+    fn clearing_gone_programs_while_paused_clears_both_moments() {
+        let mut store = Store::new();
+        store.push_sample(sample(1, vec![program(1, 0), program(2, 0)]));
+        store.push_sample(sample(2, vec![program(1, 10)]));
+        store.pause();
+        store.push_sample(sample(3, vec![program(1, 20)]));
+        store.clear_gone();
+        assert_eq!(store.rows().len(), 1);
+        assert_eq!(store.live().rows().len(), 1);
+    }
+}

@@ -1,0 +1,182 @@
+//! Everything the window derives from the shown moment — the table's order
+//! and groups, the diffs against a baseline, the breakdown, the count over a
+//! threshold — computed in one place, once per change of what it depends on
+//! (the store's generation, the settings, the filter, the baseline), never
+//! per frame.
+
+use std::collections::HashMap;
+use std::time::SystemTime;
+
+use super::table::{Grouping, Line, View, group, order};
+use super::{BREAKDOWN_TOP, MainView, PlotWindow, Settings, Sort, Thresholds};
+use crate::model::ProgramKey;
+use crate::store::{Averages, Breakdown, Diff, Row, Store};
+
+/// Each program's change against the baseline.
+pub type Diffs = HashMap<ProgramKey, Diff>;
+
+/// Averages frozen by "Capture baseline".
+#[derive(Clone, Debug, PartialEq)]
+pub struct Baseline {
+    /// Bumps with each capture.
+    pub serial: u64,
+    pub captured_at: SystemTime,
+    pub window: PlotWindow,
+    pub values: HashMap<ProgramKey, Averages>,
+}
+
+impl Baseline {
+    /// Every shown program's averages over `window`, as baseline `serial`.
+    #[must_use]
+    pub fn capture(store: &Store, window: PlotWindow, serial: u64) -> Self {
+        let since = window.since(store.latest_boottime_ns().unwrap_or(0));
+        Self {
+            serial,
+            captured_at: store.latest_taken_at().unwrap_or_else(SystemTime::now),
+            window,
+            values: store.window_averages(since),
+        }
+    }
+
+    /// Each program's averages over the same length of window now, minus
+    /// the baseline's; programs that left show their whole baseline as the
+    /// change.
+    #[must_use]
+    pub fn diffs(&self, store: &Store) -> Diffs {
+        let since = self.window.since(store.latest_boottime_ns().unwrap_or(0));
+        let now = store.window_averages(since);
+        let mut values: Diffs = now
+            .iter()
+            .map(|(key, averages)| (*key, Diff::between(averages, self.values.get(key))))
+            .collect();
+        for (key, before) in &self.values {
+            values
+                .entry(*key)
+                .or_insert_with(|| Diff::between(&Averages::default(), Some(before)));
+        }
+        values
+    }
+}
+
+/// What the derived data is made from.
+pub struct DerivedInput<'a> {
+    pub store: &'a Store,
+    pub settings: &'a Settings,
+    pub filter: &'a str,
+    /// The baseline, while diff mode is on.
+    pub diff_against: Option<&'a Baseline>,
+    /// The group label of a row (only called when grouping).
+    pub group_of: &'a dyn Fn(&Row) -> String,
+}
+
+impl std::fmt::Debug for DerivedInput<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DerivedInput")
+            .field("generation", &self.store.generation())
+            .field("filter", &self.filter)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Everything the derived data depends on, but the store's contents (its
+/// generation stands for them).
+#[derive(Debug, PartialEq)]
+struct Key {
+    generation: u64,
+    filter: String,
+    sort: Sort,
+    grouping: Grouping,
+    baseline: Option<u64>,
+    window: PlotWindow,
+    breakdown: bool,
+    thresholds: Thresholds,
+}
+
+/// The derived data of the shown moment.
+#[derive(Debug, Default)]
+pub struct Derived {
+    key: Option<Key>,
+    view: View,
+    diffs: Option<Diffs>,
+    breakdown: Option<Breakdown>,
+    over_threshold: Option<usize>,
+}
+
+impl Derived {
+    /// Recomputes what changed inputs make stale; whether anything was.
+    pub fn refresh(&mut self, input: &DerivedInput<'_>) -> bool {
+        let settings = input.settings;
+        let key = Key {
+            generation: input.store.generation(),
+            filter: input.filter.to_owned(),
+            sort: settings.sort,
+            grouping: settings.grouping,
+            baseline: input.diff_against.map(|b| b.serial),
+            window: settings.plot_window,
+            breakdown: settings.view == MainView::Breakdown,
+            thresholds: settings.thresholds,
+        };
+        if self.key.as_ref() == Some(&key) {
+            return false;
+        }
+        let store = input.store;
+        let rows = store.rows();
+        self.diffs = input.diff_against.map(|b| b.diffs(store));
+        let order = order(rows, input.filter, settings.sort, self.diffs.as_ref());
+        self.view = match settings.grouping {
+            Grouping::None => View {
+                lines: order.iter().map(|&i| Line::Row(i)).collect(),
+                order,
+                groups: Vec::new(),
+            },
+            Grouping::Process | Grouping::Cgroup => group(rows, &order, input.group_of),
+        };
+        self.breakdown = key.breakdown.then(|| {
+            let since = key.window.since(store.latest_boottime_ns().unwrap_or(0));
+            store.breakdown(since, BREAKDOWN_TOP)
+        });
+        let thresholds = settings.thresholds;
+        self.over_threshold = thresholds.any().then(|| {
+            rows.iter()
+                .filter(|r| r.metrics.is_some_and(|m| thresholds.exceeded(&m)))
+                .count()
+        });
+        self.key = Some(key);
+        true
+    }
+
+    /// The table's order, lines and groups.
+    #[must_use]
+    pub fn view(&self) -> &View {
+        &self.view
+    }
+
+    /// The shown programs' keys in table order.
+    #[must_use]
+    pub fn order(&self, store: &Store) -> Vec<ProgramKey> {
+        let rows = store.rows();
+        self.view
+            .order
+            .iter()
+            .filter_map(|&i| rows.get(i).map(|r| r.key))
+            .collect()
+    }
+
+    /// The changes against the baseline, in diff mode.
+    #[must_use]
+    pub fn diffs(&self) -> Option<&Diffs> {
+        self.diffs.as_ref()
+    }
+
+    /// Where BPF time goes, while that view is open.
+    #[must_use]
+    pub fn breakdown(&self) -> Option<&Breakdown> {
+        self.breakdown.as_ref()
+    }
+
+    /// Shown programs over a threshold; `None` without thresholds.
+    #[must_use]
+    pub fn over_threshold(&self) -> Option<usize> {
+        self.over_threshold
+    }
+}

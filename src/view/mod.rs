@@ -1,0 +1,87 @@
+//! What the window shows, in the window's own words but without egui:
+//! the commands the panels push, the settings that persist, the table's
+//! order and groups, the baseline and the thresholds. Pure: no drawing, no
+//! files, no `/proc`; the app feeds it and the ui reads it.
+
+mod columns;
+mod derived;
+mod export;
+mod selection;
+mod settings;
+mod table;
+
+use std::path::PathBuf;
+
+pub use columns::{Sort, SortColumn};
+pub use derived::{Baseline, Derived, DerivedInput, Diffs};
+pub use export::{ExportDialog, ExportKind, default_file_name};
+pub use selection::Selection;
+pub use settings::{CpuMode, MainView, PlotMetric, PlotWindow, Settings, Thresholds};
+pub use table::{Group, Grouping, Line, View, group, order};
+
+use crate::model::{Action, Interval, ProgramKey};
+
+/// An owner with what `/proc` says of it, for the details pane.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OwnerDetails {
+    pub pid: u32,
+    pub comm: String,
+    /// The command line, or why it cannot be shown.
+    pub cmdline: String,
+}
+
+/// Programs the breakdown plot shows on their own (the rest are "other").
+pub const BREAKDOWN_TOP: usize = 10;
+
+/// How a click changes the selection.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SelectMode {
+    /// Plain click: this program only.
+    Only,
+    /// Ctrl-click: add or remove this program.
+    Toggle,
+    /// Shift-click: add every row from the cursor to this one.
+    Range,
+}
+
+/// Something the user asked for, applied after the frame is drawn.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Command {
+    Select(ProgramKey, SelectMode),
+    MoveCursor(isize),
+    PlotCursor,
+    ClearSelection,
+    TogglePause,
+    Sort(SortColumn),
+    SetInterval(Interval),
+    SetPlotWindow(PlotWindow),
+    SetCpuMode(CpuMode),
+    FocusFilter,
+    OpenExport,
+    CloseExport,
+    Browse,
+    Export(PathBuf, ExportKind),
+    ClearGone,
+    /// Shows or hides an optional table column.
+    ToggleColumn(SortColumn),
+    /// Opens or closes the details pane.
+    ToggleDetails,
+    /// Puts text on the clipboard.
+    Copy(String),
+    CaptureBaseline,
+    ClearBaseline,
+    /// Shows or hides the changes against the baseline.
+    ToggleDiff,
+    SetGrouping(Grouping),
+    SetView(MainView),
+    SetThresholds(Thresholds),
+    /// What the source's status offers: authenticate, retry, reconnect.
+    Source(Action),
+}
+
+/// A message of the app's own for the status bar (export results).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Notice {
+    Info(String),
+    Error(String),
+}
