@@ -7,6 +7,7 @@
 
 mod facts;
 mod iter;
+mod link_words;
 mod links;
 mod owners;
 mod stats;
@@ -19,7 +20,9 @@ use std::time::{Duration, SystemTime};
 
 use thiserror::Error;
 
-use crate::model::{Enumeration, LinkFacts, ProgramKey, Sample, SourceInfo, StatsMode};
+use crate::model::{
+    Enumeration, LinkFacts, ProgramFacts, ProgramKey, ProgramSample, Sample, SourceInfo, StatsMode,
+};
 use crate::sys;
 
 pub use stats::{StatsGuard, StatsRequest, restore_sysctl_now};
@@ -75,15 +78,29 @@ pub struct Sampler {
     info: SourceInfo,
     buf: Vec<u8>,
     warnings: Vec<String>,
-    owners_failing: bool,
+    owners_failing: WarnOnce,
     facts: Option<facts::FactsReader>,
     links: Option<links::LinkReader>,
     /// Programs whose facts were sent, by key.
     facts_sent: HashSet<ProgramKey>,
     /// The links last sent (`None`: none yet).
     links_sent: Option<Vec<LinkFacts>>,
-    facts_failing: bool,
-    links_failing: bool,
+    facts_failing: WarnOnce,
+    links_failing: WarnOnce,
+}
+
+/// A failure said once while it lasts, and again after it has cleared.
+#[derive(Debug, Default)]
+struct WarnOnce {
+    failing: bool,
+}
+
+impl WarnOnce {
+    /// Records this pass's outcome; the warning to give, if it is new.
+    fn update(&mut self, failure: Option<String>) -> Option<String> {
+        let was = std::mem::replace(&mut self.failing, failure.is_some());
+        failure.filter(|_| !was)
+    }
 }
 
 impl Sampler {
@@ -163,13 +180,13 @@ impl Sampler {
             info,
             buf: Vec::new(),
             warnings: Vec::new(),
-            owners_failing: false,
+            owners_failing: WarnOnce::default(),
             facts,
             links,
             facts_sent: HashSet::new(),
             links_sent: None,
-            facts_failing: false,
-            links_failing: false,
+            facts_failing: WarnOnce::default(),
+            links_failing: WarnOnce::default(),
         })
     }
 
@@ -233,19 +250,14 @@ impl Sampler {
         programs.dedup_by_key(|p| p.id);
 
         if let Some(owners) = &mut self.owners {
-            match owners.read(&mut self.buf) {
+            let failure = match owners.read(&mut self.buf) {
                 Ok(list) => {
-                    self.owners_failing = false;
                     owners::attach(&mut programs, list);
+                    None
                 }
-                Err(err) => {
-                    if !self.owners_failing {
-                        self.warnings
-                            .push(format!("could not read owning processes: {err}"));
-                    }
-                    self.owners_failing = true;
-                }
-            }
+                Err(err) => Some(format!("could not read owning processes: {err}")),
+            };
+            self.warnings.extend(self.owners_failing.update(failure));
         }
         for program in &mut programs {
             program.own = self.own_ids.contains(&program.id);
@@ -263,10 +275,7 @@ impl Sampler {
     }
 
     /// Facts of the programs not seen before; forgets programs that left.
-    fn new_facts(
-        &mut self,
-        programs: &[crate::model::ProgramSample],
-    ) -> Vec<crate::model::ProgramFacts> {
+    fn new_facts(&mut self, programs: &[ProgramSample]) -> Vec<ProgramFacts> {
         let Some(reader) = &mut self.facts else {
             return Vec::new();
         };
@@ -289,15 +298,8 @@ impl Sampler {
                 Err(err) => failed = Some(err),
             }
         }
-        match failed {
-            Some(err) if !self.facts_failing => {
-                self.facts_failing = true;
-                self.warnings
-                    .push(format!("could not read program facts: {err}"));
-            }
-            Some(_) => {}
-            None => self.facts_failing = false,
-        }
+        let failure = failed.map(|err| format!("could not read program facts: {err}"));
+        self.warnings.extend(self.facts_failing.update(failure));
         out
     }
 
@@ -306,7 +308,7 @@ impl Sampler {
         let reader = self.links.as_mut()?;
         match reader.read() {
             Ok(links) => {
-                self.links_failing = false;
+                self.links_failing.update(None);
                 if self.links_sent.as_ref() == Some(&links) {
                     return None;
                 }
@@ -314,11 +316,8 @@ impl Sampler {
                 Some(links)
             }
             Err(err) => {
-                if !self.links_failing {
-                    self.warnings
-                        .push(format!("could not read BPF links: {err}"));
-                }
-                self.links_failing = true;
+                let failure = Some(format!("could not read BPF links: {err}"));
+                self.warnings.extend(self.links_failing.update(failure));
                 None
             }
         }
@@ -328,4 +327,18 @@ impl Sampler {
 /// The kernel id of the program behind `fd`.
 pub fn prog_id_of(fd: &std::os::fd::OwnedFd) -> io::Result<u32> {
     syscall::prog_info(fd).map(|info| info.id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::WarnOnce;
+
+    #[test]
+    fn a_failure_is_said_once_while_it_lasts_and_again_after_it_clears() {
+        let mut warn = WarnOnce::default();
+        assert_eq!(warn.update(Some("a".into())), Some("a".into()));
+        assert_eq!(warn.update(Some("b".into())), None);
+        assert_eq!(warn.update(None), None);
+        assert_eq!(warn.update(Some("c".into())), Some("c".into()));
+    }
 }

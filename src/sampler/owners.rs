@@ -39,16 +39,7 @@ impl OwnerIter {
 }
 
 fn parse_records(bytes: &[u8]) -> io::Result<Vec<(u32, Owner)>> {
-    let records = bytes.chunks_exact(RECORD_SIZE);
-    if !records.remainder().is_empty() {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidData,
-            format!(
-                "owner iterator returned {} bytes, not whole records",
-                bytes.len()
-            ),
-        ));
-    }
+    let records = super::iter::records(bytes, RECORD_SIZE, "owner")?;
     let mut pairs: Vec<(u32, Owner)> = records
         .map(|rec| {
             let mut id = [0u8; 4];

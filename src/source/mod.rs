@@ -8,6 +8,7 @@
 //! words for the user, what is going on and what can be done about it.
 
 mod helper;
+mod pipe;
 pub mod polkit;
 
 use std::sync::Arc;
@@ -294,7 +295,7 @@ impl HelperSource {
             return;
         };
         running.stop.store(true, Ordering::Relaxed);
-        match helper::join_within(running.handle, STOP_WAIT) {
+        match pipe::join_within(running.handle, STOP_WAIT) {
             Some(Ok(())) => {}
             Some(Err(_)) => tracing::error!("the helper thread panicked"),
             None => tracing::warn!("the helper did not stop within {STOP_WAIT:?}; leaving it"),

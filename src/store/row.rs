@@ -169,18 +169,7 @@ impl Row {
     /// An `xdp` program's row for tests: `cpu` is its CPU % (no metrics if
     /// `None`).
     pub(crate) fn example(id: u32, name: &str, cpu: Option<f64>) -> Self {
-        let program = ProgramSample {
-            id,
-            prog_type: 6,
-            name: crate::model::KernelName::new(name),
-            tag: [0; 8],
-            load_time_ns: 0,
-            run_time_ns: 0,
-            run_cnt: 0,
-            recursion_misses: 0,
-            owners: Vec::new(),
-            own: false,
-        };
+        let program = crate::test_support::program(id).name(name).build();
         Self {
             key: ProgramKey::of(&program),
             text: Arc::new(RowText::of(&program)),

@@ -4,35 +4,18 @@
 
 mod basics {
     use super::super::*;
-    use crate::model::Owner;
 
     fn program(id: u32, run_time_ns: u64, run_cnt: u64) -> ProgramSample {
-        ProgramSample {
-            id,
-            prog_type: 6,
-            name: crate::model::KernelName::new(&format!("prog{id}")),
-            tag: [0; 8],
-            load_time_ns: 1,
-            run_time_ns,
-            run_cnt,
-            recursion_misses: 0,
-            owners: vec![Owner {
-                pid: 100 + id,
-                comm: "Agent".into(),
-            }],
-            own: false,
-        }
+        crate::test_support::program(id)
+            .name(&format!("prog{id}"))
+            .loaded_at(1)
+            .ran(run_cnt, run_time_ns)
+            .owner(100 + id, "Agent")
+            .build()
     }
 
     pub(super) fn sample(secs: u64, programs: Vec<ProgramSample>) -> Sample {
-        Sample {
-            taken_at: SystemTime::UNIX_EPOCH + Duration::from_secs(secs),
-            boottime_ns: secs * 1_000_000_000,
-            period: Duration::from_secs(1),
-            facts: Vec::new(),
-            links: None,
-            programs,
-        }
+        crate::test_support::sample_at(secs, programs)
     }
 
     #[test]
@@ -135,18 +118,11 @@ mod aggregates {
     use super::basics::sample;
 
     fn program(id: u32, load_s: u64, run_time_ns: u64, run_cnt: u64) -> ProgramSample {
-        ProgramSample {
-            id,
-            prog_type: if id % 2 == 0 { 6 } else { 2 },
-            name: crate::model::KernelName::new(&format!("p{id}")),
-            tag: [0; 8],
-            load_time_ns: load_s * 1_000_000_000,
-            run_time_ns,
-            run_cnt,
-            recursion_misses: 0,
-            owners: Vec::new(),
-            own: false,
-        }
+        crate::test_support::program(id)
+            .kind(if id % 2 == 0 { 6 } else { 2 })
+            .loaded_at(load_s * 1_000_000_000)
+            .ran(run_cnt, run_time_ns)
+            .build()
     }
 
     #[test]
@@ -234,21 +210,12 @@ mod aggregates {
 mod pause {
     use super::super::*;
     use super::basics::sample;
-    use crate::model::KernelName;
 
     fn program(id: u32, runs: u64) -> ProgramSample {
-        ProgramSample {
-            id,
-            prog_type: 6,
-            name: KernelName::new("p"),
-            tag: [0; 8],
-            load_time_ns: 0,
-            run_time_ns: runs * 100,
-            run_cnt: runs,
-            recursion_misses: 0,
-            owners: Vec::new(),
-            own: false,
-        }
+        crate::test_support::program(id)
+            .name("p")
+            .ran(runs, runs * 100)
+            .build()
     }
 
     #[test]

@@ -1,0 +1,151 @@
+#![allow(clippy::float_cmp)] // the expected values are exact in binary
+
+use std::time::{Duration, SystemTime};
+
+use super::*;
+
+fn program() -> ProgramSample {
+    ProgramSample {
+        id: 42,
+        prog_type: 6,
+        name: "xdp_fw".into(),
+        tag: [0; 8],
+        load_time_ns: 0,
+        run_time_ns: 2_000,
+        run_cnt: 8,
+        recursion_misses: 1,
+        owners: vec![
+            Owner {
+                pid: 7,
+                comm: "=cmd|calc".into(),
+            },
+            Owner {
+                pid: 9,
+                comm: "agent".into(),
+            },
+        ],
+        own: false,
+    }
+}
+
+#[test]
+fn csv_has_the_documented_header_and_values() {
+    let m = Metrics {
+        avg_runtime_ns: 250.0,
+        total_avg_runtime_ns: 250.0,
+        events_per_sec: 8.0,
+        cpu_percent: 0.0002,
+        recursion_misses_per_sec: 0.0,
+    };
+    let mut w = CsvWriter::new(Vec::new()).expect("header");
+    let xdp_link = [LinkFacts {
+        prog_id: 42,
+        id: 5,
+        link_type: "xdp".into(),
+        attach_type: None,
+        target: "eth0".into(),
+    }];
+    let linked = Described {
+        facts: None,
+        links: Some(&xdp_link),
+    };
+    w.write("2026-01-01T00:00:00.000000Z", &program(), Some(&m), linked)
+        .expect("row");
+    w.write(
+        "2026-01-01T00:00:01.000000Z",
+        &program(),
+        None,
+        Described::default(),
+    )
+    .expect("row");
+    let text = String::from_utf8(w.into_inner().expect("flush")).expect("utf-8");
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(
+        lines[0],
+        "timestamp,id,type,name,avg_runtime_ns,total_avg_runtime_ns,events_per_sec,\
+         cpu_percent,run_cnt,run_time_ns,recursion_misses,owners,attach"
+    );
+    assert_eq!(
+        lines[1],
+        "2026-01-01T00:00:00.000000Z,42,xdp,xdp_fw,250.0,250.0,8.000,0.000200,8,2000,1,\
+         '=cmd|calc:7;agent:9,xdp eth0"
+    );
+    assert_eq!(
+        lines[2],
+        "2026-01-01T00:00:01.000000Z,42,xdp,xdp_fw,,250.0,,,8,2000,1,'=cmd|calc:7;agent:9,"
+    );
+}
+
+#[test]
+fn formula_like_text_is_neutralised_and_plain_text_kept() {
+    for risky in ["=1+1", "+1", "-1", "@SUM(A1)", "\tx", "\rx"] {
+        assert!(spreadsheet_safe(risky).starts_with('\''), "{risky:?}");
+    }
+    for plain in ["systemd", "", "a=b", "1-2"] {
+        assert_eq!(spreadsheet_safe(plain), plain);
+    }
+}
+
+#[test]
+fn json_lines_have_the_csv_keys_and_owner_objects() {
+    let mut out = Vec::new();
+    let facts = ProgramFacts {
+        id: 42,
+        full_name: Some("xdp_firewall_main".into()),
+        ..ProgramFacts::default()
+    };
+    let described = Described {
+        facts: Some(&facts),
+        links: Some(&[]),
+    };
+    write_json_line(&mut out, "t", &program(), None, described).expect("json");
+    let v: serde_json::Value = serde_json::from_slice(&out).expect("valid json");
+    let keys: Vec<&str> = v
+        .as_object()
+        .expect("object")
+        .keys()
+        .map(String::as_str)
+        .collect();
+    let mut expected = SNAPSHOT_COLUMNS.to_vec();
+    expected.extend(["full_name", "facts", "links"]);
+    expected.sort_unstable();
+    let mut got = keys.clone();
+    got.sort_unstable();
+    assert_eq!(got, expected);
+    assert_eq!(v["type"], "xdp");
+    assert!(v["events_per_sec"].is_null());
+    assert_eq!(v["owners"][0]["comm"], "=cmd|calc");
+    assert_eq!(v["owners"][1]["pid"], 9);
+    assert_eq!(v["attach"], "no link");
+    assert_eq!(v["full_name"], "xdp_firewall_main");
+    assert_eq!(v["facts"]["id"], 42);
+    assert_eq!(v["links"], serde_json::json!([]));
+    assert!(out.ends_with(b"\n"));
+}
+
+#[test]
+fn atomic_writes_replace_whole_files_or_leave_them_alone() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("out.csv");
+    write_atomically(&path, |w| w.write_all(b"first")).expect("write");
+    assert_eq!(std::fs::read(&path).expect("read"), b"first");
+    let err = write_atomically(&path, |w| {
+        w.write_all(b"partial")?;
+        Err::<(), _>(io::Error::other("disk full"))
+    })
+    .expect_err("fails");
+    assert_eq!(err.to_string(), "disk full");
+    assert_eq!(std::fs::read(&path).expect("read"), b"first");
+    let names: Vec<_> = std::fs::read_dir(dir.path())
+        .expect("list")
+        .map(|e| e.expect("entry").file_name())
+        .collect();
+    assert_eq!(names, vec![std::ffi::OsString::from("out.csv")]);
+    assert!(write_atomically(&dir.path().join("missing/x.csv"), |_| Ok(())).is_err());
+}
+
+#[test]
+fn timestamps_are_rfc3339_utc() {
+    let t = SystemTime::UNIX_EPOCH + Duration::from_micros(1_764_051_078_123_456);
+    assert_eq!(rfc3339(t), "2025-11-25T06:11:18.123456Z");
+}

@@ -1,0 +1,195 @@
+use std::time::{Duration, SystemTime};
+
+use super::*;
+use crate::model::{Enumeration, StatsMode};
+use crate::model::{Owner, ProgramSample};
+
+fn hello() -> Frame {
+    Frame::Hello(Hello {
+        protocol_version: PROTOCOL_VERSION,
+        source: SourceInfo {
+            stats_mode: StatsMode::Syscall,
+            enumeration: Enumeration::Iterator,
+            owners_available: true,
+            kernel_release: "6.18.0".into(),
+            online_cpus: 2,
+            notices: vec!["a notice".into()],
+        },
+    })
+}
+
+fn sample(programs: u32) -> Frame {
+    Frame::Sample(Sample {
+        taken_at: SystemTime::UNIX_EPOCH + Duration::from_nanos(1_764_000_000_123_456_789),
+        boottime_ns: 42,
+        period: Duration::from_millis(1500),
+        facts: vec![crate::model::ProgramFacts {
+            id: 1,
+            full_name: Some("handle_a_very_long_name".into()),
+            maps: vec![crate::model::MapFacts {
+                id: 9,
+                name: "counts".into(),
+                map_type: "hash".into(),
+                ..Default::default()
+            }],
+            ..Default::default()
+        }],
+        links: Some(vec![crate::model::LinkFacts {
+            prog_id: 1,
+            id: 3,
+            link_type: "xdp".into(),
+            attach_type: None,
+            target: "veth0 (netns blue)".into(),
+        }]),
+        programs: (0..programs)
+            .map(|id| ProgramSample {
+                id,
+                prog_type: id % 40,
+                name: "xdp_é_prog".into(),
+                tag: [id as u8; 8],
+                load_time_ns: u64::MAX - u64::from(id),
+                run_time_ns: u64::MAX,
+                run_cnt: 1000,
+                recursion_misses: 0,
+                owners: vec![Owner {
+                    pid: id,
+                    comm: "agent".into(),
+                }],
+                own: id == 0,
+            })
+            .collect(),
+    })
+}
+
+fn stream(frames: &[Frame]) -> Vec<u8> {
+    frames
+        .iter()
+        .flat_map(|f| encode(f).expect("encode"))
+        .collect()
+}
+
+fn read_all(bytes: &[u8]) -> Result<Vec<Frame>, ProtocolError> {
+    let mut reader = FrameReader::new(bytes);
+    let mut frames = Vec::new();
+    while let Some(frame) = reader.next_frame()? {
+        frames.push(frame);
+    }
+    Ok(frames)
+}
+
+#[test]
+fn frames_round_trip_in_order() {
+    let frames = vec![hello(), sample(3), Frame::Error("boom".into()), sample(0)];
+    assert_eq!(read_all(&stream(&frames)).expect("valid"), frames);
+    assert_eq!(read_all(&[]).expect("empty is a clean end"), vec![]);
+}
+
+#[test]
+fn the_length_prefix_is_little_endian() {
+    let bytes = encode(&Frame::Error(String::new())).expect("encode");
+    let len = u32::from_le_bytes(bytes[..4].try_into().expect("4 bytes"));
+    assert_eq!(len as usize, bytes.len() - 4);
+}
+
+#[test]
+fn the_first_frame_must_be_a_hello_of_this_version() {
+    let err = read_all(&stream(&[sample(1)])).expect_err("no hello");
+    assert!(matches!(err, ProtocolError::NoHello), "{err}");
+    let mut old = hello();
+    if let Frame::Hello(h) = &mut old {
+        h.protocol_version = 99;
+    }
+    let err = read_all(&stream(&[old])).expect_err("wrong version");
+    assert!(matches!(err, ProtocolError::Version { got: 99 }), "{err}");
+    assert!(err.to_string().contains("version 99"));
+}
+
+#[test]
+fn every_truncation_of_a_valid_stream_is_an_error_or_a_clean_prefix() {
+    let bytes = stream(&[hello(), sample(5), Frame::Error("x".into())]);
+    for cut in 0..bytes.len() {
+        match read_all(&bytes[..cut]) {
+            Ok(frames) => assert!(frames.len() < 3, "cut {cut}"),
+            Err(ProtocolError::Truncated { .. }) => {}
+            Err(other) => panic!("cut {cut}: unexpected {other}"),
+        }
+    }
+}
+
+#[test]
+fn oversized_lengths_are_refused_before_reading() {
+    let mut bytes = (MAX_FRAME_BYTES + 1).to_le_bytes().to_vec();
+    bytes.extend([0u8; 16]);
+    let err = read_all(&bytes).expect_err("oversized");
+    assert!(matches!(err, ProtocolError::Oversized(_)), "{err}");
+    // A length within the limit but far beyond the data: truncated, and
+    // only the bytes that came were buffered.
+    let mut bytes = MAX_FRAME_BYTES.to_le_bytes().to_vec();
+    bytes.extend([1u8; 10]);
+    let err = read_all(&bytes).expect_err("truncated");
+    assert!(
+        matches!(err, ProtocolError::Truncated { got: 10, .. }),
+        "{err}"
+    );
+}
+
+#[test]
+fn trailing_bytes_inside_a_frame_are_garbage() {
+    let mut bytes = encode(&hello()).expect("encode");
+    bytes.push(0);
+    let len = u32::try_from(bytes.len() - 4).expect("small");
+    bytes[..4].copy_from_slice(&len.to_le_bytes());
+    let err = read_all(&bytes).expect_err("trailing");
+    assert!(matches!(err, ProtocolError::Garbage(_)), "{err}");
+}
+
+/// xorshift64*: deterministic pseudo-random bytes for the property tests.
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+}
+
+#[test]
+fn a_hundred_thousand_hostile_inputs_never_panic() {
+    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    let valid = stream(&[hello(), sample(4), Frame::Error("e".into())]);
+    let mut errors = 0;
+    for round in 0..100_000u32 {
+        let input: Vec<u8> = match round % 4 {
+            // Pure noise.
+            0 => (0..rng.next() % 64).map(|_| rng.next() as u8).collect(),
+            // A valid stream with bytes flipped.
+            1 => {
+                let mut v = valid.clone();
+                for _ in 0..=rng.next() % 4 {
+                    let at = (rng.next() as usize) % v.len();
+                    v[at] ^= (rng.next() as u8) | 1;
+                }
+                v
+            }
+            // A valid stream cut anywhere.
+            2 => valid[..(rng.next() as usize) % valid.len()].to_vec(),
+            // A plausible prefix claiming a random length, then noise.
+            _ => {
+                let len = (rng.next() as u32) % (MAX_FRAME_BYTES * 2);
+                let mut v = len.to_le_bytes().to_vec();
+                v.extend((0..rng.next() % 32).map(|_| rng.next() as u8));
+                v
+            }
+        };
+        if read_all(&input).is_err() {
+            errors += 1;
+        }
+        // The payload decoder alone, on the raw noise.
+        let _ = decode_payload(&input);
+    }
+    assert!(
+        errors > 50_000,
+        "hostile inputs should mostly be refused ({errors})"
+    );
+}

@@ -1,0 +1,154 @@
+//! Link targets in words: kernel functions from BTF, perf events,
+//! network namespaces, netfilter hooks, attach types.
+
+use std::fs;
+use std::os::unix::fs::MetadataExt;
+
+use libbpf_rs::ProgramAttachType;
+use libbpf_rs::query::{LinkInfo, PerfEventType};
+
+use super::facts::{Btf, c_string, fd_from};
+use super::links::NETNS_DIR;
+use crate::model::LinkFacts;
+
+/// Whether a tracing link's target is a function of another BPF program
+/// (freplace, or fentry on a program) rather than of the kernel: link info
+/// gives one id either way. A program loaded against kernel BTF names that
+/// BTF object in its info (`attach_btf_obj_id`); one loaded against a
+/// program has none.
+pub(super) fn target_is_program(link_prog_id: u32, obj_id: u32) -> bool {
+    // SAFETY: plain syscall wrapper; returns a new fd or a negative errno.
+    let Ok(Some(fd)) = fd_from(unsafe { libbpf_sys::bpf_prog_get_fd_by_id(link_prog_id) }) else {
+        return false;
+    };
+    super::syscall::prog_info(&fd).is_ok_and(|i| i.attach_btf_obj_id != obj_id)
+}
+
+pub(super) fn prog_btf_id(prog_id: u32) -> Option<u32> {
+    // SAFETY: plain syscall wrapper; returns a new fd or a negative errno.
+    let fd = fd_from(unsafe { libbpf_sys::bpf_prog_get_fd_by_id(prog_id) }).ok()??;
+    super::syscall::prog_info(&fd).ok().map(|i| i.btf_id)
+}
+
+/// A function name in kernel BTF object `obj_id` (vmlinux or a module).
+pub(super) fn resolve(obj_id: u32, btf_id: u32) -> Option<String> {
+    if let Some(name) = Btf::by_id(obj_id, None).and_then(|b| b.type_name(btf_id)) {
+        return Some(name);
+    }
+    // Module BTF is split: it needs the kernel's as its base. The split
+    // object is dropped before its base.
+    let base = Btf::vmlinux()?;
+    let name = Btf::by_id(obj_id, Some(&base)).and_then(|b| b.type_name(btf_id));
+    drop(base);
+    name
+}
+
+/// libbpf-rs's number for an attach type it does not know.
+pub(super) const UNKNOWN_ATTACH: u32 = u32::MAX;
+
+pub(super) fn attach_num(attach: &ProgramAttachType) -> u32 {
+    attach.clone() as u32
+}
+
+pub(super) fn attach_type_name(attach: u32) -> Option<String> {
+    if attach == UNKNOWN_ATTACH {
+        return None;
+    }
+    // SAFETY: libbpf returns a static string or null for unknown values.
+    c_string(unsafe { libbpf_sys::libbpf_bpf_attach_type_str(attach) })
+}
+
+pub(super) fn perf_event(info: &LinkInfo, event: &PerfEventType) -> LinkFacts {
+    let os = |s: &Option<std::ffi::OsString>| {
+        s.as_ref()
+            .map_or_else(|| "?".to_owned(), |s| s.to_string_lossy().into_owned())
+    };
+    let (kind, target) = match event {
+        PerfEventType::Tracepoint { name, .. } => ("tracepoint", os(name)),
+        PerfEventType::Kprobe {
+            func_name,
+            is_retprobe,
+            offset,
+            addr,
+            ..
+        } => {
+            let kind = if *is_retprobe { "kretprobe" } else { "kprobe" };
+            let target = match func_name {
+                Some(f) if *offset == 0 => f.to_string_lossy().into_owned(),
+                Some(f) => format!("{}+{offset:#x}", f.to_string_lossy()),
+                None => format!("{addr:#x}"),
+            };
+            (kind, target)
+        }
+        PerfEventType::Uprobe {
+            file_name,
+            is_retprobe,
+            offset,
+            ..
+        } => {
+            let kind = if *is_retprobe { "uretprobe" } else { "uprobe" };
+            (kind, format!("{}:{offset:#x}", os(file_name)))
+        }
+        PerfEventType::Event {
+            config, event_type, ..
+        } => (
+            "perf_event",
+            format!("perf event type {event_type} config {config}"),
+        ),
+        PerfEventType::Unknown(t) => ("perf_event", format!("perf event kind {t}")),
+    };
+    LinkFacts {
+        prog_id: info.prog_id,
+        id: info.id,
+        link_type: "perf_event".to_owned(),
+        attach_type: Some(kind.to_owned()),
+        target,
+    }
+}
+
+/// `netns blue` (named by `ip netns`), `this netns`, or `netns 4026532…`.
+pub(super) fn netns_words(ino: u32, own: Option<u32>) -> String {
+    if Some(ino) == own {
+        return "this netns".to_owned();
+    }
+    let named = fs::read_dir(NETNS_DIR).ok().and_then(|dir| {
+        dir.flatten().find_map(|e| {
+            let meta = fs::metadata(e.path()).ok()?;
+            (meta.ino() == u64::from(ino)).then(|| e.file_name().to_string_lossy().into_owned())
+        })
+    });
+    match named {
+        Some(name) => format!("netns {name}"),
+        None => format!("netns {ino}"),
+    }
+}
+
+pub(super) fn netfilter_words(family: u32, hook: u32, priority: i32) -> String {
+    let family = match family {
+        2 => "ipv4".to_owned(),
+        10 => "ipv6".to_owned(),
+        1 => "inet".to_owned(),
+        7 => "bridge".to_owned(),
+        other => format!("family {other}"),
+    };
+    let hook = match hook {
+        0 => "prerouting".to_owned(),
+        1 => "input".to_owned(),
+        2 => "forward".to_owned(),
+        3 => "output".to_owned(),
+        4 => "postrouting".to_owned(),
+        other => format!("hook {other}"),
+    };
+    format!("{family} {hook} priority {priority}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn netfilter_hooks_read_as_words() {
+        assert_eq!(netfilter_words(2, 0, -100), "ipv4 prerouting priority -100");
+        assert_eq!(netfilter_words(10, 3, 5), "ipv6 output priority 5");
+    }
+}

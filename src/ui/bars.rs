@@ -1,0 +1,274 @@
+//! The top bar (filter, pause, interval, plot window, CPU mode, export) and
+//! the view bar (view, grouping, baseline, thresholds).
+
+use std::time::{Duration, SystemTime};
+
+use eframe::egui::{self, RichText};
+
+use super::format;
+use crate::model::Interval;
+use crate::view::{Command, CpuMode, Grouping, MainView, PlotWindow, Settings, Thresholds};
+
+/// Sampling intervals offered in the top bar.
+const INTERVALS_MS: [u64; 7] = [100, 250, 500, 1_000, 2_000, 5_000, 10_000];
+
+/// Filter, pause, interval, plot window, CPU mode, export.
+pub fn top_bar_ui(
+    ui: &mut egui::Ui,
+    filter: &mut String,
+    focus_filter: &mut bool,
+    settings: &Settings,
+    paused: bool,
+    commands: &mut Vec<Command>,
+) {
+    ui.horizontal(|ui| {
+        let label = ui.label("Filter");
+        let edit = ui
+            .add(
+                egui::TextEdit::singleline(filter)
+                    .id(egui::Id::unique("filter"))
+                    .hint_text("name, type, id, owner  ( / )")
+                    .desired_width(240.0),
+            )
+            .labelled_by(label.id);
+        if std::mem::take(focus_filter) {
+            edit.request_focus();
+        }
+        if edit.has_focus() && ui.input(|i| i.key_pressed(egui::Key::Escape)) {
+            edit.surrender_focus();
+        }
+        if !filter.is_empty()
+            && ui
+                .small_button("✖")
+                .on_hover_text("Clear the filter")
+                .clicked()
+        {
+            filter.clear();
+        }
+        ui.separator();
+
+        let pause = if paused { "▶ Resume" } else { "⏸ Pause" };
+        if ui
+            .button(pause)
+            .on_hover_text("Freeze the display; sampling and history go on (Space)")
+            .clicked()
+        {
+            commands.push(Command::TogglePause);
+        }
+
+        let interval = settings.interval();
+        let label = ui.label("Interval");
+        egui::ComboBox::from_id_salt("interval")
+            .selected_text(interval_label(interval))
+            .width(70.0)
+            .show_ui(ui, |ui| {
+                for ms in INTERVALS_MS {
+                    if let Ok(choice) = Interval::new(Duration::from_millis(ms)) {
+                        if ui
+                            .selectable_label(choice == interval, interval_label(choice))
+                            .clicked()
+                        {
+                            commands.push(Command::SetInterval(choice));
+                        }
+                    }
+                }
+            })
+            .response
+            .labelled_by(label.id)
+            .on_hover_text("Time between samples");
+
+        let label = ui.label("Plot");
+        egui::ComboBox::from_id_salt("plot_window")
+            .selected_text(settings.plot_window.label())
+            .width(70.0)
+            .show_ui(ui, |ui| {
+                for window in PlotWindow::ALL {
+                    if ui
+                        .selectable_label(window == settings.plot_window, window.label())
+                        .clicked()
+                    {
+                        commands.push(Command::SetPlotWindow(window));
+                    }
+                }
+            })
+            .response
+            .labelled_by(label.id)
+            .on_hover_text("How far back the plots reach");
+
+        for mode in [CpuMode::OneCpu, CpuMode::AllCpus] {
+            let text = match mode {
+                CpuMode::OneCpu => "% of one CPU",
+                CpuMode::AllCpus => "% of all CPUs",
+            };
+            if ui
+                .selectable_label(settings.cpu_mode == mode, text)
+                .on_hover_text(mode.explanation())
+                .clicked()
+            {
+                commands.push(Command::SetCpuMode(mode));
+            }
+        }
+        ui.separator();
+        if ui
+            .button("Clear gone")
+            .on_hover_text("Forget programs that are no longer loaded")
+            .clicked()
+        {
+            commands.push(Command::ClearGone);
+        }
+        if ui
+            .button("Export…")
+            .on_hover_text("Save a CSV (Ctrl+E)")
+            .clicked()
+        {
+            commands.push(Command::OpenExport);
+        }
+    });
+}
+
+/// What the second bar needs.
+#[derive(Debug)]
+pub struct ViewBar<'a> {
+    pub settings: &'a Settings,
+    /// When the baseline was captured, and over which window.
+    pub baseline: Option<(SystemTime, PlotWindow)>,
+    pub diff: bool,
+    pub over_threshold: Option<usize>,
+}
+
+/// View switch, grouping, baseline and diff, thresholds.
+pub fn view_bar_ui(ui: &mut egui::Ui, bar: &ViewBar<'_>, commands: &mut Vec<Command>) {
+    let settings = bar.settings;
+    ui.horizontal(|ui| {
+        for (view, text, tip) in [
+            (
+                MainView::Programs,
+                "Programs",
+                "The program table and plots",
+            ),
+            (
+                MainView::Breakdown,
+                "Where BPF time goes",
+                "Total BPF CPU over the plot window, split by program and by type",
+            ),
+        ] {
+            if ui
+                .selectable_label(settings.view == view, text)
+                .on_hover_text(tip)
+                .clicked()
+            {
+                commands.push(Command::SetView(view));
+            }
+        }
+        ui.separator();
+        let label = ui.label("Group");
+        egui::ComboBox::from_id_salt("grouping")
+            .selected_text(settings.grouping.label())
+            .width(110.0)
+            .show_ui(ui, |ui| {
+                for grouping in Grouping::ALL {
+                    if ui
+                        .selectable_label(settings.grouping == grouping, grouping.label())
+                        .clicked()
+                    {
+                        commands.push(Command::SetGrouping(grouping));
+                    }
+                }
+            })
+            .response
+            .labelled_by(label.id)
+            .on_hover_text("Group programs by owning process or by its cgroup, with subtotals");
+        ui.separator();
+        if ui
+            .button("Capture baseline")
+            .on_hover_text(
+                "Freeze every program's averages over the plot window; diff mode then shows \
+                 the change of each against it",
+            )
+            .clicked()
+        {
+            commands.push(Command::CaptureBaseline);
+        }
+        if let Some((at, window)) = bar.baseline {
+            if ui
+                .selectable_label(bar.diff, "Diff")
+                .on_hover_text("Show the change against the baseline (Δ columns)")
+                .clicked()
+            {
+                commands.push(Command::ToggleDiff);
+            }
+            ui.label(
+                RichText::new(format!(
+                    "baseline {} ({} avg)",
+                    format::local_time(at),
+                    window.label()
+                ))
+                .weak(),
+            );
+            if ui
+                .small_button("✖")
+                .on_hover_text("Drop the baseline")
+                .clicked()
+            {
+                commands.push(Command::ClearBaseline);
+            }
+        }
+        ui.separator();
+        let title = match bar.over_threshold {
+            Some(n) if n > 0 => format!("Thresholds ({n} over)"),
+            _ => "Thresholds".to_owned(),
+        };
+        ui.menu_button(title, |ui| {
+            thresholds_menu(ui, settings.thresholds, commands);
+        });
+    });
+}
+
+/// Threshold editors; each change is one [`Command::SetThresholds`].
+fn thresholds_menu(ui: &mut egui::Ui, current: Thresholds, commands: &mut Vec<Command>) {
+    let mut t = current;
+    ui.label("Highlight programs above:");
+    let mut runtime_on = t.avg_runtime_ns.is_some();
+    let mut runtime_us = t.avg_runtime_ns.unwrap_or(1_000.0) / 1_000.0;
+    ui.horizontal(|ui| {
+        ui.checkbox(&mut runtime_on, "Avg runtime");
+        ui.add_enabled(
+            runtime_on,
+            egui::DragValue::new(&mut runtime_us)
+                .range(0.001..=1_000_000.0)
+                .speed(0.1)
+                .suffix(" µs"),
+        );
+    });
+    let mut cpu_on = t.cpu_percent.is_some();
+    let mut cpu = t.cpu_percent.unwrap_or(5.0);
+    ui.horizontal(|ui| {
+        ui.checkbox(&mut cpu_on, "CPU % (of one CPU)");
+        ui.add_enabled(
+            cpu_on,
+            egui::DragValue::new(&mut cpu)
+                .range(0.001..=10_000.0)
+                .speed(0.1)
+                .suffix(" %"),
+        );
+    });
+    ui.checkbox(
+        &mut t.notify,
+        "Desktop notification when a program crosses one",
+    )
+    .on_hover_text("At most one notification every 30 s");
+    t.avg_runtime_ns = runtime_on.then_some(runtime_us * 1_000.0);
+    t.cpu_percent = cpu_on.then_some(cpu);
+    if t != current {
+        commands.push(Command::SetThresholds(t));
+    }
+}
+
+fn interval_label(interval: Interval) -> String {
+    let secs = interval.duration().as_secs_f64();
+    if secs < 1.0 {
+        format!("{} ms", interval.duration().as_millis())
+    } else {
+        format!("{secs} s")
+    }
+}

@@ -1,0 +1,189 @@
+//! The status bar, and what the source is doing when it is not sampling.
+
+use std::time::SystemTime;
+
+use eframe::egui::{self, RichText};
+
+use super::format;
+use crate::model::{Action, SourceInfo, Status, Via};
+use crate::store::{Message, Severity};
+use crate::view::{Command, CpuMode, Notice};
+
+/// What the status bar shows.
+#[derive(Debug)]
+pub struct StatusBar<'a> {
+    pub shown: usize,
+    pub total: usize,
+    pub total_cpu_percent: f64,
+    pub cpu_mode: CpuMode,
+    pub info: Option<&'a SourceInfo>,
+    pub latest: Option<SystemTime>,
+    pub paused: bool,
+    /// The source's newest message, and all of them for the tooltip.
+    pub last_message: Option<&'a Message>,
+    pub messages: Vec<&'a str>,
+    pub notice: Option<&'a Notice>,
+    pub problem: Option<&'a str>,
+    /// Where samples come from while they flow.
+    pub via: Option<Via>,
+    /// Programs over a threshold; `None` when no threshold is set.
+    pub over_threshold: Option<usize>,
+}
+
+/// Programs shown/total, total BPF CPU, stats mode, sample age, last error.
+pub fn status_bar_ui(ui: &mut egui::Ui, status: &StatusBar<'_>) {
+    ui.horizontal(|ui| {
+        ui.label(format!(
+            "{} of {} programs",
+            format::thousands(status.shown as u64),
+            format::thousands(status.total as u64)
+        ));
+        ui.separator();
+        let scope = status.cpu_mode.scope();
+        if let Some(over) = status.over_threshold {
+            let text = format!("{over} over threshold");
+            if over > 0 {
+                ui.label(
+                    RichText::new(text)
+                        .color(ui.visuals().warn_fg_color)
+                        .strong(),
+                );
+            } else {
+                ui.label(text);
+            }
+            ui.separator();
+        }
+        ui.label(format!(
+            "All BPF programs: {} {scope}",
+            format::percent(status.total_cpu_percent)
+        ))
+        .on_hover_text("What every loaded BPF program together cost over the last period");
+        ui.separator();
+        source_info_ui(ui, status);
+        ui.separator();
+        match status.latest {
+            Some(at) => {
+                let age = SystemTime::now().duration_since(at).unwrap_or_default();
+                ui.label(format!("sample {:.0} s ago", age.as_secs_f64().floor()));
+                if let Some(problem) = status.problem {
+                    ui.separator();
+                    ui.colored_label(ui.visuals().error_fg_color, "sampler stopped")
+                        .on_hover_text(problem);
+                }
+            }
+            None if status.problem.is_some() => {
+                ui.label("no samples");
+            }
+            None => {
+                ui.label("waiting for the first sample…");
+            }
+        }
+        if status.paused {
+            ui.separator();
+            ui.strong("PAUSED")
+                .on_hover_text("The display is frozen; sampling and history go on");
+        }
+        let error = ui.visuals().error_fg_color;
+        match status.notice {
+            Some(Notice::Error(message)) => {
+                ui.separator();
+                ui.colored_label(error, message);
+            }
+            Some(Notice::Info(message)) => {
+                ui.separator();
+                ui.label(message);
+            }
+            None => {
+                if let Some(last) = status.last_message {
+                    ui.separator();
+                    let color = match last.severity {
+                        Severity::Warning => ui.visuals().warn_fg_color,
+                        Severity::Error => ui.visuals().error_fg_color,
+                    };
+                    ui.colored_label(color, &last.text)
+                        .on_hover_text(status.messages.join("\n"));
+                }
+            }
+        }
+    });
+}
+
+/// The stats mode and enumeration, with the source's facts in the tooltip.
+fn source_info_ui(ui: &mut egui::Ui, status: &StatusBar<'_>) {
+    match status.info {
+        Some(info) => {
+            let via = match status.via {
+                Some(Via::Helper) => " · helper",
+                Some(Via::InProcess | Via::Injected) | None => "",
+            };
+            ui.label(format!(
+                "stats: {} · {}{via}",
+                info.stats_mode, info.enumeration
+            ))
+            .on_hover_text(format!(
+                "Kernel {} · {} CPUs online · owners {}{}\n{}",
+                info.kernel_release,
+                info.online_cpus,
+                if info.owners_available {
+                    "shown"
+                } else {
+                    "unavailable"
+                },
+                match status.via {
+                    Some(Via::Helper) => {
+                        "\nSampled by bpfscope-sampler, started through polkit"
+                    }
+                    Some(Via::InProcess) => "\nSampled by this process",
+                    Some(Via::Injected) | None => "",
+                },
+                info.notices.join("\n")
+            ));
+        }
+        None => {
+            ui.label("stats: –");
+        }
+    }
+}
+
+/// What the source is doing when it is not simply sampling: a spinner while
+/// polkit or the user is asked, or why there are no samples with the one
+/// button that can help (Authenticate, Retry, Reconnect).
+pub fn source_status_ui(
+    ui: &mut egui::Ui,
+    status: &Status,
+    has_data: bool,
+    commands: &mut Vec<Command>,
+) {
+    match status {
+        Status::Sampling(_) => return,
+        Status::Waiting(message) => {
+            egui::Frame::group(ui.style())
+                .fill(ui.visuals().extreme_bg_color)
+                .show(ui, |ui| {
+                    ui.horizontal(|ui| {
+                        ui.spinner();
+                        ui.label(message);
+                    });
+                });
+        }
+        Status::Stopped { message, action } => {
+            egui::Frame::group(ui.style())
+                .fill(ui.visuals().extreme_bg_color)
+                .show(ui, |ui| {
+                    let title = match action {
+                        Some(Action::Authenticate) => "⚠ Authentication required",
+                        _ if has_data => "⚠ Sampling stopped",
+                        _ => "⚠ No statistics",
+                    };
+                    ui.colored_label(ui.visuals().warn_fg_color, title);
+                    ui.label(message);
+                    if let Some(action) = action {
+                        if ui.button(action.label()).clicked() {
+                            commands.push(Command::Source(*action));
+                        }
+                    }
+                });
+        }
+    }
+    ui.add_space(6.0);
+}

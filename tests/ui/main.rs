@@ -1,0 +1,12 @@
+//! The real window (`BpfScopeApp`) driven through its accessibility tree with
+//! egui_kittest, fed injected samples: no display, no kernel.
+
+#![allow(clippy::expect_used, clippy::unwrap_used)] // tests fail loudly by design
+
+mod analysis;
+mod details;
+mod export;
+mod fixtures;
+mod pause;
+mod plots;
+mod table;
