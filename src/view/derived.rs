@@ -180,3 +180,45 @@ impl Derived {
         self.over_threshold
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_support::{program, sample_at};
+
+    fn input<'a>(
+        store: &'a Store,
+        settings: &'a Settings,
+        filter: &'a str,
+        group_of: &'a dyn Fn(&Row) -> String,
+    ) -> DerivedInput<'a> {
+        DerivedInput {
+            store,
+            settings,
+            filter,
+            diff_against: None,
+            group_of,
+        }
+    }
+
+    #[test]
+    fn recomputed_once_per_change_of_what_it_depends_on() {
+        let mut store = Store::new();
+        store.push_sample(sample_at(1, vec![program(1).build(), program(2).build()]));
+        let settings = Settings::default();
+        let no_group = |_: &Row| String::new();
+        let mut derived = Derived::default();
+        assert!(derived.refresh(&input(&store, &settings, "", &no_group)));
+        assert!(!derived.refresh(&input(&store, &settings, "", &no_group)));
+        assert_eq!(derived.view().order.len(), 2);
+        assert!(derived.refresh(&input(&store, &settings, "p2", &no_group)));
+        assert_eq!(derived.order(&store), [store.rows()[1].key]);
+        store.push_sample(sample_at(2, vec![program(2).build()]));
+        assert!(derived.refresh(&input(&store, &settings, "p2", &no_group)));
+        // Paused, new samples change nothing shown: nothing is recomputed.
+        store.pause();
+        assert!(derived.refresh(&input(&store, &settings, "p2", &no_group)));
+        store.push_sample(sample_at(3, vec![program(2).build()]));
+        assert!(!derived.refresh(&input(&store, &settings, "p2", &no_group)));
+    }
+}
