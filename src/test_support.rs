@@ -279,6 +279,20 @@ impl ProgramBuilder {
         self
     }
 
+    /// Runs skipped because the program was already running.
+    #[must_use]
+    pub fn misses(mut self, recursion_misses: u64) -> Self {
+        self.0.recursion_misses = recursion_misses;
+        self
+    }
+
+    /// One of bpfscope's own programs.
+    #[must_use]
+    pub fn own(mut self, own: bool) -> Self {
+        self.0.own = own;
+        self
+    }
+
     /// Held by process `pid` named `comm`, too.
     #[must_use]
     pub fn owner(mut self, pid: u32, comm: &str) -> Self {

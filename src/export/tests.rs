@@ -5,27 +5,13 @@ use std::time::{Duration, SystemTime};
 use super::*;
 
 fn program() -> ProgramSample {
-    ProgramSample {
-        id: 42,
-        prog_type: 6,
-        name: "xdp_fw".into(),
-        tag: [0; 8],
-        load_time_ns: 0,
-        run_time_ns: 2_000,
-        run_cnt: 8,
-        recursion_misses: 1,
-        owners: vec![
-            Owner {
-                pid: 7,
-                comm: "=cmd|calc".into(),
-            },
-            Owner {
-                pid: 9,
-                comm: "agent".into(),
-            },
-        ],
-        own: false,
-    }
+    crate::test_support::program(42)
+        .name("xdp_fw")
+        .ran(8, 2_000)
+        .misses(1)
+        .owner(7, "=cmd|calc")
+        .owner(9, "agent")
+        .build()
 }
 
 #[test]

@@ -204,18 +204,11 @@ mod tests {
     }
 
     fn program(id: u32, load_time_ns: u64, run_time_ns: u64, run_cnt: u64) -> ProgramSample {
-        ProgramSample {
-            id,
-            prog_type: 1,
-            name: crate::model::KernelName::new(&format!("p{id}")),
-            tag: [0; 8],
-            load_time_ns,
-            run_time_ns,
-            run_cnt,
-            recursion_misses: 0,
-            owners: Vec::new(),
-            own: false,
-        }
+        crate::test_support::program(id)
+            .kind(1)
+            .loaded_at(load_time_ns)
+            .ran(run_cnt, run_time_ns)
+            .build()
     }
 
     fn sample(boottime_ns: u64, programs: Vec<ProgramSample>) -> Sample {

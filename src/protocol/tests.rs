@@ -2,7 +2,6 @@ use std::time::{Duration, SystemTime};
 
 use super::*;
 use crate::model::{Enumeration, StatsMode};
-use crate::model::{Owner, ProgramSample};
 
 fn hello() -> Frame {
     Frame::Hello(Hello {
@@ -42,20 +41,16 @@ fn sample(programs: u32) -> Frame {
             target: "veth0 (netns blue)".into(),
         }]),
         programs: (0..programs)
-            .map(|id| ProgramSample {
-                id,
-                prog_type: id % 40,
-                name: "xdp_é_prog".into(),
-                tag: [id as u8; 8],
-                load_time_ns: u64::MAX - u64::from(id),
-                run_time_ns: u64::MAX,
-                run_cnt: 1000,
-                recursion_misses: 0,
-                owners: vec![Owner {
-                    pid: id,
-                    comm: "agent".into(),
-                }],
-                own: id == 0,
+            .map(|id| {
+                crate::test_support::program(id)
+                    .kind(id % 40)
+                    .name("xdp_é_prog")
+                    .tag([id as u8; 8])
+                    .loaded_at(u64::MAX - u64::from(id))
+                    .ran(1000, u64::MAX)
+                    .owner(id, "agent")
+                    .own(id == 0)
+                    .build()
             })
             .collect(),
     })

@@ -86,18 +86,7 @@ mod tests {
     }
 
     fn program(id: u32) -> ProgramSample {
-        ProgramSample {
-            id,
-            prog_type: 0,
-            name: crate::model::KernelName::default(),
-            tag: [0; 8],
-            load_time_ns: 0,
-            run_time_ns: 0,
-            run_cnt: 0,
-            recursion_misses: 0,
-            owners: Vec::new(),
-            own: false,
-        }
+        crate::test_support::program(id).build()
     }
 
     #[test]
