@@ -125,9 +125,15 @@ impl Watch {
     /// Looks at a new sample of `live`, if there is one, and sends a
     /// notification when one is due; the error says why notifications fail.
     pub fn check(&mut self, live: &Moment, thresholds: &Thresholds) -> Result<(), String> {
-        if let Some(failure) = self.notifier.as_ref().and_then(Notifier::failure) {
-            return Err(failure);
+        let failure = self.notifier.as_ref().and_then(Notifier::failure);
+        let checked = self.check_sample(live, thresholds);
+        match failure {
+            Some(failure) => Err(failure),
+            None => checked,
         }
+    }
+
+    fn check_sample(&mut self, live: &Moment, thresholds: &Thresholds) -> Result<(), String> {
         let latest = live.latest_boottime_ns();
         if latest == self.seen {
             return Ok(());

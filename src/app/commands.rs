@@ -73,7 +73,10 @@ impl BpfScopeApp {
             Command::ClearGone => {
                 self.store.clear_gone();
                 let store = &self.store;
-                self.selection.retain(|k| store.row(*k).is_some());
+                // Paused, the selection must also survive in the live rows
+                // that resuming shows.
+                self.selection
+                    .retain(|k| store.row(*k).is_some() && store.live().row(*k).is_some());
             }
         }
     }

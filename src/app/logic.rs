@@ -4,7 +4,10 @@
 //! reads.
 
 use std::collections::{HashMap, HashSet};
-use std::time::Duration;
+use std::time::{Duration, Instant};
+
+/// A process's cgroup is read again after this long (it can be moved).
+const CGROUP_AGE: Duration = Duration::from_secs(10);
 
 use eframe::egui;
 
@@ -18,8 +21,9 @@ use crate::view::{DerivedInput, Grouping, Notice, OwnerDetails};
 /// drawing, and bounded by the live owners.
 #[derive(Debug, Default)]
 pub(super) struct Procs {
-    /// The cgroup of each first owner, for grouping by cgroup.
-    cgroups: HashMap<Owner, String>,
+    /// The cgroup of each first owner, for grouping by cgroup, and when it
+    /// was read (a process can move to another cgroup).
+    cgroups: HashMap<Owner, (String, Instant)>,
     /// The store generation `cgroups` was brought up to.
     cgroups_generation: Option<u64>,
     details: Option<Details>,
@@ -47,11 +51,13 @@ impl Procs {
             .iter()
             .filter_map(|r| r.text.first_owner())
             .collect();
-        self.cgroups.retain(|o, _| owners.contains(o));
+        let now = Instant::now();
+        self.cgroups
+            .retain(|o, (_, read)| owners.contains(o) && now.duration_since(*read) < CGROUP_AGE);
         for owner in owners {
             if !self.cgroups.contains_key(owner) {
                 let cgroup = crate::sys::cgroup_of(owner.pid);
-                self.cgroups.insert(owner.clone(), cgroup);
+                self.cgroups.insert(owner.clone(), (cgroup, now));
             }
         }
         self.cgroups_generation = Some(store.generation());
@@ -105,11 +111,10 @@ impl Procs {
         match (row.text.first_owner(), grouping) {
             (None, _) => "(no owning process)".to_owned(),
             (Some(o), Grouping::Process | Grouping::None) => format!("{} ({})", o.comm, o.pid),
-            (Some(o), Grouping::Cgroup) => self
-                .cgroups
-                .get(o)
-                .cloned()
-                .unwrap_or_else(|| "(cgroup not read)".to_owned()),
+            (Some(o), Grouping::Cgroup) => self.cgroups.get(o).map_or_else(
+                || "(cgroup not read)".to_owned(),
+                |(cgroup, _)| cgroup.clone(),
+            ),
         }
     }
 }
@@ -138,8 +143,8 @@ impl BpfScopeApp {
     }
 
     /// Brings everything derived from the shown moment up to date (cheap
-    /// when nothing it depends on changed).
-    pub(super) fn refresh(&mut self) {
+    /// when nothing it depends on changed); whether anything changed.
+    pub(super) fn refresh(&mut self) -> bool {
         let grouping = self.settings.grouping;
         if grouping == Grouping::Cgroup {
             self.procs.refresh_cgroups(&self.store);
@@ -158,7 +163,7 @@ impl BpfScopeApp {
             filter: &self.filter,
             diff_against: self.baseline.as_ref().filter(|_| self.diff),
             group_of: &group_of,
-        });
+        })
     }
 
     /// After each new sample: notifies about programs that crossed a

@@ -178,13 +178,12 @@ impl eframe::App for BpfScopeApp {
         self.frames += 1;
         crate::ui::keyboard_commands(&ctx, self.export.is_some(), &mut self.commands);
         self.layout_ui(ui);
-        let commands = std::mem::take(&mut self.commands);
-        if !commands.is_empty() {
-            for command in commands {
-                self.run_cmd(&ctx, command);
-            }
-            // What the commands changed is drawn in the next frame.
-            self.refresh();
+        for command in std::mem::take(&mut self.commands) {
+            self.run_cmd(&ctx, command);
+        }
+        // What the commands (or the filter typed this frame) changed is
+        // drawn in the next frame, at once.
+        if self.refresh() {
             ctx.request_repaint();
         }
     }

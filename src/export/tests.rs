@@ -135,3 +135,9 @@ fn timestamps_are_rfc3339_utc() {
     let t = SystemTime::UNIX_EPOCH + Duration::from_micros(1_764_051_078_123_456);
     assert_eq!(rfc3339(t), "2025-11-25T06:11:18.123456Z");
 }
+
+#[test]
+fn a_time_past_year_9999_is_written_without_panicking() {
+    let far = SystemTime::UNIX_EPOCH + Duration::from_secs(400_000_000_000);
+    assert_eq!(rfc3339(far), "(time out of range)");
+}

@@ -23,6 +23,13 @@ pub use status::{Action, Status, Via};
 /// every time bpfscope writes reads.
 #[must_use]
 pub fn rfc3339(time: std::time::SystemTime) -> String {
-    humantime::format_rfc3339_micros(time).to_string()
+    use std::fmt::Write as _;
+    let mut out = String::new();
+    // A time past year 9999 (a hostile source's) cannot be formatted: say
+    // so instead of panicking as `to_string` would.
+    match write!(out, "{}", humantime::format_rfc3339_micros(time)) {
+        Ok(()) => out,
+        Err(_) => "(time out of range)".to_owned(),
+    }
 }
 pub use types::prog_type_name;

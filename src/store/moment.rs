@@ -167,8 +167,10 @@ impl Moment {
                 // programs were there before bpfscope looked).
                 let text = Arc::new(self.row_text(&program));
                 if let Some(prev) = prev_boottime {
+                    // Not `clamp`: a source whose clock went backwards
+                    // must not panic the window.
                     new_markers.push(Marker {
-                        boottime_ns: program.load_time_ns.clamp(prev, sample.boottime_ns),
+                        boottime_ns: program.load_time_ns.max(prev).min(sample.boottime_ns),
                         loaded: true,
                         key,
                         name: text.name.clone(),

@@ -85,6 +85,17 @@ mod basics {
     }
 
     #[test]
+    fn a_clock_that_goes_backwards_does_not_panic() {
+        let mut store = Store::new();
+        store.push_sample(sample(10, vec![program(1, 0, 0)]));
+        let mut loaded = program(2, 0, 0);
+        loaded.load_time_ns = 7_000_000_000;
+        store.push_sample(sample(5, vec![program(1, 10, 1), loaded]));
+        assert_eq!(store.rows().len(), 2);
+        assert_eq!(store.markers().len(), 1);
+    }
+
+    #[test]
     fn only_the_newest_messages_are_kept() {
         let mut store = Store::new();
         for i in 0..(ERRORS_KEPT + 50) {

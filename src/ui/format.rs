@@ -118,7 +118,7 @@ pub fn local_time(at: SystemTime) -> String {
     // SAFETY: both pointers are valid for the call; localtime_r is the
     // thread-safe variant.
     if unsafe { libc::localtime_r(&raw const t, &raw mut tm) }.is_null() {
-        return humantime::format_rfc3339_seconds(at).to_string();
+        return crate::model::rfc3339(at);
     }
     format!(
         "{:04}-{:02}-{:02} {:02}:{:02}:{:02}",
