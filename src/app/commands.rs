@@ -70,6 +70,10 @@ impl BpfScopeApp {
             Command::SetGrouping(grouping) => self.settings.grouping = grouping,
             Command::SetView(view) => self.settings.view = view,
             Command::SetThresholds(thresholds) => self.settings.thresholds = thresholds,
+            Command::SetGoneKept(limit) => {
+                self.settings.gone_kept = limit;
+                self.store.set_gone_limit(limit);
+            }
             Command::ClearGone => {
                 self.store.clear_gone();
                 let store = &self.store;

@@ -54,8 +54,8 @@ impl BpfScopeApp {
             ui::status_bar_ui(
                 ui,
                 &ui::StatusBar {
-                    shown: self.derived.view().order.len(),
-                    total: store.rows().len(),
+                    counts: self.derived.counts(),
+                    gone_kept: self.settings.gone_kept,
                     total_cpu_percent: store.total_cpu_percent() / divisor,
                     cpu_mode: self.settings.cpu_mode,
                     info: store.info(),

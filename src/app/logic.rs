@@ -123,8 +123,14 @@ impl BpfScopeApp {
     /// Drains the source into the store and brings the derived data up to
     /// date.
     pub(super) fn intake(&mut self, ctx: &egui::Context) {
+        let generation = self.store.generation();
         for event in self.source.drain() {
             self.store.push(event);
+        }
+        if self.store.generation() != generation {
+            // Unloaded programs leave after a while; so do their plots.
+            let store = &self.store;
+            self.selection.retain(|k| store.row(*k).is_some());
         }
         if let (Some(browse), Some(dialog)) = (&self.browse, &mut self.export) {
             if browse.poll(dialog) {

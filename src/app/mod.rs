@@ -87,9 +87,11 @@ impl BpfScopeApp {
             settings.interval(),
             std::sync::Arc::new(move || ctx.request_repaint_after(Duration::from_millis(1))),
         );
+        let mut store = Store::new();
+        store.set_gone_limit(settings.gone_kept);
         Self {
             source,
-            store: Store::new(),
+            store,
             settings,
             filter: String::new(),
             selection: Selection::default(),

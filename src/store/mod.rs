@@ -29,6 +29,8 @@ pub const HISTORY_POINTS: usize = 3_000;
 pub const ERRORS_KEPT: usize = 100;
 /// Load and unload markers kept (the newest, within [`HISTORY_AGE`]).
 pub const MARKERS_KEPT: usize = 1_000;
+/// Unloaded programs kept by default (the newest, within [`HISTORY_AGE`]).
+pub const GONE_KEPT: usize = 1_000;
 
 /// How much a source message matters.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -140,6 +142,15 @@ impl Store {
         if changed {
             self.generation += 1;
         }
+    }
+
+    /// Keeps at most `limit` unloaded programs, the newest, in both moments.
+    pub fn set_gone_limit(&mut self, limit: usize) {
+        self.live.set_gone_limit(limit);
+        if let Some(frozen) = &mut self.frozen {
+            frozen.set_gone_limit(limit);
+        }
+        self.generation += 1;
     }
 
     /// Bumps whenever what any view shows changes: keys every cache of

@@ -271,3 +271,72 @@ mod pause {
         assert_eq!(store.live().rows().len(), 1);
     }
 }
+
+mod churn {
+    use super::super::*;
+    use crate::test_support::{program, sample_at};
+
+    /// Capacity held by every history buffer together, in points.
+    fn history_capacity(moment: &Moment) -> usize {
+        moment.entries.iter().map(|e| e.values.capacity()).sum()
+    }
+
+    #[test]
+    fn an_hour_of_programs_replaced_every_second_keeps_only_the_retention_limit() {
+        const PER_SAMPLE: u32 = 1_000;
+        let mut store = Store::new();
+        for s in 0..3_600u64 {
+            let first = s as u32 * PER_SAMPLE;
+            let programs = (first..first + PER_SAMPLE)
+                .map(|id| {
+                    program(id)
+                        .loaded_at(s * 1_000_000_000)
+                        .ran(s, s * 10)
+                        .build()
+                })
+                .collect();
+            store.push_sample(sample_at(s + 1, programs));
+        }
+        let live = store.live();
+        assert_eq!(live.rows().iter().filter(|r| !r.gone).count(), 1_000);
+        assert!(live.gone_count() <= GONE_KEPT, "{} gone", live.gone_count());
+        assert!(live.entries.len() <= 1_000 + GONE_KEPT);
+        assert!(store.markers().len() <= MARKERS_KEPT);
+        // Each entry reserves at most one history of points.
+        assert!(
+            history_capacity(live) <= live.entries.len() * (HISTORY_AGE.as_secs() as usize + 2)
+        );
+        // The newest gone programs are the ones kept.
+        let oldest_kept = live.rows().iter().map(|r| r.key.id).min().unwrap_or(0);
+        assert!(oldest_kept >= 3_598 * PER_SAMPLE, "{oldest_kept}");
+    }
+
+    #[test]
+    fn gone_programs_leave_once_their_history_has() {
+        let mut store = Store::new();
+        store.push_sample(sample_at(1, vec![program(1).build(), program(2).build()]));
+        store.push_sample(sample_at(2, vec![program(1).build()]));
+        assert_eq!(store.live().gone_count(), 1);
+        let after = HISTORY_AGE.as_secs() + 3;
+        for s in 3..=after {
+            store.push_sample(sample_at(s, vec![program(1).build()]));
+        }
+        assert_eq!(store.live().gone_count(), 0);
+        assert_eq!(store.rows().len(), 1);
+    }
+
+    #[test]
+    fn the_gone_limit_is_a_setting() {
+        let mut store = Store::new();
+        store.push_sample(sample_at(
+            1,
+            (1..=10).map(|id| program(id).build()).collect(),
+        ));
+        store.push_sample(sample_at(2, vec![program(1).build()]));
+        assert_eq!(store.live().gone_count(), 9);
+        store.set_gone_limit(3);
+        assert_eq!(store.live().gone_count(), 3);
+        let ids: Vec<u32> = store.rows().iter().map(|r| r.key.id).collect();
+        assert_eq!(ids.len(), 4);
+    }
+}

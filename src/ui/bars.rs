@@ -9,6 +9,32 @@ use super::format;
 use crate::model::Interval;
 use crate::view::{Command, CpuMode, Grouping, MainView, PlotWindow, Settings, Thresholds};
 
+/// How many unloaded programs the user can choose to keep.
+const GONE_CHOICES: [usize; 4] = [0, 100, 1_000, 10_000];
+
+/// "Clear gone", with how many unloaded programs are kept in its context
+/// menu.
+fn clear_gone_ui(ui: &mut egui::Ui, gone_kept: usize, commands: &mut Vec<Command>) {
+    let clear = ui.button("Clear gone").on_hover_text(
+        "Forget programs that are no longer loaded (right-click: how many are kept)",
+    );
+    if clear.clicked() {
+        commands.push(Command::ClearGone);
+    }
+    clear.context_menu(|ui| {
+        ui.label("Keep unloaded programs, at most:");
+        for limit in GONE_CHOICES {
+            if ui
+                .radio(gone_kept == limit, format::thousands(limit as u64))
+                .clicked()
+            {
+                commands.push(Command::SetGoneKept(limit));
+                ui.close();
+            }
+        }
+    });
+}
+
 /// Sampling intervals offered in the top bar.
 const INTERVALS_MS: [u64; 7] = [100, 250, 500, 1_000, 2_000, 5_000, 10_000];
 
@@ -109,13 +135,7 @@ pub fn top_bar_ui(
             }
         }
         ui.separator();
-        if ui
-            .button("Clear gone")
-            .on_hover_text("Forget programs that are no longer loaded")
-            .clicked()
-        {
-            commands.push(Command::ClearGone);
-        }
+        clear_gone_ui(ui, settings.gone_kept, commands);
         if ui
             .button("Export…")
             .on_hover_text("Save a CSV (Ctrl+E)")

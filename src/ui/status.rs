@@ -7,13 +7,14 @@ use eframe::egui::{self, RichText};
 use super::format;
 use crate::model::{Action, SourceInfo, Status, Via};
 use crate::store::{Message, Severity};
-use crate::view::{Command, CpuMode, Notice};
+use crate::view::{Command, Counts, CpuMode, Notice};
 
 /// What the status bar shows.
 #[derive(Debug)]
 pub struct StatusBar<'a> {
-    pub shown: usize,
-    pub total: usize,
+    pub counts: Counts,
+    /// Unloaded programs kept at most.
+    pub gone_kept: usize,
     pub total_cpu_percent: f64,
     pub cpu_mode: CpuMode,
     pub info: Option<&'a SourceInfo>,
@@ -33,11 +34,21 @@ pub struct StatusBar<'a> {
 /// Programs shown/total, total BPF CPU, stats mode, sample age, last error.
 pub fn status_bar_ui(ui: &mut egui::Ui, status: &StatusBar<'_>) {
     ui.horizontal(|ui| {
+        let counts = status.counts;
         ui.label(format!(
             "{} of {} programs",
-            format::thousands(status.shown as u64),
-            format::thousands(status.total as u64)
+            format::thousands(counts.shown as u64),
+            format::thousands(counts.loaded as u64)
         ));
+        if counts.gone > 0 {
+            ui.label(format!("· {} gone", format::thousands(counts.gone as u64)))
+                .on_hover_text(format!(
+                    "Unloaded programs stay, greyed, with their history for as long as the \
+                     plots can show it (5 minutes), at most the newest {}. Clear gone forgets \
+                     them now.",
+                    format::thousands(status.gone_kept as u64)
+                ));
+        }
         ui.separator();
         let scope = status.cpu_mode.scope();
         if let Some(over) = status.over_threshold {

@@ -100,6 +100,19 @@ pub struct Derived {
     diffs: Option<Diffs>,
     breakdown: Option<Breakdown>,
     over_threshold: Option<usize>,
+    /// Loaded programs the filter lets through, and unloaded ones shown.
+    counts: Counts,
+}
+
+/// What the status bar counts.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Counts {
+    /// Loaded programs the filter shows.
+    pub shown: usize,
+    /// Loaded programs.
+    pub loaded: usize,
+    /// Unloaded programs still shown (kept for a while, with their history).
+    pub gone: usize,
 }
 
 impl Derived {
@@ -141,8 +154,25 @@ impl Derived {
                 .filter(|r| r.metrics.is_some_and(|m| thresholds.exceeded(&m)))
                 .count()
         });
+        let gone = rows.iter().filter(|r| r.gone).count();
+        self.counts = Counts {
+            shown: self
+                .view
+                .order
+                .iter()
+                .filter(|&&i| rows.get(i).is_some_and(|r| !r.gone))
+                .count(),
+            loaded: rows.len() - gone,
+            gone,
+        };
         self.key = Some(key);
         true
+    }
+
+    /// Loaded programs shown and in all, and unloaded ones.
+    #[must_use]
+    pub fn counts(&self) -> Counts {
+        self.counts
     }
 
     /// The table's order, lines and groups.

@@ -13,7 +13,7 @@ mod table;
 use std::path::PathBuf;
 
 pub use columns::{Sort, SortColumn};
-pub use derived::{Baseline, Derived, DerivedInput, Diffs};
+pub use derived::{Baseline, Counts, Derived, DerivedInput, Diffs};
 pub use export::{ExportDialog, ExportKind, default_file_name};
 pub use selection::Selection;
 pub use settings::{CpuMode, MainView, PlotMetric, PlotWindow, Settings, Thresholds};
@@ -62,6 +62,8 @@ pub enum Command {
     Browse,
     Export(PathBuf, ExportKind),
     ClearGone,
+    /// How many unloaded programs to keep at most.
+    SetGoneKept(usize),
     /// Shows or hides an optional table column.
     ToggleColumn(SortColumn),
     /// Opens or closes the details pane.

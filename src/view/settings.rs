@@ -123,6 +123,8 @@ pub struct Settings {
     pub grouping: Grouping,
     pub view: MainView,
     pub thresholds: Thresholds,
+    /// Unloaded programs kept at most (the newest), with their history.
+    pub gone_kept: usize,
 }
 
 /// What the central area shows.
@@ -205,6 +207,7 @@ impl Default for Settings {
             grouping: Grouping::None,
             view: MainView::Programs,
             thresholds: Thresholds::default(),
+            gone_kept: crate::store::GONE_KEPT,
         }
     }
 }

@@ -208,3 +208,19 @@ fn settings_survive_a_restart() {
         PlotWindow::Minute1
     );
 }
+
+#[test]
+fn the_status_bar_counts_loaded_and_gone_programs_apart() {
+    let leaving = |n: u64| Sample {
+        programs: sample(n)
+            .programs
+            .into_iter()
+            .filter(|p| n < 2 || p.id != 20)
+            .collect(),
+        ..sample(n)
+    };
+    let (mut harness, _tx) = harness_of((0..4).map(leaving));
+    harness.get_by_label("2 of 2 programs");
+    harness.get_by_label("· 1 gone");
+    harness.get_by_label("trace_exec — gone");
+}
