@@ -219,7 +219,7 @@ fn the_status_bar_counts_loaded_and_gone_programs_apart() {
             .collect(),
         ..sample(n)
     };
-    let (mut harness, _tx) = harness_of((0..4).map(leaving));
+    let (harness, _tx) = harness_of((0..4).map(leaving));
     harness.get_by_label("2 of 2 programs");
     harness.get_by_label("· 1 gone");
     harness.get_by_label("trace_exec — gone");
