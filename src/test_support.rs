@@ -83,6 +83,12 @@ impl TestProgram {
         Ok(Self { fd, id })
     }
 
+    /// The program's descriptor (for a child to inherit).
+    #[must_use]
+    pub fn raw_fd(&self) -> i32 {
+        self.fd.as_raw_fd()
+    }
+
     /// The program's kernel id.
     #[must_use]
     pub fn id(&self) -> u32 {

@@ -76,12 +76,33 @@ pub(super) fn object_prog_id(object: &Object) -> Option<u32> {
     libbpf_rs::Program::id_from_fd(prog.as_fd()).ok()
 }
 
-/// Reads a fresh instance of the iterator behind `link` into `buf`.
+/// `EAGAIN`s taken from one iterator read before giving up: the kernel
+/// returns one after a million objects that wrote nothing (a task_file
+/// iterator over a million open files that are not BPF objects), so this
+/// bounds a pass at a thousand million objects.
+const AGAIN_MAX: u32 = 1_000;
+
+/// Reads a fresh instance of the iterator behind `link` into `buf`, to its
+/// end.
 pub(super) fn read_all(link: &Link, buf: &mut Vec<u8>) -> io::Result<()> {
     buf.clear();
     let mut iter = Iter::new(link).map_err(to_io)?;
-    iter.read_to_end(buf)?;
-    Ok(())
+    read_to_end_retrying(&mut iter, buf)
+}
+
+/// `read_to_end`, going on after `EAGAIN` (at most [`AGAIN_MAX`] times):
+/// what was read before it stays in `buf`.
+fn read_to_end_retrying(input: &mut impl Read, buf: &mut Vec<u8>) -> io::Result<()> {
+    let mut again = 0;
+    loop {
+        match input.read_to_end(buf) {
+            Ok(_) => return Ok(()),
+            Err(err) if err.kind() == io::ErrorKind::WouldBlock && again < AGAIN_MAX => {
+                again += 1;
+            }
+            Err(err) => return Err(err),
+        }
+    }
 }
 
 #[allow(clippy::needless_pass_by_value)] // used as `map_err(to_io)`
@@ -170,6 +191,38 @@ mod tests {
         );
         assert_eq!(p.load_time_ns, 99);
         assert_eq!(p.tag_hex(), "0102030405060708");
+    }
+
+    /// Gives `chunks` with an `EAGAIN` between each.
+    struct Stuttering(Vec<&'static [u8]>, bool);
+
+    impl Read for Stuttering {
+        fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+            self.1 = !self.1;
+            if self.1 && !self.0.is_empty() {
+                return Err(io::Error::from_raw_os_error(libc::EAGAIN));
+            }
+            match self.0.first_mut() {
+                None => Ok(0),
+                Some(chunk) => {
+                    let n = chunk.len().min(out.len());
+                    out[..n].copy_from_slice(&chunk[..n]);
+                    *chunk = &chunk[n..];
+                    if chunk.is_empty() {
+                        self.0.remove(0);
+                    }
+                    Ok(n)
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn reads_go_on_after_eagain_and_keep_what_came_before() {
+        let mut buf = Vec::new();
+        read_to_end_retrying(&mut Stuttering(vec![b"ab", b"cd", b"e"], false), &mut buf)
+            .expect("EAGAIN is retried");
+        assert_eq!(buf, b"abcde");
     }
 
     #[test]

@@ -225,6 +225,16 @@ impl Sampler {
         caps
     }
 
+    /// Every `(program id, owner)` pair the owners iterator reports now, as
+    /// it reports them (for tests of what it accepts as a BPF object).
+    #[doc(hidden)]
+    pub fn raw_owners(&mut self) -> io::Result<Vec<(u32, crate::model::Owner)>> {
+        match &mut self.owners {
+            Some(owners) => owners.read(&mut self.buf),
+            None => Err(io::Error::other("the owners iterator is not loaded")),
+        }
+    }
+
     /// Trouble met while sampling that did not stop it, each said once.
     pub fn take_warnings(&mut self) -> Vec<String> {
         std::mem::take(&mut self.warnings)
