@@ -172,9 +172,9 @@ fn files_named_like_bpf_objects_are_not_owners() {
         pairs.iter().any(|(_, o)| o.pid == std::process::id()),
         "the iterator finds real owners: {pairs:?}"
     );
-    let spoofed: Vec<_> = pairs.iter().filter(|(_, o)| o.pid == pid).collect();
+    let misread: Vec<_> = pairs.iter().filter(|(_, o)| o.pid == pid).collect();
     assert!(
-        spoofed.is_empty(),
-        "files named like BPF objects were read as them: {spoofed:?}"
+        misread.is_empty(),
+        "files named like BPF objects were read as them: {misread:?}"
     );
 }
