@@ -27,6 +27,7 @@ fn sample(n: u64) -> Sample {
         period: Duration::from_secs(1),
         facts: Vec::new(),
         links: None,
+        owners_read_ns: None,
         programs: (0..PROGRAMS)
             .map(|id| ProgramSample {
                 id,

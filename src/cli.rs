@@ -35,6 +35,10 @@ pub struct SampleArgs {
     /// Do not look up which processes hold each program.
     #[arg(long)]
     pub no_owners: bool,
+    /// Read owners again at least this often, in seconds (default 10); they
+    /// are also read whenever a program or link comes or goes.
+    #[arg(long, value_name = "SECS")]
+    pub owners_every: Option<Interval>,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -160,6 +164,7 @@ fn sample_source(args: &SampleArgs, mut launch: HelperLaunch) -> Result<Source, 
         },
         owners: !args.no_owners,
         facts: true,
+        owners_every: args.owners_every.map(Interval::duration),
     };
     let waker: Waker = Arc::new(|| {});
     let source = if crate::sys::has_cap(crate::sys::CAP_SYS_ADMIN) {
@@ -182,7 +187,7 @@ fn sample_source(args: &SampleArgs, mut launch: HelperLaunch) -> Result<Source, 
         };
         if config != helper_config {
             eprintln!(
-                "bpfscope: --stats, --enumerate and --no-owners apply only when bpfscope runs \
+                "bpfscope: --stats, --enumerate, --no-owners and --owners-every apply only when bpfscope runs \
                  with CAP_SYS_ADMIN itself; the sampler started through polkit uses its defaults"
             );
         }

@@ -325,6 +325,7 @@ pub fn sample_at(secs: u64, programs: Vec<crate::model::ProgramSample>) -> crate
         period: std::time::Duration::from_secs(1),
         facts: Vec::new(),
         links: None,
+        owners_read_ns: None,
         programs,
     }
 }

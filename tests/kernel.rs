@@ -180,6 +180,7 @@ fn sysctl_fallback_counts_and_restores_the_previous_value() {
         enumeration: Some(Enumeration::Iterator),
         owners: false,
         facts: false,
+        owners_every: None,
     })
     .expect("sysctl mode");
     assert_eq!(sampler.stats_mode(), StatsMode::Sysctl);

@@ -178,3 +178,44 @@ fn files_named_like_bpf_objects_are_not_owners() {
         "files named like BPF objects were read as them: {misread:?}"
     );
 }
+
+#[test]
+fn owners_are_read_again_when_programs_change_and_on_schedule() {
+    if !require_privilege("owners_are_read_again_when_programs_change_and_on_schedule") {
+        return;
+    }
+    let mut sampler = Sampler::new(SamplerConfig {
+        enumeration: Some(Enumeration::Iterator),
+        owners: true,
+        owners_every: Some(Duration::from_millis(300)),
+        ..SamplerConfig::default()
+    })
+    .expect("sampler starts as root");
+    let prog = TestProgram::load("bpfscope_refresh").expect("load");
+    let first = sampler.sample(Duration::from_secs(1)).expect("sample");
+    assert!(first.owners_read_ns.is_some());
+    // A process that takes hold of a loaded program changes no id: the
+    // owners read a moment ago stand until they are due.
+    let late = holder(Vec::new(), Some(prog.raw_fd()), 0);
+    let pid = late.0.id();
+    let holds = |s: &bpfscope::model::Sample| {
+        s.program(prog.id())
+            .is_some_and(|p| p.owners.iter().any(|o| o.pid == pid))
+    };
+    let soon = sampler.sample(Duration::from_secs(1)).expect("sample");
+    assert_eq!(
+        soon.owners_read_ns, first.owners_read_ns,
+        "read again too soon"
+    );
+    assert!(!holds(&soon));
+    std::thread::sleep(Duration::from_millis(400));
+    let due = sampler.sample(Duration::from_secs(1)).expect("sample");
+    assert!(due.owners_read_ns > first.owners_read_ns);
+    assert!(holds(&due), "the new owner shows once the owners are due");
+    // A new program makes them due at once.
+    drop(late);
+    let _other = TestProgram::load("bpfscope_refresh2").expect("load");
+    let changed = sampler.sample(Duration::from_secs(1)).expect("sample");
+    assert!(changed.owners_read_ns > due.owners_read_ns);
+    assert!(!holds(&changed), "the owner that left is gone");
+}

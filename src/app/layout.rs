@@ -93,6 +93,7 @@ impl BpfScopeApp {
             clock: self.store.clock(),
             online_cpus: self.online_cpus,
             cpu_mode: self.settings.cpu_mode,
+            owners_age: self.store.shown().owners_age(),
         };
         egui::Panel::right("details")
             .resizable(true)

@@ -218,6 +218,7 @@ mod tests {
             period: Duration::from_secs(1),
             facts: Vec::new(),
             links: None,
+            owners_read_ns: None,
             programs,
         }
     }

@@ -122,6 +122,10 @@ pub struct Sample {
     /// Every link, when they changed since the last sample (always in the
     /// first); `None`: unchanged, or this source does not read links.
     pub links: Option<Vec<LinkFacts>>,
+    /// `CLOCK_BOOTTIME` when the owners in `programs` were read (they are
+    /// read when a program or link comes or goes, else every few seconds);
+    /// `None` when this source reads no owners.
+    pub owners_read_ns: Option<u64>,
 }
 
 impl Sample {

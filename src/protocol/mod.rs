@@ -18,7 +18,7 @@ use thiserror::Error;
 use crate::model::{Sample, SourceEvent, SourceInfo};
 
 /// Bumped whenever the frame layout changes incompatibly.
-pub const PROTOCOL_VERSION: u32 = 3;
+pub const PROTOCOL_VERSION: u32 = 4;
 
 /// The largest payload accepted (a sample of 100,000 programs fits).
 pub const MAX_FRAME_BYTES: u32 = 64 << 20;

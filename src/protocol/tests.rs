@@ -22,6 +22,7 @@ fn sample(programs: u32) -> Frame {
         taken_at: SystemTime::UNIX_EPOCH + Duration::from_nanos(1_764_000_000_123_456_789),
         boottime_ns: 42,
         period: Duration::from_millis(1500),
+        owners_read_ns: Some(40),
         facts: vec![crate::model::ProgramFacts {
             id: 1,
             full_name: Some("handle_a_very_long_name".into()),

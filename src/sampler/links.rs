@@ -47,13 +47,30 @@ struct NetLinkIter {
     object: Object,
 }
 
-/// Reads links every pass and keeps what turns ids into words.
+/// Every link is described again this often (a device can be renamed or
+/// removed under a link); new links are described in the pass that finds
+/// them.
+pub const LINKS_REFRESH: Duration = Duration::from_secs(10);
+/// Function names kept at most (from BTF, for tracing links).
+const FUNCTIONS_KEPT: usize = 4_096;
+/// Cgroup ids remembered as missing at most (none walks the tree again).
+const MISSING_KEPT: usize = 1_024;
+
+/// Lists links every pass and describes each once, keeping what turns ids
+/// into words.
 #[derive(Debug)]
 pub struct LinkReader {
     net: Option<NetLinkIter>,
     own_netns: Option<u32>,
+    /// Links described, by id.
+    known: HashMap<u32, LinkFacts>,
+    /// Link ids of the last pass, sorted.
+    ids: Vec<u32>,
+    described_all: Option<Instant>,
     cgroups: HashMap<u64, String>,
     cgroups_walked: Option<Instant>,
+    /// Cgroup ids no walk found: they do not walk the tree again.
+    cgroups_missing: std::collections::HashSet<u64>,
     /// `(target object, BTF type id)` → function name, for tracing links.
     functions: HashMap<(u32, u32), String>,
     buf: Vec<u8>,
@@ -80,8 +97,12 @@ impl LinkReader {
         let reader = Self {
             net,
             own_netns,
+            known: HashMap::new(),
+            ids: Vec::new(),
+            described_all: None,
             cgroups: HashMap::new(),
             cgroups_walked: None,
+            cgroups_missing: std::collections::HashSet::new(),
             functions: HashMap::new(),
             buf: Vec::new(),
         };
@@ -95,37 +116,57 @@ impl LinkReader {
             .and_then(|n| super::iter::object_prog_id(&n.object))
     }
 
-    /// Every link, sorted by program id then link id.
+    /// Link ids of the last [`LinkReader::read`], sorted.
+    pub fn ids(&self) -> &[u32] {
+        &self.ids
+    }
+
+    /// Every link, sorted by program id then link id. Only links not seen
+    /// before are opened and described, but every [`LINKS_REFRESH`].
     pub fn read(&mut self) -> io::Result<Vec<LinkFacts>> {
-        let devices = match &self.net {
-            Some(net) => {
-                super::iter::read_all(&net.link, &mut self.buf)?;
-                parse_devices(&self.buf)?
-            }
-            None => HashMap::new(),
+        let ids = link_ids()?;
+        let all = self
+            .described_all
+            .is_none_or(|at| at.elapsed() >= LINKS_REFRESH);
+        let known = &self.known;
+        let fresh: Vec<u32> = if all {
+            ids.clone()
+        } else {
+            ids.iter()
+                .copied()
+                .filter(|id| !known.contains_key(id))
+                .collect()
         };
-        let mut links = Vec::new();
-        let mut id = 0u32;
-        loop {
-            let mut next = 0u32;
-            // SAFETY: `next` is a valid u32 the call writes to.
-            let rc = unsafe { libbpf_sys::bpf_link_get_next_id(id, &raw mut next) };
-            if rc < 0 {
-                match -rc {
-                    libc::ENOENT => break,
-                    errno => return Err(io::Error::from_raw_os_error(errno)),
+        self.known.retain(|id, _| ids.binary_search(id).is_ok());
+        if !fresh.is_empty() {
+            let devices = match &self.net {
+                Some(net) => {
+                    super::iter::read_all(&net.link, &mut self.buf)?;
+                    parse_devices(&self.buf)?
                 }
+                None => HashMap::new(),
+            };
+            for id in fresh {
+                // SAFETY: plain syscall wrapper; returns a new fd or a negative errno.
+                let Some(fd) = fd_from(unsafe { libbpf_sys::bpf_link_get_fd_by_id(id) })? else {
+                    self.known.remove(&id); // detached and freed since GET_NEXT_ID
+                    continue;
+                };
+                let Ok(info) = LinkInfo::from_fd(fd.as_fd()) else {
+                    continue;
+                };
+                let facts = self.describe(&info, &devices);
+                self.known.insert(id, facts);
             }
-            id = next;
-            // SAFETY: plain syscall wrapper; returns a new fd or a negative errno.
-            let Some(fd) = fd_from(unsafe { libbpf_sys::bpf_link_get_fd_by_id(id) })? else {
-                continue; // detached and freed since GET_NEXT_ID
-            };
-            let Ok(info) = LinkInfo::from_fd(fd.as_fd()) else {
-                continue;
-            };
-            links.push(self.describe(&info, &devices));
         }
+        if all {
+            self.described_all = Some(Instant::now());
+            if self.functions.len() > FUNCTIONS_KEPT {
+                self.functions.clear();
+            }
+        }
+        self.ids = ids;
+        let mut links: Vec<LinkFacts> = self.known.values().cloned().collect();
         links.sort_unstable();
         Ok(links)
     }
@@ -229,9 +270,13 @@ impl LinkReader {
         }
     }
 
-    /// The cgroup's path, or its id when no directory has it.
+    /// The cgroup's path, or its id when no directory has it. A missing id
+    /// walks the tree again (at most every [`CGROUP_REWALK`]) the first time
+    /// it is asked for, never again after: a removed cgroup does not make
+    /// every pass walk the tree.
     fn cgroup(&mut self, cgroup_id: u64) -> String {
         if !self.cgroups.contains_key(&cgroup_id)
+            && !self.cgroups_missing.contains(&cgroup_id)
             && self
                 .cgroups_walked
                 .is_none_or(|t| t.elapsed() >= CGROUP_REWALK)
@@ -241,6 +286,12 @@ impl LinkReader {
                 walk_cgroups(&root, &mut self.cgroups);
             }
             self.cgroups_walked = Some(Instant::now());
+            if !self.cgroups.contains_key(&cgroup_id) {
+                if self.cgroups_missing.len() >= MISSING_KEPT {
+                    self.cgroups_missing.clear();
+                }
+                self.cgroups_missing.insert(cgroup_id);
+            }
         }
         self.cgroups
             .get(&cgroup_id)
@@ -267,6 +318,29 @@ impl LinkReader {
         let name = name.unwrap_or_else(|| format!("BTF object {obj_id} type {btf_id}"));
         self.functions.insert((obj_id, btf_id), name.clone());
         name
+    }
+}
+
+/// Every link id, sorted (`BPF_LINK_GET_NEXT_ID`: no descriptor opened).
+fn link_ids() -> io::Result<Vec<u32>> {
+    let mut ids = Vec::new();
+    let mut id = 0u32;
+    loop {
+        let mut next = 0u32;
+        // SAFETY: `next` is a valid u32 the call writes to.
+        let rc = unsafe { libbpf_sys::bpf_link_get_next_id(id, &raw mut next) };
+        if rc < 0 {
+            return match -rc {
+                libc::ENOENT => Ok(ids),
+                errno => Err(io::Error::from_raw_os_error(errno)),
+            };
+        }
+        // Ids only grow; a kernel that repeats one must not loop forever.
+        if next <= id {
+            return Ok(ids);
+        }
+        id = next;
+        ids.push(id);
     }
 }
 

@@ -39,7 +39,13 @@ pub struct SamplerConfig {
     pub owners: bool,
     /// Read each new program's facts and every pass's links.
     pub facts: bool,
+    /// Read owners again at least this often (`None`: [`OWNERS_EVERY`]),
+    /// and whenever a program or link comes or goes.
+    pub owners_every: Option<Duration>,
 }
+
+/// How often owners are read when no program or link came or went.
+pub const OWNERS_EVERY: Duration = Duration::from_secs(10);
 
 /// Why the sampler could not start or read.
 #[derive(Debug, Error)]
@@ -79,6 +85,8 @@ pub struct Sampler {
     buf: Vec<u8>,
     warnings: Vec<String>,
     owners_failing: WarnOnce,
+    owner_cache: owners::OwnerCache,
+    owners_every: Duration,
     facts: Option<facts::FactsReader>,
     links: Option<links::LinkReader>,
     /// Programs whose facts were sent, by key.
@@ -181,6 +189,8 @@ impl Sampler {
             buf: Vec::new(),
             warnings: Vec::new(),
             owners_failing: WarnOnce::default(),
+            owner_cache: owners::OwnerCache::default(),
+            owners_every: config.owners_every.unwrap_or(OWNERS_EVERY),
             facts,
             links,
             facts_sent: HashSet::new(),
@@ -259,21 +269,14 @@ impl Sampler {
         programs.sort_unstable_by_key(|p| p.id);
         programs.dedup_by_key(|p| p.id);
 
-        if let Some(owners) = &mut self.owners {
-            let failure = match owners.read(&mut self.buf) {
-                Ok(list) => {
-                    owners::attach(&mut programs, list);
-                    None
-                }
-                Err(err) => Some(format!("could not read owning processes: {err}")),
-            };
-            self.warnings.extend(self.owners_failing.update(failure));
-        }
+        // Links first: a link that came or went makes the owners due.
+        let links = self.changed_links();
+        self.refresh_owners(&programs, boottime_ns);
+        self.owner_cache.attach(&mut programs);
         for program in &mut programs {
             program.own = self.own_ids.contains(&program.id);
         }
         let facts = self.new_facts(&programs);
-        let links = self.changed_links();
         Ok(Sample {
             taken_at,
             boottime_ns,
@@ -281,7 +284,33 @@ impl Sampler {
             programs,
             facts,
             links,
+            owners_read_ns: self
+                .owners
+                .as_ref()
+                .and(self.owner_cache.read_boottime_ns()),
         })
+    }
+
+    /// Reads the owners when they are due (see [`owners::OwnerCache`]); a
+    /// failed read keeps the last ones, which then grow older.
+    fn refresh_owners(&mut self, programs: &[ProgramSample], boottime_ns: u64) {
+        let Some(owners) = &mut self.owners else {
+            return;
+        };
+        let link_ids = self.links.as_ref().map_or(&[][..], links::LinkReader::ids);
+        let prog_ids: Vec<u32> = programs.iter().map(|p| p.id).collect();
+        if !self.owner_cache.due(&prog_ids, link_ids, self.owners_every) {
+            return;
+        }
+        let failure = match owners.read(&mut self.buf) {
+            Ok(pairs) => {
+                self.owner_cache
+                    .keep(pairs, prog_ids, link_ids, boottime_ns);
+                None
+            }
+            Err(err) => Some(format!("could not read owning processes: {err}")),
+        };
+        self.warnings.extend(self.owners_failing.update(failure));
     }
 
     /// Facts of the programs not seen before; forgets programs that left.

@@ -2,6 +2,7 @@
 //! iterator (see `src/bpf/owners.bpf.c`).
 
 use std::io;
+use std::time::{Duration, Instant};
 
 use libbpf_rs::{Link, Object};
 
@@ -60,14 +61,66 @@ fn parse_records(bytes: &[u8]) -> io::Result<Vec<(u32, Owner)>> {
     Ok(pairs)
 }
 
-/// Moves each owner onto its program; both lists are sorted by program id.
-pub fn attach(programs: &mut [ProgramSample], pairs: Vec<(u32, Owner)>) {
-    let mut pairs = pairs.into_iter().peekable();
+/// Copies each owner onto its program; both lists are sorted by program id.
+pub fn attach(programs: &mut [ProgramSample], pairs: &[(u32, Owner)]) {
+    let mut pairs = pairs.iter().peekable();
     for program in programs {
         while pairs.next_if(|(id, _)| *id < program.id).is_some() {}
         while let Some((_, owner)) = pairs.next_if(|(id, _)| *id == program.id) {
-            program.owners.push(owner);
+            program.owners.push(owner.clone());
         }
+    }
+}
+
+/// Owners as last read, and when they are due again. Reading them walks
+/// every open file of every process, so it happens when they can have
+/// changed — a program or link came or went — and otherwise every
+/// [`OWNERS_EVERY`](super::OWNERS_EVERY): a process that opens an existing
+/// program by id or pin shows up at the next refresh.
+#[derive(Debug, Default)]
+pub struct OwnerCache {
+    pairs: Vec<(u32, Owner)>,
+    /// Program and link ids at the last read.
+    prog_ids: Vec<u32>,
+    link_ids: Vec<u32>,
+    read_at: Option<Instant>,
+    read_boottime_ns: Option<u64>,
+}
+
+impl OwnerCache {
+    /// Whether the owners must be read again for these ids.
+    #[must_use]
+    pub fn due(&self, prog_ids: &[u32], link_ids: &[u32], every: Duration) -> bool {
+        self.read_at.is_none_or(|at| at.elapsed() >= every)
+            || self.prog_ids != prog_ids
+            || self.link_ids != link_ids
+    }
+
+    /// Keeps a fresh read, taken at `boottime_ns` for these ids.
+    pub fn keep(
+        &mut self,
+        pairs: Vec<(u32, Owner)>,
+        prog_ids: Vec<u32>,
+        link_ids: &[u32],
+        boottime_ns: u64,
+    ) {
+        self.pairs = pairs;
+        self.prog_ids = prog_ids;
+        self.link_ids.clear();
+        self.link_ids.extend_from_slice(link_ids);
+        self.read_at = Some(Instant::now());
+        self.read_boottime_ns = Some(boottime_ns);
+    }
+
+    /// Puts the owners last read onto `programs` (sorted by id).
+    pub fn attach(&self, programs: &mut [ProgramSample]) {
+        attach(programs, &self.pairs);
+    }
+
+    /// `CLOCK_BOOTTIME` of the last read.
+    #[must_use]
+    pub fn read_boottime_ns(&self) -> Option<u64> {
+        self.read_boottime_ns
     }
 }
 
@@ -101,7 +154,7 @@ mod tests {
         .concat();
         let pairs = parse_records(&bytes).expect("whole records");
         let mut programs = vec![program(3), program(4), program(5)];
-        attach(&mut programs, pairs);
+        attach(&mut programs, &pairs);
         assert_eq!(programs[0].owners_joined(), "systemd:10");
         assert!(programs[1].owners.is_empty());
         assert_eq!(programs[2].owners_joined(), "agent:20;other:21");

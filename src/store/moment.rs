@@ -104,6 +104,8 @@ pub struct Moment {
     markers: VecDeque<Marker>,
     /// Unloaded programs kept at most (the newest); `None`: [`GONE_KEPT`].
     gone_limit: Option<usize>,
+    /// When the latest sample's owners were read.
+    owners_read_ns: Option<u64>,
 }
 
 impl Moment {
@@ -111,6 +113,15 @@ impl Moment {
     pub fn set_gone_limit(&mut self, limit: usize) {
         self.gone_limit = Some(limit);
         self.retire_gone();
+    }
+
+    /// How old the owners of the latest sample were when it was taken;
+    /// `None` when the source reads no owners.
+    #[must_use]
+    pub fn owners_age(&self) -> Option<std::time::Duration> {
+        let read = self.owners_read_ns?;
+        let at = self.latest_boottime_ns()?;
+        Some(std::time::Duration::from_nanos(at.saturating_sub(read)))
     }
 
     /// Unloaded programs shown now.
@@ -267,6 +278,7 @@ impl Moment {
         self.entries = entries;
         self.rows = rows;
         self.latest_taken_at = Some(sample.taken_at);
+        self.owners_read_ns = sample.owners_read_ns;
         self.prune();
         self.retire_gone();
     }

@@ -20,6 +20,8 @@ pub struct DetailsInput<'a> {
     pub clock: Option<(SystemTime, u64)>,
     pub online_cpus: usize,
     pub cpu_mode: CpuMode,
+    /// How old the owners are, at the shown sample.
+    pub owners_age: Option<std::time::Duration>,
 }
 
 fn grid_row(ui: &mut egui::Ui, label: &str, value: impl Into<egui::WidgetText>) {
@@ -81,7 +83,7 @@ pub fn details_ui(ui: &mut egui::Ui, input: &DetailsInput<'_>, commands: &mut Ve
             facts_grid(ui, input);
             links_section(ui, &input.row.text);
             maps_section(ui, facts);
-            owners_section(ui, input.owners);
+            owners_section(ui, input.owners, input.owners_age);
         });
 }
 
@@ -221,9 +223,19 @@ fn maps_section(ui: &mut egui::Ui, facts: Option<&crate::model::ProgramFacts>) {
     }
 }
 
-fn owners_section(ui: &mut egui::Ui, owners: &[OwnerDetails]) {
+fn owners_section(ui: &mut egui::Ui, owners: &[OwnerDetails], age: Option<std::time::Duration>) {
     ui.add_space(8.0);
-    ui.label(RichText::new("Owners").strong());
+    ui.horizontal(|ui| {
+        ui.label(RichText::new("Owners").strong());
+        if let Some(age) = age {
+            ui.label(RichText::new(format!("read {} s ago", age.as_secs())).weak())
+                .on_hover_text(
+                    "Owners are read when a program or link comes or goes, and otherwise \
+                     every 10 s: a process that opens a loaded program by id or pin shows up \
+                     at the next read.",
+                );
+        }
+    });
     if owners.is_empty() {
         ui.label("No process holds it (pinned, or held by the kernel only).");
     }

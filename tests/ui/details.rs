@@ -24,6 +24,8 @@ fn the_details_pane_shows_the_facts_of_the_clicked_program() {
     ] {
         harness.get_by_label(text);
     }
+    // The owners were read at the first sample, two seconds before.
+    harness.get_by_label("read 2 s ago");
     // The owner, in the table and in the pane.
     assert_eq!(harness.get_all_by_label("=evil (1030)").count(), 2);
     // The table's attach column says the same in one line.

@@ -49,6 +49,8 @@ pub fn sample(n: u64) -> Sample {
         // The first sample carries facts and links, as a real source's does.
         facts: if n == 0 { facts() } else { Vec::new() },
         links: (n == 0).then(links),
+        // Owners read at the first sample and not since.
+        owners_read_ns: Some(START_NS),
         programs: vec![
             program(10, 6, "xdp_fw", "cilium-agent", runs(100), runs(100) * 50),
             program(20, 2, "trace_exec", "tetragon", runs(10), runs(10) * 400),
@@ -195,6 +197,7 @@ pub fn changing_sample(n: u64) -> Sample {
         period: Duration::from_secs(1),
         facts: Vec::new(),
         links: None,
+        owners_read_ns: None,
         programs,
     }
 }
