@@ -138,6 +138,9 @@ impl Moment {
         let limit = self.gone_limit.unwrap_or(GONE_KEPT);
         let newest = self.base + self.times.len() as u64;
         let live = |e: &Entry| e.seen + 1 == newest;
+        if self.entries.iter().all(live) {
+            return; // the steady state: nothing to retire, nothing allocated
+        }
         // Newest first by the last sample that listed them, then by key.
         let rank = |e: &Entry| (e.seen, e.key());
         let mut gone: Vec<(u64, ProgramKey)> = self
