@@ -3,6 +3,10 @@
 //! Compares bpfscope's paths (the `iter/bpf_prog` iterator, the same plus the
 //! owners iterator, and its per-program syscall fallback) with a pass of
 //! `libbpf_rs::query::ProgInfoIter`, which is what bpftop does each tick.
+//! `bpfscope_whole_pass` is everything the window's sampler does each
+//! period in steady state (programs; owners when due; facts of new
+//! programs; links, each described once), beside the same with owners read
+//! every pass, as bpfscope did before owners were refreshed only when due.
 //! Needs root: `sudo cargo bench --bench sampling`.
 
 #![allow(clippy::expect_used)] // a benchmark without its programs cannot run
@@ -26,6 +30,19 @@ fn sampler(enumeration: Enumeration, owners: bool) -> Sampler {
     .expect("sampler (run as root)")
 }
 
+/// The window's sampler: owners, facts and links; owners read at least
+/// every `owners_every`.
+fn whole(owners_every: Option<Duration>) -> Sampler {
+    Sampler::new(SamplerConfig {
+        enumeration: Some(Enumeration::Iterator),
+        owners: true,
+        facts: true,
+        owners_every,
+        ..SamplerConfig::default()
+    })
+    .expect("sampler (run as root)")
+}
+
 fn sampling_pass(c: &mut Criterion) {
     if !privileged() {
         eprintln!("sampling benchmark skipped: needs CAP_SYS_ADMIN (run as root)");
@@ -34,6 +51,8 @@ fn sampling_pass(c: &mut Criterion) {
     raise_fd_limit().expect("raise the open-file limit");
     let mut iter = sampler(Enumeration::Iterator, false);
     let mut iter_owners = sampler(Enumeration::Iterator, true);
+    let mut whole_pass = whole(None);
+    let mut owners_every_pass = whole(Some(Duration::ZERO));
     let mut syscalls = Vec::new();
     let mut programs = Vec::new();
     let mut group = c.benchmark_group("sampling_pass");
@@ -65,6 +84,31 @@ fn sampling_pass(c: &mut Criterion) {
             BenchmarkId::new("bpfscope_iterator_with_owners", size),
             &size,
             |b, _| b.iter(|| black_box(iter_owners.sample(Duration::from_secs(1)).expect("pass"))),
+        );
+        // Steady state: the first pass reads every new program's facts.
+        whole_pass.sample(Duration::from_secs(1)).expect("pass");
+        owners_every_pass
+            .sample(Duration::from_secs(1))
+            .expect("pass");
+        group.bench_with_input(
+            BenchmarkId::new("bpfscope_whole_pass", size),
+            &size,
+            |b, _| {
+                b.iter(|| black_box(whole_pass.sample(Duration::from_secs(1)).expect("pass")));
+            },
+        );
+        group.bench_with_input(
+            BenchmarkId::new("bpfscope_whole_pass_owners_every_pass", size),
+            &size,
+            |b, _| {
+                b.iter(|| {
+                    black_box(
+                        owners_every_pass
+                            .sample(Duration::from_secs(1))
+                            .expect("pass"),
+                    )
+                });
+            },
         );
         group.bench_with_input(
             BenchmarkId::new("bpfscope_syscalls", size),

@@ -4,10 +4,18 @@
 //! also attaches a few programs through BPF links (a raw tracepoint on
 //! `sys_enter`, which runs on every syscall of the machine: not for
 //! benchmarks), so attach points have something to show.
-//! Needs root: `sudo cargo run --example demo_load -- [--extra N] [--attach]`.
+//! `--churn N` keeps N more programs loaded and replaces them continuously,
+//! `--loads-per-sec R` of them a second (default 100), as container starts,
+//! one-liners and agents reloading do. `--hold-fds N` starts processes that
+//! hold N open descriptors of `/dev/null` together (a busy server's files).
+//! Needs root: `sudo cargo run --example demo_load -- [--extra N] [--attach]
+//! [--churn N [--loads-per-sec R]] [--hold-fds N]`.
 
 #![allow(clippy::expect_used)] // a demo without its programs has nothing to do
 
+use std::collections::VecDeque;
+use std::os::unix::process::CommandExt;
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use bpfscope::test_support::{AttachTestObject, TestProgram, TestProgramType};
@@ -88,19 +96,140 @@ impl Drop for CgroupDir {
     }
 }
 
+/// Descriptors one holder process keeps (under a 20,000 per-process limit).
+const PER_HOLDER: usize = 19_000;
+
+/// `sleep` processes holding `total` descriptors of `/dev/null` together;
+/// they are killed when the list drops.
+struct Holders(Vec<Child>);
+
+impl Drop for Holders {
+    fn drop(&mut self) {
+        for child in &mut self.0 {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+fn hold_fds(total: usize) -> Holders {
+    let null = std::ffi::CString::new("/dev/null").expect("no NUL");
+    let mut holders = Holders(Vec::new());
+    let mut left = total;
+    while left > 0 {
+        let dups = left.min(PER_HOLDER);
+        left -= dups;
+        let null = null.clone();
+        let mut command = Command::new("sleep");
+        command
+            .arg("infinity")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null());
+        // SAFETY: runs in the child between fork and exec, calling only
+        // async-signal-safe functions (setrlimit, open, dup); no allocation.
+        unsafe {
+            command.pre_exec(move || {
+                let limit = libc::rlimit {
+                    rlim_cur: 20_000,
+                    rlim_max: 20_000,
+                };
+                libc::setrlimit(libc::RLIMIT_NOFILE, &raw const limit);
+                let fd = libc::open(null.as_ptr(), libc::O_RDONLY);
+                if fd < 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                for _ in 1..dups {
+                    if libc::dup(fd) < 0 {
+                        return Err(std::io::Error::last_os_error());
+                    }
+                }
+                Ok(())
+            });
+        }
+        holders
+            .0
+            .push(command.spawn().expect("start a descriptor holder"));
+    }
+    holders
+}
+
+/// Programs replaced continuously: the oldest unloads, a new one loads.
+struct Churn {
+    programs: VecDeque<TestProgram>,
+    loads_per_sec: u32,
+    loaded: u64,
+}
+
+impl Churn {
+    fn new(count: usize, loads_per_sec: u32) -> Self {
+        let mut churn = Self {
+            programs: VecDeque::with_capacity(count),
+            loads_per_sec,
+            loaded: 0,
+        };
+        for _ in 0..count {
+            churn.load();
+        }
+        churn
+    }
+
+    fn load(&mut self) {
+        let name = format!("churn_{}", self.loaded % 100_000);
+        self.loaded += 1;
+        self.programs
+            .push_back(TestProgram::load(&name).expect("load (run as root)"));
+    }
+
+    /// One tick's replacements (ticks are 10 ms).
+    fn tick(&mut self, tick: u32) {
+        if self.programs.is_empty() {
+            return;
+        }
+        let rate = u64::from(self.loads_per_sec);
+        // Replacements due by the end of this tick, spread evenly.
+        let due = (u64::from(tick) + 1) * rate / 100 - u64::from(tick) * rate / 100;
+        for _ in 0..due {
+            self.programs.pop_front();
+            self.load();
+        }
+        for program in &self.programs {
+            let _ = program.run(1);
+        }
+    }
+}
+
 fn main() {
     let mut args = std::env::args().skip(1);
     let mut extra = 0usize;
     let mut attach = false;
+    let mut churn = 0usize;
+    let mut loads_per_sec = 100u32;
+    let mut fds = 0usize;
+    let usage = || -> ! {
+        eprintln!(
+            "usage: demo_load [--extra N] [--attach] [--churn N [--loads-per-sec R]] [--hold-fds N]"
+        );
+        std::process::exit(2);
+    };
     while let Some(arg) = args.next() {
         if arg == "--attach" {
             attach = true;
-        } else if let ("--extra", Some(Ok(n))) = (arg.as_str(), args.next().map(|n| n.parse())) {
-            extra = n;
-        } else {
-            eprintln!("usage: demo_load [--extra N] [--attach]");
-            std::process::exit(2);
+            continue;
         }
+        let Some(Ok(n)) = args.next().map(|n| n.parse::<usize>()) else {
+            usage();
+        };
+        match arg.as_str() {
+            "--extra" => extra = n,
+            "--churn" => churn = n,
+            "--loads-per-sec" => loads_per_sec = u32::try_from(n).unwrap_or(u32::MAX),
+            "--hold-fds" => fds = n,
+            _ => usage(),
+        }
+    }
+    let _holders = hold_fds(fds);
+    if fds > 0 {
+        println!("holding {fds} open descriptors in other processes");
     }
     bpfscope::test_support::raise_fd_limit().expect("raise the open-file limit");
     let extras: Vec<TestProgram> = (0..extra)
@@ -124,9 +253,11 @@ fn main() {
     } else {
         (None, Vec::new(), None)
     };
+    let mut churn = Churn::new(churn, loads_per_sec);
     let start = Instant::now();
     let mut tick = 0u32;
     loop {
+        churn.tick(tick);
         // Vary the load slowly so plots have a shape.
         let phase = f64::from(tick) / 300.0;
         for (i, (program, rate)) in programs.iter().enumerate() {

@@ -106,6 +106,8 @@ pub struct Moment {
     gone_limit: Option<usize>,
     /// When the latest sample's owners were read.
     owners_read_ns: Option<u64>,
+    /// Rows of unloaded programs.
+    gone: usize,
 }
 
 impl Moment {
@@ -127,7 +129,7 @@ impl Moment {
     /// Unloaded programs shown now.
     #[must_use]
     pub fn gone_count(&self) -> usize {
-        self.rows.iter().filter(|r| r.gone).count()
+        self.gone
     }
 
     /// Drops unloaded programs whose last sample has left the history (they
@@ -138,8 +140,8 @@ impl Moment {
         let limit = self.gone_limit.unwrap_or(GONE_KEPT);
         let newest = self.base + self.times.len() as u64;
         let live = |e: &Entry| e.seen + 1 == newest;
-        if self.entries.iter().all(live) {
-            return; // the steady state: nothing to retire, nothing allocated
+        if self.gone == 0 {
+            return; // the steady state: nothing to retire, nothing swept
         }
         // Newest first by the last sample that listed them, then by key.
         let rank = |e: &Entry| (e.seen, e.key());
@@ -178,6 +180,7 @@ impl Moment {
             .retain(|_| flags.next().copied().unwrap_or(true));
         let mut flags = keep.iter();
         self.rows.retain(|_| flags.next().copied().unwrap_or(true));
+        self.gone = self.rows.iter().filter(|r| r.gone).count();
         let kept: HashSet<ProgramKey> = self.entries.iter().map(Entry::key).collect();
         self.catalog.retain(|k| kept.contains(k));
     }
@@ -210,6 +213,7 @@ impl Moment {
         let mut rows = Vec::with_capacity(entries.capacity());
         let mut old = old.into_iter().peekable();
         let mut new_markers = Vec::new();
+        let mut gone_rows = 0;
 
         for program in programs {
             let key = ProgramKey::of(&program);
@@ -218,6 +222,7 @@ impl Moment {
                 unloaded(&gone, index, sample.boottime_ns, &mut new_markers);
                 rows.push(Row::gone(&gone.latest, Arc::clone(&gone.text)));
                 entries.push(gone);
+                gone_rows += 1;
             }
             let found = old.next_if(|e| e.key() == key);
             let metrics = prev_boottime.and_then(|prev_boottime| {
@@ -270,7 +275,9 @@ impl Moment {
             unloaded(&gone, index, sample.boottime_ns, &mut new_markers);
             rows.push(Row::gone(&gone.latest, Arc::clone(&gone.text)));
             entries.push(gone);
+            gone_rows += 1;
         }
+        self.gone = gone_rows;
         new_markers.sort_by_key(|m| m.boottime_ns);
         self.markers.extend(new_markers);
         let excess = self.markers.len().saturating_sub(MARKERS_KEPT);
@@ -328,6 +335,7 @@ impl Moment {
         if self.rows.len() == before {
             return false;
         }
+        self.gone = 0;
         let newest = self.base + self.times.len() as u64;
         self.entries.retain(|e| e.seen + 1 == newest);
         let kept: HashSet<ProgramKey> = self.entries.iter().map(Entry::key).collect();
