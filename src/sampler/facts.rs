@@ -209,6 +209,11 @@ impl Btf {
     }
 }
 
+// SAFETY: a libbpf `btf` object is heap memory owned by this value alone,
+// with no tie to the thread that loaded it; moving it to another thread (the
+// sampler's) is sound. It is not `Sync`: nothing shares one between threads.
+unsafe impl Send for Btf {}
+
 impl Drop for Btf {
     fn drop(&mut self) {
         // SAFETY: the object came from a libbpf loader and is freed once.

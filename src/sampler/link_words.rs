@@ -30,17 +30,48 @@ pub(super) fn prog_btf_id(prog_id: u32) -> Option<u32> {
     super::syscall::prog_info(&fd).ok().map(|i| i.btf_id)
 }
 
-/// A function name in kernel BTF object `obj_id` (vmlinux or a module).
-pub(super) fn resolve(obj_id: u32, btf_id: u32) -> Option<String> {
-    if let Some(name) = Btf::by_id(obj_id, None).and_then(|b| b.type_name(btf_id)) {
-        return Some(name);
+/// Kernel BTF objects kept at most (vmlinux and modules).
+const BTF_KEPT: usize = 8;
+
+/// Kernel BTF objects, each loaded once (vmlinux is about 5 MB to parse)
+/// and kept with a bound.
+#[derive(Default)]
+pub(super) struct KernelBtf {
+    // Field order is drop order: module BTF is split and points into the
+    // kernel's, so the objects go first.
+    objects: std::collections::HashMap<u32, Btf>,
+    vmlinux: Option<Btf>,
+}
+
+impl std::fmt::Debug for KernelBtf {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KernelBtf")
+            .field("objects", &self.objects.len())
+            .field("vmlinux", &self.vmlinux.is_some())
+            .finish()
     }
-    // Module BTF is split: it needs the kernel's as its base. The split
-    // object is dropped before its base.
-    let base = Btf::vmlinux()?;
-    let name = Btf::by_id(obj_id, Some(&base)).and_then(|b| b.type_name(btf_id));
-    drop(base);
-    name
+}
+
+impl KernelBtf {
+    /// A function name in kernel BTF object `obj_id` (vmlinux or a module).
+    pub(super) fn resolve(&mut self, obj_id: u32, btf_id: u32) -> Option<String> {
+        if !self.objects.contains_key(&obj_id) {
+            if self.objects.len() >= BTF_KEPT {
+                self.objects.clear();
+            }
+            // Module BTF is split: it loads only with the kernel's as base.
+            let btf = if let Some(btf) = Btf::by_id(obj_id, None) {
+                btf
+            } else {
+                if self.vmlinux.is_none() {
+                    self.vmlinux = Btf::vmlinux();
+                }
+                Btf::by_id(obj_id, Some(self.vmlinux.as_ref()?))?
+            };
+            self.objects.insert(obj_id, btf);
+        }
+        self.objects.get(&obj_id)?.type_name(btf_id)
+    }
 }
 
 /// libbpf-rs's number for an attach type it does not know.

@@ -19,8 +19,8 @@ use libbpf_rs::{Link, Object};
 
 use super::facts::{Btf, fd_from};
 use super::link_words::{
-    UNKNOWN_ATTACH, attach_num, attach_type_name, netfilter_words, netns_words, perf_event,
-    prog_btf_id, resolve, target_is_program,
+    KernelBtf, UNKNOWN_ATTACH, attach_num, attach_type_name, netfilter_words, netns_words,
+    perf_event, prog_btf_id, target_is_program,
 };
 use crate::model::LinkFacts;
 
@@ -73,6 +73,7 @@ pub struct LinkReader {
     cgroups_missing: std::collections::HashSet<u64>,
     /// `(target object, BTF type id)` → function name, for tracing links.
     functions: HashMap<(u32, u32), String>,
+    btf: KernelBtf,
     buf: Vec<u8>,
 }
 
@@ -104,6 +105,7 @@ impl LinkReader {
             cgroups_walked: None,
             cgroups_missing: std::collections::HashSet::new(),
             functions: HashMap::new(),
+            btf: KernelBtf::default(),
             buf: Vec::new(),
         };
         (reader, notice)
@@ -313,7 +315,7 @@ impl LinkReader {
                 .and_then(|btf| btf.type_name(btf_id))
                 .map(|f| format!("{f} in program {obj_id}"))
         } else {
-            resolve(obj_id, btf_id)
+            self.btf.resolve(obj_id, btf_id)
         };
         let name = name.unwrap_or_else(|| format!("BTF object {obj_id} type {btf_id}"));
         self.functions.insert((obj_id, btf_id), name.clone());
