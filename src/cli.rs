@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use clap::ValueEnum;
 
-use crate::export::{CsvWriter, Described, rfc3339, write_json_line};
+use crate::export::{CsvWriter, Described, rfc3339, terminal_safe, write_json_line};
 use crate::model::metrics::program_metrics;
 use crate::model::{Catalog, Enumeration, Interval, ProgramKey, Sample, SourceEvent, Waker};
 use crate::sampler::{Sampler, SamplerConfig, StatsRequest};
@@ -111,11 +111,13 @@ pub fn sample_command(args: &SampleArgs, launch: HelperLaunch) -> ExitCode {
         match event {
             SourceEvent::Hello(info) => {
                 for notice in &info.notices {
-                    eprintln!("bpfscope: {notice}");
+                    eprintln!("bpfscope: {}", terminal_safe(notice));
                 }
             }
-            SourceEvent::Warning(message) => eprintln!("bpfscope: warning: {message}"),
-            SourceEvent::Error(message) => eprintln!("bpfscope: {message}"),
+            SourceEvent::Warning(message) => {
+                eprintln!("bpfscope: warning: {}", terminal_safe(&message));
+            }
+            SourceEvent::Error(message) => eprintln!("bpfscope: {}", terminal_safe(&message)),
             SourceEvent::Sample(mut sample) => {
                 catalog.absorb(&mut sample);
                 if let Some(prev) = &previous {

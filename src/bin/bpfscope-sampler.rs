@@ -12,7 +12,7 @@ use std::process::ExitCode;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use bpfscope::export::rfc3339;
+use bpfscope::export::{rfc3339, terminal_safe};
 use bpfscope::model::{Interval, SourceEvent};
 use bpfscope::protocol::{Frame, ProtocolError, write_frame};
 use bpfscope::sampler::{self, Sampler, SamplerConfig};
@@ -191,15 +191,15 @@ fn write_text(out: &mut impl Write, event: &SourceEvent) -> io::Result<()> {
                     "  {:>6} {:<16} {:<16} run_cnt {:>14} run_time_ns {:>16} owners {}",
                     p.id,
                     p.type_name(),
-                    p.name.as_str(),
+                    terminal_safe(p.name.as_str()),
                     p.run_cnt,
                     p.run_time_ns,
-                    p.owners_joined()
+                    terminal_safe(&p.owners_joined())
                 )?;
             }
         }
-        SourceEvent::Warning(message) => writeln!(out, "warning: {message}")?,
-        SourceEvent::Error(message) => writeln!(out, "error: {message}")?,
+        SourceEvent::Warning(message) => writeln!(out, "warning: {}", terminal_safe(message))?,
+        SourceEvent::Error(message) => writeln!(out, "error: {}", terminal_safe(message))?,
     }
     out.flush()
 }

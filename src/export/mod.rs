@@ -52,14 +52,54 @@ pub const SNAPSHOT_COLUMNS: [&str; 13] = [
     "attach",
 ];
 
-/// Text that a spreadsheet would run as a formula (`=`, `+`, `-`, `@`, tab or
-/// carriage return first) gets a leading `'`, which spreadsheets show as text.
+/// Text that a spreadsheet would run as a formula gets a `'` before it,
+/// which spreadsheets show as text: at the start of the cell, and at the
+/// start of every part a spreadsheet may split the cell into — after a `;`
+/// (the owners' separator, and the field separator of many locales), a `,`
+/// or a tab. Formula characters are `=`, `+`, `-`, `@`, tab and carriage
+/// return. A process name is anyone's to choose, so every part counts.
 #[must_use]
 pub fn spreadsheet_safe(text: &str) -> Cow<'_, str> {
-    match text.as_bytes().first() {
-        Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r') => Cow::Owned(format!("'{text}")),
-        _ => Cow::Borrowed(text),
+    let starts_formula = |c: char| matches!(c, '=' | '+' | '-' | '@' | '\t' | '\r');
+    let splits = |c: char| matches!(c, ';' | ',' | '\t');
+    let mut at_start = true;
+    let needs = text.chars().any(|c| {
+        let hit = at_start && starts_formula(c);
+        at_start = splits(c);
+        hit
+    });
+    if !needs {
+        return Cow::Borrowed(text);
     }
+    let mut out = String::with_capacity(text.len() + 4);
+    let mut at_start = true;
+    for c in text.chars() {
+        if at_start && starts_formula(c) {
+            out.push('\'');
+        }
+        out.push(c);
+        at_start = splits(c);
+    }
+    Cow::Owned(out)
+}
+
+/// `text` with control characters (escape sequences, newlines, NUL) shown
+/// as `\u{1b}` and the like, for a terminal: a process or program name is
+/// anyone's to choose.
+#[must_use]
+pub fn terminal_safe(text: &str) -> Cow<'_, str> {
+    if !text.chars().any(char::is_control) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if c.is_control() {
+            out.extend(c.escape_unicode());
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
 }
 
 fn fixed(value: Option<f64>, decimals: usize) -> String {
@@ -241,9 +281,39 @@ pub fn write_atomically<T>(
     let mut out = BufWriter::new(temp);
     let value = write(&mut out)?;
     let temp = out.into_inner().map_err(io::IntoInnerError::into_error)?;
+    // The temporary file is 0600; the result gets the mode a file written
+    // over keeps, or the one a new file gets (0666 less the umask).
+    let mode = std::fs::metadata(path).map_or_else(
+        |_| 0o666 & !umask(),
+        |m| {
+            use std::os::unix::fs::PermissionsExt;
+            m.permissions().mode() & 0o7777
+        },
+    );
+    {
+        use std::os::unix::fs::PermissionsExt;
+        temp.as_file()
+            .set_permissions(std::fs::Permissions::from_mode(mode))?;
+    }
     temp.as_file().sync_all()?;
     temp.persist(path).map_err(|err| err.error)?;
+    // The rename is durable only once the directory is.
+    std::fs::File::open(dir)?.sync_all()?;
     Ok(value)
+}
+
+/// This process's umask, from `/proc/self/status` (reading it with
+/// `umask(2)` would change it for a moment under every other thread).
+fn umask() -> u32 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| {
+            status.lines().find_map(|line| {
+                let value = line.strip_prefix("Umask:")?.trim();
+                u32::from_str_radix(value, 8).ok()
+            })
+        })
+        .unwrap_or(0o022)
 }
 
 #[cfg(test)]

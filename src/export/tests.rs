@@ -141,3 +141,103 @@ fn a_time_past_year_9999_is_written_without_panicking() {
     let far = SystemTime::UNIX_EPOCH + Duration::from_secs(400_000_000_000);
     assert_eq!(rfc3339(far), "(time out of range)");
 }
+
+#[test]
+fn every_part_of_a_cell_that_could_be_a_formula_is_guarded() {
+    assert_eq!(
+        spreadsheet_safe("agent:9;=HYPERLINK(1):10"),
+        "agent:9;'=HYPERLINK(1):10"
+    );
+    assert_eq!(spreadsheet_safe("=a;+b,-c\t@d"), "'=a;'+b,'-c\t'@d");
+    assert_eq!(spreadsheet_safe("\tx"), "'\tx");
+    assert_eq!(spreadsheet_safe("\rx;\ry"), "'\rx;'\ry");
+    assert_eq!(
+        spreadsheet_safe("a-b;c=d"),
+        "a-b;c=d",
+        "only parts' first characters"
+    );
+}
+
+/// Every field of `csv` read with `delimiter`, without a leading quote.
+fn fields(csv: &str, delimiter: u8) -> Vec<String> {
+    let mut reader = ::csv::ReaderBuilder::new()
+        .delimiter(delimiter)
+        .has_headers(false)
+        .flexible(true)
+        .quoting(delimiter == b',')
+        .from_reader(csv.as_bytes());
+    reader
+        .records()
+        .flat_map(|r| {
+            r.expect("a record")
+                .iter()
+                .map(str::to_owned)
+                .collect::<Vec<_>>()
+        })
+        .map(|f| f.trim_start_matches('"').to_owned())
+        .collect()
+}
+
+#[test]
+fn no_cell_starts_a_formula_whether_split_on_commas_or_semicolons() {
+    let mut hostile = crate::test_support::program(7)
+        .name("-cmd|calc")
+        .owner(1, "x;=HYPERLINK(1)")
+        .owner(2, "+a,@b")
+        .owner(3, "\tc")
+        .owner(4, "\rd")
+        .build();
+    hostile.owners.push(Owner {
+        pid: 5,
+        comm: "=e".into(),
+    });
+    let links = [LinkFacts {
+        prog_id: 7,
+        id: 1,
+        link_type: "cgroup".into(),
+        attach_type: None,
+        target: "/sys/fs/cgroup/a;=b,-c".into(),
+    }];
+    let mut w = CsvWriter::new(Vec::new()).unwrap();
+    let described = Described {
+        facts: None,
+        links: Some(&links),
+    };
+    w.write("2026-01-01T00:00:00Z", &hostile, None, described)
+        .unwrap();
+    let csv = String::from_utf8(w.into_inner().unwrap()).unwrap();
+    for delimiter in [b',', b';'] {
+        for field in fields(&csv, delimiter) {
+            let first = field.chars().next();
+            assert!(
+                !matches!(first, Some('=' | '+' | '-' | '@' | '\t' | '\r')),
+                "{:?} starts a formula (split on {:?}) in {csv}",
+                field,
+                delimiter as char
+            );
+        }
+    }
+}
+
+#[test]
+fn control_characters_are_escaped_for_terminals() {
+    assert_eq!(terminal_safe("ok"), "ok");
+    assert_eq!(terminal_safe("a\u{1b}[2Jb\n"), "a\\u{1b}[2Jb\\u{a}");
+}
+
+#[test]
+fn a_new_file_gets_the_umask_mode_and_a_replaced_file_keeps_its_own() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let fresh = dir.path().join("fresh.csv");
+    write_atomically(&fresh, |out| out.write_all(b"a\n")).unwrap();
+    let mode = std::fs::metadata(&fresh).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o666 & !umask(), "{mode:o}");
+    let kept = dir.path().join("kept.csv");
+    std::fs::write(&kept, b"old").unwrap();
+    std::fs::set_permissions(&kept, std::fs::Permissions::from_mode(0o640)).unwrap();
+    write_atomically(&kept, |out| out.write_all(b"new")).unwrap();
+    assert_eq!(std::fs::read(&kept).unwrap(), b"new");
+    let mode = std::fs::metadata(&kept).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o640, "{mode:o}");
+}
