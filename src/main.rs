@@ -103,13 +103,10 @@ fn window(interval: Option<Interval>, launch: HelperLaunch) -> ExitCode {
     }
 }
 
-/// SIGINT and SIGTERM close the window like its close button does, so the
+/// SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGXCPU and SIGXFSZ close the window like its close button does, so the
 /// sampler stops and statistics are turned off on the way out.
 fn close_on_signals(ctx: &eframe::egui::Context) {
-    let signals = signal_hook::iterator::Signals::new([
-        signal_hook::consts::SIGINT,
-        signal_hook::consts::SIGTERM,
-    ]);
+    let signals = signal_hook::iterator::Signals::new(bpfscope::sys::ENDING_SIGNALS);
     let mut signals = match signals {
         Ok(signals) => signals,
         Err(err) => {

@@ -76,9 +76,23 @@ pub fn has_cap(cap: u32) -> bool {
 
 /// A flag that SIGINT and SIGTERM set, for loops that stop cleanly (turning
 /// statistics off) instead of dying mid-way.
+/// The signals whose default action ends the process and that bpfscope
+/// turns into a clean exit (statistics off, the sysctl fallback restored):
+/// a closed terminal (HUP), Ctrl-C, Ctrl-\\, `kill`, and the CPU and file
+/// size limits. SIGPIPE is ignored by Rust programs: a closed pipe is a
+/// write error, which ends them cleanly too.
+pub const ENDING_SIGNALS: [i32; 6] = [
+    signal_hook::consts::SIGHUP,
+    signal_hook::consts::SIGINT,
+    signal_hook::consts::SIGQUIT,
+    signal_hook::consts::SIGTERM,
+    signal_hook::consts::SIGXCPU,
+    signal_hook::consts::SIGXFSZ,
+];
+
 pub fn stop_on_signals() -> io::Result<std::sync::Arc<std::sync::atomic::AtomicBool>> {
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+    for signal in ENDING_SIGNALS {
         signal_hook::flag::register(signal, std::sync::Arc::clone(&stop))?;
     }
     Ok(stop)
@@ -97,15 +111,13 @@ pub fn init_logging(program: &str) {
     let to_journal = std::env::var_os("JOURNAL_STREAM").is_some()
         || (!std::io::IsTerminal::is_terminal(&std::io::stderr())
             && std::path::Path::new("/run/systemd/journal/socket").exists());
-    if to_journal {
-        if let Ok(journal) = tracing_journald::layer() {
-            let journal = journal.with_syslog_identifier(program.to_owned());
-            let _ = tracing_subscriber::registry()
-                .with(journal)
-                .with(filter)
-                .try_init();
-            return;
-        }
+    if to_journal && let Ok(journal) = tracing_journald::layer() {
+        let journal = journal.with_syslog_identifier(program.to_owned());
+        let _ = tracing_subscriber::registry()
+            .with(journal)
+            .with(filter)
+            .try_init();
+        return;
     }
     let _ = tracing_subscriber::fmt()
         .with_writer(io::stderr)

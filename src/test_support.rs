@@ -329,3 +329,46 @@ pub fn sample_at(secs: u64, programs: Vec<crate::model::ProgramSample>) -> crate
         programs,
     }
 }
+
+/// Holds the machine's `kernel.bpf_stats_enabled` for one test: the tests
+/// that set it run one at a time across test processes (an exclusive lock
+/// on a file), start from `start`, and put the value back when dropped.
+#[derive(Debug)]
+pub struct SysctlForTest {
+    _lock: std::fs::File,
+    before: String,
+}
+
+/// The sysctl, locked for this test and set to `start`.
+pub fn sysctl_for_test(start: &str) -> io::Result<SysctlForTest> {
+    let lock = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(std::env::temp_dir().join("bpfscope-sysctl-tests.lock"))?;
+    lock.lock()?;
+    let before = std::fs::read_to_string(SYSCTL)?;
+    std::fs::write(SYSCTL, format!("{start}\n"))?;
+    Ok(SysctlForTest {
+        _lock: lock,
+        before,
+    })
+}
+
+/// `kernel.bpf_stats_enabled`, as the tests read it.
+pub const SYSCTL: &str = "/proc/sys/kernel/bpf_stats_enabled";
+
+/// The sysctl's value now, trimmed.
+#[must_use]
+pub fn sysctl_now() -> String {
+    std::fs::read_to_string(SYSCTL)
+        .unwrap_or_default()
+        .trim()
+        .to_owned()
+}
+
+impl Drop for SysctlForTest {
+    fn drop(&mut self) {
+        let _ = std::fs::write(SYSCTL, &self.before);
+    }
+}

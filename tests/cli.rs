@@ -212,46 +212,135 @@ fn an_interval_out_of_range_is_rejected_with_the_range() {
     }
 }
 
+/// `bpfscope sample --stats sysctl` at 0.1 s, JSON lines on a pipe.
+fn sysctl_sampler() -> (std::process::Child, BufReader<std::process::ChildStdout>) {
+    let mut child = Command::new(BIN)
+        .args([
+            "sample",
+            "--stats",
+            "sysctl",
+            "--interval",
+            "0.1",
+            "--format",
+            "json",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let stdout = BufReader::new(child.stdout.take().expect("piped"));
+    (child, stdout)
+}
+
+/// Reads records until one of program `id` has a rate above zero.
+fn until_rate(stdout: &mut BufReader<std::process::ChildStdout>, id: u32) -> f64 {
+    let mut line = String::new();
+    for _ in 0..2_000 {
+        line.clear();
+        if stdout.read_line(&mut line).expect("read") == 0 {
+            break;
+        }
+        let record: serde_json::Value = serde_json::from_str(&line).expect("a JSON record");
+        let rate = record["events_per_sec"].as_f64().unwrap_or(0.0);
+        if record["id"].as_u64() == Some(u64::from(id)) && rate > 0.0 {
+            return rate;
+        }
+    }
+    panic!("program {id} never showed a rate above zero");
+}
+
+fn signal(child: &std::process::Child, signal: i32) {
+    let pid = libc::pid_t::try_from(child.id()).expect("pid");
+    // SAFETY: sending a signal to our own child process.
+    assert_eq!(unsafe { libc::kill(pid, signal) }, 0);
+}
+
+fn finish(mut child: std::process::Child, what: &str) {
+    let status = child.wait().expect("wait");
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .expect("piped")
+        .read_to_string(&mut stderr)
+        .expect("stderr");
+    assert!(status.success(), "{what}: {status:?} {stderr}");
+}
+
 #[test]
-fn sigterm_in_sysctl_mode_restores_the_sysctl() {
-    if !require_privilege("sigterm_in_sysctl_mode_restores_the_sysctl") {
+fn every_ending_signal_in_sysctl_mode_restores_the_sysctl() {
+    if !require_privilege("every_ending_signal_in_sysctl_mode_restores_the_sysctl") {
         return;
     }
-    let path = "/proc/sys/kernel/bpf_stats_enabled";
-    let before = std::fs::read_to_string(path).expect("sysctl");
-    for signal in [libc::SIGTERM, libc::SIGINT] {
-        let mut child = Command::new(BIN)
-            .args(["sample", "--stats", "sysctl", "--interval", "0.1"])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn");
-        // Wait for the header and a first record: statistics are on by then.
-        let mut stdout = BufReader::new(child.stdout.take().expect("piped"));
+    // From 0, so that restoring it can be told from leaving it on.
+    let _sysctl = bpfscope::test_support::sysctl_for_test("0").expect("sysctl");
+    for sig in [
+        libc::SIGTERM,
+        libc::SIGINT,
+        libc::SIGHUP,
+        libc::SIGQUIT,
+        libc::SIGXCPU,
+    ] {
+        let (child, mut stdout) = sysctl_sampler();
+        // A first record: statistics are on by then.
         let mut line = String::new();
-        for _ in 0..2 {
-            line.clear();
-            stdout.read_line(&mut line).expect("read");
-        }
-        assert_eq!(std::fs::read_to_string(path).expect("sysctl").trim(), "1");
-        let pid = libc::pid_t::try_from(child.id()).expect("pid");
-        // SAFETY: sending a signal to our own child process.
-        assert_eq!(unsafe { libc::kill(pid, signal) }, 0);
-        let status = child.wait().expect("wait");
-        let mut stderr = String::new();
-        child
-            .stderr
-            .take()
-            .expect("piped")
-            .read_to_string(&mut stderr)
-            .expect("stderr");
-        assert!(status.success(), "signal {signal}: {status:?} {stderr}");
+        stdout.read_line(&mut line).expect("read");
+        assert_eq!(bpfscope::test_support::sysctl_now(), "1", "signal {sig}");
+        signal(&child, sig);
+        finish(child, &format!("signal {sig}"));
         assert_eq!(
-            std::fs::read_to_string(path).expect("sysctl"),
-            before,
-            "signal {signal} left the sysctl changed"
+            bpfscope::test_support::sysctl_now(),
+            "0",
+            "signal {sig} left the sysctl on"
         );
     }
+}
+
+#[test]
+fn overlapping_sysctl_instances_share_it_and_the_last_restores_it() {
+    if !require_privilege("overlapping_sysctl_instances_share_it_and_the_last_restores_it") {
+        return;
+    }
+    let _sysctl = bpfscope::test_support::sysctl_for_test("0").expect("sysctl");
+    let prog = Arc::new(TestProgram::load("bpfscope_overlap").expect("load"));
+    let stop = Arc::new(AtomicBool::new(false));
+    let driver = drive(
+        Arc::clone(&prog),
+        RATE,
+        Arc::clone(&stop),
+        Arc::new(AtomicU64::new(0)),
+    );
+    let (first, mut first_out) = sysctl_sampler();
+    until_rate(&mut first_out, prog.id());
+    let (second, mut second_out) = sysctl_sampler();
+    until_rate(&mut second_out, prog.id());
+    until_rate(&mut first_out, prog.id());
+    // The first one leaves: the second still holds statistics on.
+    signal(&first, libc::SIGTERM);
+    drop(first_out);
+    finish(first, "the first instance");
+    assert_eq!(
+        bpfscope::test_support::sysctl_now(),
+        "1",
+        "the first instance turned it off"
+    );
+    // Skip what was read before the first one left, then see rates again.
+    let mut line = String::new();
+    for _ in 0..20 {
+        line.clear();
+        second_out.read_line(&mut line).expect("read");
+    }
+    until_rate(&mut second_out, prog.id());
+    signal(&second, libc::SIGTERM);
+    drop(second_out);
+    finish(second, "the second instance");
+    assert_eq!(
+        bpfscope::test_support::sysctl_now(),
+        "0",
+        "the last one out restores it"
+    );
+    stop.store(true, Ordering::Relaxed);
+    driver.join().expect("driver");
 }
 
 #[test]

@@ -173,6 +173,8 @@ fn sysctl_fallback_counts_and_restores_the_previous_value() {
         return;
     }
     let _serial = serial();
+    // From 0, so that restoring it can be told from leaving it on.
+    let _sysctl = bpfscope::test_support::sysctl_for_test("0").expect("sysctl");
     let path = "/proc/sys/kernel/bpf_stats_enabled";
     let before = std::fs::read_to_string(path).expect("sysctl");
     let mut sampler = Sampler::new(SamplerConfig {

@@ -46,10 +46,10 @@ fn holder(opens: Vec<(CString, libc::c_int)>, inherit: Option<i32>, dups: u32) -
                 rlim_max: 20_000,
             };
             libc::setrlimit(libc::RLIMIT_NOFILE, &raw const limit);
-            if let Some(fd) = inherit {
-                if libc::dup2(fd, 100) < 0 {
-                    return Err(std::io::Error::last_os_error());
-                }
+            if let Some(fd) = inherit
+                && libc::dup2(fd, 100) < 0
+            {
+                return Err(std::io::Error::last_os_error());
             }
             for (path, flags) in &opens {
                 if libc::open(path.as_ptr(), *flags) < 0 {

@@ -132,10 +132,10 @@ impl BpfScopeApp {
             let store = &self.store;
             self.selection.retain(|k| store.row(*k).is_some());
         }
-        if let (Some(browse), Some(dialog)) = (&self.browse, &mut self.export) {
-            if browse.poll(dialog) {
-                self.browse = None;
-            }
+        if let (Some(browse), Some(dialog)) = (&self.browse, &mut self.export)
+            && browse.poll(dialog)
+        {
+            self.browse = None;
         }
         self.check_thresholds();
         self.refresh();

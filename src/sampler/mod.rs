@@ -12,6 +12,7 @@ mod links;
 mod owners;
 mod stats;
 mod syscall;
+mod sysctl;
 mod thread;
 
 use std::collections::HashSet;

@@ -1,19 +1,12 @@
 //! Turning the kernel's per-program run-time accounting on, and off again.
 
-use std::fs;
 use std::io;
 use std::os::fd::{FromRawFd, OwnedFd};
-use std::sync::{Mutex, Once, PoisonError};
+use std::sync::Once;
 
 use super::SamplerError;
 use crate::model::StatsMode;
 
-const SYSCTL_PATH: &str = "/proc/sys/kernel/bpf_stats_enabled";
-
-/// The sysctl value to put back, while the fallback is active. A process-wide
-/// record so that the panic hook and signal paths can restore it even when
-/// the guard's owner cannot run its destructor.
-static SYSCTL_PREVIOUS: Mutex<Option<String>> = Mutex::new(None);
 static PANIC_HOOK: Once = Once::new();
 
 /// Which way to turn statistics on.
@@ -74,9 +67,10 @@ impl StatsGuard {
 
 impl Drop for StatsGuard {
     fn drop(&mut self) {
-        // The fd (if any) closes by itself; the sysctl must be put back.
+        // The fd (if any) closes by itself; the sysctl is given back (and
+        // restored when no other guard or instance holds it on).
         if self.fd.is_none() {
-            restore_sysctl_now();
+            super::sysctl::release();
         }
     }
 }
@@ -93,35 +87,26 @@ fn enable_stats_fd() -> io::Result<OwnedFd> {
 }
 
 fn enable_sysctl() -> io::Result<()> {
-    let mut previous = SYSCTL_PREVIOUS
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner);
-    let current = fs::read_to_string(SYSCTL_PATH)?;
-    fs::write(SYSCTL_PATH, "1\n")?;
-    // Keep the oldest value if a second guard is made while one is active.
-    previous.get_or_insert_with(|| current.trim().to_owned());
-    drop(previous);
+    super::sysctl::enable()?;
     PANIC_HOOK.call_once(|| {
         let next = std::panic::take_hook();
         std::panic::set_hook(Box::new(move |info| {
-            restore_sysctl_now();
+            // A panic on the thread that owns a guard unwinds it, and its
+            // drop gives the sysctl back. Only a panic of the main thread
+            // ends the process without running other threads' drops.
+            if std::thread::current().name() == Some("main") {
+                restore_sysctl_now();
+            }
             next(info);
         }));
     });
     Ok(())
 }
 
-/// Puts `kernel.bpf_stats_enabled` back to the value it had before bpfscope
-/// turned it on. Idempotent; does nothing unless the sysctl fallback is
-/// active. Called by the guard's destructor, the panic hook and the signal
-/// paths of the binaries.
+/// Gives the sysctl fallback back for this whole process now: the value is
+/// restored unless another bpfscope still holds it on. Idempotent; does
+/// nothing unless the fallback is active. Called by the signal paths of the
+/// binaries and the panic hook.
 pub fn restore_sysctl_now() {
-    let mut previous = SYSCTL_PREVIOUS
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner);
-    if let Some(value) = previous.take() {
-        if let Err(err) = fs::write(SYSCTL_PATH, format!("{value}\n")) {
-            eprintln!("bpfscope: could not restore {SYSCTL_PATH} to {value}: {err}");
-        }
-    }
+    super::sysctl::release_all();
 }

@@ -40,10 +40,10 @@ impl SamplerThread {
 
     fn shutdown(&mut self) {
         drop(self.control.take());
-        if let Some(handle) = self.handle.take() {
-            if handle.join().is_err() {
-                tracing::error!("the sampler thread panicked");
-            }
+        if let Some(handle) = self.handle.take()
+            && handle.join().is_err()
+        {
+            tracing::error!("the sampler thread panicked");
         }
     }
 }

@@ -244,11 +244,11 @@ impl Source {
             Kind::Helper(helper) => {
                 helper.interval = interval;
                 self.update_status();
-                if self.status == Status::Sampling(Via::Helper) {
-                    if let Kind::Helper(helper) = &mut self.kind {
-                        helper.stop();
-                        self.status = helper.start(true);
-                    }
+                if self.status == Status::Sampling(Via::Helper)
+                    && let Kind::Helper(helper) = &mut self.kind
+                {
+                    helper.stop();
+                    self.status = helper.start(true);
                 }
             }
             Kind::Fixed => {}
@@ -256,10 +256,10 @@ impl Source {
     }
 
     fn update_status(&mut self) {
-        if let Kind::Helper(helper) = &self.kind {
-            if let Some(status) = helper.status_rx.try_iter().last() {
-                self.status = status;
-            }
+        if let Kind::Helper(helper) = &self.kind
+            && let Some(status) = helper.status_rx.try_iter().last()
+        {
+            self.status = status;
         }
     }
 }

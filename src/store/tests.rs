@@ -130,7 +130,7 @@ mod aggregates {
 
     fn program(id: u32, load_s: u64, run_time_ns: u64, run_cnt: u64) -> ProgramSample {
         crate::test_support::program(id)
-            .kind(if id % 2 == 0 { 6 } else { 2 })
+            .kind(if id.is_multiple_of(2) { 6 } else { 2 })
             .loaded_at(load_s * 1_000_000_000)
             .ran(run_cnt, run_time_ns)
             .build()

@@ -89,13 +89,12 @@ pub fn top_bar_ui(
             .width(70.0)
             .show_ui(ui, |ui| {
                 for ms in INTERVALS_MS {
-                    if let Ok(choice) = Interval::new(Duration::from_millis(ms)) {
-                        if ui
+                    if let Ok(choice) = Interval::new(Duration::from_millis(ms))
+                        && ui
                             .selectable_label(choice == interval, interval_label(choice))
                             .clicked()
-                        {
-                            commands.push(Command::SetInterval(choice));
-                        }
+                    {
+                        commands.push(Command::SetInterval(choice));
                     }
                 }
             })

@@ -188,10 +188,10 @@ pub fn source_status_ui(
                     };
                     ui.colored_label(ui.visuals().warn_fg_color, title);
                     ui.label(message);
-                    if let Some(action) = action {
-                        if ui.button(action.label()).clicked() {
-                            commands.push(Command::Source(*action));
-                        }
+                    if let Some(action) = action
+                        && ui.button(action.label()).clicked()
+                    {
+                        commands.push(Command::Source(*action));
                     }
                 });
         }

@@ -145,15 +145,15 @@ fn table_ui(ui: &mut egui::Ui, input: &TableInput<'_>, commands: &mut Vec<Comman
         .min_scrolled_height(0.0)
         .max_scroll_height((input.max_height - row_height - 4.0).max(row_height))
         .auto_shrink([false, input.max_height.is_finite()]);
-    if input.scroll_to_cursor {
-        if let Some(at) = input.cursor.and_then(|c| {
+    if input.scroll_to_cursor
+        && let Some(at) = input.cursor.and_then(|c| {
             input
                 .lines
                 .iter()
                 .position(|l| matches!(l, Line::Row(i) if input.rows[*i].key == c))
-        }) {
-            table = table.scroll_to_row(at, None);
-        }
+        })
+    {
+        table = table.scroll_to_row(at, None);
     }
     table
         .header(row_height + 2.0, |mut header| {
