@@ -123,6 +123,8 @@ fn the_helper_dies_with_its_parent_and_accounting_stops() {
     if !require_privilege("the_helper_dies_with_its_parent_and_accounting_stops") {
         return;
     }
+    // No sysctl-mode instance (another test) may hold accounting on meanwhile.
+    let _sysctl = bpfscope::test_support::sysctl_for_test("0").unwrap();
     let prog = TestProgram::load("helper_orphan").unwrap();
     // A shell parent that starts the helper, says its pid, and waits.
     let mut parent = Command::new("sh")
@@ -230,6 +232,7 @@ fn the_window_source_relays_the_helper_and_reconnects_after_it_dies() {
     if !require_privilege("the_window_source_relays_the_helper_and_reconnects_after_it_dies") {
         return;
     }
+    let _sysctl = bpfscope::test_support::sysctl_for_test("0").unwrap();
     let prog = TestProgram::load("helper_source").unwrap();
     let mut source = helper_source(HELPER);
 

@@ -152,6 +152,8 @@ fn dropping_the_stats_guard_stops_accounting() {
         return;
     }
     let _serial = serial();
+    // No sysctl-mode instance (another test) may hold accounting on meanwhile.
+    let _sysctl = bpfscope::test_support::sysctl_for_test("0").expect("sysctl");
     let prog = TestProgram::load("bpfscope_guard").expect("load");
     let guard = StatsGuard::enable(StatsRequest::Auto).expect("stats on");
     assert_eq!(guard.mode(), StatsMode::Syscall);

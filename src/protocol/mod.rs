@@ -17,6 +17,9 @@ use thiserror::Error;
 
 use crate::model::{Sample, SourceEvent, SourceInfo};
 
+mod validate;
+pub use validate::validate;
+
 /// Bumped whenever the frame layout changes incompatibly.
 pub const PROTOCOL_VERSION: u32 = 4;
 
@@ -167,7 +170,8 @@ impl<R: Read> FrameReader<R> {
                 want,
             });
         }
-        let frame = decode_payload(&self.buf)?;
+        let mut frame = decode_payload(&self.buf)?;
+        validate::validate(&mut frame)?;
         if !self.greeted {
             match &frame {
                 Frame::Hello(hello) if hello.protocol_version == PROTOCOL_VERSION => {}

@@ -29,6 +29,8 @@ pub const HISTORY_POINTS: usize = 3_000;
 pub const ERRORS_KEPT: usize = 100;
 /// Load and unload markers kept (the newest, within [`HISTORY_AGE`]).
 pub const MARKERS_KEPT: usize = 1_000;
+/// Longest source message kept, in bytes.
+pub const MESSAGE_MAX: usize = 4_096;
 /// Unloaded programs kept by default (the newest, within [`HISTORY_AGE`]).
 pub const GONE_KEPT: usize = 1_000;
 
@@ -81,7 +83,15 @@ impl Store {
 
     /// Keeps the newest [`ERRORS_KEPT`] messages: a source failing on every
     /// pass must not grow memory without bound.
-    fn push_message(&mut self, severity: Severity, text: String) {
+    fn push_message(&mut self, severity: Severity, mut text: String) {
+        // Whatever its source, a message is a line for the status bar.
+        if text.len() > MESSAGE_MAX {
+            let mut end = MESSAGE_MAX;
+            while !text.is_char_boundary(end) {
+                end -= 1;
+            }
+            text.truncate(end);
+        }
         if self.messages.len() >= ERRORS_KEPT {
             self.messages.pop_front();
         }
