@@ -46,13 +46,20 @@ enum Format {
 fn main() -> ExitCode {
     let args = Args::parse();
     sys::init_logging("bpfscope-sampler");
-    // Die with the parent: the kernel sends SIGTERM when it exits.
+    // Die with the parent. PR_SET_PDEATHSIG covers a parent of the same
+    // user (`sudo`, a root window); started through pkexec the helper runs
+    // as root under a user's process, and the kernel refuses to send it the
+    // signal on that process's behalf. What works in every case is the loop
+    // below: it compares getppid() with the parent seen now, every 100 ms,
+    // so a parent that dies is noticed whoever adopts the helper (init or a
+    // subreaper such as `systemd --user`), and a closed output pipe ends it
+    // as well.
     // SAFETY: prctl(PR_SET_PDEATHSIG) takes plain integers.
     unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM, 0, 0, 0) };
     // SAFETY: getppid has no preconditions.
     let parent = unsafe { libc::getppid() };
     if parent == 1 {
-        // The parent died before PR_SET_PDEATHSIG took effect.
+        // The parent died before this process looked.
         return ExitCode::SUCCESS;
     }
     let stop = match bpfscope::sys::stop_on_signals() {
