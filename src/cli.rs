@@ -118,6 +118,7 @@ pub fn sample_command(args: &SampleArgs, launch: HelperLaunch) -> ExitCode {
                 eprintln!("bpfscope: warning: {}", terminal_safe(&message));
             }
             SourceEvent::Error(message) => eprintln!("bpfscope: {}", terminal_safe(&message)),
+            SourceEvent::Facts(facts) => catalog.add_facts(facts),
             SourceEvent::Sample(mut sample) => {
                 catalog.absorb(&mut sample);
                 if let Some(prev) = &previous {

@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use bpfscope::export::{rfc3339, terminal_safe};
 use bpfscope::model::{Interval, SourceEvent};
-use bpfscope::protocol::{Frame, ProtocolError, write_frame};
+use bpfscope::protocol::{Frame, MAX_FRAME_BYTES, ProtocolError, sample_frames, write_frame};
 use bpfscope::sampler::{self, Sampler, SamplerConfig};
 use bpfscope::sys;
 use clap::{Parser, ValueEnum};
@@ -132,7 +132,7 @@ fn main() -> ExitCode {
         };
         let last = args.once && matches!(event, SourceEvent::Sample(_));
         let written = match args.format {
-            Format::Frames => write_frame(&mut out, &Frame::from(event)),
+            Format::Frames => write_frames(&mut out, event),
             Format::Text => write_text(&mut out, &event).map_err(ProtocolError::Io),
         };
         match written {
@@ -153,6 +153,20 @@ fn main() -> ExitCode {
     // Statistics are turned off when the sampler (and its guard) drops.
     thread.stop();
     code
+}
+
+/// Writes `event` as frames: a sample too large for one frame (the first
+/// on a host with very many programs, with every program's facts) goes as
+/// its facts first, then the sample.
+fn write_frames(out: &mut impl Write, event: SourceEvent) -> Result<(), ProtocolError> {
+    let frames = match event {
+        SourceEvent::Sample(sample) => sample_frames(sample, MAX_FRAME_BYTES)?,
+        other => vec![Frame::from(other)],
+    };
+    for frame in &frames {
+        write_frame(out, frame)?;
+    }
+    Ok(())
 }
 
 /// Whether nobody reads standard output any more. A pipe's write end polls
@@ -205,6 +219,7 @@ fn write_text(out: &mut impl Write, event: &SourceEvent) -> io::Result<()> {
                 )?;
             }
         }
+        SourceEvent::Facts(facts) => writeln!(out, "  facts of {} programs", facts.len())?,
         SourceEvent::Warning(message) => writeln!(out, "warning: {}", terminal_safe(message))?,
         SourceEvent::Error(message) => writeln!(out, "error: {}", terminal_safe(message))?,
     }

@@ -18,6 +18,10 @@ pub enum SourceEvent {
     Hello(SourceInfo),
     /// One pass over every program.
     Sample(Sample),
+    /// Facts of programs in the next sample, sent ahead of it because the
+    /// sample would not fit one frame with them (a host with very many
+    /// programs, the first time it is read).
+    Facts(Vec<super::ProgramFacts>),
     /// Something the user should know that did not stop sampling, said
     /// once: owners or links could not be read this pass, so the data is
     /// incomplete.

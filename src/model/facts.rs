@@ -171,6 +171,17 @@ pub struct Absorbed {
 }
 
 impl Catalog {
+    /// Keeps facts sent ahead of their sample.
+    pub fn add_facts(&mut self, facts: Vec<ProgramFacts>) {
+        for facts in facts {
+            let key = ProgramKey {
+                id: facts.id,
+                load_time_ns: facts.load_time_ns,
+            };
+            self.facts.insert(key, Arc::new(facts));
+        }
+    }
+
     /// Takes the sample's facts and links (leaving them empty there).
     pub fn absorb(&mut self, sample: &mut Sample) -> Absorbed {
         let mut absorbed = Absorbed::default();

@@ -43,6 +43,9 @@ pub enum Frame {
     Error(String),
     /// The data is incomplete (owners or links unread), said once.
     Warning(String),
+    /// Facts of programs in the next sample, sent ahead of it so that no
+    /// frame exceeds [`MAX_FRAME_BYTES`] (see [`sample_frames`]).
+    Facts(Vec<crate::model::ProgramFacts>),
 }
 
 impl From<SourceEvent> for Frame {
@@ -55,6 +58,7 @@ impl From<SourceEvent> for Frame {
             SourceEvent::Sample(sample) => Self::Sample(sample),
             SourceEvent::Warning(message) => Self::Warning(message),
             SourceEvent::Error(message) => Self::Error(message),
+            SourceEvent::Facts(facts) => Self::Facts(facts),
         }
     }
 }
@@ -66,6 +70,7 @@ impl From<Frame> for SourceEvent {
             Frame::Sample(sample) => Self::Sample(sample),
             Frame::Warning(message) => Self::Warning(message),
             Frame::Error(message) => Self::Error(message),
+            Frame::Facts(facts) => Self::Facts(facts),
         }
     }
 }
@@ -102,6 +107,55 @@ pub fn encode(frame: &Frame) -> Result<Vec<u8>, ProtocolError> {
     out.extend_from_slice(&len.to_le_bytes());
     out.extend_from_slice(&payload);
     Ok(out)
+}
+
+/// The frames that carry `sample`, each at most `max` payload bytes: the
+/// sample alone when it fits, else its facts first, in as many
+/// [`Frame::Facts`] as they need, then the sample without them. An error
+/// only if one program's facts, or the sample without facts, do not fit.
+pub fn sample_frames(sample: crate::model::Sample, max: u32) -> Result<Vec<Frame>, ProtocolError> {
+    let fits = |frame: &Frame| {
+        postcard::experimental::serialized_size(frame)
+            .map_err(|err| ProtocolError::Garbage(err.to_string()))
+            .map(|size| u32::try_from(size).is_ok_and(|size| size <= max))
+    };
+    let mut sample = sample;
+    let facts = std::mem::take(&mut sample.facts);
+    let whole = Frame::Sample(crate::model::Sample {
+        facts,
+        ..sample.clone()
+    });
+    if fits(&whole)? {
+        return Ok(vec![whole]);
+    }
+    let Frame::Sample(crate::model::Sample { facts, .. }) = whole else {
+        unreachable!("built as a sample above")
+    };
+    let mut frames = Vec::new();
+    // Halve chunks until each fits: facts are of similar sizes, so this
+    // takes a few tries at most.
+    let mut rest = facts;
+    while !rest.is_empty() {
+        let mut take = rest.len();
+        loop {
+            let chunk = Frame::Facts(rest[..take].to_vec());
+            if fits(&chunk)? {
+                frames.push(chunk);
+                rest.drain(..take);
+                break;
+            }
+            if take == 1 {
+                return Err(ProtocolError::Oversized(u32::MAX));
+            }
+            take /= 2;
+        }
+    }
+    let bare = Frame::Sample(sample);
+    if !fits(&bare)? {
+        return Err(ProtocolError::Oversized(u32::MAX));
+    }
+    frames.push(bare);
+    Ok(frames)
 }
 
 /// Writes one frame and flushes, so the reader sees it at once.
@@ -180,7 +234,7 @@ impl<R: Read> FrameReader<R> {
                         got: hello.protocol_version,
                     });
                 }
-                Frame::Sample(_) | Frame::Error(_) | Frame::Warning(_) => {
+                Frame::Sample(_) | Frame::Error(_) | Frame::Warning(_) | Frame::Facts(_) => {
                     return Err(ProtocolError::NoHello);
                 }
             }

@@ -189,3 +189,42 @@ fn a_hundred_thousand_hostile_inputs_never_panic() {
         "hostile inputs should mostly be refused ({errors})"
     );
 }
+
+#[test]
+fn a_sample_too_large_for_one_frame_goes_as_facts_first_and_reads_back_whole() {
+    let Frame::Sample(mut big) = sample(50) else {
+        unreachable!()
+    };
+    big.facts = (0..200)
+        .map(|id| crate::model::ProgramFacts {
+            id,
+            load_time_ns: u64::MAX - u64::from(id),
+            full_name: Some(format!("a_long_function_name_{id:0>40}")),
+            ..Default::default()
+        })
+        .collect();
+    let whole = postcard::experimental::serialized_size(&Frame::Sample(big.clone())).unwrap();
+    let max = u32::try_from(whole / 5).unwrap();
+    let frames = sample_frames(big.clone(), max).expect("splits");
+    assert!(frames.len() > 5, "{} frames", frames.len());
+    assert!(matches!(frames.last(), Some(Frame::Sample(s)) if s.facts.is_empty()));
+    // Each fits, and the store sees every fact with the sample.
+    let mut stream = encode(&hello()).unwrap();
+    for frame in &frames {
+        assert!(postcard::experimental::serialized_size(frame).unwrap() <= max as usize);
+        stream.extend(encode(frame).unwrap());
+    }
+    let mut reader = FrameReader::new(&stream[..]);
+    let mut store = crate::store::Store::new();
+    while let Some(frame) = reader.next_frame().expect("reads") {
+        store.push(SourceEvent::from(frame));
+    }
+    let with_facts = store
+        .rows()
+        .iter()
+        .filter(|r| r.text.facts.is_some())
+        .count();
+    assert_eq!(with_facts, 50, "every listed program got its facts");
+    // A sample that fits is one frame.
+    assert_eq!(sample_frames(big, u32::MAX).unwrap().len(), 1);
+}

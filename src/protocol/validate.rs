@@ -40,6 +40,15 @@ pub fn validate(frame: &mut Frame) -> Result<(), ProtocolError> {
             Ok(())
         }
         Frame::Sample(sample) => validate_sample(sample),
+        Frame::Facts(facts) => {
+            if facts.len() > PROGRAMS_MAX {
+                return Err(ProtocolError::Garbage(format!(
+                    "facts of {} programs",
+                    facts.len()
+                )));
+            }
+            validate_facts(facts)
+        }
     }
 }
 
@@ -86,6 +95,26 @@ fn validate_sample(sample: &mut Sample) -> Result<(), ProtocolError> {
             cut(attach, 64);
         }
         cut(&mut link.target, TEXT_MAX);
+    }
+    Ok(())
+}
+
+fn validate_facts(all: &mut [crate::model::ProgramFacts]) -> Result<(), ProtocolError> {
+    for facts in all {
+        if let Some(name) = &mut facts.full_name {
+            cut(name, TEXT_MAX);
+        }
+        if facts.maps.len() > MAPS_MAX {
+            return Err(ProtocolError::Garbage(format!(
+                "program {} with {} maps",
+                facts.id,
+                facts.maps.len()
+            )));
+        }
+        for map in &mut facts.maps {
+            cut(&mut map.name, TEXT_MAX);
+            cut(&mut map.map_type, 64);
+        }
     }
     Ok(())
 }

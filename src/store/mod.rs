@@ -29,6 +29,8 @@ pub const HISTORY_POINTS: usize = 3_000;
 pub const ERRORS_KEPT: usize = 100;
 /// Load and unload markers kept (the newest, within [`HISTORY_AGE`]).
 pub const MARKERS_KEPT: usize = 1_000;
+/// Facts kept ahead of the next sample at most.
+pub const FACTS_AHEAD_MAX: usize = 1_000_000;
 /// Longest source message kept, in bytes.
 pub const MESSAGE_MAX: usize = 4_096;
 /// Unloaded programs kept by default (the newest, within [`HISTORY_AGE`]).
@@ -57,6 +59,8 @@ pub struct Store {
     frozen: Option<Box<Moment>>,
     info: Option<SourceInfo>,
     messages: VecDeque<Message>,
+    /// Facts sent ahead of the next sample.
+    facts_ahead: Vec<crate::model::ProgramFacts>,
     generation: u64,
 }
 
@@ -75,7 +79,20 @@ impl Store {
                 self.info = Some(info);
                 self.generation += 1;
             }
-            SourceEvent::Sample(sample) => self.push_sample(sample),
+            SourceEvent::Sample(mut sample) => {
+                // Facts sent ahead belong to this sample.
+                let mut ahead = std::mem::take(&mut self.facts_ahead);
+                ahead.append(&mut sample.facts);
+                sample.facts = ahead;
+                self.push_sample(sample);
+            }
+            SourceEvent::Facts(mut facts) => {
+                // Bounded: a source that sends facts and never a sample
+                // cannot grow this past one sample's worth.
+                let room = FACTS_AHEAD_MAX.saturating_sub(self.facts_ahead.len());
+                facts.truncate(room);
+                self.facts_ahead.append(&mut facts);
+            }
             SourceEvent::Warning(text) => self.push_message(Severity::Warning, text),
             SourceEvent::Error(text) => self.push_message(Severity::Error, text),
         }
