@@ -126,9 +126,11 @@ fn hold_fds(total: usize) -> Holders {
             .stdin(Stdio::null())
             .stdout(Stdio::null());
         // SAFETY: runs in the child between fork and exec, calling only
-        // async-signal-safe functions (setrlimit, open, dup); no allocation.
+        // async-signal-safe functions (prctl, setrlimit, open, dup); no allocation.
         unsafe {
             command.pre_exec(move || {
+                // Die with this process, however it ends.
+                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0);
                 let limit = libc::rlimit {
                     rlim_cur: 20_000,
                     rlim_max: 20_000,

@@ -339,14 +339,22 @@ pub struct SysctlForTest {
     before: String,
 }
 
-/// The sysctl, locked for this test and set to `start`.
-pub fn sysctl_for_test(start: &str) -> io::Result<SysctlForTest> {
+/// An exclusive lock named `name` across every test process, held until
+/// the file drops: for tests whose load on the machine (a million open
+/// files, the sysctl) would change what another test measures.
+pub fn machine_lock(name: &str) -> io::Result<std::fs::File> {
     let lock = std::fs::OpenOptions::new()
         .create(true)
         .truncate(false)
         .write(true)
-        .open(std::env::temp_dir().join("bpfscope-sysctl-tests.lock"))?;
+        .open(std::env::temp_dir().join(format!("bpfscope-{name}.lock")))?;
     lock.lock()?;
+    Ok(lock)
+}
+
+/// The sysctl, locked for this test and set to `start`.
+pub fn sysctl_for_test(start: &str) -> io::Result<SysctlForTest> {
+    let lock = machine_lock("sysctl-tests")?;
     let before = std::fs::read_to_string(SYSCTL)?;
     std::fs::write(SYSCTL, format!("{start}\n"))?;
     Ok(SysctlForTest {

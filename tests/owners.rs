@@ -37,10 +37,12 @@ fn holder(opens: Vec<(CString, libc::c_int)>, inherit: Option<i32>, dups: u32) -
         .stdout(Stdio::null());
     let null = CString::new("/dev/null").unwrap();
     // SAFETY: the closure runs in the child between fork and exec and calls
-    // only async-signal-safe functions (setrlimit, open, dup), with no
+    // only async-signal-safe functions (prctl, setrlimit, open, dup), with no
     // allocation: the paths were made before the fork.
     unsafe {
         command.pre_exec(move || {
+            // Die with the test, however it ends.
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0);
             let limit = libc::rlimit {
                 rlim_cur: 20_000,
                 rlim_max: 20_000,
@@ -91,6 +93,7 @@ fn owners_are_found_past_a_million_open_files() {
     if !require_privilege("owners_are_found_past_a_million_open_files") {
         return;
     }
+    let _files = bpfscope::test_support::machine_lock("many-files").unwrap();
     // The kernel gives up a read after a million objects that wrote
     // nothing. This process's own descriptors write records first, so a
     // first read ends with them after a million objects; the holders' next
@@ -184,6 +187,9 @@ fn owners_are_read_again_when_programs_change_and_on_schedule() {
     if !require_privilege("owners_are_read_again_when_programs_change_and_on_schedule") {
         return;
     }
+    // Cheap owner reads are never held back; a million open files (another
+    // test) would make them costly.
+    let _files = bpfscope::test_support::machine_lock("many-files").unwrap();
     let mut sampler = Sampler::new(SamplerConfig {
         enumeration: Some(Enumeration::Iterator),
         owners: true,

@@ -90,8 +90,8 @@ pub struct Sampler {
     owners_every: Duration,
     facts: Option<facts::FactsReader>,
     links: Option<links::LinkReader>,
-    /// Programs whose facts were sent, by key.
-    facts_sent: HashSet<ProgramKey>,
+    /// Programs whose facts were sent, sorted by key.
+    facts_sent: Vec<ProgramKey>,
     /// The links last sent (`None`: none yet).
     links_sent: Option<Vec<LinkFacts>>,
     facts_failing: WarnOnce,
@@ -194,7 +194,7 @@ impl Sampler {
             owners_every: config.owners_every.unwrap_or(OWNERS_EVERY),
             facts,
             links,
-            facts_sent: HashSet::new(),
+            facts_sent: Vec::new(),
             links_sent: None,
             facts_failing: WarnOnce::default(),
             links_failing: WarnOnce::default(),
@@ -303,10 +303,12 @@ impl Sampler {
         if !self.owner_cache.due(&prog_ids, link_ids, self.owners_every) {
             return;
         }
+        let started = std::time::Instant::now();
         let failure = match owners.read(&mut self.buf) {
             Ok(pairs) => {
+                let cost = started.elapsed();
                 self.owner_cache
-                    .keep(pairs, prog_ids, link_ids, boottime_ns);
+                    .keep(pairs, prog_ids, link_ids, boottime_ns, cost);
                 None
             }
             Err(err) => Some(format!("could not read owning processes: {err}")),
@@ -319,25 +321,30 @@ impl Sampler {
         let Some(reader) = &mut self.facts else {
             return Vec::new();
         };
-        let live: HashSet<ProgramKey> = programs.iter().map(ProgramKey::of).collect();
-        self.facts_sent.retain(|k| live.contains(k));
+        // One merge of two key-sorted lists (programs are sorted by id and
+        // unique): no hashing of every program every pass.
+        let mut kept = Vec::with_capacity(programs.len());
+        let mut sent = self.facts_sent.iter().peekable();
         let mut out = Vec::new();
         let mut failed = None;
         for program in programs {
             let key = ProgramKey::of(program);
-            if self.facts_sent.contains(&key) {
+            while sent.next_if(|k| **k < key).is_some() {}
+            if sent.next_if(|k| **k == key).is_some() {
+                kept.push(key);
                 continue;
             }
             match reader.read(program.id) {
                 // A different program under a reused id is read next pass.
                 Ok(Some(facts)) if facts.load_time_ns == program.load_time_ns => {
-                    self.facts_sent.insert(key);
+                    kept.push(key);
                     out.push(facts);
                 }
                 Ok(_) => {}
                 Err(err) => failed = Some(err),
             }
         }
+        self.facts_sent = kept;
         let failure = failed.map(|err| format!("could not read program facts: {err}"));
         self.warnings.extend(self.facts_failing.update(failure));
         out

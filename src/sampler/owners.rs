@@ -72,13 +72,26 @@ pub fn attach(programs: &mut [ProgramSample], pairs: &[(u32, Owner)]) {
     }
 }
 
+/// The most of one CPU that reading owners may take on average (0.05 %),
+/// once a read costs more than [`OWNERS_CHEAP`]: a read that took 300 ms
+/// (a million open files) waits at least 10 minutes for the next.
+pub const OWNERS_CPU_SHARE: f64 = 0.000_5;
+/// Reads cheaper than this are never held back (a few thousand open files).
+pub const OWNERS_CHEAP: Duration = Duration::from_millis(5);
+
 /// Owners as last read, and when they are due again. Reading them walks
 /// every open file of every process, so it happens when they can have
 /// changed — a program or link came or went — and otherwise every
 /// [`OWNERS_EVERY`](super::OWNERS_EVERY): a process that opens an existing
-/// program by id or pin shows up at the next refresh.
+/// program by id or pin shows up at the next refresh. Where one read is
+/// costly, never more often than keeps that cost under [`OWNERS_CPU_SHARE`]
+/// of one CPU: on a host with a million open files a read takes a few
+/// hundred milliseconds, and programs that come and go every second must
+/// not make it every second.
 #[derive(Debug, Default)]
 pub struct OwnerCache {
+    /// What the last read cost.
+    cost: Duration,
     pairs: Vec<(u32, Owner)>,
     /// Program and link ids at the last read.
     prog_ids: Vec<u32>,
@@ -91,19 +104,30 @@ impl OwnerCache {
     /// Whether the owners must be read again for these ids.
     #[must_use]
     pub fn due(&self, prog_ids: &[u32], link_ids: &[u32], every: Duration) -> bool {
-        self.read_at.is_none_or(|at| at.elapsed() >= every)
-            || self.prog_ids != prog_ids
-            || self.link_ids != link_ids
+        let Some(at) = self.read_at else {
+            return true;
+        };
+        let since = at.elapsed();
+        let changed = self.prog_ids != prog_ids || self.link_ids != link_ids;
+        let gap = if self.cost < OWNERS_CHEAP {
+            Duration::ZERO
+        } else {
+            self.cost.div_f64(OWNERS_CPU_SHARE)
+        };
+        (changed || since >= every) && since >= gap
     }
 
-    /// Keeps a fresh read, taken at `boottime_ns` for these ids.
+    /// Keeps a fresh read, taken at `boottime_ns` for these ids, that took
+    /// `cost`.
     pub fn keep(
         &mut self,
         pairs: Vec<(u32, Owner)>,
         prog_ids: Vec<u32>,
         link_ids: &[u32],
         boottime_ns: u64,
+        cost: Duration,
     ) {
+        self.cost = cost;
         self.pairs = pairs;
         self.prog_ids = prog_ids;
         self.link_ids.clear();
@@ -158,5 +182,24 @@ mod tests {
         assert_eq!(programs[0].owners_joined(), "systemd:10");
         assert!(programs[1].owners.is_empty());
         assert_eq!(programs[2].owners_joined(), "agent:20;other:21");
+    }
+
+    #[test]
+    fn a_costly_read_holds_the_next_back_even_when_programs_change() {
+        let every = Duration::from_secs(10);
+        let mut cache = OwnerCache::default();
+        assert!(cache.due(&[1], &[], every), "never read");
+        cache.keep(Vec::new(), vec![1], &[], 0, Duration::from_millis(1));
+        assert!(!cache.due(&[1], &[], every), "nothing changed");
+        assert!(
+            cache.due(&[1, 2], &[], every),
+            "a cheap read follows a change at once"
+        );
+        assert!(cache.due(&[1], &[7], every), "so does a new link");
+        cache.keep(Vec::new(), vec![1], &[], 0, Duration::from_millis(300));
+        assert!(
+            !cache.due(&[1, 2], &[], every),
+            "a 300 ms read waits 10 minutes"
+        );
     }
 }
