@@ -15,7 +15,6 @@ mod syscall;
 mod sysctl;
 mod thread;
 
-use std::collections::HashSet;
 use std::io;
 use std::time::{Duration, SystemTime};
 
@@ -81,7 +80,9 @@ pub struct Sampler {
     progs: Option<iter::ProgIter>,
     owners: Option<owners::OwnerIter>,
     stats: StatsGuard,
-    own_ids: HashSet<u32>,
+    /// bpfscope's own iterators (three at most: a list beats hashing every
+    /// program every pass).
+    own_ids: Vec<u32>,
     info: SourceInfo,
     buf: Vec<u8>,
     warnings: Vec<String>,
@@ -164,7 +165,7 @@ impl Sampler {
             (None, None)
         };
 
-        let mut own_ids = HashSet::new();
+        let mut own_ids = Vec::new();
         own_ids.extend(progs.iter().filter_map(iter::ProgIter::prog_id));
         own_ids.extend(owners.iter().filter_map(owners::OwnerIter::prog_id));
         own_ids.extend(links.iter().filter_map(links::LinkReader::prog_id));
