@@ -38,10 +38,10 @@ fn sample(n: u64) -> Sample {
                 run_time_ns: n * u64::from(id) * 1_000,
                 run_cnt: n * u64::from(id % 977 + 1),
                 recursion_misses: 0,
-                owners: vec![Owner {
+                owners: std::sync::Arc::from(vec![Owner {
                     pid: 1000 + id % 50,
                     comm: bpfscope::model::KernelName::new(&format!("agent{}", id % 50)),
-                }],
+                }]),
                 own: false,
             })
             .collect(),

@@ -246,7 +246,7 @@ pub fn program(id: u32) -> ProgramBuilder {
         run_time_ns: 0,
         run_cnt: 0,
         recursion_misses: 0,
-        owners: Vec::new(),
+        owners: std::sync::Arc::default(),
         own: false,
     })
 }
@@ -302,10 +302,12 @@ impl ProgramBuilder {
     /// Held by process `pid` named `comm`, too.
     #[must_use]
     pub fn owner(mut self, pid: u32, comm: &str) -> Self {
-        self.0.owners.push(crate::model::Owner {
+        let mut owners = self.0.owners.to_vec();
+        owners.push(crate::model::Owner {
             pid,
             comm: comm.into(),
         });
+        self.0.owners = owners.into();
         self
     }
 

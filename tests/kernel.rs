@@ -97,7 +97,7 @@ fn iterator_and_syscall_paths_read_identical_programs() {
     for prog in &progs {
         // Owners come from a separate iterator; everything else must match.
         let via_iter = ProgramSample {
-            owners: Vec::new(),
+            owners: std::sync::Arc::default(),
             ..find(&from_iterator, prog.id()).clone()
         };
         let via_syscall = read_program(prog.id())

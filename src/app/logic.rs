@@ -33,7 +33,7 @@ pub(super) struct Procs {
 #[derive(Debug)]
 pub(super) struct Details {
     key: ProgramKey,
-    owners: Vec<Owner>,
+    owners: std::sync::Arc<[Owner]>,
     had_facts: bool,
     pub(super) list: Vec<OwnerDetails>,
     pub(super) user: Option<String>,

@@ -187,10 +187,12 @@ fn no_cell_starts_a_formula_whether_split_on_commas_or_semicolons() {
         .owner(3, "\tc")
         .owner(4, "\rd")
         .build();
-    hostile.owners.push(Owner {
+    let mut owners = hostile.owners.to_vec();
+    owners.push(Owner {
         pid: 5,
         comm: "=e".into(),
     });
+    hostile.owners = owners.into();
     let links = [LinkFacts {
         prog_id: 7,
         id: 1,

@@ -1,5 +1,6 @@
 use std::borrow::Cow;
 use std::fmt::Write as _;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use serde::{Deserialize, Serialize};
@@ -41,7 +42,9 @@ pub struct ProgramSample {
     pub recursion_misses: u64,
     /// Processes holding the program, sorted by pid. Empty when owners are
     /// unavailable or nobody holds a descriptor (e.g. pinned programs).
-    pub owners: Vec<Owner>,
+    /// Shared: samples taken while the owners are unchanged point at one
+    /// list, so a pass allocates nothing per program for them.
+    pub owners: Arc<[Owner]>,
     /// One of bpfscope's own programs (its iterators): listed so that its
     /// own overhead is visible.
     pub own: bool,

@@ -158,7 +158,7 @@ fn parse_records(bytes: &[u8], out: &mut Vec<ProgramSample>) -> io::Result<()> {
             load_time_ns: u64_at(rec, 32),
             tag,
             name: crate::model::KernelName::from_c(&rec[48..64]),
-            owners: Vec::new(),
+            owners: std::sync::Arc::default(),
             own: false,
         }
     }));

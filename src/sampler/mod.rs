@@ -309,7 +309,7 @@ impl Sampler {
             Ok(pairs) => {
                 let cost = started.elapsed();
                 self.owner_cache
-                    .keep(pairs, prog_ids, link_ids, boottime_ns, cost);
+                    .keep(&pairs, prog_ids, link_ids, boottime_ns, cost);
                 None
             }
             Err(err) => Some(format!("could not read owning processes: {err}")),

@@ -2,6 +2,7 @@
 //! iterator (see `src/bpf/owners.bpf.c`).
 
 use std::io;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use libbpf_rs::{Link, Object};
@@ -61,13 +62,22 @@ fn parse_records(bytes: &[u8]) -> io::Result<Vec<(u32, Owner)>> {
     Ok(pairs)
 }
 
-/// Copies each owner onto its program; both lists are sorted by program id.
-pub fn attach(programs: &mut [ProgramSample], pairs: &[(u32, Owner)]) {
-    let mut pairs = pairs.iter().peekable();
+/// `(program id, owner)` pairs, sorted, as one shared list per program.
+pub fn group(pairs: &[(u32, Owner)]) -> Vec<(u32, Arc<[Owner]>)> {
+    pairs
+        .chunk_by(|a, b| a.0 == b.0)
+        .map(|run| (run[0].0, run.iter().map(|(_, o)| o.clone()).collect()))
+        .collect()
+}
+
+/// Points each program at its owners' list; both lists are sorted by
+/// program id.
+pub fn attach(programs: &mut [ProgramSample], groups: &[(u32, Arc<[Owner]>)]) {
+    let mut groups = groups.iter().peekable();
     for program in programs {
-        while pairs.next_if(|(id, _)| *id < program.id).is_some() {}
-        while let Some((_, owner)) = pairs.next_if(|(id, _)| *id == program.id) {
-            program.owners.push(owner.clone());
+        while groups.next_if(|(id, _)| *id < program.id).is_some() {}
+        if let Some((_, owners)) = groups.next_if(|(id, _)| *id == program.id) {
+            program.owners = Arc::clone(owners);
         }
     }
 }
@@ -92,7 +102,9 @@ pub const OWNERS_CHEAP: Duration = Duration::from_millis(5);
 pub struct OwnerCache {
     /// What the last read cost.
     cost: Duration,
-    pairs: Vec<(u32, Owner)>,
+    /// The owners of each program, shared with every sample until the next
+    /// read.
+    groups: Vec<(u32, Arc<[Owner]>)>,
     /// Program and link ids at the last read.
     prog_ids: Vec<u32>,
     link_ids: Vec<u32>,
@@ -121,14 +133,14 @@ impl OwnerCache {
     /// `cost`.
     pub fn keep(
         &mut self,
-        pairs: Vec<(u32, Owner)>,
+        pairs: &[(u32, Owner)],
         prog_ids: Vec<u32>,
         link_ids: &[u32],
         boottime_ns: u64,
         cost: Duration,
     ) {
         self.cost = cost;
-        self.pairs = pairs;
+        self.groups = group(pairs);
         self.prog_ids = prog_ids;
         self.link_ids.clear();
         self.link_ids.extend_from_slice(link_ids);
@@ -138,7 +150,7 @@ impl OwnerCache {
 
     /// Puts the owners last read onto `programs` (sorted by id).
     pub fn attach(&self, programs: &mut [ProgramSample]) {
-        attach(programs, &self.pairs);
+        attach(programs, &self.groups);
     }
 
     /// `CLOCK_BOOTTIME` of the last read.
@@ -178,7 +190,7 @@ mod tests {
         .concat();
         let pairs = parse_records(&bytes).expect("whole records");
         let mut programs = vec![program(3), program(4), program(5)];
-        attach(&mut programs, &pairs);
+        attach(&mut programs, &group(&pairs));
         assert_eq!(programs[0].owners_joined(), "systemd:10");
         assert!(programs[1].owners.is_empty());
         assert_eq!(programs[2].owners_joined(), "agent:20;other:21");
@@ -189,14 +201,14 @@ mod tests {
         let every = Duration::from_secs(10);
         let mut cache = OwnerCache::default();
         assert!(cache.due(&[1], &[], every), "never read");
-        cache.keep(Vec::new(), vec![1], &[], 0, Duration::from_millis(1));
+        cache.keep(&[], vec![1], &[], 0, Duration::from_millis(1));
         assert!(!cache.due(&[1], &[], every), "nothing changed");
         assert!(
             cache.due(&[1, 2], &[], every),
             "a cheap read follows a change at once"
         );
         assert!(cache.due(&[1], &[7], every), "so does a new link");
-        cache.keep(Vec::new(), vec![1], &[], 0, Duration::from_millis(300));
+        cache.keep(&[], vec![1], &[], 0, Duration::from_millis(300));
         assert!(
             !cache.due(&[1, 2], &[], every),
             "a 300 ms read waits 10 minutes"

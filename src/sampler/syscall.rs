@@ -56,7 +56,7 @@ pub fn read_program(id: u32) -> io::Result<Option<ProgramSample>> {
         run_time_ns: info.run_time_ns,
         run_cnt: info.run_cnt,
         recursion_misses: info.recursion_misses,
-        owners: Vec::new(),
+        owners: std::sync::Arc::default(),
         own: false,
     }))
 }

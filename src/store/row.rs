@@ -18,7 +18,7 @@ pub struct RowText {
     /// The name as the kernel keeps it (at most 15 bytes).
     pub kernel_name: String,
     /// Processes holding the program, by pid.
-    pub owners: Vec<Owner>,
+    pub owners: Arc<[Owner]>,
     /// `comm (pid)` joined by `, `.
     pub owners_text: String,
     pub attach: Attach,
