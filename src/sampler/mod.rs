@@ -93,6 +93,8 @@ pub struct Sampler {
     links: Option<links::LinkReader>,
     /// Programs whose facts were sent, sorted by key.
     facts_sent: Vec<ProgramKey>,
+    /// Program ids of the last pass that looked for new facts.
+    facts_ids: Vec<u32>,
     /// The links last sent (`None`: none yet).
     links_sent: Option<Vec<LinkFacts>>,
     facts_failing: WarnOnce,
@@ -196,6 +198,7 @@ impl Sampler {
             facts,
             links,
             facts_sent: Vec::new(),
+            facts_ids: Vec::new(),
             links_sent: None,
             facts_failing: WarnOnce::default(),
             links_failing: WarnOnce::default(),
@@ -273,12 +276,13 @@ impl Sampler {
 
         // Links first: a link that came or went makes the owners due.
         let links = self.changed_links();
-        self.refresh_owners(&programs, boottime_ns);
+        let prog_ids: Vec<u32> = programs.iter().map(|p| p.id).collect();
+        self.refresh_owners(&prog_ids, boottime_ns);
         self.owner_cache.attach(&mut programs);
         for program in &mut programs {
             program.own = self.own_ids.contains(&program.id);
         }
-        let facts = self.new_facts(&programs);
+        let facts = self.new_facts(&programs, prog_ids);
         Ok(Sample {
             taken_at,
             boottime_ns,
@@ -295,13 +299,12 @@ impl Sampler {
 
     /// Reads the owners when they are due (see [`owners::OwnerCache`]); a
     /// failed read keeps the last ones, which then grow older.
-    fn refresh_owners(&mut self, programs: &[ProgramSample], boottime_ns: u64) {
+    fn refresh_owners(&mut self, prog_ids: &[u32], boottime_ns: u64) {
         let Some(owners) = &mut self.owners else {
             return;
         };
         let link_ids = self.links.as_ref().map_or(&[][..], links::LinkReader::ids);
-        let prog_ids: Vec<u32> = programs.iter().map(|p| p.id).collect();
-        if !self.owner_cache.due(&prog_ids, link_ids, self.owners_every) {
+        if !self.owner_cache.due(prog_ids, link_ids, self.owners_every) {
             return;
         }
         let started = std::time::Instant::now();
@@ -309,7 +312,7 @@ impl Sampler {
             Ok(pairs) => {
                 let cost = started.elapsed();
                 self.owner_cache
-                    .keep(&pairs, prog_ids, link_ids, boottime_ns, cost);
+                    .keep(&pairs, prog_ids.to_vec(), link_ids, boottime_ns, cost);
                 None
             }
             Err(err) => Some(format!("could not read owning processes: {err}")),
@@ -318,10 +321,16 @@ impl Sampler {
     }
 
     /// Facts of the programs not seen before; forgets programs that left.
-    fn new_facts(&mut self, programs: &[ProgramSample]) -> Vec<ProgramFacts> {
+    fn new_facts(&mut self, programs: &[ProgramSample], prog_ids: Vec<u32>) -> Vec<ProgramFacts> {
         let Some(reader) = &mut self.facts else {
             return Vec::new();
         };
+        // The same programs as last pass, every one's facts sent: nothing
+        // to look at (the common pass on a steady host).
+        if prog_ids == self.facts_ids && self.facts_sent.len() == programs.len() {
+            return Vec::new();
+        }
+        self.facts_ids = prog_ids;
         // One merge of two key-sorted lists (programs are sorted by id and
         // unique): no hashing of every program every pass.
         let mut kept = Vec::with_capacity(programs.len());
