@@ -74,8 +74,6 @@ pub fn has_cap(cap: u32) -> bool {
     effective_caps().is_ok_and(|caps| caps & (1 << cap) != 0)
 }
 
-/// A flag that SIGINT and SIGTERM set, for loops that stop cleanly (turning
-/// statistics off) instead of dying mid-way.
 /// The signals whose default action ends the process and that bpfscope
 /// turns into a clean exit (statistics off, the sysctl fallback restored):
 /// a closed terminal (HUP), Ctrl-C, Ctrl-\\, `kill`, and the CPU and file
@@ -90,6 +88,8 @@ pub const ENDING_SIGNALS: [i32; 6] = [
     signal_hook::consts::SIGXFSZ,
 ];
 
+/// A flag that the [`ENDING_SIGNALS`] set, for loops that stop cleanly
+/// (turning statistics off) instead of dying mid-way.
 pub fn stop_on_signals() -> io::Result<std::sync::Arc<std::sync::atomic::AtomicBool>> {
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     for signal in ENDING_SIGNALS {

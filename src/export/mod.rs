@@ -287,7 +287,7 @@ pub fn write_atomically<T>(
         |_| 0o666 & !umask(),
         |m| {
             use std::os::unix::fs::PermissionsExt;
-            m.permissions().mode() & 0o7777
+            m.permissions().mode() & 0o777
         },
     );
     {
@@ -297,8 +297,11 @@ pub fn write_atomically<T>(
     }
     temp.as_file().sync_all()?;
     temp.persist(path).map_err(|err| err.error)?;
-    // The rename is durable only once the directory is.
-    std::fs::File::open(dir)?.sync_all()?;
+    // The rename is durable only once the directory is. Some filesystems
+    // cannot sync a directory; the file is in place either way.
+    if let Err(err) = std::fs::File::open(dir).and_then(|d| d.sync_all()) {
+        tracing::debug!("could not sync {}: {err}", dir.display());
+    }
     Ok(value)
 }
 

@@ -219,6 +219,11 @@ impl Catalog {
             .map(|l| l.get(&id).map_or(&[][..], Vec::as_slice))
     }
 
+    /// Forgets one program's facts.
+    pub fn remove(&mut self, key: ProgramKey) {
+        self.facts.remove(&key);
+    }
+
     /// Forgets the facts of programs `keep` says no to.
     pub fn retain(&mut self, keep: impl Fn(&ProgramKey) -> bool) {
         self.facts.retain(|k, _| keep(k));

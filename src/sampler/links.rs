@@ -125,11 +125,14 @@ impl LinkReader {
 
     /// Every link, sorted by program id then link id. Only links not seen
     /// before are opened and described, but every [`LINKS_REFRESH`].
-    pub fn read(&mut self) -> io::Result<Vec<LinkFacts>> {
+    /// `describe_all` describes every link now (programs changed, so a link
+    /// may now run another one).
+    pub fn read(&mut self, describe_all: bool) -> io::Result<Vec<LinkFacts>> {
         let ids = link_ids()?;
-        let all = self
-            .described_all
-            .is_none_or(|at| at.elapsed() >= LINKS_REFRESH);
+        let all = describe_all
+            || self
+                .described_all
+                .is_none_or(|at| at.elapsed() >= LINKS_REFRESH);
         let known = &self.known;
         let fresh: Vec<u32> = if all {
             ids.clone()

@@ -274,9 +274,11 @@ impl Sampler {
         programs.sort_unstable_by_key(|p| p.id);
         programs.dedup_by_key(|p| p.id);
 
-        // Links first: a link that came or went makes the owners due.
-        let links = self.changed_links();
+        // Links first: a link that came or went makes the owners due. New
+        // programs make every link be described again: a link updated to a
+        // new program keeps its id.
         let prog_ids: Vec<u32> = programs.iter().map(|p| p.id).collect();
+        let links = self.changed_links(prog_ids != self.facts_ids);
         self.refresh_owners(&prog_ids, boottime_ns);
         self.owner_cache.attach(&mut programs);
         for program in &mut programs {
@@ -315,7 +317,12 @@ impl Sampler {
                     .keep(&pairs, prog_ids.to_vec(), link_ids, boottime_ns, cost);
                 None
             }
-            Err(err) => Some(format!("could not read owning processes: {err}")),
+            Err(err) => {
+                // Held back like a read that worked: a read that fails after
+                // a long walk must not be tried again every pass.
+                self.owner_cache.failed(started.elapsed());
+                Some(format!("could not read owning processes: {err}"))
+            }
         };
         self.warnings.extend(self.owners_failing.update(failure));
     }
@@ -361,9 +368,9 @@ impl Sampler {
     }
 
     /// Every link, when they differ from those last sent.
-    fn changed_links(&mut self) -> Option<Vec<LinkFacts>> {
+    fn changed_links(&mut self, describe_all: bool) -> Option<Vec<LinkFacts>> {
         let reader = self.links.as_mut()?;
-        match reader.read() {
+        match reader.read(describe_all) {
             Ok(links) => {
                 self.links_failing.update(None);
                 if self.links_sent.as_ref() == Some(&links) {

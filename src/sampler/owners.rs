@@ -148,6 +148,13 @@ impl OwnerCache {
         self.read_boottime_ns = Some(boottime_ns);
     }
 
+    /// A read that failed after `cost`: the last owners stay, and the next
+    /// read waits as it would after a read that worked.
+    pub fn failed(&mut self, cost: Duration) {
+        self.cost = cost;
+        self.read_at = Some(Instant::now());
+    }
+
     /// Puts the owners last read onto `programs` (sorted by id).
     pub fn attach(&self, programs: &mut [ProgramSample]) {
         attach(programs, &self.groups);

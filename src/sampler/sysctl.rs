@@ -14,6 +14,7 @@
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Seek, Write};
 use std::sync::{Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
 /// The sysctl itself.
 pub const SYSCTL_PATH: &str = "/proc/sys/kernel/bpf_stats_enabled";
@@ -24,8 +25,17 @@ const STATE_FILE: &str = "/run/bpfscope/sysctl";
 /// allocate without bound.
 const HOLDERS_MAX: usize = 4_096;
 
-/// Guards alive in this process, and whether it is listed.
-static LOCAL: Mutex<usize> = Mutex::new(0);
+/// Guards alive in this process, and the value to restore when it had to
+/// go alone.
+struct Local {
+    guards: usize,
+    alone: Option<String>,
+}
+
+static LOCAL: Mutex<Local> = Mutex::new(Local {
+    guards: 0,
+    alone: None,
+});
 
 /// The shared state: the value to restore and the instances holding it on.
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -87,17 +97,62 @@ fn start_time(pid: u32) -> Option<u64> {
     after.split(' ').nth(19)?.parse().ok()
 }
 
-/// The state file, opened and locked for as long as the value lives.
+/// How long to wait for another instance's lock before going alone.
+const LOCK_WAIT: Duration = Duration::from_secs(5);
+
+/// The state file, opened and locked for as long as the value lives. The
+/// directory and the file must be root's alone (0700, 0600, no symlink):
+/// another user who could write them could make root write elsewhere, or
+/// forge holders; one who could merely open the file could lock it.
 fn locked_state() -> io::Result<File> {
-    fs::create_dir_all(STATE_DIR)?;
+    use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
+    match fs::DirBuilder::new().mode(0o700).create(STATE_DIR) {
+        Ok(()) => {}
+        Err(err) if err.kind() == io::ErrorKind::AlreadyExists => {}
+        Err(err) => return Err(err),
+    }
+    // SAFETY: geteuid has no preconditions.
+    let me = unsafe { libc::geteuid() };
+    let dir = fs::symlink_metadata(STATE_DIR)?;
+    if !dir.is_dir() || dir.uid() != me {
+        return Err(io::Error::other(format!(
+            "{STATE_DIR} is not bpfscope's directory"
+        )));
+    }
+    // Ours (an earlier version made it 0755): make it private.
+    if dir.mode() & 0o777 != 0o700 {
+        fs::set_permissions(STATE_DIR, fs::Permissions::from_mode(0o700))?;
+    }
     let file = OpenOptions::new()
         .read(true)
         .write(true)
         .create(true)
         .truncate(false)
+        .mode(0o600)
+        .custom_flags(libc::O_NOFOLLOW)
         .open(STATE_FILE)?;
-    file.lock()?;
-    Ok(file)
+    let meta = file.metadata()?;
+    if !meta.is_file() || meta.uid() != me {
+        return Err(io::Error::other(format!(
+            "{STATE_FILE} is not bpfscope's file"
+        )));
+    }
+    if meta.mode() & 0o777 != 0o600 {
+        file.set_permissions(fs::Permissions::from_mode(0o600))?;
+    }
+    let start = Instant::now();
+    loop {
+        match file.try_lock() {
+            Ok(()) => return Ok(file),
+            Err(std::fs::TryLockError::WouldBlock) if start.elapsed() < LOCK_WAIT => {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            Err(std::fs::TryLockError::WouldBlock) => {
+                return Err(io::Error::other(format!("{STATE_FILE} stays locked")));
+            }
+            Err(std::fs::TryLockError::Error(err)) => return Err(err),
+        }
+    }
 }
 
 fn read_state(file: &mut File) -> io::Result<State> {
@@ -116,23 +171,23 @@ fn write_state(file: &mut File, state: &State) -> io::Result<()> {
 /// Turns the sysctl on for one more guard of this process.
 pub fn enable() -> io::Result<()> {
     let mut local = LOCAL.lock().unwrap_or_else(PoisonError::into_inner);
-    if *local == 0 {
-        join()?;
+    if local.guards == 0 {
+        local.alone = join()?;
     }
-    *local += 1;
+    local.guards += 1;
     Ok(())
 }
 
 /// One guard of this process is gone; the process leaves with the last.
 pub fn release() {
     let mut local = LOCAL.lock().unwrap_or_else(PoisonError::into_inner);
-    match *local {
+    match local.guards {
         0 => {}
         1 => {
-            *local = 0;
-            leave();
+            local.guards = 0;
+            leave(local.alone.take());
         }
-        _ => *local -= 1,
+        _ => local.guards -= 1,
     }
 }
 
@@ -140,31 +195,59 @@ pub fn release() {
 /// ends the process). Idempotent.
 pub fn release_all() {
     let mut local = LOCAL.lock().unwrap_or_else(PoisonError::into_inner);
-    if *local > 0 {
-        *local = 0;
-        leave();
+    if local.guards > 0 {
+        local.guards = 0;
+        leave(local.alone.take());
     }
 }
 
-/// Lists this process and turns the sysctl on (saving its value if no
-/// other instance holds it on).
-fn join() -> io::Result<()> {
-    let mut file = locked_state()?;
+/// Lists this process and turns the sysctl on, saving its value if no
+/// other instance holds it on. Where the shared state cannot be used (a
+/// read-only or foreign `/run`), it goes alone, as one instance: the value
+/// to restore is returned to keep in this process.
+fn join() -> io::Result<Option<String>> {
+    let mut file = match locked_state() {
+        Ok(file) => file,
+        Err(err) => {
+            tracing::warn!(
+                "the sysctl fallback is not shared with other bpfscope instances: {err}"
+            );
+            let original = fs::read_to_string(SYSCTL_PATH)?.trim().to_owned();
+            fs::write(SYSCTL_PATH, "1\n")?;
+            return Ok(Some(original));
+        }
+    };
     let mut state = read_state(&mut file)?;
     state.prune();
-    if state.holders.is_empty() || state.original.is_none() {
+    // An original left without holders is from an instance that was killed:
+    // it is still the value to restore (the sysctl now reads 1 because of it).
+    if state.original.is_none() {
         state.original = Some(fs::read_to_string(SYSCTL_PATH)?.trim().to_owned());
     }
-    fs::write(SYSCTL_PATH, "1\n")?;
     let me = std::process::id();
     state.holders.retain(|&(pid, _)| pid != me);
     state.holders.push((me, start_time(me).unwrap_or(0)));
-    write_state(&mut file, &state)
+    // Listed first, then on: a crash in between leaves a record, not a
+    // sysctl turned on that nobody knows to restore.
+    write_state(&mut file, &state)?;
+    if let Err(err) = fs::write(SYSCTL_PATH, "1\n") {
+        state.holders.retain(|&(pid, _)| pid != me);
+        if state.holders.is_empty() {
+            state.original = None;
+        }
+        let _ = write_state(&mut file, &state);
+        return Err(err);
+    }
+    Ok(None)
 }
 
 /// Takes this process off the list; the last one out restores the value.
-fn leave() {
+/// `alone`: the value this process saved when it could not share.
+fn leave(alone: Option<String>) {
     let result = (|| -> io::Result<()> {
+        if let Some(original) = alone {
+            return fs::write(SYSCTL_PATH, format!("{original}\n"));
+        }
         let mut file = locked_state()?;
         let mut state = read_state(&mut file)?;
         let me = std::process::id();

@@ -75,7 +75,9 @@ impl Store {
         match event {
             SourceEvent::Hello(info) => {
                 // Notices stay with the source's info (the status bar's
-                // tooltip); they are facts, not errors.
+                // tooltip); they are facts, not errors. A new source's
+                // samples owe nothing to facts an old one sent ahead.
+                self.facts_ahead.clear();
                 self.info = Some(info);
                 self.generation += 1;
             }

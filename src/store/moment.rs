@@ -208,6 +208,14 @@ impl Moment {
         let links_changed = absorbed.links;
         let mut programs = sample.programs;
         programs.sort_unstable_by_key(ProgramKey::of);
+        // Facts of programs this sample does not list are kept by no row:
+        // a source that sends them (by mistake, or hostile) must not grow
+        // the catalog without bound.
+        for key in &fresh {
+            if programs.binary_search_by_key(key, ProgramKey::of).is_err() {
+                self.catalog.remove(*key);
+            }
+        }
         let old = std::mem::take(&mut self.entries);
         let mut entries = Vec::with_capacity(old.len().max(programs.len()));
         let mut rows = Vec::with_capacity(entries.capacity());
