@@ -14,11 +14,9 @@
 #![allow(clippy::expect_used)] // a demo without its programs has nothing to do
 
 use std::collections::VecDeque;
-use std::os::unix::process::CommandExt;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use bpfscope::test_support::{AttachTestObject, TestProgram, TestProgramType};
+use bpfscope::test_support::{AttachTestObject, Holder, TestProgram, TestProgramType};
 
 /// How often the programs are run.
 const TICK: Duration = Duration::from_millis(10);
@@ -100,59 +98,15 @@ impl Drop for CgroupDir {
 const PER_HOLDER: usize = 19_000;
 
 /// `sleep` processes holding `total` descriptors of `/dev/null` together;
-/// they are killed when the list drops.
-struct Holders(Vec<Child>);
-
-impl Drop for Holders {
-    fn drop(&mut self) {
-        for child in &mut self.0 {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
-
-fn hold_fds(total: usize) -> Holders {
-    let null = std::ffi::CString::new("/dev/null").expect("no NUL");
-    let mut holders = Holders(Vec::new());
-    let mut left = total;
-    while left > 0 {
-        let dups = left.min(PER_HOLDER);
-        left -= dups;
-        let null = null.clone();
-        let mut command = Command::new("sleep");
-        command
-            .arg("infinity")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null());
-        // SAFETY: runs in the child between fork and exec, calling only
-        // async-signal-safe functions (prctl, setrlimit, open, dup); no allocation.
-        unsafe {
-            command.pre_exec(move || {
-                // Die with this process, however it ends.
-                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0);
-                let limit = libc::rlimit {
-                    rlim_cur: 20_000,
-                    rlim_max: 20_000,
-                };
-                libc::setrlimit(libc::RLIMIT_NOFILE, &raw const limit);
-                let fd = libc::open(null.as_ptr(), libc::O_RDONLY);
-                if fd < 0 {
-                    return Err(std::io::Error::last_os_error());
-                }
-                for _ in 1..dups {
-                    if libc::dup(fd) < 0 {
-                        return Err(std::io::Error::last_os_error());
-                    }
-                }
-                Ok(())
-            });
-        }
-        holders
-            .0
-            .push(command.spawn().expect("start a descriptor holder"));
-    }
-    holders
+/// they are killed when the list drops, or with this process.
+fn hold_fds(total: usize) -> Vec<Holder> {
+    (0..total.div_ceil(PER_HOLDER))
+        .map(|i| {
+            let dups = (total - i * PER_HOLDER).min(PER_HOLDER);
+            Holder::start(Vec::new(), None, u32::try_from(dups).unwrap_or(u32::MAX))
+                .expect("start a descriptor holder")
+        })
+        .collect()
 }
 
 /// Programs replaced continuously: the oldest unloads, a new one loads.

@@ -483,3 +483,71 @@ impl Consumer {
         }
     }
 }
+
+/// A `sleep` that holds open descriptors (a busy server's files, a process
+/// holding a program), killed when dropped and with its parent.
+#[derive(Debug)]
+pub struct Holder(pub std::process::Child);
+
+impl Holder {
+    /// Starts `sleep` with `opens` opened (each once), `inherit` kept as
+    /// descriptor 100, and `/dev/null` duplicated `dups` times: none
+    /// close-on-exec, so `sleep` holds them all.
+    pub fn start(
+        opens: Vec<(std::ffi::CString, libc::c_int)>,
+        inherit: Option<i32>,
+        dups: u32,
+    ) -> io::Result<Self> {
+        use std::os::unix::process::CommandExt;
+        let mut command = std::process::Command::new("sleep");
+        command
+            .arg("infinity")
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null());
+        let null = CString::new("/dev/null").map_err(io::Error::other)?;
+        // SAFETY: the closure runs in the child between fork and exec and
+        // calls only async-signal-safe functions (prctl, setrlimit, dup2,
+        // open, dup), with no allocation: the paths were made before.
+        unsafe {
+            command.pre_exec(move || {
+                // Die with the parent, however it ends.
+                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0);
+                let limit = libc::rlimit {
+                    rlim_cur: 20_000,
+                    rlim_max: 20_000,
+                };
+                libc::setrlimit(libc::RLIMIT_NOFILE, &raw const limit);
+                if let Some(fd) = inherit
+                    && libc::dup2(fd, 100) < 0
+                {
+                    return Err(io::Error::last_os_error());
+                }
+                for (path, flags) in &opens {
+                    if libc::open(path.as_ptr(), *flags) < 0 {
+                        return Err(io::Error::last_os_error());
+                    }
+                }
+                if dups > 0 {
+                    let fd = libc::open(null.as_ptr(), libc::O_RDONLY);
+                    if fd < 0 {
+                        return Err(io::Error::last_os_error());
+                    }
+                    for _ in 1..dups {
+                        if libc::dup(fd) < 0 {
+                            return Err(io::Error::last_os_error());
+                        }
+                    }
+                }
+                Ok(())
+            });
+        }
+        command.spawn().map(Self)
+    }
+}
+
+impl Drop for Holder {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}

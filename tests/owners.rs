@@ -4,75 +4,19 @@
 #![allow(clippy::expect_used, clippy::unwrap_used)] // tests fail loudly by design
 
 use std::ffi::CString;
-use std::os::unix::process::CommandExt;
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use bpfscope::model::Enumeration;
 use bpfscope::sampler::{Sampler, SamplerConfig};
-use bpfscope::test_support::{TestProgram, require_privilege};
+use bpfscope::test_support::{Holder, TestProgram, require_privilege};
 
 /// Descriptors one holder process keeps open (the per-process limit here
 /// is 20,000).
 const PER_HOLDER: u32 = 19_000;
 
 /// A `sleep` holding descriptors; killed on drop.
-struct Holder(Child);
-
-impl Drop for Holder {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// Starts `sleep 600` with `opens` opened (each once), `inherit` kept (as
-/// descriptor 100) and `/dev/null` duplicated `dups` times, none
-/// close-on-exec, so `sleep` holds them all.
 fn holder(opens: Vec<(CString, libc::c_int)>, inherit: Option<i32>, dups: u32) -> Holder {
-    let mut command = Command::new("sleep");
-    command
-        .arg("600")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null());
-    let null = CString::new("/dev/null").unwrap();
-    // SAFETY: the closure runs in the child between fork and exec and calls
-    // only async-signal-safe functions (prctl, setrlimit, open, dup), with no
-    // allocation: the paths were made before the fork.
-    unsafe {
-        command.pre_exec(move || {
-            // Die with the test, however it ends.
-            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0);
-            let limit = libc::rlimit {
-                rlim_cur: 20_000,
-                rlim_max: 20_000,
-            };
-            libc::setrlimit(libc::RLIMIT_NOFILE, &raw const limit);
-            if let Some(fd) = inherit
-                && libc::dup2(fd, 100) < 0
-            {
-                return Err(std::io::Error::last_os_error());
-            }
-            for (path, flags) in &opens {
-                if libc::open(path.as_ptr(), *flags) < 0 {
-                    return Err(std::io::Error::last_os_error());
-                }
-            }
-            if dups > 0 {
-                let fd = libc::open(null.as_ptr(), libc::O_RDONLY);
-                if fd < 0 {
-                    return Err(std::io::Error::last_os_error());
-                }
-                for _ in 1..dups {
-                    if libc::dup(fd) < 0 {
-                        return Err(std::io::Error::last_os_error());
-                    }
-                }
-            }
-            Ok(())
-        });
-    }
-    Holder(command.spawn().expect("start a holder"))
+    Holder::start(opens, inherit, dups).expect("start a holder")
 }
 
 fn sampler() -> Sampler {
