@@ -19,6 +19,20 @@ pub use name::{KernelName, NAME_MAX};
 pub use sample::{Owner, ProgramKey, ProgramSample, Sample};
 pub use status::{Action, Status, Via};
 
+/// Cuts `text` to at most `max` bytes, at a character boundary; whether it
+/// was longer.
+pub fn truncate_at_char(text: &mut String, max: usize) -> bool {
+    if text.len() <= max {
+        return false;
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    text.truncate(end);
+    true
+}
+
 /// RFC 3339 UTC with microseconds, e.g. `2026-11-25T06:11:18.123456Z`: how
 /// every time bpfscope writes reads.
 #[must_use]

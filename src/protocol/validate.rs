@@ -119,14 +119,10 @@ fn validate_facts(all: &mut [crate::model::ProgramFacts]) -> Result<(), Protocol
     Ok(())
 }
 
-/// Cuts `text` to at most `max` bytes, at a character boundary.
+/// Cuts `text` to at most `max` bytes, at a character boundary, marking
+/// the cut.
 fn cut(text: &mut String, max: usize) {
-    if text.len() > max {
-        let mut end = max;
-        while !text.is_char_boundary(end) {
-            end -= 1;
-        }
-        text.truncate(end);
+    if crate::model::truncate_at_char(text, max) {
         text.push('…');
     }
 }

@@ -1,7 +1,8 @@
-//! Link targets in words: kernel functions from BTF, perf events,
-//! network namespaces, netfilter hooks, attach types.
+//! Link ids, and link targets in words: kernel functions from BTF, perf
+//! events, network namespaces, netfilter hooks, attach types.
 
 use std::fs;
+use std::io;
 use std::os::unix::fs::MetadataExt;
 
 use libbpf_rs::ProgramAttachType;
@@ -171,6 +172,29 @@ pub(super) fn netfilter_words(family: u32, hook: u32, priority: i32) -> String {
         other => format!("hook {other}"),
     };
     format!("{family} {hook} priority {priority}")
+}
+
+/// Every link id, sorted (`BPF_LINK_GET_NEXT_ID`: no descriptor opened).
+pub(super) fn link_ids() -> io::Result<Vec<u32>> {
+    let mut ids = Vec::new();
+    let mut id = 0u32;
+    loop {
+        let mut next = 0u32;
+        // SAFETY: `next` is a valid u32 the call writes to.
+        let rc = unsafe { libbpf_sys::bpf_link_get_next_id(id, &raw mut next) };
+        if rc < 0 {
+            return match -rc {
+                libc::ENOENT => Ok(ids),
+                errno => Err(io::Error::from_raw_os_error(errno)),
+            };
+        }
+        // Ids only grow; a kernel that repeats one must not loop forever.
+        if next <= id {
+            return Ok(ids);
+        }
+        id = next;
+        ids.push(id);
+    }
 }
 
 #[cfg(test)]

@@ -19,8 +19,8 @@ use libbpf_rs::{Link, Object};
 
 use super::facts::{Btf, fd_from};
 use super::link_words::{
-    KernelBtf, UNKNOWN_ATTACH, attach_num, attach_type_name, netfilter_words, netns_words,
-    perf_event, prog_btf_id, target_is_program,
+    KernelBtf, UNKNOWN_ATTACH, attach_num, attach_type_name, link_ids, netfilter_words,
+    netns_words, perf_event, prog_btf_id, target_is_program,
 };
 use crate::model::LinkFacts;
 
@@ -323,29 +323,6 @@ impl LinkReader {
         let name = name.unwrap_or_else(|| format!("BTF object {obj_id} type {btf_id}"));
         self.functions.insert((obj_id, btf_id), name.clone());
         name
-    }
-}
-
-/// Every link id, sorted (`BPF_LINK_GET_NEXT_ID`: no descriptor opened).
-fn link_ids() -> io::Result<Vec<u32>> {
-    let mut ids = Vec::new();
-    let mut id = 0u32;
-    loop {
-        let mut next = 0u32;
-        // SAFETY: `next` is a valid u32 the call writes to.
-        let rc = unsafe { libbpf_sys::bpf_link_get_next_id(id, &raw mut next) };
-        if rc < 0 {
-            return match -rc {
-                libc::ENOENT => Ok(ids),
-                errno => Err(io::Error::from_raw_os_error(errno)),
-            };
-        }
-        // Ids only grow; a kernel that repeats one must not loop forever.
-        if next <= id {
-            return Ok(ids);
-        }
-        id = next;
-        ids.push(id);
     }
 }
 

@@ -13,6 +13,9 @@ mod owners;
 mod stats;
 mod syscall;
 mod sysctl;
+mod warn_once;
+
+use warn_once::WarnOnce;
 mod thread;
 
 use std::io;
@@ -99,20 +102,6 @@ pub struct Sampler {
     links_sent: Option<Vec<LinkFacts>>,
     facts_failing: WarnOnce,
     links_failing: WarnOnce,
-}
-
-/// A failure said once while it lasts, and again after it has cleared.
-#[derive(Debug, Default)]
-struct WarnOnce {
-    failing: bool,
-}
-
-impl WarnOnce {
-    /// Records this pass's outcome; the warning to give, if it is new.
-    fn update(&mut self, failure: Option<String>) -> Option<String> {
-        let was = std::mem::replace(&mut self.failing, failure.is_some());
-        failure.filter(|_| !was)
-    }
 }
 
 impl Sampler {
@@ -391,18 +380,4 @@ impl Sampler {
 /// The kernel id of the program behind `fd`.
 pub fn prog_id_of(fd: &std::os::fd::OwnedFd) -> io::Result<u32> {
     syscall::prog_info(fd).map(|info| info.id)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::WarnOnce;
-
-    #[test]
-    fn a_failure_is_said_once_while_it_lasts_and_again_after_it_clears() {
-        let mut warn = WarnOnce::default();
-        assert_eq!(warn.update(Some("a".into())), Some("a".into()));
-        assert_eq!(warn.update(Some("b".into())), None);
-        assert_eq!(warn.update(None), None);
-        assert_eq!(warn.update(Some("c".into())), Some("c".into()));
-    }
 }

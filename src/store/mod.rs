@@ -104,13 +104,7 @@ impl Store {
     /// pass must not grow memory without bound.
     fn push_message(&mut self, severity: Severity, mut text: String) {
         // Whatever its source, a message is a line for the status bar.
-        if text.len() > MESSAGE_MAX {
-            let mut end = MESSAGE_MAX;
-            while !text.is_char_boundary(end) {
-                end -= 1;
-            }
-            text.truncate(end);
-        }
+        crate::model::truncate_at_char(&mut text, MESSAGE_MAX);
         if self.messages.len() >= ERRORS_KEPT {
             self.messages.pop_front();
         }

@@ -11,8 +11,10 @@ use std::collections::{HashSet, VecDeque};
 use std::sync::Arc;
 use std::time::SystemTime;
 
+mod retire;
+
 use super::row::{Row, RowText};
-use super::{GONE_KEPT, HISTORY_AGE, HISTORY_POINTS, MARKERS_KEPT};
+use super::{HISTORY_AGE, HISTORY_POINTS, MARKERS_KEPT};
 use crate::model::metrics::{Metrics, baseline, delta_metrics, total_cpu_percent};
 use crate::model::{Catalog, ProgramKey, ProgramSample, Sample};
 
@@ -130,59 +132,6 @@ impl Moment {
     #[must_use]
     pub fn gone_count(&self) -> usize {
         self.gone
-    }
-
-    /// Drops unloaded programs whose last sample has left the history (they
-    /// have nothing left to plot) and all but the newest [`GONE_KEPT`] (or
-    /// the set limit), with their history and facts: memory follows the
-    /// live programs, not how long bpfscope has run.
-    fn retire_gone(&mut self) {
-        let limit = self.gone_limit.unwrap_or(GONE_KEPT);
-        let newest = self.base + self.times.len() as u64;
-        let live = |e: &Entry| e.seen + 1 == newest;
-        if self.gone == 0 {
-            return; // the steady state: nothing to retire, nothing swept
-        }
-        // Newest first by the last sample that listed them, then by key.
-        let rank = |e: &Entry| (e.seen, e.key());
-        let mut gone: Vec<(u64, ProgramKey)> = self
-            .entries
-            .iter()
-            .filter(|e| !live(e) && e.seen >= self.base)
-            .map(rank)
-            .collect();
-        // The lowest rank that still makes the cut.
-        let cutoff = match gone.len().checked_sub(limit) {
-            Some(0) | None => None,
-            Some(_) if limit == 0 => Some((
-                u64::MAX,
-                ProgramKey {
-                    id: u32::MAX,
-                    load_time_ns: u64::MAX,
-                },
-            )),
-            Some(excess) => {
-                let (_, nth, _) = gone.select_nth_unstable(excess);
-                Some(*nth)
-            }
-        };
-        let base = self.base;
-        let keep: Vec<bool> = self
-            .entries
-            .iter()
-            .map(|e| live(e) || (e.seen >= base && cutoff.is_none_or(|c| rank(e) >= c)))
-            .collect();
-        if keep.iter().all(|&k| k) {
-            return;
-        }
-        let mut flags = keep.iter();
-        self.entries
-            .retain(|_| flags.next().copied().unwrap_or(true));
-        let mut flags = keep.iter();
-        self.rows.retain(|_| flags.next().copied().unwrap_or(true));
-        self.gone = self.rows.iter().filter(|r| r.gone).count();
-        let kept: HashSet<ProgramKey> = self.entries.iter().map(Entry::key).collect();
-        self.catalog.retain(|k| kept.contains(k));
     }
 
     /// Takes in one sample: rows, history and totals.

@@ -1,0 +1,232 @@
+//! Real BPF programs for bpfscope's own tests and benchmarks: loaded from a
+//! few raw instructions (no object file needed) and run on demand with
+//! `BPF_PROG_TEST_RUN`, so the expected run counts are exact.
+
+use std::ffi::CString;
+use std::io;
+use std::mem;
+use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd};
+
+/// `r0 = 0; exit` and `r0 = 2; exit`, as raw `struct bpf_insn`s (8 bytes
+/// each; the register nibbles are zero).
+#[repr(C, align(8))]
+struct Insns([u8; 16]);
+
+static RETURN_ZERO: Insns = Insns([
+    0xb7, 0, 0, 0, 0, 0, 0, 0, // BPF_ALU64 | BPF_MOV | BPF_K: r0 = 0
+    0x95, 0, 0, 0, 0, 0, 0, 0, // BPF_JMP | BPF_EXIT
+]);
+
+static RETURN_TWO: Insns = Insns([
+    0xb7, 0, 0, 0, 2, 0, 0, 0, // r0 = 2 (XDP_PASS)
+    0x95, 0, 0, 0, 0, 0, 0, 0, // exit
+]);
+
+/// Program types [`TestProgram`] can load; all support `BPF_PROG_TEST_RUN`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TestProgramType {
+    /// Returns 0 (drop nothing, accept nothing).
+    SocketFilter,
+    /// Returns `XDP_PASS`.
+    Xdp,
+    /// A tc classifier returning `TC_ACT_OK`.
+    SchedCls,
+}
+
+/// A loaded program that returns at once. Unloaded when dropped (unless
+/// something else holds it).
+#[derive(Debug)]
+pub struct TestProgram {
+    fd: OwnedFd,
+    id: u32,
+}
+
+impl TestProgram {
+    /// Loads a socket filter named `name` (at most 15 bytes are kept).
+    pub fn load(name: &str) -> io::Result<Self> {
+        Self::load_typed(name, TestProgramType::SocketFilter)
+    }
+
+    /// Loads a program of `kind` named `name`.
+    pub fn load_typed(name: &str, kind: TestProgramType) -> io::Result<Self> {
+        let (prog_type, insns) = match kind {
+            TestProgramType::SocketFilter => {
+                (libbpf_sys::BPF_PROG_TYPE_SOCKET_FILTER, &RETURN_ZERO)
+            }
+            TestProgramType::Xdp => (libbpf_sys::BPF_PROG_TYPE_XDP, &RETURN_TWO),
+            TestProgramType::SchedCls => (libbpf_sys::BPF_PROG_TYPE_SCHED_CLS, &RETURN_ZERO),
+        };
+        let name = CString::new(name).map_err(io::Error::other)?;
+        let license = c"GPL";
+        // SAFETY: bpf_prog_load_opts is a plain C struct; all-zeroes plus
+        // its size is the documented "no options" value.
+        let mut opts: libbpf_sys::bpf_prog_load_opts = unsafe { mem::zeroed() };
+        opts.sz = mem::size_of::<libbpf_sys::bpf_prog_load_opts>() as _;
+        // SAFETY: every pointer is valid for the call; the instructions are
+        // two 8-byte bpf_insns with the required alignment.
+        let fd = unsafe {
+            libbpf_sys::bpf_prog_load(
+                prog_type,
+                name.as_ptr(),
+                license.as_ptr(),
+                std::ptr::from_ref(insns).cast::<libbpf_sys::bpf_insn>(),
+                2,
+                &raw mut opts,
+            )
+        };
+        if fd < 0 {
+            return Err(io::Error::from_raw_os_error(-fd));
+        }
+        // SAFETY: the kernel just returned this fd and nothing else owns it.
+        let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+        let id = crate::sampler::prog_id_of(&fd)?;
+        Ok(Self { fd, id })
+    }
+
+    /// The program's descriptor (for a child to inherit).
+    #[must_use]
+    pub fn raw_fd(&self) -> i32 {
+        self.fd.as_raw_fd()
+    }
+
+    /// The program's kernel id.
+    #[must_use]
+    pub fn id(&self) -> u32 {
+        self.id
+    }
+
+    /// Runs the program `repeat` times (at least once) on a dummy packet.
+    pub fn run(&self, repeat: u32) -> io::Result<()> {
+        test_run(self.fd.as_fd(), repeat)
+    }
+}
+
+/// Runs the program behind `fd` `repeat` times (at least once) on a dummy
+/// 64-byte packet with `BPF_PROG_TEST_RUN`.
+pub fn test_run(fd: std::os::fd::BorrowedFd<'_>, repeat: u32) -> io::Result<()> {
+    let packet = [0u8; 64];
+    // SAFETY: plain C struct; all-zeroes plus its size means defaults.
+    let mut opts: libbpf_sys::bpf_test_run_opts = unsafe { mem::zeroed() };
+    opts.sz = mem::size_of::<libbpf_sys::bpf_test_run_opts>() as _;
+    opts.data_in = packet.as_ptr().cast();
+    opts.data_size_in = packet.len() as u32;
+    opts.repeat = i32::try_from(repeat).unwrap_or(i32::MAX);
+    // SAFETY: `opts` points at `packet`, which outlives the call; no
+    // output buffers are given.
+    let rc = unsafe { libbpf_sys::bpf_prog_test_run_opts(fd.as_raw_fd(), &raw mut opts) };
+    if rc < 0 {
+        return Err(io::Error::from_raw_os_error(-rc));
+    }
+    Ok(())
+}
+
+/// Raises the soft open-file limit to the hard one, so that thousands of
+/// programs can be held open at once.
+pub fn raise_fd_limit() -> io::Result<u64> {
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: `lim` is a valid, writable rlimit.
+    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &raw mut lim) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    lim.rlim_cur = lim.rlim_max;
+    // SAFETY: `lim` is a valid rlimit with cur <= max.
+    if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &raw const lim) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(lim.rlim_cur)
+}
+
+/// Whether this process may load programs and turn statistics on.
+#[must_use]
+pub fn privileged() -> bool {
+    crate::sys::has_cap(crate::sys::CAP_SYS_ADMIN)
+}
+
+/// For tests that need the kernel: `true` to go on. Without the privilege it
+/// prints why the test is skipped and returns `false`; under `CI=true` a
+/// missing privilege fails the test instead.
+#[must_use]
+pub fn require_privilege(test: &str) -> bool {
+    privileged()
+        || skip(
+            test,
+            "needs CAP_SYS_ADMIN to load BPF programs; run as root",
+        )
+}
+
+/// Skips `test` for `reason` (printed), or fails it under `CI=true`, where
+/// nothing may be skipped. Always returns `false` ("do not go on").
+#[must_use]
+pub fn skip(test: &str, reason: &str) -> bool {
+    let in_ci = std::env::var("CI").is_ok_and(|v| v == "true" || v == "1");
+    assert!(
+        !in_ci,
+        "{test}: {reason}; CI=true, so this is a failure, not a skip"
+    );
+    eprintln!("SKIPPED {test}: {reason}");
+    false
+}
+
+/// The programs of `src/bpf/attach_test.bpf.c`, loaded and not attached:
+/// tests attach them through links to targets they create.
+#[derive(Debug)]
+pub struct AttachTestObject {
+    object: libbpf_rs::Object,
+}
+
+impl AttachTestObject {
+    const BYTES: &'static [u8] = include_bytes!(concat!(env!("OUT_DIR"), "/attach_test.bpf.o"));
+
+    /// Loads every program; the fentry one only when `fentry` (a kernel
+    /// without BTF for `bpf_fentry_test1`, or without trampolines, refuses
+    /// it, and the rest must still load).
+    pub fn load(fentry: bool) -> io::Result<Self> {
+        let mut open = libbpf_rs::ObjectBuilder::default()
+            .open_memory(Self::BYTES)
+            .map_err(|e| io::Error::other(format!("{e:#}")))?;
+        for mut prog in open.progs_mut() {
+            if prog.name() == "bpfscope_fentry" {
+                prog.set_autoload(fentry);
+            }
+        }
+        let object = open
+            .load()
+            .map_err(|e| io::Error::other(format!("{e:#}")))?;
+        Ok(Self { object })
+    }
+
+    /// The program whose C function is `name`.
+    pub fn program(&mut self, name: &str) -> io::Result<libbpf_rs::ProgramMut<'_>> {
+        self.object
+            .progs_mut()
+            .find(|p| p.name() == name)
+            .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, format!("no program {name}")))
+    }
+
+    /// Runs the program whose C function is `name` `repeat` times with
+    /// `BPF_PROG_TEST_RUN` (types that support it: cgroup_skb, xdp).
+    pub fn run(&mut self, name: &str, repeat: u32) -> io::Result<()> {
+        let prog = self.program(name)?;
+        test_run(prog.as_fd(), repeat)
+    }
+
+    /// The kernel id of the program whose C function is `name`.
+    pub fn id(&self, name: &str) -> io::Result<u32> {
+        use std::os::fd::AsFd;
+        let prog = self
+            .object
+            .progs()
+            .find(|p| p.name() == name)
+            .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, format!("no program {name}")))?;
+        libbpf_rs::Program::id_from_fd(prog.as_fd()).map_err(|e| io::Error::other(format!("{e:#}")))
+    }
+}
+
+mod fixtures;
+mod machine;
+
+pub use fixtures::{Consumer, ProgramBuilder, program, sample_at};
+pub use machine::{Holder, SYSCTL, SysctlForTest, machine_lock, sysctl_for_test, sysctl_now};
