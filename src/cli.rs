@@ -168,6 +168,7 @@ fn sample_source(args: &SampleArgs, mut launch: HelperLaunch) -> Result<Source, 
         owners: !args.no_owners,
         facts: true,
         owners_every: args.owners_every.map(Interval::duration),
+        facts_by_syscall: false,
     };
     let waker: Waker = Arc::new(|| {});
     let source = if crate::sys::has_cap(crate::sys::CAP_SYS_ADMIN) {

@@ -51,9 +51,14 @@ fn in_netns<T>(name: &str, f: impl FnOnce() -> T) -> T {
 }
 
 fn sampler() -> Sampler {
+    sampler_with(false)
+}
+
+fn sampler_with(facts_by_syscall: bool) -> Sampler {
     Sampler::new(SamplerConfig {
         owners: true,
         facts: true,
+        facts_by_syscall,
         ..SamplerConfig::default()
     })
     .expect("sampler starts as root")
@@ -249,6 +254,29 @@ fn links_name_their_targets_and_facts_describe_each_program() {
     );
     // A program loaded without BTF keeps its kernel name only.
     assert_eq!(facts_of(&first, unlinked.id()).full_name, None);
+
+    // The iterators (what the helper reads after giving CAP_SYS_ADMIN up)
+    // and the syscall path (opening each object by id) agree, field by
+    // field, for every program and link of this test.
+    let mut by_iter = sampler_with(false);
+    let mut by_syscall = sampler_with(true);
+    let (a, b) = (take(&mut by_iter), take(&mut by_syscall));
+    let ours: Vec<u32> = [
+        "bpfscope_raw_tracepoint_with_a_long_name",
+        "bpfscope_cgroup_ingress",
+        "bpfscope_xdp",
+        "bpfscope_uprobe",
+    ]
+    .into_iter()
+    .map(id)
+    .chain([unlinked.id()])
+    .collect();
+    for prog in &ours {
+        assert_eq!(facts_of(&a, *prog), facts_of(&b, *prog), "facts of {prog}");
+        let (la, lb) = (a.links.as_deref().unwrap(), b.links.as_deref().unwrap());
+        assert_eq!(links_of(la, *prog), links_of(lb, *prog), "links of {prog}");
+    }
+    drop((by_iter, by_syscall));
 
     // Facts are sent once per program; links only when they change.
     let second = take(&mut sampler);

@@ -57,23 +57,44 @@ fn libbpf_log(level: libbpf_rs::PrintLevel, message: String) {
 /// libbpf's own messages (a verifier log can be thousands of lines) go to
 /// `tracing` at debug level; the caller reports one line of its own.
 pub(super) fn load_iterator(bytes: &[u8], prog: &str) -> io::Result<(Object, Link)> {
+    let (object, mut links) = load_iterators(bytes, &[prog])?;
+    let link = links
+        .pop()
+        .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, format!("no program {prog}")))?;
+    Ok((object, link))
+}
+
+/// Opens and loads `bytes`, then attaches each program in `progs`; the links
+/// come back in the order asked for.
+pub(super) fn load_iterators(bytes: &[u8], progs: &[&str]) -> io::Result<(Object, Vec<Link>)> {
     libbpf_rs::set_print(Some((libbpf_rs::PrintLevel::Warn, libbpf_log)));
     let object = ObjectBuilder::default()
         .open_memory(bytes)
         .and_then(libbpf_rs::OpenObject::load)
         .map_err(to_io)?;
-    let link = object
-        .progs_mut()
-        .find(|p| p.name() == prog)
-        .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, format!("no program {prog}")))?
-        .attach()
-        .map_err(to_io)?;
-    Ok((object, link))
+    let mut links = Vec::with_capacity(progs.len());
+    for &prog in progs {
+        let link = object
+            .progs_mut()
+            .find(|p| p.name() == prog)
+            .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, format!("no program {prog}")))?
+            .attach()
+            .map_err(to_io)?;
+        links.push(link);
+    }
+    Ok((object, links))
 }
 
 pub(super) fn object_prog_id(object: &Object) -> Option<u32> {
-    let prog = object.progs().next()?;
-    libbpf_rs::Program::id_from_fd(prog.as_fd()).ok()
+    object_prog_ids(object).first().copied()
+}
+
+/// The kernel ids of every program of `object`.
+pub(super) fn object_prog_ids(object: &Object) -> Vec<u32> {
+    object
+        .progs()
+        .filter_map(|prog| libbpf_rs::Program::id_from_fd(prog.as_fd()).ok())
+        .collect()
 }
 
 /// `EAGAIN`s taken from one iterator read before giving up: the kernel
@@ -106,20 +127,27 @@ fn read_to_end_retrying(input: &mut impl Read, buf: &mut Vec<u8>) -> io::Result<
 }
 
 #[allow(clippy::needless_pass_by_value)] // used as `map_err(to_io)`
-fn to_io(err: libbpf_rs::Error) -> io::Error {
+pub(super) fn to_io(err: libbpf_rs::Error) -> io::Error {
     io::Error::other(format!("{err:#}"))
 }
 
-fn u32_at(rec: &[u8], at: usize) -> u32 {
+pub(super) fn u32_at(rec: &[u8], at: usize) -> u32 {
     let mut b = [0u8; 4];
     b.copy_from_slice(&rec[at..at + 4]);
     u32::from_ne_bytes(b)
 }
 
-fn u64_at(rec: &[u8], at: usize) -> u64 {
+pub(super) fn u64_at(rec: &[u8], at: usize) -> u64 {
     let mut b = [0u8; 8];
     b.copy_from_slice(&rec[at..at + 8]);
     u64::from_ne_bytes(b)
+}
+
+/// A NUL-padded string field of a record, up to its first NUL (the whole
+/// field when it has none); invalid UTF-8 is replaced.
+pub(super) fn c_text(raw: &[u8]) -> String {
+    let end = raw.iter().position(|&b| b == 0).unwrap_or(raw.len());
+    String::from_utf8_lossy(&raw[..end]).into_owned()
 }
 
 /// `bytes` as whole `size`-byte records, or an error naming the iterator.

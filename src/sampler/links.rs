@@ -1,9 +1,14 @@
-//! Where programs are attached: every BPF link (`BPF_LINK_GET_NEXT_ID` and
-//! link info), with its target in words.
+//! Where programs are attached: every BPF link, with its target in words.
 //!
-//! Network devices come from the `iter/bpf_link` iterator in
-//! `src/bpf/netlinks.bpf.c`: link info gives only an ifindex, which names a
-//! different device in every network namespace.
+//! Links come from the `iter/bpf_link` iterator in `src/bpf/links.bpf.c`,
+//! which reads them from the kernel's own objects and needs no
+//! CAP_SYS_ADMIN; only where it cannot load (kernels before 5.19) does the
+//! syscall path in [`syscall`] list and open each link by id. Network
+//! devices come from the iterator either way: link info gives only an
+//! ifindex, which names a different device in every network namespace.
+
+mod records;
+mod syscall;
 
 use std::collections::HashMap;
 use std::fs;
@@ -14,19 +19,15 @@ use std::path::{Path, PathBuf};
 
 use std::time::{Duration, Instant};
 
-use libbpf_rs::query::{LinkInfo, LinkTypeInfo};
+use libbpf_rs::query::LinkInfo;
 use libbpf_rs::{Link, Object};
 
-use super::facts::{Btf, fd_from};
-use super::link_words::{
-    KernelBtf, UNKNOWN_ATTACH, attach_num, attach_type_name, link_ids, netfilter_words,
-    netns_words, perf_event, prog_btf_id, target_is_program,
-};
+use super::facts::fd_from;
+use super::link_words::{KernelBtf, link_ids, netns_words};
 use crate::model::LinkFacts;
+use records::{LinkRecord, Target};
 
-const OBJECT: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/netlinks.bpf.o"));
-/// Size of `struct netlink_record` in `netlinks.bpf.c`.
-const RECORD_SIZE: usize = 32;
+const OBJECT: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/links.bpf.o"));
 /// Where `ip netns` keeps named network namespaces.
 pub(super) const NETNS_DIR: &str = "/run/netns";
 /// A missing cgroup id triggers a new walk of the cgroup tree at most this
@@ -40,9 +41,18 @@ struct NetDevice {
     netns_ino: u32,
 }
 
+impl NetDevice {
+    fn of(rec: &LinkRecord) -> Self {
+        Self {
+            name: rec.text(),
+            netns_ino: rec.netns_ino,
+        }
+    }
+}
+
 /// The loaded `iter/bpf_link` iterator.
 #[derive(Debug)]
-struct NetLinkIter {
+struct LinkIter {
     link: Link,
     object: Object,
 }
@@ -60,7 +70,10 @@ const MISSING_KEPT: usize = 1_024;
 /// into words.
 #[derive(Debug)]
 pub struct LinkReader {
-    net: Option<NetLinkIter>,
+    iter: Option<LinkIter>,
+    /// List and describe links by syscall even where the iterator loaded
+    /// (to check one path against the other).
+    by_syscall: bool,
     own_netns: Option<u32>,
     /// Links described, by id.
     known: HashMap<u32, LinkFacts>,
@@ -78,17 +91,19 @@ pub struct LinkReader {
 }
 
 impl LinkReader {
-    /// Loads the network-device iterator; where it cannot load (kernels
-    /// before 5.19), devices are named by ifindex only, and the returned
-    /// notice says so.
-    pub fn new() -> (Self, Option<String>) {
-        let (net, notice) = match super::iter::load_iterator(OBJECT, "dump_netlink") {
-            Ok((object, link)) => (Some(NetLinkIter { link, object }), None),
+    /// Loads the link iterator; where it cannot load (kernels before 5.19),
+    /// links are read by syscall (which needs CAP_SYS_ADMIN) and devices are
+    /// named by ifindex only, and the returned notice says so. `by_syscall`
+    /// reads by syscall even so.
+    pub fn new(by_syscall: bool) -> (Self, Option<String>) {
+        let (iter, notice) = match super::iter::load_iterator(OBJECT, "dump_link") {
+            Ok((object, link)) => (Some(LinkIter { link, object }), None),
             Err(err) => (
                 None,
                 Some(format!(
-                    "XDP and tcx attach points show an interface index, not a device name: the \
-                     bpf_link iterator could not load ({err})"
+                    "the bpf_link iterator could not load ({err}): links are read by \
+                     syscall, which keeps CAP_SYS_ADMIN, and XDP and tcx attach points show \
+                     an interface index, not a device name"
                 )),
             ),
         };
@@ -96,7 +111,8 @@ impl LinkReader {
             .ok()
             .and_then(|m| u32::try_from(m.ino()).ok());
         let reader = Self {
-            net,
+            iter,
+            by_syscall,
             own_netns,
             known: HashMap::new(),
             ids: Vec::new(),
@@ -111,11 +127,26 @@ impl LinkReader {
         (reader, notice)
     }
 
+    /// Whether links are read by syscall (CAP_SYS_ADMIN) rather than
+    /// through the iterator.
+    pub fn needs_syscalls(&self) -> bool {
+        self.by_syscall || self.iter.is_none()
+    }
+
     /// The kernel id of the iterator program itself.
     pub fn prog_id(&self) -> Option<u32> {
-        self.net
+        self.iter
             .as_ref()
             .and_then(|n| super::iter::object_prog_id(&n.object))
+    }
+
+    /// Reads the iterator once, keeping nothing (see
+    /// [`super::Sampler::check_reads`]).
+    pub fn check_read(&self, buf: &mut Vec<u8>) -> io::Result<()> {
+        match &self.iter {
+            Some(it) => super::iter::read_all(&it.link, buf),
+            None => Ok(()),
+        }
     }
 
     /// Link ids of the last [`LinkReader::read`], sorted.
@@ -128,7 +159,18 @@ impl LinkReader {
     /// `describe_all` describes every link now (programs changed, so a link
     /// may now run another one).
     pub fn read(&mut self, describe_all: bool) -> io::Result<Vec<LinkFacts>> {
-        let ids = link_ids()?;
+        let records = match &self.iter {
+            Some(it) => {
+                super::iter::read_all(&it.link, &mut self.buf)?;
+                records::parse(&self.buf)?
+            }
+            None => Vec::new(),
+        };
+        let ids = if self.needs_syscalls() {
+            link_ids()?
+        } else {
+            records.iter().map(|r| r.id).collect()
+        };
         let all = describe_all
             || self
                 .described_all
@@ -144,24 +186,13 @@ impl LinkReader {
         };
         self.known.retain(|id, _| ids.binary_search(id).is_ok());
         if !fresh.is_empty() {
-            let devices = match &self.net {
-                Some(net) => {
-                    super::iter::read_all(&net.link, &mut self.buf)?;
-                    parse_devices(&self.buf)?
+            if self.needs_syscalls() {
+                self.describe_by_syscall(&fresh, &records)?;
+            } else {
+                for rec in records.iter().filter(|r| fresh.binary_search(&r.id).is_ok()) {
+                    let facts = self.describe_record(rec);
+                    self.known.insert(rec.id, facts);
                 }
-                None => HashMap::new(),
-            };
-            for id in fresh {
-                // SAFETY: plain syscall wrapper; returns a new fd or a negative errno.
-                let Some(fd) = fd_from(unsafe { libbpf_sys::bpf_link_get_fd_by_id(id) })? else {
-                    self.known.remove(&id); // detached and freed since GET_NEXT_ID
-                    continue;
-                };
-                let Ok(info) = LinkInfo::from_fd(fd.as_fd()) else {
-                    continue;
-                };
-                let facts = self.describe(&info, &devices);
-                self.known.insert(id, facts);
             }
         }
         if all {
@@ -176,93 +207,53 @@ impl LinkReader {
         Ok(links)
     }
 
-    fn describe(&mut self, info: &LinkInfo, devices: &HashMap<u32, NetDevice>) -> LinkFacts {
-        let (link_type, attach, target): (&str, Option<u32>, String) = match &info.info {
-            LinkTypeInfo::RawTracepoint(tp) => ("raw_tracepoint", None, tp.name.clone()),
-            LinkTypeInfo::Tracing(t) => {
-                let target = self.function(
-                    info.prog_id,
-                    attach_num(&t.attach_type),
-                    t.target_obj_id,
-                    t.target_btf_id,
-                );
-                ("tracing", Some(attach_num(&t.attach_type)), target)
+    fn describe_by_syscall(&mut self, fresh: &[u32], records: &[LinkRecord]) -> io::Result<()> {
+        let devices: HashMap<u32, NetDevice> = records
+            .iter()
+            .filter(|r| r.ifindex != 0)
+            .map(|r| (r.id, NetDevice::of(r)))
+            .collect();
+        for &id in fresh {
+            // SAFETY: plain syscall wrapper; returns a new fd or a negative errno.
+            let Some(fd) = fd_from(unsafe { libbpf_sys::bpf_link_get_fd_by_id(id) })? else {
+                self.known.remove(&id); // detached and freed since GET_NEXT_ID
+                continue;
+            };
+            let Ok(info) = LinkInfo::from_fd(fd.as_fd()) else {
+                continue;
+            };
+            let facts = self.describe_info(&info, &devices);
+            self.known.insert(id, facts);
+        }
+        Ok(())
+    }
+
+    fn describe_record(&mut self, rec: &LinkRecord) -> LinkFacts {
+        let target = match rec.target() {
+            Target::Words(words) => words,
+            Target::Cgroup(id) => self.cgroup(id),
+            Target::Netns(ino) => netns_words(ino, self.own_netns),
+            Target::Device => {
+                let dev = (rec.ifindex != 0).then(|| NetDevice::of(rec));
+                self.device(rec.ifindex, dev.as_ref())
             }
-            LinkTypeInfo::Cgroup(c) => (
-                "cgroup",
-                Some(attach_num(&c.attach_type)),
-                self.cgroup(c.cgroup_id),
-            ),
-            LinkTypeInfo::Iter(it) => ("iter", None, it.target_name.to_string_lossy().into_owned()),
-            LinkTypeInfo::NetNs(n) => (
-                "netns",
-                Some(attach_num(&n.attach_type)),
-                netns_words(n.ino, self.own_netns),
-            ),
-            LinkTypeInfo::Xdp(x) => ("xdp", None, self.device(info.id, x.ifindex, devices)),
-            LinkTypeInfo::Tcx(t) => (
-                "tcx",
-                Some(attach_num(&t.attach_type)),
-                self.device(info.id, t.ifindex, devices),
-            ),
-            LinkTypeInfo::Netkit(n) => (
-                "netkit",
-                Some(attach_num(&n.attach_type)),
-                self.device(info.id, n.ifindex, devices),
-            ),
-            LinkTypeInfo::StructOps(s) => {
-                ("struct_ops", None, format!("struct_ops map {}", s.map_id))
-            }
-            LinkTypeInfo::Netfilter(n) => (
-                "netfilter",
-                None,
-                netfilter_words(n.protocol_family, n.hooknum, n.priority),
-            ),
-            LinkTypeInfo::KprobeMulti(k) => (
-                "kprobe_multi",
-                None,
-                format!("{} kernel functions", k.count),
-            ),
-            LinkTypeInfo::UprobeMulti(u) => {
-                let path = u
-                    .path
-                    .as_deref()
-                    .map_or_else(|| "?".to_owned(), |p| p.display().to_string());
-                let pid = if u.pid == 0 {
-                    String::new()
-                } else {
-                    format!(", pid {}", u.pid)
-                };
-                (
-                    "uprobe_multi",
-                    None,
-                    format!("{path} ({} offsets{pid})", u.count),
-                )
-            }
-            LinkTypeInfo::SockMap(s) => (
-                "sockmap",
-                Some(attach_num(&s.attach_type)),
-                format!("sockmap map {}", s.map_id),
-            ),
-            LinkTypeInfo::PerfEvent(p) => return perf_event(info, &p.event_type),
-            LinkTypeInfo::Unknown => ("unknown", None, String::new()),
         };
         LinkFacts {
-            prog_id: info.prog_id,
-            id: info.id,
-            link_type: link_type.to_owned(),
-            attach_type: attach.and_then(attach_type_name),
+            prog_id: rec.prog_id,
+            id: rec.id,
+            link_type: rec.type_name().to_owned(),
+            attach_type: rec.attach_type(),
             target,
         }
     }
 
     /// `veth0`, `veth0 (netns blue)`, or the ifindex when the device is
     /// unknown; never a name from the wrong namespace.
-    fn device(&self, link_id: u32, ifindex: u32, devices: &HashMap<u32, NetDevice>) -> String {
+    fn device(&self, ifindex: u32, dev: Option<&NetDevice>) -> String {
         if ifindex == 0 {
             return "detached (its device is gone)".to_owned();
         }
-        match devices.get(&link_id) {
+        match dev {
             Some(dev) if Some(dev.netns_ino) == self.own_netns || dev.netns_ino == 0 => {
                 dev.name.clone()
             }
@@ -303,27 +294,6 @@ impl LinkReader {
             .cloned()
             .unwrap_or_else(|| format!("cgroup id {cgroup_id}"))
     }
-
-    /// The function a tracing link is attached to, by BTF.
-    fn function(&mut self, link_prog_id: u32, attach: u32, obj_id: u32, btf_id: u32) -> String {
-        if let Some(name) = self.functions.get(&(obj_id, btf_id)) {
-            return name.clone();
-        }
-        let name = if attach == UNKNOWN_ATTACH || obj_id == 0 {
-            None
-        } else if target_is_program(link_prog_id, obj_id) {
-            // freplace: the target is a function of another program.
-            prog_btf_id(obj_id)
-                .and_then(|id| Btf::by_id(id, None))
-                .and_then(|btf| btf.type_name(btf_id))
-                .map(|f| format!("{f} in program {obj_id}"))
-        } else {
-            self.btf.resolve(obj_id, btf_id)
-        };
-        let name = name.unwrap_or_else(|| format!("BTF object {obj_id} type {btf_id}"));
-        self.functions.insert((obj_id, btf_id), name.clone());
-        name
-    }
 }
 
 /// Every directory under `root` by inode (the cgroup id on cgroup v2).
@@ -341,48 +311,5 @@ fn walk_cgroups(root: &Path, out: &mut HashMap<u64, String>) {
                 stack.push(entry.path());
             }
         }
-    }
-}
-
-fn parse_devices(bytes: &[u8]) -> io::Result<HashMap<u32, NetDevice>> {
-    let records = super::iter::records(bytes, RECORD_SIZE, "link")?;
-    Ok(records
-        .map(|rec| {
-            let u32_at = |at: usize| {
-                let mut b = [0u8; 4];
-                b.copy_from_slice(&rec[at..at + 4]);
-                u32::from_ne_bytes(b)
-            };
-            (
-                u32_at(0),
-                NetDevice {
-                    netns_ino: u32_at(8),
-                    name: crate::model::KernelName::from_c(&rec[16..32]).to_string(),
-                },
-            )
-        })
-        .collect())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn device_records_decode() {
-        let mut rec = Vec::new();
-        rec.extend(7u32.to_ne_bytes());
-        rec.extend(3u32.to_ne_bytes());
-        rec.extend(4_026_532_000u32.to_ne_bytes());
-        rec.extend(0u32.to_ne_bytes());
-        rec.extend(b"veth-a\0\0\0\0\0\0\0\0\0\0");
-        let devices = parse_devices(&rec).expect("one record");
-        assert_eq!(
-            devices.get(&7),
-            Some(&NetDevice {
-                name: "veth-a".to_owned(),
-                netns_ino: 4_026_532_000
-            })
-        );
     }
 }

@@ -6,6 +6,7 @@
 //! program is read every time.
 
 mod facts;
+mod facts_iter;
 mod iter;
 mod link_words;
 mod links;
@@ -18,6 +19,7 @@ mod warn_once;
 use warn_once::WarnOnce;
 mod thread;
 
+use std::collections::HashMap;
 use std::io;
 use std::time::{Duration, SystemTime};
 
@@ -45,6 +47,63 @@ pub struct SamplerConfig {
     /// Read owners again at least this often (`None`: [`OWNERS_EVERY`]),
     /// and whenever a program or link comes or goes.
     pub owners_every: Option<Duration>,
+    /// Read facts and links by syscall (opening each object by id, which
+    /// needs CAP_SYS_ADMIN) even where their iterators load: the path used
+    /// on old kernels, kept to check the iterators against.
+    #[doc(hidden)]
+    pub facts_by_syscall: bool,
+}
+
+/// Where program facts come from.
+#[derive(Debug)]
+enum FactsSource {
+    /// `src/bpf/facts.bpf.c`: nothing opened, no CAP_SYS_ADMIN.
+    Iter(facts_iter::FactsIter),
+    /// Each program and map opened by id.
+    Syscall(facts::FactsReader),
+}
+
+impl FactsSource {
+    fn load(by_syscall: bool, notices: &mut Vec<String>) -> Self {
+        if by_syscall {
+            return Self::Syscall(facts::FactsReader::new());
+        }
+        match facts_iter::FactsIter::load() {
+            Ok(it) => Self::Iter(it),
+            Err(err) => {
+                notices.push(format!(
+                    "the facts iterators could not load ({err}): program facts are read by \
+                     syscall, which keeps CAP_SYS_ADMIN"
+                ));
+                Self::Syscall(facts::FactsReader::new())
+            }
+        }
+    }
+
+    /// Facts of `wanted` (sorted ids) that are still loaded; the first
+    /// error met, if any, with what was read before it.
+    fn read(&mut self, wanted: &[u32]) -> (HashMap<u32, ProgramFacts>, Option<io::Error>) {
+        match self {
+            Self::Iter(it) => match it.read(wanted) {
+                Ok(found) => (found, None),
+                Err(err) => (HashMap::new(), Some(err)),
+            },
+            Self::Syscall(reader) => {
+                let mut found = HashMap::new();
+                let mut failed = None;
+                for &id in wanted {
+                    match reader.read(id) {
+                        Ok(Some(facts)) => {
+                            found.insert(id, facts);
+                        }
+                        Ok(None) => {}
+                        Err(err) => failed = Some(err),
+                    }
+                }
+                (found, failed)
+            }
+        }
+    }
 }
 
 /// How often owners are read when no program or link came or went.
@@ -92,7 +151,7 @@ pub struct Sampler {
     owners_failing: WarnOnce,
     owner_cache: owners::OwnerCache,
     owners_every: Duration,
-    facts: Option<facts::FactsReader>,
+    facts: Option<FactsSource>,
     links: Option<links::LinkReader>,
     /// Programs whose facts were sent, sorted by key.
     facts_sent: Vec<ProgramKey>,
@@ -149,9 +208,10 @@ impl Sampler {
         };
 
         let (facts, links) = if config.facts {
-            let (links, notice) = links::LinkReader::new();
+            let (links, notice) = links::LinkReader::new(config.facts_by_syscall);
             notices.extend(notice);
-            (Some(facts::FactsReader::new()), Some(links))
+            let facts = FactsSource::load(config.facts_by_syscall, &mut notices);
+            (Some(facts), Some(links))
         } else {
             (None, None)
         };
@@ -160,6 +220,9 @@ impl Sampler {
         own_ids.extend(progs.iter().filter_map(iter::ProgIter::prog_id));
         own_ids.extend(owners.iter().filter_map(owners::OwnerIter::prog_id));
         own_ids.extend(links.iter().filter_map(links::LinkReader::prog_id));
+        if let Some(FactsSource::Iter(it)) = &facts {
+            own_ids.extend(it.prog_ids());
+        }
 
         let info = SourceInfo {
             stats_mode: stats.mode(),
@@ -219,14 +282,50 @@ impl Sampler {
     #[must_use]
     pub fn capabilities_needed(&self) -> Vec<u32> {
         let mut caps = vec![sys::CAP_BPF, sys::CAP_PERFMON];
-        // Facts and links open programs, maps and links by id.
-        if self.info.enumeration == Enumeration::Syscall
-            || self.stats.mode() == StatsMode::Sysctl
-            || self.facts.is_some()
-        {
+        if !self.needs_sys_admin().is_empty() {
             caps.push(sys::CAP_SYS_ADMIN);
         }
         caps
+    }
+
+    /// Why sampling still needs CAP_SYS_ADMIN (and root) after start-up, if
+    /// it does: each reason is a path an iterator could not replace here.
+    #[must_use]
+    pub fn needs_sys_admin(&self) -> Vec<&'static str> {
+        let mut why = Vec::new();
+        if self.info.enumeration == Enumeration::Syscall {
+            why.push("programs are listed by syscall (GET_NEXT_ID)");
+        }
+        if self.stats.mode() == StatsMode::Sysctl {
+            why.push("statistics are on through the sysctl, which only it can turn off");
+        }
+        if matches!(self.facts, Some(FactsSource::Syscall(_))) {
+            why.push("program facts are read by opening programs and maps by id");
+        }
+        if self.links.as_ref().is_some_and(links::LinkReader::needs_syscalls) {
+            why.push("links are read by opening each link by id");
+        }
+        why
+    }
+
+    /// Runs every loaded iterator once (what each pass reads), for the
+    /// helper to learn which capabilities reading truly needs on this
+    /// kernel. Nothing read is kept.
+    pub fn check_reads(&mut self) -> io::Result<()> {
+        if let Some(progs) = &mut self.progs {
+            let mut scratch = Vec::new();
+            progs.read(&mut self.buf, &mut scratch)?;
+        }
+        if let Some(owners) = &mut self.owners {
+            owners.read(&mut self.buf)?;
+        }
+        if let Some(FactsSource::Iter(it)) = &mut self.facts {
+            it.read(&[u32::MAX])?;
+        }
+        if let Some(links) = &mut self.links {
+            links.check_read(&mut self.buf)?;
+        }
+        Ok(())
     }
 
     /// Every `(program id, owner)` pair the owners iterator reports now, as
@@ -330,26 +429,31 @@ impl Sampler {
         // One merge of two key-sorted lists (programs are sorted by id and
         // unique): no hashing of every program every pass.
         let mut kept = Vec::with_capacity(programs.len());
+        let mut wanted = Vec::new();
         let mut sent = self.facts_sent.iter().peekable();
-        let mut out = Vec::new();
-        let mut failed = None;
         for program in programs {
             let key = ProgramKey::of(program);
             while sent.next_if(|k| **k < key).is_some() {}
             if sent.next_if(|k| **k == key).is_some() {
                 kept.push(key);
-                continue;
-            }
-            match reader.read(program.id) {
-                // A different program under a reused id is read next pass.
-                Ok(Some(facts)) if facts.load_time_ns == program.load_time_ns => {
-                    kept.push(key);
-                    out.push(facts);
-                }
-                Ok(_) => {}
-                Err(err) => failed = Some(err),
+            } else {
+                wanted.push(program);
             }
         }
+        let ids: Vec<u32> = wanted.iter().map(|p| p.id).collect();
+        let (mut found, failed) = reader.read(&ids);
+        let mut out = Vec::new();
+        for program in wanted {
+            match found.remove(&program.id) {
+                // A different program under a reused id is read next pass.
+                Some(facts) if facts.load_time_ns == program.load_time_ns => {
+                    kept.push(ProgramKey::of(program));
+                    out.push(facts);
+                }
+                _ => {}
+            }
+        }
+        kept.sort_unstable();
         self.facts_sent = kept;
         let failure = failed.map(|err| format!("could not read program facts: {err}"));
         self.warnings.extend(self.facts_failing.update(failure));
