@@ -40,6 +40,7 @@ pub mod app;
 pub mod cli;
 pub mod export;
 pub mod model;
+pub mod privilege;
 pub mod protocol;
 pub mod sampler;
 pub mod source;

@@ -14,123 +14,20 @@
 
 mod common;
 
-use std::io::Read;
 use std::path::Path;
-use std::process::{Child, Command, ExitStatus, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use bpfscope::test_support::{TestProgram, require_privilege, skip};
+use bpfscope::test_support::TestProgram;
 use bpfscope::{APP_ID, HELPER_INSTALL_PATH, POLKIT_ACTION};
+use common::users::{
+    DENIED, INSTALLED_BIN, MUST_AUTHENTICATE, PERMITTED, as_user, ready, run_bounded, uid_of,
+    wait_bounded,
+};
 use common::{
     Driver, Guard, children_named, proc_status, screenshot_path, wait_for_window, x, xvfb,
 };
-
-const INSTALLED_BIN: &str = "/usr/bin/bpfscope";
-const PERMITTED: &str = "bpfscope-ci";
-const MUST_AUTHENTICATE: &str = "bpfscope-ci-auth";
-const DENIED: &str = "bpfscope-ci-denied";
-/// Longer than any answer takes; reaching it means bpfscope hung.
-const HANG: Duration = Duration::from_secs(60);
-
-/// Whether the machine is ready; otherwise skips with what is missing.
-fn ready(test: &str) -> bool {
-    if !require_privilege(test) {
-        return false;
-    }
-    let mut missing = Vec::new();
-    for path in [INSTALLED_BIN, HELPER_INSTALL_PATH] {
-        if !Path::new(path).is_file() {
-            missing.push(format!("{path} (the package is not installed)"));
-        }
-    }
-    for user in [PERMITTED, MUST_AUTHENTICATE, DENIED] {
-        if uid_of(user).is_none() {
-            missing.push(format!("user {user}"));
-        }
-    }
-    let polkitd = Command::new("pgrep").args(["-x", "polkitd"]).output();
-    if !polkitd.is_ok_and(|out| out.status.success()) {
-        missing.push("a running polkitd".to_owned());
-    }
-    missing.is_empty()
-        || skip(
-            test,
-            &format!(
-                "missing {}; run scripts/elevation-env as root first",
-                missing.join(", ")
-            ),
-        )
-}
-
-fn uid_of(user: &str) -> Option<u32> {
-    let out = Command::new("id").args(["-u", user]).output().ok()?;
-    String::from_utf8_lossy(&out.stdout).trim().parse().ok()
-}
-
-/// `program args` as `user` (real and effective ids, the user's groups, no
-/// capabilities), started directly like a desktop would: no session, no
-/// terminal.
-fn as_user(user: &str, program: &str, args: &[&str]) -> Command {
-    let uid = uid_of(user).unwrap();
-    let mut command = Command::new("setpriv");
-    command
-        .arg(format!("--reuid={uid}"))
-        .arg(format!("--regid={uid}"))
-        .args(["--init-groups", "--inh-caps=-all", "--"])
-        .arg(program)
-        .args(args)
-        .env("HOME", format!("/home/{user}"))
-        .env("USER", user)
-        .env("LOGNAME", user)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    command
-}
-
-/// Runs `command` to the end, failing the test if it hangs.
-fn run_bounded(mut command: Command) -> (Output, Duration) {
-    let start = Instant::now();
-    let mut child = command.spawn().expect("setpriv (util-linux) runs");
-    let status = wait_bounded(&mut child, HANG);
-    let mut stdout = Vec::new();
-    let mut stderr = Vec::new();
-    child
-        .stdout
-        .take()
-        .unwrap()
-        .read_to_end(&mut stdout)
-        .unwrap();
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_end(&mut stderr)
-        .unwrap();
-    (
-        Output {
-            status,
-            stdout,
-            stderr,
-        },
-        start.elapsed(),
-    )
-}
-
-fn wait_bounded(child: &mut Child, within: Duration) -> ExitStatus {
-    let start = Instant::now();
-    loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            return status;
-        }
-        if start.elapsed() > within {
-            let _ = child.kill();
-            panic!("still running after {within:?}: bpfscope hung");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
 
 #[test]
 fn the_package_installs_the_action_and_desktop_files() {
@@ -229,9 +126,9 @@ fn a_permitted_user_samples_through_pkexec() {
         assert!(events > 0.0, "the driven program shows events:\n{stdout}");
         assert!(row[col("owners")].contains("elevation"), "owner: {row:?}");
     }
-    // The samples came from the helper, which kept only what it needs.
+    // The samples came from the helper, which gave root up.
     assert!(
-        stderr.contains("the sampler runs with only CAP_SYS_ADMIN, CAP_PERFMON, CAP_BPF"),
+        stderr.contains("the sampler runs as user bpfscope (uid "),
         "{stderr}"
     );
 }
@@ -300,23 +197,18 @@ fn the_window_of_a_permitted_user_samples_through_the_helper() {
     let gui = app.0.id();
     wait_for_window(&display, &mut app);
 
-    // The helper appears as the window's child, root with three capabilities;
-    // the window itself stays the user's.
+    // The helper appears as the window's child and gives root up once it
+    // has started; the window itself stays the user's, with nothing.
     let start = Instant::now();
-    let kept = (1u64 << bpfscope::sys::CAP_BPF)
-        | (1u64 << bpfscope::sys::CAP_PERFMON)
-        | (1u64 << bpfscope::sys::CAP_SYS_ADMIN);
     let helper = loop {
-        if let Some(&pid) = children_named(gui, "bpfscope-sample").first() {
-            // Root with every capability until it has started sampling,
-            // then only what reading needs.
-            if proc_status(pid, "CapEff:").as_deref() == Some(&format!("{kept:016x}")) {
-                break pid;
-            }
+        if let Some(&pid) = children_named(gui, "bpfscope-sample").first()
+            && proc_status(pid, "Uid:").is_some_and(|u| !u.starts_with("0\t"))
+        {
+            break pid;
         }
         assert!(
             start.elapsed() < Duration::from_secs(20),
-            "no helper under the window"
+            "no unprivileged helper under the window"
         );
         std::thread::sleep(Duration::from_millis(100));
     };
@@ -326,13 +218,15 @@ fn the_window_of_a_permitted_user_samples_through_the_helper() {
         "{}",
         uid_field(gui)
     );
-    assert!(
-        uid_field(helper).starts_with("0\t"),
-        "{}",
-        uid_field(helper)
+    let helper_uid = uid_of("bpfscope").expect("the package creates the bpfscope user");
+    assert_eq!(
+        uid_field(helper),
+        format!("{helper_uid}\t{helper_uid}\t{helper_uid}\t{helper_uid}")
     );
+    let allowed = (1u64 << bpfscope::sys::CAP_BPF) | (1u64 << bpfscope::sys::CAP_PERFMON);
     let caps = u64::from_str_radix(&proc_status(helper, "CapEff:").unwrap(), 16).unwrap();
-    assert_eq!(caps, kept);
+    assert_eq!(caps & !allowed, 0, "CapEff {caps:016x}");
+    assert_eq!(proc_status(helper, "NoNewPrivs:").as_deref(), Some("1"));
     assert_eq!(
         proc_status(gui, "CapEff:").as_deref(),
         Some("0000000000000000")

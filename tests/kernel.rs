@@ -185,6 +185,7 @@ fn sysctl_fallback_counts_and_restores_the_previous_value() {
         owners: false,
         facts: false,
         owners_every: None,
+        facts_by_syscall: false,
     })
     .expect("sysctl mode");
     assert_eq!(sampler.stats_mode(), StatsMode::Sysctl);

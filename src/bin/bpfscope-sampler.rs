@@ -16,12 +16,13 @@ use bpfscope::export::{rfc3339, terminal_safe};
 use bpfscope::model::{Interval, SourceEvent};
 use bpfscope::protocol::{Frame, MAX_FRAME_BYTES, ProtocolError, sample_frames, write_frame};
 use bpfscope::sampler::{self, Sampler, SamplerConfig};
-use bpfscope::sys;
+use bpfscope::{privilege, sys};
 use clap::{Parser, ValueEnum};
 use crossbeam_channel::RecvTimeoutError;
 
 /// Samples every loaded BPF program's statistics and writes them to standard
-/// output for bpfscope's window. Needs CAP_SYS_ADMIN.
+/// output for bpfscope's window. Needs root (CAP_SYS_ADMIN) to start;
+/// runs unprivileged after start-up.
 #[derive(Debug, Parser)]
 #[command(name = "bpfscope-sampler", version, about)]
 struct Args {
@@ -90,22 +91,16 @@ fn main() -> ExitCode {
         }
     };
     // Least privilege: statistics are on and the iterators are loaded, so
-    // keep only what reading them needs. Before the sampling thread starts:
-    // capabilities are per thread and it inherits these.
-    let keep = sampler.capabilities_needed();
-    if let Err(err) = sys::keep_only_capabilities(&keep) {
-        eprintln!("bpfscope-sampler: cannot drop capabilities: {err}");
-        return ExitCode::FAILURE;
+    // become an unprivileged user with only what reading them needs. Before
+    // the sampling thread starts: capabilities are per thread and it
+    // inherits these.
+    match least_privilege(&mut sampler) {
+        Ok(kept) => sampler.add_notice(kept),
+        Err(err) => {
+            eprintln!("bpfscope-sampler: cannot give up privileges: {err}");
+            return ExitCode::FAILURE;
+        }
     }
-    let mask = keep.iter().fold(0u64, |m, &c| m | (1 << c));
-    let mut kept = format!("the sampler runs with only {}", sys::capability_names(mask));
-    if keep.contains(&sys::CAP_SYS_ADMIN) {
-        kept.push_str(
-            " (CAP_SYS_ADMIN stays: opening programs, maps and links by id for their facts \
-             and attach points needs it)",
-        );
-    }
-    sampler.add_notice(kept);
     let (tx, rx) = crossbeam_channel::bounded(4);
     let thread = match sampler::spawn(sampler, interval, tx) {
         Ok(thread) => thread,
@@ -153,6 +148,60 @@ fn main() -> ExitCode {
     // Statistics are turned off when the sampler (and its guard) drops.
     thread.stop();
     code
+}
+
+/// Gives up root and every capability reading does not need, and says what
+/// is kept (sent in the `Hello`, shown in the window's status bar).
+///
+/// Where every per-pass read goes through an iterator, the helper becomes
+/// the `bpfscope` user (or `nobody`) and tries the capability sets of
+/// [`privilege::CANDIDATES`], fewest first, by reading every iterator once
+/// with each made effective: it keeps the first that works. Where a read
+/// still opens objects by id or the sysctl fallback is on, it stays root
+/// with CAP_BPF, CAP_PERFMON and CAP_SYS_ADMIN and says why.
+fn least_privilege(sampler: &mut Sampler) -> std::io::Result<String> {
+    use caps::Capability::{CAP_BPF, CAP_PERFMON, CAP_SYS_ADMIN};
+
+    let why_root = sampler.needs_sys_admin();
+    let account = privilege::Account::for_helper();
+    let account = match account {
+        Some(account) if why_root.is_empty() => account,
+        _ => {
+            let keep = [CAP_SYS_ADMIN, CAP_PERFMON, CAP_BPF];
+            privilege::keep_only(&keep)?;
+            let why = if why_root.is_empty() {
+                format!(
+                    "no {} or {} user to run as",
+                    privilege::HELPER_USER,
+                    privilege::FALLBACK_USER
+                )
+            } else {
+                why_root.join("; ")
+            };
+            return Ok(format!(
+                "the sampler runs as root with only {} ({why})",
+                privilege::names(&keep)
+            ));
+        }
+    };
+    privilege::become_user(&account, &[CAP_BPF, CAP_PERFMON])?;
+    let mut last = None;
+    for caps in privilege::CANDIDATES {
+        privilege::make_effective(caps)?;
+        match sampler.check_reads() {
+            Ok(()) => {
+                privilege::settle(caps)?;
+                return Ok(format!(
+                    "the sampler runs as user {} (uid {}) with {}",
+                    account.name,
+                    account.uid,
+                    privilege::names(caps)
+                ));
+            }
+            Err(err) => last = Some(err),
+        }
+    }
+    Err(last.unwrap_or_else(|| std::io::Error::other("no capability set to try")))
 }
 
 /// Writes `event` as frames: a sample too large for one frame (the first

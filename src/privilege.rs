@@ -1,0 +1,177 @@
+//! The helper's least privilege: after start-up it becomes an unprivileged
+//! user and keeps only the capabilities reading its iterators needs on the
+//! kernel in use (often none), with `no_new_privs` set.
+//!
+//! Capability sets are changed with the `caps` crate; user and group ids
+//! with `setresgid`/`setresuid`, which glibc applies to every thread.
+
+use std::collections::HashSet;
+use std::ffi::CString;
+use std::io;
+
+use caps::{CapSet, Capability};
+
+/// The system user the package creates for the helper.
+pub const HELPER_USER: &str = "bpfscope";
+/// Where no `bpfscope` user exists.
+pub const FALLBACK_USER: &str = "nobody";
+
+/// An account to run as.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Account {
+    pub name: String,
+    pub uid: u32,
+    pub gid: u32,
+}
+
+impl Account {
+    /// The account named `name` in the system's user database.
+    #[must_use]
+    pub fn lookup(name: &str) -> Option<Self> {
+        let c_name = CString::new(name).ok()?;
+        // SAFETY: all-zeroes is a valid `passwd` for getpwnam_r to fill.
+        let mut entry: libc::passwd = unsafe { std::mem::zeroed() };
+        let mut buf = vec![0 as libc::c_char; 16 * 1024];
+        let mut found: *mut libc::passwd = std::ptr::null_mut();
+        // SAFETY: every pointer is valid for the call; `buf` is as long as
+        // said, and the strings getpwnam_r writes into it are not used
+        // after it (only the ids are copied out).
+        let rc = unsafe {
+            libc::getpwnam_r(
+                c_name.as_ptr(),
+                &raw mut entry,
+                buf.as_mut_ptr(),
+                buf.len(),
+                &raw mut found,
+            )
+        };
+        if rc != 0 || found.is_null() || entry.pw_uid == 0 {
+            return None;
+        }
+        Some(Self {
+            name: name.to_owned(),
+            uid: entry.pw_uid,
+            gid: entry.pw_gid,
+        })
+    }
+
+    /// The helper's account: [`HELPER_USER`], else [`FALLBACK_USER`].
+    #[must_use]
+    pub fn for_helper() -> Option<Self> {
+        Self::lookup(HELPER_USER).or_else(|| Self::lookup(FALLBACK_USER))
+    }
+}
+
+fn to_io(err: caps::errors::CapsError) -> io::Error {
+    io::Error::other(err.to_string())
+}
+
+fn set_of(caps: &[Capability]) -> HashSet<Capability> {
+    caps.iter().copied().collect()
+}
+
+/// Becomes `account` (its uid and gid, no supplementary groups), keeping
+/// `keep` permitted but none effective; every other capability leaves every
+/// set, the bounding set included, so nothing can regain it. Sets
+/// `no_new_privs` and makes the process not dumpable (its memory and
+/// `/proc` files stay root's, so the account's other processes cannot
+/// inspect it). Call it before any thread starts: capability sets are per
+/// thread.
+pub fn become_user(account: &Account, keep: &[Capability]) -> io::Result<()> {
+    let keep_set = set_of(keep);
+    // The bounding set first, while CAP_SETPCAP is still effective.
+    for cap in caps::runtime::thread_all_supported() {
+        if !keep_set.contains(&cap) {
+            caps::drop(None, CapSet::Bounding, cap).map_err(to_io)?;
+        }
+    }
+    caps::clear(None, CapSet::Ambient).map_err(to_io)?;
+    caps::clear(None, CapSet::Inheritable).map_err(to_io)?;
+    // Keep the permitted set across the change of uid.
+    caps::securebits::set_keepcaps(true).map_err(to_io)?;
+    // SAFETY: setgroups with an empty list, then plain-integer id calls.
+    let rc = unsafe {
+        if libc::setgroups(0, std::ptr::null()) != 0 {
+            -1
+        } else if libc::setresgid(account.gid, account.gid, account.gid) != 0 {
+            -1
+        } else {
+            libc::setresuid(account.uid, account.uid, account.uid)
+        }
+    };
+    if rc != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    caps::securebits::set_keepcaps(false).map_err(to_io)?;
+    caps::clear(None, CapSet::Effective).map_err(to_io)?;
+    caps::set(None, CapSet::Permitted, &keep_set).map_err(to_io)?;
+    // SAFETY: prctl with plain integer arguments.
+    if unsafe { libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: prctl with plain integer arguments.
+    if unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// Keeps only `keep` (bit numbers) in every capability set of a process
+/// that stays root, and sets `no_new_privs`: for a helper that still needs
+/// CAP_SYS_ADMIN.
+pub fn keep_only(keep: &[Capability]) -> io::Result<()> {
+    let keep_set = set_of(keep);
+    for cap in caps::runtime::thread_all_supported() {
+        if !keep_set.contains(&cap) {
+            caps::drop(None, CapSet::Bounding, cap).map_err(to_io)?;
+        }
+    }
+    caps::clear(None, CapSet::Ambient).map_err(to_io)?;
+    caps::clear(None, CapSet::Inheritable).map_err(to_io)?;
+    caps::set(None, CapSet::Effective, &keep_set).map_err(to_io)?;
+    caps::set(None, CapSet::Permitted, &keep_set).map_err(to_io)?;
+    // SAFETY: prctl with plain integer arguments.
+    if unsafe { libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// Makes exactly `caps` effective (each must be permitted).
+pub fn make_effective(caps: &[Capability]) -> io::Result<()> {
+    caps::set(None, CapSet::Effective, &set_of(caps)).map_err(to_io)
+}
+
+/// Leaves only `caps` permitted and effective, for good.
+pub fn settle(caps: &[Capability]) -> io::Result<()> {
+    let set = set_of(caps);
+    caps::set(None, CapSet::Effective, &set).map_err(to_io)?;
+    caps::set(None, CapSet::Permitted, &set).map_err(to_io)
+}
+
+/// The capability sets to try, fewest first: what reading iterators may
+/// need on some kernel.
+pub const CANDIDATES: [&[Capability]; 3] = [
+    &[],
+    &[Capability::CAP_BPF],
+    &[Capability::CAP_BPF, Capability::CAP_PERFMON],
+];
+
+/// The mask of `caps`, as `/proc/<pid>/status` prints it.
+#[must_use]
+pub fn mask_of(caps: &[Capability]) -> u64 {
+    caps.iter().fold(0, |m, c| m | c.bitmask())
+}
+
+/// `CAP_BPF, CAP_PERFMON`, or `no capabilities`.
+#[must_use]
+pub fn names(caps: &[Capability]) -> String {
+    if caps.is_empty() {
+        "no capabilities".to_owned()
+    } else {
+        caps.iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
