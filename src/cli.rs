@@ -9,7 +9,9 @@ use std::time::Duration;
 
 use clap::ValueEnum;
 
-use crate::export::{CsvWriter, Described, rfc3339, terminal_safe, write_json_line};
+use crate::export::{
+    CsvWriter, Described, TerminalSafeWriter, rfc3339, terminal_safe, write_json_line,
+};
 use crate::model::metrics::program_metrics;
 use crate::model::{Catalog, Enumeration, Interval, ProgramKey, Sample, SourceEvent, Waker};
 use crate::sampler::{Sampler, SamplerConfig, StatsRequest};
@@ -204,13 +206,21 @@ fn sample_source(args: &SampleArgs, mut launch: HelperLaunch) -> Result<Source, 
 
 /// Writes one record per program per period.
 enum Printer {
-    Csv(Box<CsvWriter<BufWriter<io::Stdout>>>),
-    Json(BufWriter<io::Stdout>),
+    Csv(Box<CsvWriter<BufWriter<Box<dyn Write>>>>),
+    Json(BufWriter<Box<dyn Write>>),
 }
 
 impl Printer {
+    /// On a terminal every control character is escaped: names in the
+    /// output are anyone's to choose.
     fn new(format: Format) -> io::Result<Self> {
-        let out = BufWriter::new(io::stdout());
+        let stdout = io::stdout();
+        let out: Box<dyn Write> = if stdout.is_terminal() {
+            Box::new(TerminalSafeWriter::new(stdout))
+        } else {
+            Box::new(stdout)
+        };
+        let out = BufWriter::new(out);
         Ok(match format {
             Format::Csv => Self::Csv(Box::new(CsvWriter::new(out)?)),
             Format::Json => Self::Json(out),

@@ -62,6 +62,7 @@ impl Account {
     }
 }
 
+#[allow(clippy::needless_pass_by_value)] // used as `map_err(to_io)`
 fn to_io(err: caps::errors::CapsError) -> io::Error {
     io::Error::other(err.to_string())
 }
@@ -89,17 +90,16 @@ pub fn become_user(account: &Account, keep: &[Capability]) -> io::Result<()> {
     caps::clear(None, CapSet::Inheritable).map_err(to_io)?;
     // Keep the permitted set across the change of uid.
     caps::securebits::set_keepcaps(true).map_err(to_io)?;
-    // SAFETY: setgroups with an empty list, then plain-integer id calls.
-    let rc = unsafe {
-        if libc::setgroups(0, std::ptr::null()) != 0 {
-            -1
-        } else if libc::setresgid(account.gid, account.gid, account.gid) != 0 {
-            -1
-        } else {
-            libc::setresuid(account.uid, account.uid, account.uid)
-        }
-    };
-    if rc != 0 {
+    // SAFETY: setgroups with an empty list (a null pointer and length 0).
+    if unsafe { libc::setgroups(0, std::ptr::null()) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: plain integer arguments.
+    if unsafe { libc::setresgid(account.gid, account.gid, account.gid) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: plain integer arguments.
+    if unsafe { libc::setresuid(account.uid, account.uid, account.uid) } != 0 {
         return Err(io::Error::last_os_error());
     }
     caps::securebits::set_keepcaps(false).map_err(to_io)?;

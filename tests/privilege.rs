@@ -124,9 +124,9 @@ fn the_helper_gives_up_root_and_still_reads_facts_links_and_owners() {
     let stderr: Vec<String> = err.iter().collect();
     assert!(status.success(), "exit {status}: {stderr:#?}");
     assert!(
-        stderr
-            .iter()
-            .any(|l| l.contains(&format!("the sampler runs as user bpfscope (uid {helper_uid})"))),
+        stderr.iter().any(|l| l.contains(&format!(
+            "the sampler runs as user bpfscope (uid {helper_uid})"
+        ))),
         "{stderr:#?}"
     );
 
@@ -189,7 +189,10 @@ fn a_helper_outlives_its_starting_thread_and_ends_within_2_s_of_its_process() {
     if !ready(test) {
         return;
     }
-    assert!(Path::new("/usr/bin/python3").exists(), "scripts/setup installs python3");
+    assert!(
+        Path::new("/usr/bin/python3").exists(),
+        "scripts/setup installs python3"
+    );
     let mut command = as_user(
         PERMITTED,
         "/usr/bin/python3",
@@ -203,7 +206,11 @@ fn a_helper_outlives_its_starting_thread_and_ends_within_2_s_of_its_process() {
         .unwrap()
         .parse()
         .unwrap();
-    assert_eq!(unprivileged_helper(starter.0.id()), helper, "pkexec runs the helper in place");
+    assert_eq!(
+        unprivileged_helper(starter.0.id()),
+        helper,
+        "pkexec runs the helper in place"
+    );
 
     // The thread that started it is gone; the process lives on, and so
     // does the helper, sampling.

@@ -4,8 +4,10 @@
 //! its range-checked command line, and writes protocol frames (see
 //! `bpfscope::protocol`) to standard output: a `Hello`, then one `Sample` per
 //! period, `Error` frames for trouble it survives. `--format text` prints the
-//! same for a person instead. It exits, turning statistics off, when its
-//! output closes, when its parent dies, or on SIGINT/SIGTERM.
+//! same for a person instead. Once started it runs as the unprivileged
+//! `bpfscope` user (see `bpfscope::privilege`). It exits, turning statistics
+//! off, when its output closes, when its parent dies, or on a signal that
+//! ends a process.
 
 use std::io::{self, BufWriter, Write};
 use std::process::ExitCode;
@@ -47,14 +49,14 @@ enum Format {
 fn main() -> ExitCode {
     let args = Args::parse();
     sys::init_logging("bpfscope-sampler");
-    // Die with the parent. PR_SET_PDEATHSIG covers a parent of the same
-    // user (`sudo`, a root window); started through pkexec the helper runs
-    // as root under a user's process, and the kernel refuses to send it the
-    // signal on that process's behalf. What works in every case is the loop
-    // below: it compares getppid() with the parent seen now, every 100 ms,
-    // so a parent that dies is noticed whoever adopts the helper (init or a
-    // subreaper such as `systemd --user`), and a closed output pipe ends it
-    // as well.
+    // Die with the parent. PR_SET_PDEATHSIG covers a root parent (`sudo`)
+    // until the helper gives root up, which clears it; started through
+    // pkexec by a user's process the kernel refuses to send it at all, and
+    // it would fire when the parent *thread* exits, not the process. What
+    // works in every case is the loop below: it compares getppid() (the
+    // parent process) with the one seen now, every 100 ms, so a parent that
+    // dies is noticed whoever adopts the helper (init or a subreaper such as
+    // `systemd --user`), and a closed output pipe ends it as well.
     // SAFETY: prctl(PR_SET_PDEATHSIG) takes plain integers.
     unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM, 0, 0, 0) };
     // SAFETY: getppid has no preconditions.

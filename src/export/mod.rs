@@ -14,9 +14,11 @@ use crate::model::metrics::{Metrics, total_avg_runtime_ns};
 use crate::model::{LinkFacts, Owner, ProgramFacts, ProgramSample, attach_summary};
 use crate::store::Point;
 
+mod terminal;
 mod window;
 
 pub use crate::model::rfc3339;
+pub use terminal::{TerminalSafeWriter, is_unsafe_for_terminal, terminal_safe};
 pub use window::{write_history, write_snapshot};
 
 /// What is known of a program beyond its counters, for a record.
@@ -79,25 +81,6 @@ pub fn spreadsheet_safe(text: &str) -> Cow<'_, str> {
         }
         out.push(c);
         at_start = splits(c);
-    }
-    Cow::Owned(out)
-}
-
-/// `text` with control characters (escape sequences, newlines, NUL) shown
-/// as `\u{1b}` and the like, for a terminal: a process or program name is
-/// anyone's to choose.
-#[must_use]
-pub fn terminal_safe(text: &str) -> Cow<'_, str> {
-    if !text.chars().any(char::is_control) {
-        return Cow::Borrowed(text);
-    }
-    let mut out = String::with_capacity(text.len() + 8);
-    for c in text.chars() {
-        if c.is_control() {
-            out.extend(c.escape_unicode());
-        } else {
-            out.push(c);
-        }
     }
     Cow::Owned(out)
 }

@@ -189,7 +189,10 @@ impl LinkReader {
             if self.needs_syscalls() {
                 self.describe_by_syscall(&fresh, &records)?;
             } else {
-                for rec in records.iter().filter(|r| fresh.binary_search(&r.id).is_ok()) {
+                for rec in records
+                    .iter()
+                    .filter(|r| fresh.binary_search(&r.id).is_ok())
+                {
                     let facts = self.describe_record(rec);
                     self.known.insert(rec.id, facts);
                 }

@@ -274,20 +274,6 @@ impl Sampler {
         self.info.notices.push(notice);
     }
 
-    /// The capabilities sampling still needs now that statistics are on and
-    /// the iterators are loaded: CAP_BPF and CAP_PERFMON to read the
-    /// iterators, plus CAP_SYS_ADMIN on the syscall path (GET_FD_BY_ID) and
-    /// in sysctl mode (to turn the sysctl back off) and to read facts and
-    /// links (GET_FD_BY_ID of programs, maps and links).
-    #[must_use]
-    pub fn capabilities_needed(&self) -> Vec<u32> {
-        let mut caps = vec![sys::CAP_BPF, sys::CAP_PERFMON];
-        if !self.needs_sys_admin().is_empty() {
-            caps.push(sys::CAP_SYS_ADMIN);
-        }
-        caps
-    }
-
     /// Why sampling still needs CAP_SYS_ADMIN (and root) after start-up, if
     /// it does: each reason is a path an iterator could not replace here.
     #[must_use]
@@ -302,7 +288,11 @@ impl Sampler {
         if matches!(self.facts, Some(FactsSource::Syscall(_))) {
             why.push("program facts are read by opening programs and maps by id");
         }
-        if self.links.as_ref().is_some_and(links::LinkReader::needs_syscalls) {
+        if self
+            .links
+            .as_ref()
+            .is_some_and(links::LinkReader::needs_syscalls)
+        {
             why.push("links are read by opening each link by id");
         }
         why

@@ -117,4 +117,3 @@ pub fn wait_bounded(child: &mut Child, within: Duration) -> ExitStatus {
         std::thread::sleep(Duration::from_millis(20));
     }
 }
-

@@ -96,10 +96,9 @@ impl LinkRecord {
     pub fn target(&self) -> Target {
         let text = self.text();
         Target::Words(match self.link_type {
-            1 | 4 => text,
             2 if text.is_empty() => "an unknown function".to_owned(),
             2 if self.a != 0 => format!("{text} in program {}", self.a),
-            2 => text,
+            1 | 2 | 4 => text,
             3 => return Target::Cgroup(self.num),
             5 => return Target::Netns(self.netns_ino),
             6 | 11 | 13 => return Target::Device,
@@ -197,13 +196,25 @@ mod tests {
 
     #[test]
     fn records_read_as_the_syscall_path_words() {
-        assert_eq!(words(&record(7, 4, 0x1a2b, b"/usr/bin/app")), "/usr/bin/app:0x1a2b");
-        assert_eq!(words(&record(7, 1, 0, b"sys_enter_getpid")), "sys_enter_getpid");
-        assert_eq!(words(&record(2, 12, 0, b"handler")), "handler in program 12");
+        assert_eq!(
+            words(&record(7, 4, 0x1a2b, b"/usr/bin/app")),
+            "/usr/bin/app:0x1a2b"
+        );
+        assert_eq!(
+            words(&record(7, 1, 0, b"sys_enter_getpid")),
+            "sys_enter_getpid"
+        );
+        assert_eq!(
+            words(&record(2, 12, 0, b"handler")),
+            "handler in program 12"
+        );
         assert_eq!(words(&record(9, 0, 31, b"")), "struct_ops map 31");
         let rec = parse(&record(7, 5, 0, b"x")).expect("record");
         assert_eq!(rec[0].attach_type().as_deref(), Some("uretprobe"));
-        assert_eq!((rec[0].id, rec[0].prog_id, rec[0].type_name()), (7, 9, "perf_event"));
+        assert_eq!(
+            (rec[0].id, rec[0].prog_id, rec[0].type_name()),
+            (7, 9, "perf_event")
+        );
     }
 
     #[test]
@@ -219,6 +230,9 @@ mod tests {
 
     #[test]
     fn an_unknown_perf_kind_says_so() {
-        assert_eq!(words(&record(7, 99, 0, b"")), "a perf event bpfscope cannot describe");
+        assert_eq!(
+            words(&record(7, 99, 0, b"")),
+            "a perf event bpfscope cannot describe"
+        );
     }
 }

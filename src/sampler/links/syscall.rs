@@ -17,7 +17,11 @@ use crate::model::LinkFacts;
 
 impl LinkReader {
     /// A link's facts from its info (`BPF_OBJ_GET_INFO_BY_FD`).
-    pub(super) fn describe_info(&mut self, info: &LinkInfo, devices: &HashMap<u32, NetDevice>) -> LinkFacts {
+    pub(super) fn describe_info(
+        &mut self,
+        info: &LinkInfo,
+        devices: &HashMap<u32, NetDevice>,
+    ) -> LinkFacts {
         let (link_type, attach, target): (&str, Option<u32>, String) = match &info.info {
             LinkTypeInfo::RawTracepoint(tp) => ("raw_tracepoint", None, tp.name.clone()),
             LinkTypeInfo::Tracing(t) => {
@@ -96,7 +100,6 @@ impl LinkReader {
             target,
         }
     }
-
 
     /// The function a tracing link is attached to, by BTF.
     fn function(&mut self, link_prog_id: u32, attach: u32, obj_id: u32, btf_id: u32) -> String {
