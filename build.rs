@@ -10,6 +10,7 @@ const PROGRAMS: &[&str] = &["progs", "owners", "links", "facts", "attach_test"];
 fn main() -> Result<(), String> {
     let out_dir = PathBuf::from(env::var_os("OUT_DIR").ok_or("cargo did not set OUT_DIR")?);
     println!("cargo:rerun-if-changed=src/bpf/vmlinux.h");
+    println!("cargo:rerun-if-changed=src/bpf/perf_target.h");
     for name in PROGRAMS {
         let source = format!("src/bpf/{name}.bpf.c");
         println!("cargo:rerun-if-changed={source}");

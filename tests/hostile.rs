@@ -79,6 +79,7 @@ fn frame(rng: &mut Rng) -> Frame {
             link_type: rng.text(),
             attach_type: None,
             target: rng.text(),
+            via: bpfscope::model::AttachVia::Link,
         }]
     });
     Frame::Sample(Sample {

@@ -13,24 +13,13 @@
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_core_read.h>
+#include "perf_target.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
-#define TEXT_LEN 256
 #define PATH_PARTS 8
 #define PART_LEN (TEXT_LEN / PATH_PARTS)
 #define NO_ATTACH_TYPE 0xffffffffu
-
-/* What a perf-event link's event is (link_record.a). */
-enum perf_kind {
-	PERF_UNKNOWN = 0,
-	PERF_TRACEPOINT = 1,
-	PERF_KPROBE = 2,
-	PERF_KRETPROBE = 3,
-	PERF_UPROBE = 4,
-	PERF_URETPROBE = 5,
-	PERF_EVENT = 6,
-};
 
 struct link_record {
 	__u32 id;
@@ -83,19 +72,6 @@ struct netkit_link___bpfscope {
 struct bpf_kprobe_multi_link___bpfscope {
 	__u32 cnt;
 } __attribute__((preserve_access_index));
-struct kprobe___bpfscope {
-	unsigned int offset;
-} __attribute__((preserve_access_index));
-struct kretprobe___bpfscope {
-	struct kprobe___bpfscope kp;
-	void *handler;
-} __attribute__((preserve_access_index));
-struct trace_kprobe___bpfscope {
-	struct kretprobe___bpfscope rp;
-	const char *symbol;
-	struct trace_probe tp;
-} __attribute__((preserve_access_index));
-
 static __always_inline __u32 attach_type_of(struct bpf_link *link)
 {
 	if (bpf_core_field_exists(((struct bpf_link___new *)link)->attach_type))
@@ -126,73 +102,6 @@ static __always_inline void device(struct link_record *rec, struct net_device *d
 	rec->ifindex = BPF_CORE_READ(dev, ifindex);
 	rec->netns_ino = BPF_CORE_READ(dev, nd_net.net, ns.inum);
 	BPF_CORE_READ_STR_INTO(&rec->text, dev, name);
-}
-
-/* The first probe of a dynamic (k/u)probe event: what the kernel's
- * trace_probe_primary_from_call() returns. */
-static __always_inline struct trace_probe *primary_probe(struct trace_event_call *call)
-{
-	struct trace_probe_event *tpe;
-	struct list_head *first;
-
-	tpe = (void *)call - bpf_core_field_offset(struct trace_probe_event, call);
-	first = BPF_CORE_READ(tpe, probes.next);
-	if (!first || first == (void *)tpe + bpf_core_field_offset(struct trace_probe_event, probes))
-		return NULL;
-	return (void *)first - bpf_core_field_offset(struct trace_probe, list);
-}
-
-/* What bpf_get_perf_event_info() tells BPF_OBJ_GET_INFO_BY_FD. */
-static __always_inline void perf_event(struct link_record *rec, struct bpf_link *link)
-{
-	struct file *file = BPF_CORE_READ((struct bpf_perf_link *)link, perf_file);
-	struct perf_event *event = BPF_CORE_READ(file, private_data);
-	struct trace_event_call *call;
-	struct trace_probe *tp;
-	int flags;
-
-	if (!event)
-		return;
-	if (BPF_CORE_READ(link, prog, type) == BPF_PROG_TYPE_PERF_EVENT) {
-		rec->a = PERF_EVENT;
-		rec->b = BPF_CORE_READ(event, attr.type);
-		rec->num = BPF_CORE_READ(event, attr.config);
-		return;
-	}
-	call = BPF_CORE_READ(event, tp_event);
-	if (!call)
-		return;
-	flags = BPF_CORE_READ(call, flags);
-	if (flags & TRACE_EVENT_FL_UPROBE) {
-		struct trace_uprobe *tu;
-
-		tp = primary_probe(call);
-		if (!tp)
-			return;
-		tu = (void *)tp - bpf_core_field_offset(struct trace_uprobe, tp);
-		rec->a = BPF_CORE_READ(tu, consumer.ret_handler) ? PERF_URETPROBE : PERF_UPROBE;
-		rec->num = BPF_CORE_READ(tu, offset);
-		bpf_probe_read_kernel_str(rec->text, sizeof(rec->text), BPF_CORE_READ(tu, filename));
-	} else if (flags & TRACE_EVENT_FL_KPROBE) {
-		struct trace_kprobe___bpfscope *tk;
-
-		if (!bpf_core_type_exists(struct trace_kprobe___bpfscope))
-			return;
-		tp = primary_probe(call);
-		if (!tp)
-			return;
-		tk = (void *)tp - bpf_core_field_offset(struct trace_kprobe___bpfscope, tp);
-		rec->a = BPF_CORE_READ(tk, rp.handler) ? PERF_KRETPROBE : PERF_KPROBE;
-		rec->num = BPF_CORE_READ(tk, rp.kp.offset);
-		bpf_probe_read_kernel_str(rec->text, sizeof(rec->text), BPF_CORE_READ(tk, symbol));
-	} else if (flags & TRACE_EVENT_FL_TRACEPOINT) {
-		rec->a = PERF_TRACEPOINT;
-		bpf_probe_read_kernel_str(rec->text, sizeof(rec->text), BPF_CORE_READ(call, tp, name));
-	} else {
-		/* Syscall tracepoints are events of their own, named directly. */
-		rec->a = PERF_TRACEPOINT;
-		bpf_probe_read_kernel_str(rec->text, sizeof(rec->text), BPF_CORE_READ(call, name));
-	}
 }
 
 /* The file of a uprobe_multi link: up to PATH_PARTS names, leaf first,
@@ -270,9 +179,14 @@ int dump_link(struct bpf_iter__bpf_link *ctx)
 		if (bpf_core_type_exists(struct netkit_link___bpfscope))
 			device(rec, BPF_CORE_READ((struct netkit_link___bpfscope *)link, dev));
 		break;
-	case BPF_LINK_TYPE_PERF_EVENT:
-		perf_event(rec, link);
+	case BPF_LINK_TYPE_PERF_EVENT: {
+		struct file *file = BPF_CORE_READ((struct bpf_perf_link *)link, perf_file);
+
+		describe_perf_event(BPF_CORE_READ(file, private_data),
+				    BPF_CORE_READ(link, prog, type), &rec->a, &rec->b, &rec->num,
+				    rec->text);
 		break;
+	}
 	case BPF_LINK_TYPE_KPROBE_MULTI:
 		if (bpf_core_type_exists(struct bpf_kprobe_multi_link___bpfscope))
 			rec->num = BPF_CORE_READ((struct bpf_kprobe_multi_link___bpfscope *)link, cnt);

@@ -30,6 +30,7 @@ fn csv_has_the_documented_header_and_values() {
         link_type: "xdp".into(),
         attach_type: None,
         target: "eth0".into(),
+        via: crate::model::AttachVia::Link,
     }];
     let linked = Described {
         facts: None,
@@ -199,6 +200,7 @@ fn no_cell_starts_a_formula_whether_split_on_commas_or_semicolons() {
         link_type: "cgroup".into(),
         attach_type: None,
         target: "/sys/fs/cgroup/a;=b,-c".into(),
+        via: crate::model::AttachVia::Link,
     }];
     let mut w = CsvWriter::new(Vec::new()).unwrap();
     let described = Described {

@@ -50,11 +50,47 @@ pub struct MapFacts {
     pub max_entries: u32,
 }
 
-/// One BPF link: an attachment the kernel can describe.
+/// How a program is attached where no BPF link says so.
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum AttachVia {
+    /// A BPF link (`LinkFacts::id` is its id).
+    #[default]
+    Link,
+    /// A perf event (`perf_event_open` and `PERF_EVENT_IOC_SET_BPF`: what
+    /// bpftrace, BCC and older libbpf use), open in process `pid` as `fd`.
+    PerfEvent { pid: u32, fd: u32 },
+    /// XDP attached through netlink (`ip link set … xdp`).
+    Xdp,
+    /// A classic tc filter or action (`tc filter add … bpf`).
+    Tc,
+    /// `bpf_prog_attach` to a cgroup (`bpftool cgroup attach`).
+    Cgroup,
+}
+
+impl AttachVia {
+    /// `link`, `perf_event`, `xdp`, `tc`, `cgroup`.
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Link => "link",
+            Self::PerfEvent { .. } => "perf_event",
+            Self::Xdp => "xdp",
+            Self::Tc => "tc",
+            Self::Cgroup => "cgroup",
+        }
+    }
+}
+
+/// One attachment the kernel can describe: a BPF link, or a perf event, an
+/// XDP or tc hook or a cgroup that runs the program without one.
 #[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct LinkFacts {
     /// The program the link runs.
     pub prog_id: u32,
+    /// The link's id; 0 for an attachment without a link.
     pub id: u32,
     /// As libbpf names it (`tracing`, `cgroup`, `xdp`, `tcx`, …).
     pub link_type: String,
@@ -64,6 +100,8 @@ pub struct LinkFacts {
     /// Where it is attached, in words: a cgroup path, a device name, a
     /// tracepoint, a kernel function, a file.
     pub target: String,
+    /// How: a link, or which other way.
+    pub via: AttachVia,
 }
 
 impl LinkFacts {
@@ -241,6 +279,7 @@ mod tests {
             link_type: "xdp".to_owned(),
             attach_type: attach.map(str::to_owned),
             target: target.to_owned(),
+            via: AttachVia::Link,
         }
     }
 

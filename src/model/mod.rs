@@ -12,7 +12,7 @@ mod types;
 
 pub use event::{Enumeration, Interval, IntervalError, SourceEvent, SourceInfo, StatsMode, Waker};
 pub use facts::{
-    Absorbed, Attach, Catalog, LinkFacts, MapFacts, ProgramFacts, WITHOUT_LINK,
+    Absorbed, Attach, AttachVia, Catalog, LinkFacts, MapFacts, ProgramFacts, WITHOUT_LINK,
     WITHOUT_LINK_EXPLAINED, attach_summary, map_names,
 };
 pub use name::{KernelName, NAME_MAX};

@@ -40,6 +40,7 @@ fn sample(programs: u32) -> Frame {
             link_type: "xdp".into(),
             attach_type: None,
             target: "veth0 (netns blue)".into(),
+            via: crate::model::AttachVia::Link,
         }]),
         programs: (0..programs)
             .map(|id| {

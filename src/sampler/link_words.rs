@@ -135,6 +135,33 @@ pub(super) fn perf_event(info: &LinkInfo, event: &PerfEventType) -> LinkFacts {
         link_type: "perf_event".to_owned(),
         attach_type: Some(kind.to_owned()),
         target,
+        via: crate::model::AttachVia::Link,
+    }
+}
+
+/// The name of `enum perf_kind` (`src/bpf/perf_target.h`) value `kind`.
+pub(super) fn perf_kind(kind: u32) -> Option<&'static str> {
+    match kind {
+        1 => Some("tracepoint"),
+        2 => Some("kprobe"),
+        3 => Some("kretprobe"),
+        4 => Some("uprobe"),
+        5 => Some("uretprobe"),
+        6 => Some("perf_event"),
+        _ => None,
+    }
+}
+
+/// What a perf event is attached to, in the words of [`perf_event`]: from
+/// `perf_target.h`'s kind, perf type, offset or config, and name.
+pub(super) fn perf_target(kind: u32, perf_type: u32, num: u64, text: String) -> String {
+    match kind {
+        1 => text,
+        2 | 3 if num == 0 => text,
+        2 | 3 => format!("{text}+{num:#x}"),
+        4 | 5 => format!("{text}:{num:#x}"),
+        6 => format!("perf event type {perf_type} config {num}"),
+        _ => "a perf event bpfscope cannot describe".to_owned(),
     }
 }
 

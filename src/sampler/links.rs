@@ -247,6 +247,7 @@ impl LinkReader {
             link_type: rec.type_name().to_owned(),
             attach_type: rec.attach_type(),
             target,
+            via: crate::model::AttachVia::Link,
         }
     }
 

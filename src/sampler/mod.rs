@@ -7,27 +7,27 @@
 
 mod facts;
 mod facts_iter;
+mod facts_source;
 mod iter;
 mod link_words;
 mod links;
 mod owners;
+mod pass;
 mod stats;
 mod syscall;
 mod sysctl;
 mod warn_once;
 
+use facts_source::FactsSource;
 use warn_once::WarnOnce;
 mod thread;
 
-use std::collections::HashMap;
 use std::io;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use thiserror::Error;
 
-use crate::model::{
-    Enumeration, LinkFacts, ProgramFacts, ProgramKey, ProgramSample, Sample, SourceInfo, StatsMode,
-};
+use crate::model::{Enumeration, LinkFacts, ProgramKey, SourceInfo, StatsMode};
 use crate::sys;
 
 pub use stats::{StatsGuard, StatsRequest, restore_sysctl_now};
@@ -52,58 +52,6 @@ pub struct SamplerConfig {
     /// on old kernels, kept to check the iterators against.
     #[doc(hidden)]
     pub facts_by_syscall: bool,
-}
-
-/// Where program facts come from.
-#[derive(Debug)]
-enum FactsSource {
-    /// `src/bpf/facts.bpf.c`: nothing opened, no CAP_SYS_ADMIN.
-    Iter(facts_iter::FactsIter),
-    /// Each program and map opened by id.
-    Syscall(facts::FactsReader),
-}
-
-impl FactsSource {
-    fn load(by_syscall: bool, notices: &mut Vec<String>) -> Self {
-        if by_syscall {
-            return Self::Syscall(facts::FactsReader::new());
-        }
-        match facts_iter::FactsIter::load() {
-            Ok(it) => Self::Iter(it),
-            Err(err) => {
-                notices.push(format!(
-                    "the facts iterators could not load ({err}): program facts are read by \
-                     syscall, which keeps CAP_SYS_ADMIN"
-                ));
-                Self::Syscall(facts::FactsReader::new())
-            }
-        }
-    }
-
-    /// Facts of `wanted` (sorted ids) that are still loaded; the first
-    /// error met, if any, with what was read before it.
-    fn read(&mut self, wanted: &[u32]) -> (HashMap<u32, ProgramFacts>, Option<io::Error>) {
-        match self {
-            Self::Iter(it) => match it.read(wanted) {
-                Ok(found) => (found, None),
-                Err(err) => (HashMap::new(), Some(err)),
-            },
-            Self::Syscall(reader) => {
-                let mut found = HashMap::new();
-                let mut failed = None;
-                for &id in wanted {
-                    match reader.read(id) {
-                        Ok(Some(facts)) => {
-                            found.insert(id, facts);
-                        }
-                        Ok(None) => {}
-                        Err(err) => failed = Some(err),
-                    }
-                }
-                (found, failed)
-            }
-        }
-    }
 }
 
 /// How often owners are read when no program or link came or went.
@@ -159,6 +107,8 @@ pub struct Sampler {
     facts_ids: Vec<u32>,
     /// The links last sent (`None`: none yet).
     links_sent: Option<Vec<LinkFacts>>,
+    /// Perf events running programs, from the last owners read.
+    perf_attachments: Vec<LinkFacts>,
     facts_failing: WarnOnce,
     links_failing: WarnOnce,
 }
@@ -252,6 +202,7 @@ impl Sampler {
             facts_sent: Vec::new(),
             facts_ids: Vec::new(),
             links_sent: None,
+            perf_attachments: Vec::new(),
             facts_failing: WarnOnce::default(),
             links_failing: WarnOnce::default(),
         })
@@ -323,7 +274,7 @@ impl Sampler {
     #[doc(hidden)]
     pub fn raw_owners(&mut self) -> io::Result<Vec<(u32, crate::model::Owner)>> {
         match &mut self.owners {
-            Some(owners) => owners.read(&mut self.buf),
+            Some(owners) => owners.read(&mut self.buf).map(|read| read.pairs),
             None => Err(io::Error::other("the owners iterator is not loaded")),
         }
     }
@@ -331,143 +282,6 @@ impl Sampler {
     /// Trouble met while sampling that did not stop it, each said once.
     pub fn take_warnings(&mut self) -> Vec<String> {
         std::mem::take(&mut self.warnings)
-    }
-
-    /// Reads every program once.
-    pub fn sample(&mut self, period: Duration) -> Result<Sample, SamplerError> {
-        let taken_at = SystemTime::now();
-        let boottime_ns = sys::boottime_ns();
-        let mut programs = Vec::with_capacity(self.buf.len() / iter::RECORD_SIZE + 16);
-        match &mut self.progs {
-            Some(it) => it.read(&mut self.buf, &mut programs),
-            None => syscall::enumerate(&mut programs),
-        }
-        .map_err(|err| {
-            if is_permission(&err) {
-                SamplerError::NoPrivilege
-            } else {
-                SamplerError::Enumerate(err)
-            }
-        })?;
-        programs.sort_unstable_by_key(|p| p.id);
-        programs.dedup_by_key(|p| p.id);
-
-        // Links first: a link that came or went makes the owners due. New
-        // programs make every link be described again: a link updated to a
-        // new program keeps its id.
-        let prog_ids: Vec<u32> = programs.iter().map(|p| p.id).collect();
-        let links = self.changed_links(prog_ids != self.facts_ids);
-        self.refresh_owners(&prog_ids, boottime_ns);
-        self.owner_cache.attach(&mut programs);
-        for program in &mut programs {
-            program.own = self.own_ids.contains(&program.id);
-        }
-        let facts = self.new_facts(&programs, prog_ids);
-        Ok(Sample {
-            taken_at,
-            boottime_ns,
-            period,
-            programs,
-            facts,
-            links,
-            owners_read_ns: self
-                .owners
-                .as_ref()
-                .and(self.owner_cache.read_boottime_ns()),
-        })
-    }
-
-    /// Reads the owners when they are due (see [`owners::OwnerCache`]); a
-    /// failed read keeps the last ones, which then grow older.
-    fn refresh_owners(&mut self, prog_ids: &[u32], boottime_ns: u64) {
-        let Some(owners) = &mut self.owners else {
-            return;
-        };
-        let link_ids = self.links.as_ref().map_or(&[][..], links::LinkReader::ids);
-        if !self.owner_cache.due(prog_ids, link_ids, self.owners_every) {
-            return;
-        }
-        let started = std::time::Instant::now();
-        let failure = match owners.read(&mut self.buf) {
-            Ok(pairs) => {
-                let cost = started.elapsed();
-                self.owner_cache
-                    .keep(&pairs, prog_ids.to_vec(), link_ids, boottime_ns, cost);
-                None
-            }
-            Err(err) => {
-                // Held back like a read that worked: a read that fails after
-                // a long walk must not be tried again every pass.
-                self.owner_cache.failed(started.elapsed());
-                Some(format!("could not read owning processes: {err}"))
-            }
-        };
-        self.warnings.extend(self.owners_failing.update(failure));
-    }
-
-    /// Facts of the programs not seen before; forgets programs that left.
-    fn new_facts(&mut self, programs: &[ProgramSample], prog_ids: Vec<u32>) -> Vec<ProgramFacts> {
-        let Some(reader) = &mut self.facts else {
-            return Vec::new();
-        };
-        // The same programs as last pass, every one's facts sent: nothing
-        // to look at (the common pass on a steady host).
-        if prog_ids == self.facts_ids && self.facts_sent.len() == programs.len() {
-            return Vec::new();
-        }
-        self.facts_ids = prog_ids;
-        // One merge of two key-sorted lists (programs are sorted by id and
-        // unique): no hashing of every program every pass.
-        let mut kept = Vec::with_capacity(programs.len());
-        let mut wanted = Vec::new();
-        let mut sent = self.facts_sent.iter().peekable();
-        for program in programs {
-            let key = ProgramKey::of(program);
-            while sent.next_if(|k| **k < key).is_some() {}
-            if sent.next_if(|k| **k == key).is_some() {
-                kept.push(key);
-            } else {
-                wanted.push(program);
-            }
-        }
-        let ids: Vec<u32> = wanted.iter().map(|p| p.id).collect();
-        let (mut found, failed) = reader.read(&ids);
-        let mut out = Vec::new();
-        for program in wanted {
-            match found.remove(&program.id) {
-                // A different program under a reused id is read next pass.
-                Some(facts) if facts.load_time_ns == program.load_time_ns => {
-                    kept.push(ProgramKey::of(program));
-                    out.push(facts);
-                }
-                _ => {}
-            }
-        }
-        kept.sort_unstable();
-        self.facts_sent = kept;
-        let failure = failed.map(|err| format!("could not read program facts: {err}"));
-        self.warnings.extend(self.facts_failing.update(failure));
-        out
-    }
-
-    /// Every link, when they differ from those last sent.
-    fn changed_links(&mut self, describe_all: bool) -> Option<Vec<LinkFacts>> {
-        let reader = self.links.as_mut()?;
-        match reader.read(describe_all) {
-            Ok(links) => {
-                self.links_failing.update(None);
-                if self.links_sent.as_ref() == Some(&links) {
-                    return None;
-                }
-                self.links_sent = Some(links.clone());
-                Some(links)
-            }
-            Err(err) => {
-                let failure = Some(format!("could not read BPF links: {err}"));
-                self.warnings.extend(self.links_failing.update(failure));
-                None
-            }
-        }
     }
 }
 

@@ -12,7 +12,34 @@ use crate::model::{Owner, ProgramSample};
 const OBJECT: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/owners.bpf.o"));
 
 /// Size of `struct owner_record` in `owners.bpf.c`.
-const RECORD_SIZE: usize = 24;
+const RECORD_SIZE: usize = 32;
+/// Size of `struct perf_block`, which follows a record of kind
+/// `PERF_EVENT_RUNS`.
+const PERF_BLOCK_SIZE: usize = 272;
+/// `enum owner_kind`'s `PERF_EVENT_RUNS`.
+const PERF_EVENT_RUNS: u32 = 1;
+
+/// A perf event that runs a program, as the owners iterator found it.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct PerfAttachment {
+    pub prog_id: u32,
+    pub pid: u32,
+    pub fd: u32,
+    /// `enum perf_kind` of `perf_target.h`.
+    pub kind: u32,
+    pub perf_type: u32,
+    pub num: u64,
+    pub text: String,
+}
+
+/// One read of the owners iterator.
+#[derive(Debug, Default)]
+pub struct OwnersRead {
+    /// `(program id, owner)` pairs, sorted and without duplicates.
+    pub pairs: Vec<(u32, Owner)>,
+    /// Perf events running programs, sorted.
+    pub perf: Vec<PerfAttachment>,
+}
 
 /// A loaded and attached owner iterator.
 #[derive(Debug)]
@@ -33,33 +60,62 @@ impl OwnerIter {
         super::iter::object_prog_id(&self.object)
     }
 
-    /// `(program id, owner)` pairs, sorted and without duplicates.
-    pub fn read(&mut self, buf: &mut Vec<u8>) -> io::Result<Vec<(u32, Owner)>> {
+    /// Owners and perf events, each sorted and without duplicates.
+    pub fn read(&mut self, buf: &mut Vec<u8>) -> io::Result<OwnersRead> {
         super::iter::read_all(&self.link, buf)?;
-        parse_records(buf)
+        parse_stream(buf)
     }
 }
 
+/// Decodes the owners iterator's output: records, each of kind
+/// `PERF_EVENT_RUNS` followed by its perf block.
+fn parse_stream(bytes: &[u8]) -> io::Result<OwnersRead> {
+    use super::iter::{c_text, u32_at, u64_at};
+    let mut read = OwnersRead::default();
+    let mut rest = bytes;
+    while !rest.is_empty() {
+        let Some((rec, after)) = rest.split_at_checked(RECORD_SIZE) else {
+            return Err(truncated(bytes.len()));
+        };
+        rest = after;
+        let prog_id = u32_at(rec, 0);
+        let owner = Owner {
+            pid: u32_at(rec, 4),
+            comm: crate::model::KernelName::from_c(&rec[8..24]),
+        };
+        if u32_at(rec, 24) == PERF_EVENT_RUNS {
+            let Some((block, after)) = rest.split_at_checked(PERF_BLOCK_SIZE) else {
+                return Err(truncated(bytes.len()));
+            };
+            rest = after;
+            read.perf.push(PerfAttachment {
+                prog_id,
+                pid: owner.pid,
+                fd: u32_at(rec, 28),
+                kind: u32_at(block, 0),
+                perf_type: u32_at(block, 4),
+                num: u64_at(block, 8),
+                text: c_text(&block[16..]),
+            });
+        }
+        read.pairs.push((prog_id, owner));
+    }
+    read.perf.sort_unstable();
+    read.pairs.sort_unstable();
+    read.pairs.dedup();
+    Ok(read)
+}
+
+fn truncated(len: usize) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::InvalidData,
+        format!("owner iterator returned {len} bytes, which end inside a record"),
+    )
+}
+
+#[cfg(test)]
 fn parse_records(bytes: &[u8]) -> io::Result<Vec<(u32, Owner)>> {
-    let records = super::iter::records(bytes, RECORD_SIZE, "owner")?;
-    let mut pairs: Vec<(u32, Owner)> = records
-        .map(|rec| {
-            let mut id = [0u8; 4];
-            let mut pid = [0u8; 4];
-            id.copy_from_slice(&rec[0..4]);
-            pid.copy_from_slice(&rec[4..8]);
-            (
-                u32::from_ne_bytes(id),
-                Owner {
-                    pid: u32::from_ne_bytes(pid),
-                    comm: crate::model::KernelName::from_c(&rec[8..24]),
-                },
-            )
-        })
-        .collect();
-    pairs.sort_unstable();
-    pairs.dedup();
-    Ok(pairs)
+    parse_stream(bytes).map(|read| read.pairs)
 }
 
 /// `(program id, owner)` pairs, sorted, as one shared list per program.
@@ -178,7 +234,32 @@ mod tests {
         let mut c = [0u8; 16];
         c[..comm.len()].copy_from_slice(comm.as_bytes());
         r.extend(c);
+        r.extend(0u32.to_ne_bytes());
+        r.extend(3u32.to_ne_bytes());
         r
+    }
+
+    #[test]
+    fn a_perf_event_record_carries_its_block() {
+        let mut perf = rec(7, 40, "bpftrace");
+        perf[24..28].copy_from_slice(&PERF_EVENT_RUNS.to_ne_bytes());
+        let mut block = vec![0u8; PERF_BLOCK_SIZE];
+        block[0..4].copy_from_slice(&1u32.to_ne_bytes());
+        block[16..32].copy_from_slice(b"sys_enter_getpid");
+        let bytes = [perf, block, rec(7, 41, "other")].concat();
+        let read = parse_stream(&bytes).expect("whole stream");
+        assert_eq!(read.pairs.len(), 2);
+        assert_eq!(read.perf.len(), 1);
+        assert_eq!(
+            (
+                read.perf[0].pid,
+                read.perf[0].fd,
+                read.perf[0].text.as_str()
+            ),
+            (40, 3, "sys_enter_getpid")
+        );
+        let cut = &bytes[..bytes.len() - RECORD_SIZE - 10];
+        assert!(parse_stream(cut).is_err(), "a stream cut inside a block");
     }
 
     fn program(id: u32) -> ProgramSample {

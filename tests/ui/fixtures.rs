@@ -102,6 +102,7 @@ pub fn links() -> Vec<LinkFacts> {
             link_type: "xdp".into(),
             attach_type: None,
             target: "eth0".into(),
+            via: bpfscope::model::AttachVia::Link,
         },
         LinkFacts {
             prog_id: 30,
@@ -109,6 +110,7 @@ pub fn links() -> Vec<LinkFacts> {
             link_type: "tcx".into(),
             attach_type: Some("tcx_egress".into()),
             target: "veth0 (netns blue)".into(),
+            via: bpfscope::model::AttachVia::Link,
         },
     ]
 }

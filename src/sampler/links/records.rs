@@ -4,7 +4,7 @@
 use std::io;
 
 use super::super::iter::{self, c_text, u32_at, u64_at};
-use super::super::link_words::{attach_type_name, netfilter_words};
+use super::super::link_words::{attach_type_name, netfilter_words, perf_kind, perf_target};
 
 /// Size of `struct link_record` in `links.bpf.c`.
 pub(super) const RECORD_SIZE: usize = 304;
@@ -72,22 +72,10 @@ impl LinkRecord {
     /// carries one (the same ones the syscall path names).
     pub fn attach_type(&self) -> Option<String> {
         match self.link_type {
-            7 => self.perf_kind().map(str::to_owned),
+            7 => perf_kind(self.a).map(str::to_owned),
             2 | 3 | 5 | 11 | 13 | 14 if self.attach_type != NO_ATTACH_TYPE => {
                 attach_type_name(self.attach_type)
             }
-            _ => None,
-        }
-    }
-
-    fn perf_kind(&self) -> Option<&'static str> {
-        match self.a {
-            1 => Some("tracepoint"),
-            2 => Some("kprobe"),
-            3 => Some("kretprobe"),
-            4 => Some("uprobe"),
-            5 => Some("uretprobe"),
-            6 => Some("perf_event"),
             _ => None,
         }
     }
@@ -102,7 +90,7 @@ impl LinkRecord {
             3 => return Target::Cgroup(self.num),
             5 => return Target::Netns(self.netns_ino),
             6 | 11 | 13 => return Target::Device,
-            7 => self.perf_target(text),
+            7 => perf_target(self.a, self.b, self.num, text),
             8 => format!("{} kernel functions", self.num),
             9 => format!("struct_ops map {}", self.num),
             10 => netfilter_words(self.a, self.b, self.c),
@@ -117,18 +105,6 @@ impl LinkRecord {
             14 => format!("sockmap map {}", self.num),
             _ => String::new(),
         })
-    }
-
-    fn perf_target(&self, text: String) -> String {
-        let offset = self.num;
-        match self.a {
-            1 => text,
-            2 | 3 if offset == 0 => text,
-            2 | 3 => format!("{text}+{offset:#x}"),
-            4 | 5 => format!("{text}:{offset:#x}"),
-            6 => format!("perf event type {} config {offset}", self.b),
-            _ => "a perf event bpfscope cannot describe".to_owned(),
-        }
     }
 
     /// A uprobe_multi link's file: its components come leaf first; eight of

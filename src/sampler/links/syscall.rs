@@ -98,6 +98,7 @@ impl LinkReader {
             link_type: link_type.to_owned(),
             attach_type: attach.and_then(attach_type_name),
             target,
+            via: crate::model::AttachVia::Link,
         }
     }
 
