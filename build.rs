@@ -5,7 +5,14 @@ use std::path::PathBuf;
 
 use libbpf_cargo::SkeletonBuilder;
 
-const PROGRAMS: &[&str] = &["progs", "owners", "links", "facts", "attach_test"];
+const PROGRAMS: &[&str] = &[
+    "progs",
+    "owners",
+    "links",
+    "facts",
+    "cgroups",
+    "attach_test",
+];
 
 fn main() -> Result<(), String> {
     let out_dir = PathBuf::from(env::var_os("OUT_DIR").ok_or("cargo did not set OUT_DIR")?);

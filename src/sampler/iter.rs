@@ -64,14 +64,20 @@ pub(super) fn load_iterator(bytes: &[u8], prog: &str) -> io::Result<(Object, Lin
     Ok((object, link))
 }
 
+/// Opens and loads the BPF object `bytes`, libbpf's messages going to
+/// `tracing`.
+pub(super) fn load_object(bytes: &[u8]) -> io::Result<Object> {
+    libbpf_rs::set_print(Some((libbpf_rs::PrintLevel::Warn, libbpf_log)));
+    ObjectBuilder::default()
+        .open_memory(bytes)
+        .and_then(libbpf_rs::OpenObject::load)
+        .map_err(to_io)
+}
+
 /// Opens and loads `bytes`, then attaches each program in `progs`; the links
 /// come back in the order asked for.
 pub(super) fn load_iterators(bytes: &[u8], progs: &[&str]) -> io::Result<(Object, Vec<Link>)> {
-    libbpf_rs::set_print(Some((libbpf_rs::PrintLevel::Warn, libbpf_log)));
-    let object = ObjectBuilder::default()
-        .open_memory(bytes)
-        .and_then(libbpf_rs::OpenObject::load)
-        .map_err(to_io)?;
+    let object = load_object(bytes)?;
     let mut links = Vec::with_capacity(progs.len());
     for &prog in progs {
         let link = object

@@ -7,6 +7,7 @@
 //! devices come from the iterator either way: link info gives only an
 //! ifindex, which names a different device in every network namespace.
 
+mod cgroups;
 mod records;
 mod syscall;
 
@@ -24,7 +25,8 @@ use libbpf_rs::{Link, Object};
 
 use super::facts::fd_from;
 use super::link_words::{KernelBtf, link_ids, netns_words};
-use crate::model::LinkFacts;
+use crate::model::{AttachVia, LinkFacts};
+use cgroups::CgroupIter;
 use records::{LinkRecord, Target};
 
 const OBJECT: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/links.bpf.o"));
@@ -71,6 +73,10 @@ const MISSING_KEPT: usize = 1_024;
 #[derive(Debug)]
 pub struct LinkReader {
     iter: Option<LinkIter>,
+    /// Programs attached to cgroups without a link.
+    cgroup_iter: Option<CgroupIter>,
+    /// What `cgroup_iter` found last, as attachments.
+    cgroup_attached: Vec<LinkFacts>,
     /// List and describe links by syscall even where the iterator loaded
     /// (to check one path against the other).
     by_syscall: bool,
@@ -95,23 +101,36 @@ impl LinkReader {
     /// links are read by syscall (which needs CAP_SYS_ADMIN) and devices are
     /// named by ifindex only, and the returned notice says so. `by_syscall`
     /// reads by syscall even so.
-    pub fn new(by_syscall: bool) -> (Self, Option<String>) {
-        let (iter, notice) = match super::iter::load_iterator(OBJECT, "dump_link") {
-            Ok((object, link)) => (Some(LinkIter { link, object }), None),
-            Err(err) => (
-                None,
-                Some(format!(
+    pub fn new(by_syscall: bool) -> (Self, Vec<String>) {
+        let mut notices = Vec::new();
+        let iter = match super::iter::load_iterator(OBJECT, "dump_link") {
+            Ok((object, link)) => Some(LinkIter { link, object }),
+            Err(err) => {
+                notices.push(format!(
                     "the bpf_link iterator could not load ({err}): links are read by \
                      syscall, which keeps CAP_SYS_ADMIN, and XDP and tcx attach points show \
                      an interface index, not a device name"
-                )),
-            ),
+                ));
+                None
+            }
+        };
+        let cgroup_iter = match CgroupIter::load() {
+            Ok(it) => Some(it),
+            Err(err) => {
+                notices.push(format!(
+                    "programs attached to cgroups without a link are not shown: the cgroup \
+                     iterator could not load ({err})"
+                ));
+                None
+            }
         };
         let own_netns = fs::metadata("/proc/self/ns/net")
             .ok()
             .and_then(|m| u32::try_from(m.ino()).ok());
         let reader = Self {
             iter,
+            cgroup_iter,
+            cgroup_attached: Vec::new(),
             by_syscall,
             own_netns,
             known: HashMap::new(),
@@ -124,7 +143,7 @@ impl LinkReader {
             btf: KernelBtf::default(),
             buf: Vec::new(),
         };
-        (reader, notice)
+        (reader, notices)
     }
 
     /// Whether links are read by syscall (CAP_SYS_ADMIN) rather than
@@ -133,20 +152,26 @@ impl LinkReader {
         self.by_syscall || self.iter.is_none()
     }
 
-    /// The kernel id of the iterator program itself.
-    pub fn prog_id(&self) -> Option<u32> {
-        self.iter
+    /// The kernel ids of its iterator programs.
+    pub fn prog_ids(&self) -> Vec<u32> {
+        let links = self
+            .iter
             .as_ref()
-            .and_then(|n| super::iter::object_prog_id(&n.object))
+            .and_then(|n| super::iter::object_prog_id(&n.object));
+        let cgroups = self.cgroup_iter.as_ref().and_then(CgroupIter::prog_id);
+        links.into_iter().chain(cgroups).collect()
     }
 
     /// Reads the iterator once, keeping nothing (see
     /// [`super::Sampler::check_reads`]).
     pub fn check_read(&self, buf: &mut Vec<u8>) -> io::Result<()> {
-        match &self.iter {
-            Some(it) => super::iter::read_all(&it.link, buf),
-            None => Ok(()),
+        if let Some(it) = &self.iter {
+            super::iter::read_all(&it.link, buf)?;
         }
+        if let Some(it) = &self.cgroup_iter {
+            it.read(buf)?;
+        }
+        Ok(())
     }
 
     /// Link ids of the last [`LinkReader::read`], sorted.
@@ -203,11 +228,39 @@ impl LinkReader {
             if self.functions.len() > FUNCTIONS_KEPT {
                 self.functions.clear();
             }
+            self.read_cgroups()?;
         }
         self.ids = ids;
         let mut links: Vec<LinkFacts> = self.known.values().cloned().collect();
+        links.extend(self.cgroup_attached.iter().cloned());
         links.sort_unstable();
         Ok(links)
+    }
+
+    /// Programs attached to cgroups without a link, described again.
+    fn read_cgroups(&mut self) -> io::Result<()> {
+        let Some(it) = &self.cgroup_iter else {
+            return Ok(());
+        };
+        let records = it.read(&mut self.buf)?;
+        self.cgroup_attached = records
+            .iter()
+            .map(|rec| {
+                let path = self.cgroup(rec.cgroup_id);
+                LinkFacts {
+                    prog_id: rec.prog_id,
+                    id: 0,
+                    link_type: "cgroup".to_owned(),
+                    attach_type: super::link_words::attach_type_name(rec.attach_type),
+                    target: match rec.flags_words() {
+                        Some(flags) => format!("{path} ({flags})"),
+                        None => path,
+                    },
+                    via: AttachVia::Cgroup,
+                }
+            })
+            .collect();
+        Ok(())
     }
 
     fn describe_by_syscall(&mut self, fresh: &[u32], records: &[LinkRecord]) -> io::Result<()> {

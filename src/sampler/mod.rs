@@ -169,7 +169,7 @@ impl Sampler {
         let mut own_ids = Vec::new();
         own_ids.extend(progs.iter().filter_map(iter::ProgIter::prog_id));
         own_ids.extend(owners.iter().filter_map(owners::OwnerIter::prog_id));
-        own_ids.extend(links.iter().filter_map(links::LinkReader::prog_id));
+        own_ids.extend(links.iter().flat_map(links::LinkReader::prog_ids));
         if let Some(FactsSource::Iter(it)) = &facts {
             own_ids.extend(it.prog_ids());
         }
