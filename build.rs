@@ -12,6 +12,7 @@ const PROGRAMS: &[&str] = &[
     "facts",
     "cgroups",
     "attach_test",
+    "net_test",
 ];
 
 fn main() -> Result<(), String> {

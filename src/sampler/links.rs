@@ -8,6 +8,7 @@
 //! ifindex, which names a different device in every network namespace.
 
 mod cgroups;
+mod net;
 mod records;
 mod syscall;
 
@@ -27,6 +28,7 @@ use super::facts::fd_from;
 use super::link_words::{KernelBtf, link_ids, netns_words};
 use crate::model::{AttachVia, LinkFacts};
 use cgroups::CgroupIter;
+use net::{NetAttachment, NetKind, NetReader};
 use records::{LinkRecord, Target};
 
 const OBJECT: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/links.bpf.o"));
@@ -77,6 +79,10 @@ pub struct LinkReader {
     cgroup_iter: Option<CgroupIter>,
     /// What `cgroup_iter` found last, as attachments.
     cgroup_attached: Vec<LinkFacts>,
+    /// XDP and tc programs attached through netlink.
+    net: Option<NetReader>,
+    /// What `net` found last, as attachments.
+    net_attached: Vec<LinkFacts>,
     /// List and describe links by syscall even where the iterator loaded
     /// (to check one path against the other).
     by_syscall: bool,
@@ -127,10 +133,22 @@ impl LinkReader {
         let own_netns = fs::metadata("/proc/self/ns/net")
             .ok()
             .and_then(|m| u32::try_from(m.ino()).ok());
+        let net = match NetReader::new() {
+            Ok(net) => Some(net),
+            Err(err) => {
+                notices.push(format!(
+                    "XDP and tc programs attached without a link are not shown: no netlink \
+                     socket ({err})"
+                ));
+                None
+            }
+        };
         let reader = Self {
             iter,
             cgroup_iter,
             cgroup_attached: Vec::new(),
+            net,
+            net_attached: Vec::new(),
             by_syscall,
             own_netns,
             known: HashMap::new(),
@@ -228,11 +246,31 @@ impl LinkReader {
             if self.functions.len() > FUNCTIONS_KEPT {
                 self.functions.clear();
             }
+        }
+        // Attachments without links are read again with the rest, and when
+        // a link came or went: a detached XDP link leaves the device empty.
+        if all || ids != self.ids {
             self.read_cgroups()?;
+            self.read_net()?;
         }
         self.ids = ids;
         let mut links: Vec<LinkFacts> = self.known.values().cloned().collect();
         links.extend(self.cgroup_attached.iter().cloned());
+        // XDP through a link shows in netlink too: the link says it.
+        let by_link: Vec<(u32, String)> = links
+            .iter()
+            .filter(|l| l.via == AttachVia::Link && l.link_type == "xdp")
+            .map(|l| (l.prog_id, l.target.clone()))
+            .collect();
+        links.extend(
+            self.net_attached
+                .iter()
+                .filter(|a| {
+                    a.via != AttachVia::Xdp
+                        || !by_link.contains(&(a.prog_id, xdp_device(&a.target)))
+                })
+                .cloned(),
+        );
         links.sort_unstable();
         Ok(links)
     }
@@ -260,6 +298,21 @@ impl LinkReader {
                 }
             })
             .collect();
+        Ok(())
+    }
+
+    /// Named network namespaces whose XDP and tc programs are not shown.
+    pub fn unreachable_netns(&self) -> &[String] {
+        self.net.as_ref().map_or(&[], NetReader::unreachable)
+    }
+
+    /// XDP and tc programs attached through netlink, described again.
+    fn read_net(&mut self) -> io::Result<()> {
+        let Some(net) = &mut self.net else {
+            return Ok(());
+        };
+        let found = net.read()?;
+        self.net_attached = found.iter().map(net_words).collect();
         Ok(())
     }
 
@@ -369,4 +422,45 @@ fn walk_cgroups(root: &Path, out: &mut HashMap<u64, String>) {
             }
         }
     }
+}
+
+/// A netlink attachment in the words links use.
+fn net_words(a: &NetAttachment) -> LinkFacts {
+    let device = match &a.netns {
+        None => a.device.clone(),
+        Some(name) => format!("{} (netns {name})", a.device),
+    };
+    let (link_type, attach_type, target, via) = match &a.kind {
+        NetKind::Xdp(mode) => ("xdp", *mode, format!("{device} · {mode}"), AttachVia::Xdp),
+        NetKind::Tc {
+            ingress,
+            priority,
+            handle,
+            direct_action,
+        } => (
+            "tc",
+            if *ingress { "ingress" } else { "egress" },
+            format!(
+                "{device} prio {priority} handle {handle:#x}{}",
+                if *direct_action { " direct-action" } else { "" }
+            ),
+            AttachVia::Tc,
+        ),
+    };
+    LinkFacts {
+        prog_id: a.prog_id,
+        id: 0,
+        link_type: link_type.to_owned(),
+        attach_type: Some(attach_type.to_owned()),
+        target,
+        via,
+    }
+}
+
+/// The device words of an XDP attachment's target (before ` · mode`).
+fn xdp_device(target: &str) -> String {
+    target
+        .rsplit_once(" · ")
+        .map_or(target, |(d, _)| d)
+        .to_owned()
 }

@@ -111,6 +111,7 @@ pub struct Sampler {
     perf_attachments: Vec<LinkFacts>,
     facts_failing: WarnOnce,
     links_failing: WarnOnce,
+    netns_unseen: WarnOnce,
 }
 
 impl Sampler {
@@ -205,6 +206,7 @@ impl Sampler {
             perf_attachments: Vec::new(),
             facts_failing: WarnOnce::default(),
             links_failing: WarnOnce::default(),
+            netns_unseen: WarnOnce::default(),
         })
     }
 

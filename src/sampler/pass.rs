@@ -135,6 +135,16 @@ impl Sampler {
         match reader.read(describe_all) {
             Ok(links) => {
                 self.links_failing.update(None);
+                let unseen = reader.unreachable_netns();
+                let unseen = (!unseen.is_empty()).then(|| {
+                    format!(
+                        "XDP and tc programs in network namespace {} are not shown: it was \
+                         named after the sampler gave up the privilege to enter it (restart \
+                         bpfscope to see them)",
+                        unseen.join(", ")
+                    )
+                });
+                self.warnings.extend(self.netns_unseen.update(unseen));
                 Some(links)
             }
             Err(err) => {

@@ -170,6 +170,10 @@ pub fn skip(test: &str, reason: &str) -> bool {
     false
 }
 
+/// `src/bpf/net_test.bpf.c` compiled: an XDP program (section `xdp`) and a
+/// tc classifier (section `tc`) for `ip` and `tc` to load from a file.
+pub const NET_TEST_OBJECT: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/net_test.bpf.o"));
+
 /// The programs of `src/bpf/attach_test.bpf.c`, loaded and not attached:
 /// tests attach them through links to targets they create.
 #[derive(Debug)]
