@@ -95,8 +95,8 @@ fn sample_csv_reports_the_rate_the_test_drove() {
     for row in ours {
         assert_eq!(&row[2], "socket_filter");
         assert_eq!(&row[3], "bpfscope_rate");
-        // Loaded with a raw BPF_PROG_LOAD and held by a plain fd: no link.
-        assert_eq!(&row[12], "no link");
+        // Loaded with a raw BPF_PROG_LOAD and held by a plain fd: not attached.
+        assert_eq!(&row[12], "not attached");
         let rate: f64 = row[6].parse().expect("events_per_sec");
         assert!(
             (rate - RATE as f64).abs() <= RATE as f64 * 0.10,
@@ -160,7 +160,7 @@ fn sample_json_lines_carry_the_same_keys() {
     assert_eq!(ours["facts"]["uid"], 0);
     assert!(ours["facts"]["xlated_bytes"].as_u64().expect("size") > 0);
     assert_eq!(ours["links"], serde_json::json!([]));
-    assert_eq!(ours["attach"], "no link");
+    assert_eq!(ours["attach"], "not attached");
 }
 
 #[test]

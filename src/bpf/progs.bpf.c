@@ -31,7 +31,15 @@ struct prog_record {
 	__u64 load_time_ns;
 	__u8 tag[8];
 	char name[16];
+	__u32 prog_array_refs; /* program arrays it is in (tail calls) */
+	__u32 flags;           /* bit 0: an extension (freplace) replaces it */
 };
+
+/* Kernels before 6.13 do not count program-array memberships. */
+struct bpf_prog_aux___members {
+	__u64 prog_array_member_cnt;
+	bool is_extended;
+} __attribute__((preserve_access_index));
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -153,6 +161,12 @@ int dump_prog(struct bpf_iter__bpf_prog *ctx)
 	rec.load_time_ns = prog->aux->load_time;
 	__builtin_memcpy(rec.tag, prog->tag, sizeof(rec.tag));
 	__builtin_memcpy(rec.name, prog->aux->name, sizeof(rec.name));
+	if (bpf_core_field_exists(((struct bpf_prog_aux___members *)0)->prog_array_member_cnt))
+		rec.prog_array_refs =
+			BPF_CORE_READ((struct bpf_prog_aux___members *)prog->aux, prog_array_member_cnt);
+	if (bpf_core_field_exists(((struct bpf_prog_aux___members *)0)->is_extended) &&
+	    BPF_CORE_READ((struct bpf_prog_aux___members *)prog->aux, is_extended))
+		rec.flags |= 1;
 
 	sum.stats_base = as_scalar(prog->stats);
 	if (sum.stats_base && nr_cpus)

@@ -30,7 +30,8 @@ pub struct Described<'a> {
 }
 
 impl Described<'_> {
-    /// The `attach` column: link summaries, "no link", or empty if unknown.
+    /// The `attach` column: attachment summaries, "not attached", or empty if
+    /// unknown.
     #[must_use]
     pub fn attach(&self) -> String {
         self.links.map(attach_summary).unwrap_or_default()

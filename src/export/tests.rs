@@ -103,7 +103,7 @@ fn json_lines_have_the_csv_keys_and_owner_objects() {
     assert!(v["events_per_sec"].is_null());
     assert_eq!(v["owners"][0]["comm"], "=cmd|calc");
     assert_eq!(v["owners"][1]["pid"], 9);
-    assert_eq!(v["attach"], "no link");
+    assert_eq!(v["attach"], "not attached");
     assert_eq!(v["full_name"], "xdp_firewall_main");
     assert_eq!(v["facts"]["id"], 42);
     assert_eq!(v["links"], serde_json::json!([]));

@@ -68,6 +68,10 @@ pub enum AttachVia {
     Tc,
     /// `bpf_prog_attach` to a cgroup (`bpftool cgroup attach`).
     Cgroup,
+    /// In a program array: it runs as another program's tail call.
+    TailCall,
+    /// An extension program (freplace) replaces one of its functions.
+    Freplace,
 }
 
 impl AttachVia {
@@ -80,6 +84,8 @@ impl AttachVia {
             Self::Xdp => "xdp",
             Self::Tc => "tc",
             Self::Cgroup => "cgroup",
+            Self::TailCall => "tail_call",
+            Self::Freplace => "freplace",
         }
     }
 }
@@ -117,13 +123,14 @@ impl LinkFacts {
     }
 }
 
-/// What the attach column says for a program no link points at.
-pub const WITHOUT_LINK: &str = "no link";
+/// What the attach column says for a program nothing is found to run.
+pub const WITHOUT_LINK: &str = "not attached";
 
 /// The longer words for [`WITHOUT_LINK`], for tooltips and the details pane.
-pub const WITHOUT_LINK_EXPLAINED: &str = "No BPF link points at this program. It is \
-    attached without one (legacy tc, XDP or cgroup attach, a tail call, a map of \
-    programs) or not attached at all: the kernel does not say which.";
+pub const WITHOUT_LINK_EXPLAINED: &str = "Nothing bpfscope can see runs this program: no \
+    BPF link, perf event, XDP or tc hook, cgroup or program array. Not searched: sockmap, \
+    flow dissector and lirc attachments made without a link, and network namespaces \
+    bpfscope cannot reach.";
 
 /// The attach summaries of one program's links joined by `; `, or
 /// [`WITHOUT_LINK`].

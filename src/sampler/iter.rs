@@ -11,7 +11,7 @@ use crate::model::ProgramSample;
 const OBJECT: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/progs.bpf.o"));
 
 /// Size of `struct prog_record` in `progs.bpf.c`.
-pub const RECORD_SIZE: usize = 64;
+pub const RECORD_SIZE: usize = 72;
 
 /// A loaded and attached program iterator. Each [`ProgIter::read`] makes a
 /// fresh iterator instance from the link and reads it to the end.
@@ -20,13 +20,30 @@ pub struct ProgIter {
     // Drop order: the link before the object that owns the program.
     link: Link,
     object: Object,
+    /// Programs that run from a program array or are replaced by an
+    /// extension, from the last read.
+    indirect: Vec<Indirect>,
+}
+
+/// A program that runs as a tail call or is replaced by an extension.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Indirect {
+    pub id: u32,
+    /// Program arrays it is in.
+    pub prog_array_refs: u32,
+    /// An extension (freplace) replaces it.
+    pub extended: bool,
 }
 
 impl ProgIter {
     /// Loads and attaches the iterator program.
     pub fn load() -> io::Result<Self> {
         let (object, link) = load_iterator(OBJECT, "dump_prog")?;
-        Ok(Self { link, object })
+        Ok(Self {
+            link,
+            object,
+            indirect: Vec::new(),
+        })
     }
 
     /// The kernel id of the iterator program itself.
@@ -37,7 +54,26 @@ impl ProgIter {
     /// Appends one sample per program to `out`, using `buf` as scratch space.
     pub fn read(&mut self, buf: &mut Vec<u8>, out: &mut Vec<ProgramSample>) -> io::Result<()> {
         read_all(&self.link, buf)?;
-        parse_records(buf, out)
+        parse_records(buf, out)?;
+        self.indirect.clear();
+        for rec in records(buf, RECORD_SIZE, "program")? {
+            let (refs, flags) = (u32_at(rec, 64), u32_at(rec, 68));
+            if refs > 0 || flags & 1 != 0 {
+                self.indirect.push(Indirect {
+                    id: u32_at(rec, 0),
+                    prog_array_refs: refs,
+                    extended: flags & 1 != 0,
+                });
+            }
+        }
+        self.indirect.sort_unstable();
+        Ok(())
+    }
+
+    /// Programs run from a program array or replaced by an extension, as of
+    /// the last [`ProgIter::read`], sorted by id.
+    pub fn indirect(&self) -> &[Indirect] {
+        &self.indirect
     }
 }
 
@@ -214,6 +250,8 @@ mod tests {
         rec.extend(99u64.to_ne_bytes());
         rec.extend([1, 2, 3, 4, 5, 6, 7, 8]);
         rec.extend(b"xdp_prog\0\0\0\0\0\0\0\0");
+        rec.extend(2u32.to_ne_bytes());
+        rec.extend(0u32.to_ne_bytes());
         assert_eq!(rec.len(), RECORD_SIZE);
         let mut out = Vec::new();
         parse_records(&rec, &mut out).expect("whole record");

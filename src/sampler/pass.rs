@@ -177,6 +177,9 @@ impl Sampler {
             .cloned()
             .collect();
         links.extend(perf);
+        if let Some(progs) = &self.progs {
+            links.extend(progs.indirect().iter().flat_map(indirect_words));
+        }
         links.sort_unstable();
         if self.links_sent.as_ref() == Some(&links) {
             return None;
@@ -184,6 +187,38 @@ impl Sampler {
         self.links_sent = Some(links.clone());
         Some(links)
     }
+}
+
+/// How a program runs without an attachment of its own: from a program
+/// array (a tail call) or in place of another (freplace).
+fn indirect_words(p: &iter::Indirect) -> Vec<LinkFacts> {
+    let mut out = Vec::new();
+    if p.prog_array_refs > 0 {
+        let arrays = if p.prog_array_refs == 1 {
+            "1 program array".to_owned()
+        } else {
+            format!("{} program arrays", p.prog_array_refs)
+        };
+        out.push(LinkFacts {
+            prog_id: p.id,
+            id: 0,
+            link_type: "tail_call".to_owned(),
+            attach_type: Some("tail call target".to_owned()),
+            target: format!("in {arrays}"),
+            via: AttachVia::TailCall,
+        });
+    }
+    if p.extended {
+        out.push(LinkFacts {
+            prog_id: p.id,
+            id: 0,
+            link_type: "freplace".to_owned(),
+            attach_type: Some("freplace target".to_owned()),
+            target: "an extension program replaces one of its functions".to_owned(),
+            via: AttachVia::Freplace,
+        });
+    }
+    out
 }
 
 /// Perf events as attachments, one per program, process and target (a

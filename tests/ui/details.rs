@@ -34,7 +34,7 @@ fn the_details_pane_shows_the_facts_of_the_clicked_program() {
     // Programs without links say so, without guessing.
     harness.get_by_label("trace_exec").click();
     harness.run();
-    assert!(harness.get_all_by_label("no link").count() >= 2);
+    assert!(harness.get_all_by_label("not attached").count() >= 2);
     // Esc clears the selection; "I" closes the pane.
     harness.key_press(egui::Key::I);
     harness.run();

@@ -41,7 +41,10 @@ fn export_writes_the_snapshot_as_csv() {
         written.contains(",cilium-agent:1010,xdp eth0\n"),
         "{written}"
     );
-    assert!(written.contains(",tetragon:1020,no link\n"), "{written}");
+    assert!(
+        written.contains(",tetragon:1020,not attached\n"),
+        "{written}"
+    );
     harness.get_by_label_contains("exported 3 records");
     assert!(harness.query_by_label("Save").is_none(), "dialog closed");
 }
