@@ -173,12 +173,12 @@ fn links_section(ui: &mut egui::Ui, text: &crate::store::RowText) {
                 .num_columns(3)
                 .striped(true)
                 .show(ui, |ui| {
-                    ui.label(RichText::new("Link").weak());
+                    ui.label(RichText::new("Via").weak());
                     ui.label(RichText::new("Type").weak());
                     ui.label(RichText::new("Target").weak());
                     ui.end_row();
                     for link in links {
-                        ui.label(link.id.to_string());
+                        ui.label(via_words(link));
                         ui.label(match &link.attach_type {
                             Some(a) => format!("{} · {a}", link.link_type),
                             None => link.link_type.clone(),
@@ -188,6 +188,20 @@ fn links_section(ui: &mut egui::Ui, text: &crate::store::RowText) {
                     }
                 });
         }
+    }
+}
+
+/// How an attachment was found: `link 12`, `perf event fd 8 of pid 5733`,
+/// `netlink`, `cgroup`, …
+fn via_words(link: &crate::model::LinkFacts) -> String {
+    use crate::model::AttachVia;
+    match link.via {
+        AttachVia::Link => format!("link {}", link.id),
+        AttachVia::PerfEvent { pid, fd } => format!("perf event fd {fd} of pid {pid}"),
+        AttachVia::Xdp | AttachVia::Tc => "netlink".to_owned(),
+        AttachVia::Cgroup => "cgroup (no link)".to_owned(),
+        AttachVia::TailCall => "program array".to_owned(),
+        AttachVia::Freplace => "extension".to_owned(),
     }
 }
 
