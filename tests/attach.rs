@@ -396,7 +396,11 @@ fn xdp_and_tc_attached_by_ip_and_tc_show_the_device_hook_priority_and_handle() {
     assert_eq!(found.len(), 1, "{found:#?}");
     assert_eq!(found[0].via, AttachVia::Xdp);
     assert_eq!(found[0].attach_type.as_deref(), Some("xdpgeneric"));
-    assert_eq!(found[0].target, format!("bsxdp0 (netns {n}) · xdpgeneric"));
+    assert_eq!(found[0].target, format!("bsxdp0 (netns {n})"));
+    assert_eq!(
+        bpfscope::model::attach_summary(&found),
+        format!("xdpgeneric bsxdp0 (netns {n})")
+    );
 
     let tc_id = as_u32(&tc["id"]);
     let found = attachments(&sample, tc_id);

@@ -49,16 +49,15 @@ enum Format {
 fn main() -> ExitCode {
     let args = Args::parse();
     sys::init_logging("bpfscope-sampler");
-    // Die with the parent. PR_SET_PDEATHSIG covers a root parent (`sudo`)
-    // until the helper gives root up, which clears it; started through
-    // pkexec by a user's process the kernel refuses to send it at all, and
-    // it would fire when the parent *thread* exits, not the process. What
-    // works in every case is the loop below: it compares getppid() (the
-    // parent process) with the one seen now, every 100 ms, so a parent that
-    // dies is noticed whoever adopts the helper (init or a subreaper such as
-    // `systemd --user`), and a closed output pipe ends it as well.
-    // SAFETY: prctl(PR_SET_PDEATHSIG) takes plain integers.
-    unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM, 0, 0, 0) };
+    // Die with the parent *process*. PR_SET_PDEATHSIG is not used: it
+    // fires when the parent *thread* exits (a window that starts the helper
+    // from a short-lived thread would lose it at once), the kernel allows
+    // or refuses it by the credentials of whoever exits, and changing uid
+    // clears it. What works in every case is the loop below: it compares
+    // getppid() (the parent process) with the one seen now, every 100 ms, so
+    // a parent that dies is noticed whoever adopts the helper (init or a
+    // subreaper such as `systemd --user`), and a closed output pipe ends it
+    // as well.
     // SAFETY: getppid has no preconditions.
     let parent = unsafe { libc::getppid() };
     if parent == 1 {

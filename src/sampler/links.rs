@@ -266,8 +266,7 @@ impl LinkReader {
             self.net_attached
                 .iter()
                 .filter(|a| {
-                    a.via != AttachVia::Xdp
-                        || !by_link.contains(&(a.prog_id, xdp_device(&a.target)))
+                    a.via != AttachVia::Xdp || !by_link.contains(&(a.prog_id, a.target.clone()))
                 })
                 .cloned(),
         );
@@ -431,7 +430,7 @@ fn net_words(a: &NetAttachment) -> LinkFacts {
         Some(name) => format!("{} (netns {name})", a.device),
     };
     let (link_type, attach_type, target, via) = match &a.kind {
-        NetKind::Xdp(mode) => ("xdp", *mode, format!("{device} · {mode}"), AttachVia::Xdp),
+        NetKind::Xdp(mode) => ("xdp", *mode, device, AttachVia::Xdp),
         NetKind::Tc {
             ingress,
             priority,
@@ -455,12 +454,4 @@ fn net_words(a: &NetAttachment) -> LinkFacts {
         target,
         via,
     }
-}
-
-/// The device words of an XDP attachment's target (before ` · mode`).
-fn xdp_device(target: &str) -> String {
-    target
-        .rsplit_once(" · ")
-        .map_or(target, |(d, _)| d)
-        .to_owned()
 }

@@ -3,8 +3,9 @@
 //! The thread asks polkit first, starts the helper, decodes its frames into
 //! the window's channel, and when the helper ends says why in words for the
 //! user. It is also the helper's parent thread, so it lives exactly as long
-//! as the helper: the helper's `PR_SET_PDEATHSIG` fires when the thread that
-//! started it exits.
+//! as the helper: pkexec sets `PR_SET_PDEATHSIG` for itself, which fires
+//! when the thread that started it exits, so a helper started from a thread
+//! that ends during authentication would die with it.
 
 use std::io;
 use std::path::{Path, PathBuf};
