@@ -194,6 +194,7 @@ impl Drop for Others {
 }
 
 #[test]
+#[allow(clippy::too_many_lines)] // one scenario, asserted step by step
 fn the_helper_gives_up_root_and_still_reads_facts_links_and_owners() {
     let test = "the_helper_gives_up_root_and_still_reads_facts_links_and_owners";
     if !ready(test) {
