@@ -11,10 +11,12 @@ use std::io;
 
 use caps::{CapSet, Capability};
 
-/// The system user the package creates for the helper.
+/// The system user the package creates for the helper. There is no
+/// fallback to `nobody`: other processes run as it, and a process of the
+/// same uid may stop the helper (leaving statistics on), kill it or lower
+/// its limits; without its own user the helper stays root with only the
+/// capabilities it needs.
 pub const HELPER_USER: &str = "bpfscope";
-/// Where no `bpfscope` user exists.
-pub const FALLBACK_USER: &str = "nobody";
 
 /// An account to run as.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -45,7 +47,7 @@ impl Account {
                 &raw mut found,
             )
         };
-        if rc != 0 || found.is_null() || entry.pw_uid == 0 {
+        if rc != 0 || found.is_null() || entry.pw_uid == 0 || entry.pw_gid == 0 {
             return None;
         }
         Some(Self {
@@ -55,10 +57,10 @@ impl Account {
         })
     }
 
-    /// The helper's account: [`HELPER_USER`], else [`FALLBACK_USER`].
+    /// The helper's account, [`HELPER_USER`], where it exists.
     #[must_use]
     pub fn for_helper() -> Option<Self> {
-        Self::lookup(HELPER_USER).or_else(|| Self::lookup(FALLBACK_USER))
+        Self::lookup(HELPER_USER)
     }
 }
 
@@ -79,6 +81,13 @@ fn set_of(caps: &[Capability]) -> HashSet<Capability> {
 /// inspect it). Call it before any thread starts: capability sets are per
 /// thread.
 pub fn become_user(account: &Account, keep: &[Capability]) -> io::Result<()> {
+    // Capabilities are per thread: another thread would keep root's.
+    let threads = std::fs::read_dir("/proc/self/task")?.count();
+    if threads != 1 {
+        return Err(io::Error::other(format!(
+            "{threads} threads run; the privilege drop needs exactly one"
+        )));
+    }
     let keep_set = set_of(keep);
     // The bounding set first, while CAP_SETPCAP is still effective.
     for cap in caps::runtime::thread_all_supported() {
@@ -112,6 +121,18 @@ pub fn become_user(account: &Account, keep: &[Capability]) -> io::Result<()> {
     // SAFETY: prctl with plain integer arguments.
     if unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0) } != 0 {
         return Err(io::Error::last_os_error());
+    }
+    // Check, rather than trust, that every id changed.
+    let (mut r, mut e, mut saved) = (0, 0, 0);
+    // SAFETY: three valid out-pointers.
+    let ok = unsafe { libc::getresuid(&raw mut r, &raw mut e, &raw mut saved) } == 0;
+    if !ok || [r, e, saved] != [account.uid; 3] {
+        return Err(io::Error::other("the uid did not change everywhere"));
+    }
+    // SAFETY: three valid out-pointers.
+    let ok = unsafe { libc::getresgid(&raw mut r, &raw mut e, &raw mut saved) } == 0;
+    if !ok || [r, e, saved] != [account.gid; 3] {
+        return Err(io::Error::other("the gid did not change everywhere"));
     }
     Ok(())
 }

@@ -155,7 +155,7 @@ fn main() -> ExitCode {
 /// is kept (sent in the `Hello`, shown in the window's status bar).
 ///
 /// Where every per-pass read goes through an iterator, the helper becomes
-/// the `bpfscope` user (or `nobody`) and tries the capability sets of
+/// the `bpfscope` user and tries the capability sets of
 /// [`privilege::CANDIDATES`], fewest first, by reading every iterator once
 /// with each made effective: it keeps the first that works. Where a read
 /// still opens objects by id or the sysctl fallback is on, it stays root
@@ -172,9 +172,8 @@ fn least_privilege(sampler: &mut Sampler) -> std::io::Result<String> {
             privilege::keep_only(&keep)?;
             let why = if why_root.is_empty() {
                 format!(
-                    "no {} or {} user to run as",
-                    privilege::HELPER_USER,
-                    privilege::FALLBACK_USER
+                    "no {} user to run as; the package creates it",
+                    privilege::HELPER_USER
                 )
             } else {
                 why_root.join("; ")

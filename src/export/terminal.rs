@@ -12,7 +12,13 @@ use std::io::{self, Write};
 #[must_use]
 pub fn is_unsafe_for_terminal(c: char) -> bool {
     c.is_control()
-        || matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+        || matches!(
+            c,
+            '\u{061C}'
+                | '\u{200B}'..='\u{200F}'
+                | '\u{2028}'..='\u{202E}'
+                | '\u{2066}'..='\u{2069}'
+        )
         || c == '\u{FEFF}'
 }
 
@@ -101,16 +107,38 @@ impl<W: Write> Write for TerminalSafeWriter<W> {
     }
 }
 
+impl<W: Write> Drop for TerminalSafeWriter<W> {
+    /// A character whose end never came is shown as its bytes.
+    fn drop(&mut self) {
+        for b in std::mem::take(&mut self.partial) {
+            let _ = write!(self.inner, "\\x{b:02x}");
+        }
+        let _ = self.inner.flush();
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn through(chunks: &[&[u8]]) -> String {
-        let mut w = TerminalSafeWriter::new(Vec::new());
+        let mut out = Vec::new();
+        let mut w = TerminalSafeWriter::new(&mut out);
         for chunk in chunks {
             w.write_all(chunk).unwrap();
         }
-        String::from_utf8(w.inner).unwrap()
+        drop(w);
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn an_unfinished_character_is_shown_as_its_bytes_at_the_end() {
+        assert_eq!(through(&[b"ab\xE2\x80"]), "ab\\xe2\\x80");
+    }
+
+    #[test]
+    fn line_and_paragraph_separators_and_the_arabic_letter_mark_are_escaped() {
+        assert_eq!(terminal_safe("a\u{2028}b\u{061C}"), "a\\u{2028}b\\u{61c}");
     }
 
     #[test]

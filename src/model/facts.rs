@@ -128,9 +128,11 @@ pub const WITHOUT_LINK: &str = "not attached";
 
 /// The longer words for [`WITHOUT_LINK`], for tooltips and the details pane.
 pub const WITHOUT_LINK_EXPLAINED: &str = "Nothing bpfscope can see runs this program: no \
-    BPF link, perf event, XDP or tc hook, cgroup or program array. Not searched: sockmap, \
-    flow dissector and lirc attachments made without a link, and network namespaces \
-    bpfscope cannot reach.";
+    BPF link, perf event, XDP hook, tc filter on a clsact or ingress qdisc, cgroup or \
+    program array. Not searched: tc filters on other qdiscs and tc actions (act_bpf), \
+    socket filters (SO_ATTACH_BPF) and reuseport programs, sockmap, flow dissector and \
+    lirc attachments made without a link, and network namespaces bpfscope cannot \
+    reach.";
 
 /// The attach summaries of one program's links joined by `; `, or
 /// [`WITHOUT_LINK`].

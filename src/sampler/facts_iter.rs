@@ -60,6 +60,13 @@ impl FactsIter {
         iter::object_prog_ids(&self.object)
     }
 
+    /// Reads both iterators once, keeping nothing but the map cache (see
+    /// `Sampler::check_reads`).
+    pub fn check_reads(&mut self) -> io::Result<()> {
+        self.read(&[u32::MAX])?;
+        self.read_maps()
+    }
+
     /// Facts of the programs in `wanted` (ids, sorted) that are still
     /// loaded. One pass of the iterator writes records only from the lowest
     /// wanted id up.
@@ -133,7 +140,7 @@ impl FactsIter {
                 .filter(|n| !n.is_empty()),
             uid: u32_at(rec, 4),
             gpl_compatible: flags & 1 != 0,
-            jited: u32_at(rec, 24) > 0,
+            jited: flags & 2 != 0 && u32_at(rec, 24) > 0,
             xlated_bytes: u32_at(rec, 20),
             jited_bytes: u32_at(rec, 24),
             verified_insns: u32_at(rec, 28),

@@ -83,6 +83,9 @@ pub struct LinkReader {
     net: Option<NetReader>,
     /// What `net` found last, as attachments.
     net_attached: Vec<LinkFacts>,
+    /// Why the last netlink or cgroup read was incomplete.
+    net_trouble: Option<String>,
+    cgroup_trouble: Option<String>,
     /// List and describe links by syscall even where the iterator loaded
     /// (to check one path against the other).
     by_syscall: bool,
@@ -149,6 +152,8 @@ impl LinkReader {
             cgroup_attached: Vec::new(),
             net,
             net_attached: Vec::new(),
+            net_trouble: None,
+            cgroup_trouble: None,
             by_syscall,
             own_netns,
             known: HashMap::new(),
@@ -190,6 +195,20 @@ impl LinkReader {
             it.read(buf)?;
         }
         Ok(())
+    }
+
+    /// Why attachments without links may be missing now, if they may.
+    pub fn trouble(&self) -> Option<String> {
+        match (&self.net_trouble, &self.cgroup_trouble) {
+            (None, None) => None,
+            (a, b) => Some(
+                a.iter()
+                    .chain(b.iter())
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            ),
+        }
     }
 
     /// Link ids of the last [`LinkReader::read`], sorted.
@@ -250,8 +269,8 @@ impl LinkReader {
         // Attachments without links are read again with the rest, and when
         // a link came or went: a detached XDP link leaves the device empty.
         if all || ids != self.ids {
-            self.read_cgroups()?;
-            self.read_net()?;
+            self.read_cgroups();
+            self.read_net();
         }
         self.ids = ids;
         let mut links: Vec<LinkFacts> = self.known.values().cloned().collect();

@@ -112,6 +112,7 @@ pub struct Sampler {
     facts_failing: WarnOnce,
     links_failing: WarnOnce,
     netns_unseen: WarnOnce,
+    attached_failing: WarnOnce,
 }
 
 impl Sampler {
@@ -207,6 +208,7 @@ impl Sampler {
             facts_failing: WarnOnce::default(),
             links_failing: WarnOnce::default(),
             netns_unseen: WarnOnce::default(),
+            attached_failing: WarnOnce::default(),
         })
     }
 
@@ -263,7 +265,7 @@ impl Sampler {
             owners.read(&mut self.buf)?;
         }
         if let Some(FactsSource::Iter(it)) = &mut self.facts {
-            it.read(&[u32::MAX])?;
+            it.check_reads()?;
         }
         if let Some(links) = &mut self.links {
             links.check_read(&mut self.buf)?;

@@ -145,6 +145,8 @@ impl Sampler {
                     )
                 });
                 self.warnings.extend(self.netns_unseen.update(unseen));
+                let trouble = reader.trouble();
+                self.warnings.extend(self.attached_failing.update(trouble));
                 Some(links)
             }
             Err(err) => {
@@ -224,7 +226,10 @@ fn indirect_words(p: &iter::Indirect) -> Vec<LinkFacts> {
 /// Perf events as attachments, one per program, process and target (a
 /// probe opened on every CPU is one attachment, named by its first fd).
 fn perf_attachments(mut perf: Vec<owners::PerfAttachment>) -> Vec<LinkFacts> {
-    perf.sort_unstable_by_key(|p| (p.prog_id, p.pid, p.kind, p.num, p.fd));
+    perf.sort_unstable_by(|a, b| {
+        (a.prog_id, a.pid, a.kind, a.num, &a.text, a.fd)
+            .cmp(&(b.prog_id, b.pid, b.kind, b.num, &b.text, b.fd))
+    });
     let mut out: Vec<LinkFacts> = Vec::with_capacity(perf.len());
     for p in perf {
         let attach_type = link_words::perf_kind(p.kind).map(str::to_owned);

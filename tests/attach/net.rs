@@ -2,6 +2,7 @@
 
 #![allow(clippy::expect_used, clippy::unwrap_used)] // tests fail loudly by design
 
+use std::os::unix::ffi::OsStrExt;
 use std::process::Command;
 
 use bpfscope::model::AttachVia;
@@ -25,6 +26,7 @@ fn run(program: &str, args: &[&str]) -> String {
 }
 
 #[test]
+#[allow(clippy::too_many_lines)] // one scenario, asserted step by step
 fn xdp_and_tc_attached_by_ip_and_tc_show_the_device_hook_priority_and_handle() {
     let test = "xdp_and_tc_attached_by_ip_and_tc_show_the_device_hook_priority_and_handle";
     if !require_privilege(test) || !have_tools(test, &["ip", "tc", "bpftool"]) {
@@ -98,7 +100,25 @@ fn xdp_and_tc_attached_by_ip_and_tc_show_the_device_hook_priority_and_handle() {
         .find(|f| f["options"]["prog"]["id"] == tc["id"])
         .unwrap_or_else(|| panic!("tc shows the filter: {filters}"));
 
-    let sample = take(&mut sampler());
+    // A device whose name is not UTF-8 (any bytes but `/`, `:` and spaces
+    // may name one): its messages cannot be decoded, and must cost nothing
+    // but themselves.
+    let hostile = std::ffi::OsStr::from_bytes(b"bs\xff\xfe");
+    let status = Command::new("ip")
+        .args(["-n", n, "link", "add"])
+        .arg(hostile)
+        .args(["type", "veth", "peer", "name", "bshostile1"])
+        .status()
+        .unwrap();
+    assert!(status.success(), "ip link add a non-UTF-8 name");
+
+    let mut sampler = sampler();
+    let sample = take(&mut sampler);
+    let warnings = sampler.take_warnings();
+    assert!(
+        warnings.iter().any(|w| w.contains("could not be decoded")),
+        "the skipped message is told: {warnings:?}"
+    );
     let xdp_id = as_u32(&xdp["id"]);
     let found = attachments(&sample, xdp_id);
     assert_eq!(found.len(), 1, "{found:#?}");

@@ -3,7 +3,6 @@
 
 use std::collections::HashMap;
 use std::fs;
-use std::io;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -14,11 +13,21 @@ use crate::model::{AttachVia, LinkFacts};
 
 impl LinkReader {
     /// Programs attached to cgroups without a link, described again.
-    pub(super) fn read_cgroups(&mut self) -> io::Result<()> {
+    pub(super) fn read_cgroups(&mut self) {
         let Some(it) = &self.cgroup_iter else {
-            return Ok(());
+            return;
         };
-        let records = it.read(&mut self.buf)?;
+        let records = match it.read(&mut self.buf) {
+            Ok(records) => records,
+            Err(err) => {
+                // The last ones stay: better old than none.
+                self.cgroup_trouble = Some(format!(
+                    "programs attached to cgroups without a link may be missing: {err}"
+                ));
+                return;
+            }
+        };
+        self.cgroup_trouble = None;
         self.cgroup_attached = records
             .iter()
             .map(|rec| {
@@ -36,7 +45,6 @@ impl LinkReader {
                 }
             })
             .collect();
-        Ok(())
     }
 
     /// Named network namespaces whose XDP and tc programs are not shown.
@@ -44,14 +52,15 @@ impl LinkReader {
         self.net.as_ref().map_or(&[], NetReader::unreachable)
     }
 
-    /// XDP and tc programs attached through netlink, described again.
-    pub(super) fn read_net(&mut self) -> io::Result<()> {
+    /// XDP and tc programs attached through netlink, described again; what
+    /// went wrong is kept for [`LinkReader::take_trouble`].
+    pub(super) fn read_net(&mut self) {
         let Some(net) = &mut self.net else {
-            return Ok(());
+            return;
         };
-        let found = net.read()?;
+        let (found, trouble) = net.read();
         self.net_attached = found.iter().map(net_words).collect();
-        Ok(())
+        self.net_trouble = trouble;
     }
 
     /// The cgroup's path, or its id when no directory has it. A missing id

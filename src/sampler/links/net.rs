@@ -30,7 +30,7 @@ use super::NETNS_DIR;
 /// Replies read from one dump at most (a dump of a host's devices or of
 /// one device's filters is far smaller): a kernel that never ends one must
 /// not hold the sampler.
-const REPLIES_MAX: usize = 100_000;
+const REPLIES_MAX: usize = 20_000;
 
 /// One program attached through netlink.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -59,8 +59,19 @@ pub(super) enum NetKind {
 struct Namespace {
     /// `None`: bpfscope's own.
     name: Option<String>,
+    /// The namespace's inode when the socket was made: a name removed and
+    /// made again names another namespace.
+    ino: u64,
     socket: Socket,
     sequence: u32,
+}
+
+/// The inode of the namespace `/run/netns/<name>` names now.
+fn netns_ino(name: &str) -> Option<u64> {
+    use std::os::unix::fs::MetadataExt;
+    fs::metadata(std::path::Path::new(NETNS_DIR).join(name))
+        .ok()
+        .map(|m| m.ino())
 }
 
 /// Sockets in bpfscope's namespace and the named ones.
@@ -81,18 +92,43 @@ impl std::fmt::Debug for NetReader {
     }
 }
 
+/// How long one receive may wait: a kernel that stops answering must not
+/// hold the sampler (or its stop).
+const RECV_TIMEOUT: libc::timeval = libc::timeval {
+    tv_sec: 2,
+    tv_usec: 0,
+};
+
 fn socket() -> io::Result<Socket> {
     let mut socket = Socket::new(NETLINK_ROUTE)?;
     socket.bind_auto()?;
     socket.connect(&SocketAddr::new(0, 0))?;
+    let timeout = RECV_TIMEOUT;
+    // SAFETY: setsockopt on this socket's fd with a timeval that outlives
+    // the call and its exact size.
+    let rc = unsafe {
+        libc::setsockopt(
+            socket.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_RCVTIMEO,
+            (&raw const timeout).cast(),
+            libc::socklen_t::try_from(std::mem::size_of::<libc::timeval>()).unwrap_or(16),
+        )
+    };
+    if rc != 0 {
+        return Err(io::Error::last_os_error());
+    }
     Ok(socket)
 }
 
 /// A netlink socket made inside the namespace `/run/netns/<name>`, on a
-/// short-lived thread of its own (`setns` moves only the calling thread).
-fn socket_in(name: &str) -> io::Result<Socket> {
+/// short-lived thread of its own (`setns` moves only the calling thread),
+/// and that namespace's inode.
+fn socket_in(name: &str) -> io::Result<(Socket, u64)> {
+    use std::os::unix::fs::MetadataExt;
     let path = std::path::Path::new(NETNS_DIR).join(name);
     let target = File::open(path)?;
+    let ino = target.metadata()?.ino();
     std::thread::Builder::new()
         .name("bpfscope-netns".to_owned())
         .spawn(move || {
@@ -105,6 +141,7 @@ fn socket_in(name: &str) -> io::Result<Socket> {
         })?
         .join()
         .map_err(|_| io::Error::other("the namespace thread panicked"))?
+        .map(|socket| (socket, ino))
 }
 
 impl NetReader {
@@ -112,6 +149,7 @@ impl NetReader {
         let mut reader = Self {
             spaces: vec![Namespace {
                 name: None,
+                ino: 0,
                 socket: socket()?,
                 sequence: 0,
             }],
@@ -139,8 +177,13 @@ impl NetReader {
             .collect();
         names.sort_unstable();
         let present: HashSet<&String> = names.iter().collect();
-        self.spaces
-            .retain(|s| s.name.as_ref().is_none_or(|n| present.contains(n)));
+        // Gone, or the name now points at another namespace: let go of the
+        // old one (the socket keeps it alive).
+        self.spaces.retain(|s| {
+            s.name
+                .as_ref()
+                .is_none_or(|n| present.contains(n) && netns_ino(n) == Some(s.ino))
+        });
         self.unreachable.retain(|n| present.contains(n));
         for name in names {
             let known = self.spaces.iter().any(|s| s.name.as_ref() == Some(&name));
@@ -152,8 +195,9 @@ impl NetReader {
                 continue;
             }
             match socket_in(&name) {
-                Ok(socket) => self.spaces.push(Namespace {
+                Ok((socket, ino)) => self.spaces.push(Namespace {
                     name: Some(name),
+                    ino,
                     socket,
                     sequence: 0,
                 }),
@@ -167,22 +211,42 @@ impl NetReader {
         }
     }
 
-    /// Every XDP program and tc filter in every namespace it can reach.
-    pub fn read(&mut self) -> io::Result<Vec<NetAttachment>> {
+    /// Every XDP program and tc filter in every namespace it can reach, and
+    /// what went wrong on the way (a namespace that failed keeps the others
+    /// from being lost).
+    pub fn read(&mut self) -> (Vec<NetAttachment>, Option<String>) {
         self.find_namespaces();
         let mut out = Vec::new();
+        let mut skipped = 0;
+        let mut failed = Vec::new();
         for space in &mut self.spaces {
-            read_namespace(space, &mut out)?;
+            if let Err(err) = read_namespace(space, &mut out, &mut skipped) {
+                let name = space.name.as_deref().unwrap_or("bpfscope's own");
+                failed.push(format!("network namespace {name}: {err}"));
+            }
+        }
+        if skipped > 0 {
+            failed.push(format!(
+                "{skipped} netlink messages could not be decoded and were skipped"
+            ));
         }
         out.sort_unstable();
         out.dedup();
-        Ok(out)
+        let trouble = (!failed.is_empty())
+            .then(|| format!("XDP and tc programs may be missing: {}", failed.join("; ")));
+        (out, trouble)
     }
 }
 
-fn read_namespace(space: &mut Namespace, out: &mut Vec<NetAttachment>) -> io::Result<()> {
+fn read_namespace(
+    space: &mut Namespace,
+    out: &mut Vec<NetAttachment>,
+    skipped: &mut usize,
+) -> io::Result<()> {
     let mut devices = BTreeMap::new();
-    for reply in dump(space, RouteNetlinkMessage::GetLink(LinkMessage::default()))? {
+    let links = dump(space, RouteNetlinkMessage::GetLink(LinkMessage::default()))?;
+    *skipped += links.skipped;
+    for reply in links.replies {
         let RouteNetlinkMessage::NewLink(link) = reply else {
             continue;
         };
@@ -211,7 +275,8 @@ fn read_namespace(space: &mut Namespace, out: &mut Vec<NetAttachment>) -> io::Re
         space,
         RouteNetlinkMessage::GetQueueDiscipline(TcMessage::default()),
     )?;
-    for reply in qdiscs {
+    *skipped += qdiscs.skipped;
+    for reply in qdiscs.replies {
         if let RouteNetlinkMessage::NewQueueDiscipline(qdisc) = reply
             && qdisc
                 .attributes
@@ -239,7 +304,9 @@ fn read_namespace(space: &mut Namespace, out: &mut Vec<NetAttachment>) -> io::Re
                     TcHandle::MIN_EGRESS
                 },
             };
-            for reply in dump(space, RouteNetlinkMessage::GetTrafficFilter(request))? {
+            let filters = dump(space, RouteNetlinkMessage::GetTrafficFilter(request))?;
+            *skipped += filters.skipped;
+            for reply in filters.replies {
                 if let RouteNetlinkMessage::NewTrafficFilter(filter) = reply
                     && let Some(kind) = bpf_filter(&filter, ingress)
                 {
@@ -322,11 +389,32 @@ fn bpf_filter(filter: &TcMessage, ingress: bool) -> Option<(u32, NetKind)> {
     ))
 }
 
-/// Sends `request` as a dump and collects the replies up to `NLMSG_DONE`.
-fn dump(
-    space: &mut Namespace,
-    request: RouteNetlinkMessage,
-) -> io::Result<Vec<RouteNetlinkMessage>> {
+/// `nlmsghdr`'s size, and the message types a dump ends with.
+const HEADER: usize = 16;
+const NLMSG_ERROR: u16 = 2;
+const NLMSG_DONE: u16 = 3;
+/// A receive buffer larger than any one datagram of a dump (the kernel
+/// fills at most 32 KiB per datagram).
+const RECV_BUF: usize = 128 * 1024;
+
+/// What one dump gave.
+struct Dump {
+    replies: Vec<RouteNetlinkMessage>,
+    /// Messages that could not be decoded (a device name that is not UTF-8,
+    /// an option the decoder does not know): skipped, counted.
+    skipped: usize,
+}
+
+fn u32_at(bytes: &[u8], at: usize) -> u32 {
+    let mut b = [0u8; 4];
+    b.copy_from_slice(&bytes[at..at + 4]);
+    u32::from_ne_bytes(b)
+}
+
+/// Sends `request` as a dump and reads to its `NLMSG_DONE` (or error),
+/// checking each message's header and sequence number before decoding it;
+/// a message that does not decode is skipped, not fatal.
+fn dump(space: &mut Namespace, request: RouteNetlinkMessage) -> io::Result<Dump> {
     space.sequence = space.sequence.wrapping_add(1);
     let mut header = NetlinkHeader::default();
     header.flags = NLM_F_REQUEST | NLM_F_DUMP;
@@ -337,47 +425,60 @@ fn dump(
     message.serialize(&mut bytes);
     space.socket.send(&bytes, 0)?;
 
-    let mut replies = Vec::new();
-    let mut buf = Vec::with_capacity(64 * 1024);
+    let mut out = Dump {
+        replies: Vec::new(),
+        skipped: 0,
+    };
+    let mut seen = 0usize;
+    let mut buf = Vec::with_capacity(RECV_BUF);
     loop {
         buf.clear();
-        space.socket.recv(&mut buf, 0)?;
+        // MSG_TRUNC: the datagram's whole length, even past the buffer.
+        let len = space.socket.recv(&mut buf, libc::MSG_TRUNC)?;
+        if len > buf.len() {
+            out.skipped += 1; // cut short: nothing in it can be trusted
+            continue;
+        }
         let mut at = 0;
-        while at < buf.len() {
-            let reply = NetlinkMessage::<RouteNetlinkMessage>::deserialize(&buf[at..])
-                .map_err(|err| io::Error::new(io::ErrorKind::InvalidData, err.to_string()))?;
-            let len = reply.header.length as usize;
-            if len == 0 {
-                return Err(io::Error::new(
-                    io::ErrorKind::InvalidData,
-                    "a netlink reply of length 0",
-                ));
+        while buf.len() - at >= HEADER {
+            let msg_len = u32_at(&buf, at) as usize;
+            if msg_len < HEADER || msg_len > buf.len() - at {
+                out.skipped += 1;
+                break; // the rest of this datagram cannot be framed
             }
-            at += len;
-            if reply.header.sequence_number != space.sequence {
+            let message_type = u16::from_ne_bytes([buf[at + 4], buf[at + 5]]);
+            let sequence = u32_at(&buf, at + 8);
+            let whole = &buf[at..at + msg_len];
+            at += msg_len.next_multiple_of(4).min(buf.len() - at);
+            seen += 1;
+            if seen > REPLIES_MAX {
+                return Err(io::Error::other("a netlink dump that does not end"));
+            }
+            if sequence != space.sequence {
                 continue; // an answer to an earlier, abandoned request
             }
-            match reply.payload {
-                NetlinkPayload::Done(_) => return Ok(replies),
-                NetlinkPayload::Error(err) => {
-                    return match err.code {
-                        // A device without that hook: nothing there.
-                        Some(code)
-                            if -code.get() == libc::EINVAL || -code.get() == libc::ENOENT =>
-                        {
-                            Ok(replies)
-                        }
-                        Some(code) => Err(io::Error::from_raw_os_error(-code.get())),
-                        None => Ok(replies),
+            match message_type {
+                NLMSG_DONE => return Ok(out),
+                NLMSG_ERROR => {
+                    let code = if whole.len() >= HEADER + 4 {
+                        i32::from_ne_bytes(u32_at(whole, HEADER).to_ne_bytes())
+                    } else {
+                        0
+                    };
+                    return match code.checked_neg().unwrap_or(0) {
+                        // No error, or a device without that hook.
+                        0 | libc::EINVAL | libc::ENOENT => Ok(out),
+                        errno => Err(io::Error::from_raw_os_error(errno)),
                     };
                 }
-                NetlinkPayload::InnerMessage(inner) => {
-                    if replies.len() >= REPLIES_MAX {
-                        return Err(io::Error::other("a netlink dump that does not end"));
-                    }
-                    replies.push(inner);
-                }
-                _ => {}
+                _ => match NetlinkMessage::<RouteNetlinkMessage>::deserialize(whole) {
+                    Ok(NetlinkMessage {
+                        payload: NetlinkPayload::InnerMessage(inner),
+                        ..
+                    }) => out.replies.push(inner),
+                    Ok(_) => {}
+                    Err(_) => out.skipped += 1,
+                },
             }
         }
     }
