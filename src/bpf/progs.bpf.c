@@ -161,11 +161,13 @@ int dump_prog(struct bpf_iter__bpf_prog *ctx)
 	rec.load_time_ns = prog->aux->load_time;
 	__builtin_memcpy(rec.tag, prog->tag, sizeof(rec.tag));
 	__builtin_memcpy(rec.name, prog->aux->name, sizeof(rec.name));
+	/* Direct (BTF) loads, relocated by CO-RE: a helper call here would cost
+	 * more than the rest of the record. */
 	if (bpf_core_field_exists(((struct bpf_prog_aux___members *)0)->prog_array_member_cnt))
 		rec.prog_array_refs =
-			BPF_CORE_READ((struct bpf_prog_aux___members *)prog->aux, prog_array_member_cnt);
+			((struct bpf_prog_aux___members *)prog->aux)->prog_array_member_cnt;
 	if (bpf_core_field_exists(((struct bpf_prog_aux___members *)0)->is_extended) &&
-	    BPF_CORE_READ((struct bpf_prog_aux___members *)prog->aux, is_extended))
+	    ((struct bpf_prog_aux___members *)prog->aux)->is_extended)
 		rec.flags |= 1;
 
 	sum.stats_base = as_scalar(prog->stats);
