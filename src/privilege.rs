@@ -69,6 +69,18 @@ fn to_io(err: caps::errors::CapsError) -> io::Error {
     io::Error::other(err.to_string())
 }
 
+/// Removes every capability but `keep` from the bounding set (needs
+/// CAP_SETPCAP effective) and clears the ambient and inheritable sets.
+fn only_in_bounding(keep: &HashSet<Capability>) -> io::Result<()> {
+    for cap in caps::runtime::thread_all_supported() {
+        if !keep.contains(&cap) {
+            caps::drop(None, CapSet::Bounding, cap).map_err(to_io)?;
+        }
+    }
+    caps::clear(None, CapSet::Ambient).map_err(to_io)?;
+    caps::clear(None, CapSet::Inheritable).map_err(to_io)
+}
+
 fn set_of(caps: &[Capability]) -> HashSet<Capability> {
     caps.iter().copied().collect()
 }
@@ -90,13 +102,7 @@ pub fn become_user(account: &Account, keep: &[Capability]) -> io::Result<()> {
     }
     let keep_set = set_of(keep);
     // The bounding set first, while CAP_SETPCAP is still effective.
-    for cap in caps::runtime::thread_all_supported() {
-        if !keep_set.contains(&cap) {
-            caps::drop(None, CapSet::Bounding, cap).map_err(to_io)?;
-        }
-    }
-    caps::clear(None, CapSet::Ambient).map_err(to_io)?;
-    caps::clear(None, CapSet::Inheritable).map_err(to_io)?;
+    only_in_bounding(&keep_set)?;
     // Keep the permitted set across the change of uid.
     caps::securebits::set_keepcaps(true).map_err(to_io)?;
     // SAFETY: setgroups with an empty list (a null pointer and length 0).
@@ -142,13 +148,7 @@ pub fn become_user(account: &Account, keep: &[Capability]) -> io::Result<()> {
 /// CAP_SYS_ADMIN.
 pub fn keep_only(keep: &[Capability]) -> io::Result<()> {
     let keep_set = set_of(keep);
-    for cap in caps::runtime::thread_all_supported() {
-        if !keep_set.contains(&cap) {
-            caps::drop(None, CapSet::Bounding, cap).map_err(to_io)?;
-        }
-    }
-    caps::clear(None, CapSet::Ambient).map_err(to_io)?;
-    caps::clear(None, CapSet::Inheritable).map_err(to_io)?;
+    only_in_bounding(&keep_set)?;
     caps::set(None, CapSet::Effective, &keep_set).map_err(to_io)?;
     caps::set(None, CapSet::Permitted, &keep_set).map_err(to_io)?;
     // SAFETY: prctl with plain integer arguments.
