@@ -120,13 +120,9 @@ pub fn top_bar_ui(
             .labelled_by(label.id)
             .on_hover_text("How far back the plots reach");
 
-        for mode in [CpuMode::OneCpu, CpuMode::AllCpus] {
-            let text = match mode {
-                CpuMode::OneCpu => "% of one CPU",
-                CpuMode::AllCpus => "% of all CPUs",
-            };
+        for mode in CpuMode::ALL {
             if ui
-                .selectable_label(settings.cpu_mode == mode, text)
+                .selectable_label(settings.cpu_mode == mode, mode.label())
                 .on_hover_text(mode.explanation())
                 .clicked()
             {

@@ -4,6 +4,7 @@
 use eframe::egui::{self, RichText};
 use egui_plot::{FilledArea, Legend, Line, Plot, PlotPoints};
 
+use super::axis::{self, Unit};
 use super::format;
 use crate::store::Breakdown;
 use crate::view::{CpuMode, PlotWindow};
@@ -35,12 +36,11 @@ pub fn breakdown_ui(
         ui.label("Waiting for samples…");
         return;
     };
-    let scope = cpu_mode.scope();
     let latest_total = breakdown.total.last().copied().unwrap_or(0.0) / cpu_divisor;
     ui.label(
         RichText::new(format!(
-            "All BPF programs now: {} {scope} · stacked by program over the last {}",
-            format::percent(latest_total),
+            "All BPF programs now: {} · stacked by program over the last {}",
+            format::cpu_scoped(latest_total, cpu_mode),
             window.label()
         ))
         .strong(),
@@ -53,18 +53,31 @@ pub fn breakdown_ui(
         .collect();
     let height = (ui.available_height() * 0.62).max(160.0);
     let text_color = ui.visuals().strong_text_color();
+    let unit = match cpu_mode {
+        CpuMode::OneCpu | CpuMode::AllCpus => Unit::Percent,
+        CpuMode::TimePerSec => Unit::TimePerSec,
+    };
+    let max = breakdown
+        .total
+        .iter()
+        .map(|t| t / cpu_divisor)
+        .filter(|t| t.is_finite())
+        .fold(0.0, f64::max);
+    let scale = axis::Scale::for_max(max, unit);
     Plot::new("breakdown_plot")
         .height(height)
         .legend(Legend::default().position(egui_plot::Corner::LeftTop))
         .include_x(-window.duration().as_secs_f64())
         .include_x(0.0)
-        .include_y(0.0)
+        .default_y_bounds(0.0, scale.top)
         .allow_drag(false)
         .allow_zoom(false)
         .allow_scroll(false)
         .allow_boxed_zoom(false)
         .x_axis_formatter(|mark, _| format!("{:.0} s", mark.value))
-        .y_axis_formatter(|mark, _| format::percent(mark.value))
+        .allow_double_click_reset(false)
+        .custom_y_axes(vec![axis::y_axis(unit)])
+        .y_grid_spacer(move |input| axis::marks(scale, &input))
         .show(ui, |plot_ui| {
             let mut lower = vec![0.0; xs.len()];
             for (i, band) in breakdown.bands.iter().enumerate() {
@@ -93,7 +106,7 @@ pub fn breakdown_ui(
         });
 
     ui.add_space(6.0);
-    ui.label(RichText::new(format!("By program type (latest period, {scope})")).strong());
+    ui.label(RichText::new(format!("By program type (latest period, {})", cpu_mode.scope())).strong());
     let total: f64 = breakdown.by_type.iter().map(|(_, cpu)| cpu).sum();
     egui::ScrollArea::vertical()
         .id_salt("breakdown_types")
@@ -104,7 +117,7 @@ pub fn breakdown_ui(
                 .show(ui, |ui| {
                     for (type_name, cpu) in &breakdown.by_type {
                         ui.label(type_name.as_str());
-                        ui.label(format::percent(cpu / cpu_divisor));
+                        ui.label(format::cpu(cpu / cpu_divisor, cpu_mode));
                         let share = if total > 0.0 {
                             (cpu / total) as f32
                         } else {
@@ -118,7 +131,7 @@ pub fn breakdown_ui(
                         ui.end_row();
                     }
                     ui.label(RichText::new("total").strong());
-                    ui.label(RichText::new(format::percent(total / cpu_divisor)).strong());
+                    ui.label(RichText::new(format::cpu(total / cpu_divisor, cpu_mode)).strong());
                     ui.end_row();
                 });
         });

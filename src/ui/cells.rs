@@ -61,12 +61,13 @@ pub(super) fn cell_text(
         SortColumn::Cpu => {
             let divisor = input.cpu_mode.divisor(input.online_cpus);
             (
-                metrics.map_or_else(dash, |m| format::percent(m.cpu_percent / divisor)),
+                metrics.map_or_else(dash, |m| format::cpu(m.cpu_percent / divisor, input.cpu_mode)),
                 metrics.map(|m| {
                     format!(
-                        "{:.6} % of one CPU\n{:.6} % of all CPUs",
+                        "{:.6} % of one CPU\n{:.6} % of all CPUs\n{:.0} ns of CPU time per second",
                         m.cpu_percent,
-                        m.cpu_percent / CpuMode::AllCpus.divisor(input.online_cpus)
+                        m.cpu_percent / CpuMode::AllCpus.divisor(input.online_cpus),
+                        m.cpu_percent * 1e7
                     )
                 }),
             )

@@ -269,7 +269,7 @@ fn metrics_rows(ui: &mut egui::Ui, input: &DetailsInput<'_>) {
             grid_row(
                 ui,
                 input.cpu_mode.header(),
-                format::percent(m.cpu_percent / divisor),
+                format::cpu(m.cpu_percent / divisor, input.cpu_mode),
             );
             grid_row(ui, "Misses/s", format::rate(m.recursion_misses_per_sec));
         }

@@ -3,6 +3,8 @@
 
 use std::time::{Duration, SystemTime};
 
+use crate::view::CpuMode;
+
 /// `1234567` → `1,234,567`.
 #[must_use]
 pub fn thousands(value: u64) -> String {
@@ -64,7 +66,8 @@ pub fn rate(per_sec: f64) -> String {
     }
 }
 
-/// A percentage: `0`, `<0.01 %`, `0.42 %`, `12.3 %`, `250 %`.
+/// A percentage with enough significant digits to compare small shares:
+/// `0 %`, `0.0034 %`, `0.42 %`, `12.3 %`, `250 %`.
 #[must_use]
 pub fn percent(value: f64) -> String {
     if !value.is_finite() {
@@ -73,11 +76,49 @@ pub fn percent(value: f64) -> String {
     let v = value.max(0.0);
     if v == 0.0 {
         "0 %".to_owned()
-    } else if v < 0.01 {
-        "<0.01 %".to_owned()
-    } else {
+    } else if v >= 1.0 {
         format!("{} %", sig3(v))
+    } else if v < 1e-7 {
+        "<0.0000001 %".to_owned()
+    } else {
+        // Two significant digits: 0.42, 0.042, 0.0042.
+        let decimals = (-v.log10().floor()) as usize + 1;
+        format!("{v:.decimals$} %")
     }
+}
+
+/// CPU time per second of wall time, from a share of one CPU in percent:
+/// 1 % is 10 ms/s. `0`, `340 ns/s`, `34.0 µs/s`, `1.20 s/s`.
+#[must_use]
+pub fn cpu_time(percent_of_one_cpu: f64) -> String {
+    if !percent_of_one_cpu.is_finite() {
+        return "–".to_owned();
+    }
+    let ns = percent_of_one_cpu.max(0.0) * 1e7;
+    if ns == 0.0 {
+        "0".to_owned()
+    } else if ns < 1.0 {
+        "<1 ns/s".to_owned()
+    } else {
+        format!("{}/s", duration_ns(ns))
+    }
+}
+
+/// A CPU figure as `mode` shows it; `value` is already divided by the
+/// mode's divisor.
+#[must_use]
+pub fn cpu(value: f64, mode: CpuMode) -> String {
+    match mode {
+        CpuMode::OneCpu | CpuMode::AllCpus => percent(value),
+        CpuMode::TimePerSec => cpu_time(value),
+    }
+}
+
+/// [`cpu`] with what it is a share of: `0.42 % of one CPU`, `34.0 µs/s of
+/// CPU time`.
+#[must_use]
+pub fn cpu_scoped(value: f64, mode: CpuMode) -> String {
+    format!("{} {}", cpu(value, mode), mode.scope())
 }
 
 /// A size: `512 B`, `4.00 KiB`, `1.50 MiB`.
@@ -163,10 +204,25 @@ mod tests {
         assert_eq!(rate(12.54), "12.5");
         assert_eq!(rate(20_000.4), "20,000");
         assert_eq!(percent(0.0), "0 %");
-        assert_eq!(percent(0.004), "<0.01 %");
+        assert_eq!(percent(0.004), "0.0040 %");
+        assert_eq!(percent(0.0034), "0.0034 %");
+        assert_eq!(percent(0.000_12), "0.00012 %");
+        assert_eq!(percent(0.042), "0.042 %");
         assert_eq!(percent(0.4236), "0.42 %");
+        assert_eq!(percent(1e-9), "<0.0000001 %");
         assert_eq!(percent(12.34), "12.3 %");
         assert_eq!(percent(250.0), "250 %");
+    }
+
+    #[test]
+    fn cpu_time_per_second() {
+        assert_eq!(cpu_time(0.0), "0");
+        assert_eq!(cpu_time(0.0034), "34.0 µs/s");
+        assert_eq!(cpu_time(1.0), "10.0 ms/s");
+        assert_eq!(cpu_time(120.0), "1.20 s/s");
+        assert_eq!(cpu_time(1e-9), "<1 ns/s");
+        assert_eq!(cpu(0.0034, CpuMode::OneCpu), "0.0034 %");
+        assert_eq!(cpu(0.0034, CpuMode::TimePerSec), "34.0 µs/s");
     }
 
     #[test]

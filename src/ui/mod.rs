@@ -1,6 +1,7 @@
 //! Drawing. Every function here reads data and records [`Command`]s; none
 //! changes the store.
 
+pub mod axis;
 mod bars;
 mod breakdown;
 mod cells;

@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use eframe::egui;
 use egui_plot::{Legend, Line, LineStyle, Plot, PlotPoint, PlotPoints, Text, VLine};
 
-use super::format;
+use super::axis::{self, Unit};
 use crate::model::ProgramKey;
 use crate::store::{Marker, Point, Row, Store, program_label};
 use crate::view::{CpuMode, PlotMetric, PlotWindow};
@@ -13,24 +13,31 @@ use crate::view::{CpuMode, PlotMetric, PlotWindow};
 /// Load/unload markers drawn at most (the newest in the window).
 const MARKERS_DRAWN: usize = 50;
 
-/// A plot's id, title and value formatter.
-fn describe(
-    metric: PlotMetric,
-    cpu_mode: CpuMode,
-) -> (&'static str, &'static str, fn(f64) -> String) {
+/// A plot's id, title and axis unit.
+fn describe(metric: PlotMetric, cpu_mode: CpuMode) -> (&'static str, &'static str, Unit) {
     match metric {
-        PlotMetric::AvgRuntime => ("plot_avg_runtime", "Avg runtime", format::duration_ns),
-        PlotMetric::EventsPerSec => ("plot_events", "Events/s", format::rate),
+        PlotMetric::AvgRuntime => ("plot_avg_runtime", "Avg runtime", Unit::Duration),
+        PlotMetric::EventsPerSec => ("plot_events", "Events/s", Unit::Count),
         PlotMetric::Cpu => (
             "plot_cpu",
             match cpu_mode {
                 CpuMode::OneCpu => "CPU % (of one CPU)",
                 CpuMode::AllCpus => "CPU % (of all CPUs)",
+                CpuMode::TimePerSec => "CPU time per second",
             },
-            format::percent,
+            match cpu_mode {
+                CpuMode::OneCpu | CpuMode::AllCpus => Unit::Percent,
+                CpuMode::TimePerSec => Unit::TimePerSec,
+            },
         ),
     }
 }
+
+/// Below this height a plot is too short to read stacked; the three then
+/// stand side by side.
+const STACKED_MIN: f32 = 110.0;
+/// A plot's title line.
+const TITLE_HEIGHT: f32 = 24.0;
 
 /// What the plots show.
 #[derive(Debug)]
@@ -42,81 +49,121 @@ pub struct PlotsInput<'a> {
     pub online_cpus: usize,
 }
 
+/// What one plot draws.
+struct Drawn<'a> {
+    series: &'a [(String, Vec<Point>)],
+    markers: &'a [&'a Marker],
+    now: u64,
+    window_secs: f64,
+    cpu_mode: CpuMode,
+    online_cpus: usize,
+}
+
 /// Draws the plots over the plot window, x in seconds before the shown
-/// sample.
+/// sample: stacked where each gets room enough, else side by side.
 pub fn plots_ui(ui: &mut egui::Ui, input: &PlotsInput<'_>) {
-    let PlotsInput {
-        store,
-        selected,
-        window,
-        cpu_mode,
-        online_cpus,
-    } = *input;
-    let Some(now) = store.latest_boottime_ns() else {
+    let Some(now) = input.store.latest_boottime_ns() else {
         ui.label("Waiting for samples…");
         return;
     };
-    let window_secs = window.duration().as_secs_f64();
-
-    let series = series(store, selected, now, window);
-    let horizon = window.since(now);
-    let markers: Vec<&Marker> = store
+    let series = series(input.store, input.selected, now, input.window);
+    let horizon = input.window.since(now);
+    let markers: Vec<&Marker> = input
+        .store
         .markers()
         .iter()
         .rev()
         .filter(|m| m.boottime_ns >= horizon && m.boottime_ns <= now)
         .take(MARKERS_DRAWN)
         .collect();
-
-    let height = ((ui.available_height() - 3.0 * 24.0) / 3.0).max(60.0);
-    let link = egui::Id::unique("bpfscope_plots");
-    for (n, metric) in PlotMetric::ALL.into_iter().enumerate() {
-        let (id, title, text) = describe(metric, cpu_mode);
-        let title = ui.label(egui::RichText::new(title).strong());
-        if n == 0 && !markers.is_empty() {
-            title.on_hover_text("Dashed lines: programs loaded (green) and unloaded (red)");
+    let drawn = Drawn {
+        series: &series,
+        markers: &markers,
+        now,
+        window_secs: input.window.duration().as_secs_f64(),
+        cpu_mode: input.cpu_mode,
+        online_cpus: input.online_cpus,
+    };
+    let stacked = (ui.available_height() - 3.0 * TITLE_HEIGHT) / 3.0;
+    if stacked >= STACKED_MIN {
+        for metric in PlotMetric::ALL {
+            plot_ui(ui, &drawn, metric, stacked);
         }
-        let divisor = metric.divisor(cpu_mode, online_cpus);
-        Plot::new(id)
-            .height(height)
-            .legend(Legend::default().position(egui_plot::Corner::LeftTop))
-            .link_axis(link, [true, false])
-            .link_cursor(link, [true, false])
-            .include_x(-window_secs)
-            .include_x(0.0)
-            .include_y(0.0)
-            .allow_drag(false)
-            .allow_zoom(false)
-            .allow_scroll(false)
-            .allow_boxed_zoom(false)
-            .x_axis_formatter(|mark, _| format!("{:.0} s", mark.value))
-            .y_axis_formatter(move |mark, _| text(mark.value))
-            .label_formatter(move |hover| match hover {
-                egui_plot::HoverPosition::NearDataPoint {
-                    plot_name,
-                    position,
-                    ..
-                } => Some(format!(
-                    "{plot_name}\n{} at {:.1} s",
-                    text(position.y),
-                    position.x
-                )),
-                egui_plot::HoverPosition::Elsewhere { .. } => None,
-            })
-            .show(ui, |plot_ui| {
-                for (label, points) in &series {
-                    let xy: PlotPoints<'_> = points
-                        .iter()
-                        .map(|p| {
-                            let x = -((now - p.boottime_ns) as f64 / 1e9);
-                            [x, metric.value(p) / divisor]
-                        })
-                        .collect();
-                    plot_ui.line(Line::new(label.clone(), xy));
-                }
-                draw_markers(plot_ui, &markers, now, n == 0);
-            });
+    } else {
+        let height = (ui.available_height() - TITLE_HEIGHT).max(60.0);
+        ui.columns(3, |columns| {
+            for (column, metric) in columns.iter_mut().zip(PlotMetric::ALL) {
+                plot_ui(column, &drawn, metric, height);
+            }
+        });
     }
+}
+
+/// One plot with its title.
+fn plot_ui(ui: &mut egui::Ui, drawn: &Drawn<'_>, metric: PlotMetric, height: f32) {
+    let (id, title, unit) = describe(metric, drawn.cpu_mode);
+    let first = metric == PlotMetric::AvgRuntime;
+    let title = ui.label(egui::RichText::new(title).strong());
+    if first && !drawn.markers.is_empty() {
+        title.on_hover_text("Dashed lines: programs loaded (green) and unloaded (red)");
+    }
+    let divisor = metric.divisor(drawn.cpu_mode, drawn.online_cpus);
+    let now = drawn.now;
+    let lines: Vec<(&str, Vec<[f64; 2]>)> = drawn
+        .series
+        .iter()
+        .map(|(label, points)| {
+            let xy = points
+                .iter()
+                .map(|p| {
+                    let x = -((now - p.boottime_ns) as f64 / 1e9);
+                    [x, metric.value(p) / divisor]
+                })
+                .collect();
+            (label.as_str(), xy)
+        })
+        .collect();
+    let max = lines
+        .iter()
+        .flat_map(|(_, xy)| xy.iter().map(|p| p[1]))
+        .filter(|v| v.is_finite())
+        .fold(0.0, f64::max);
+    let scale = axis::Scale::for_max(max, unit);
+    let link = egui::Id::unique("bpfscope_plots");
+    Plot::new(id)
+        .height(height)
+        .legend(Legend::default().position(egui_plot::Corner::LeftTop))
+        .link_axis(link, [true, false])
+        .link_cursor(link, [true, false])
+        .include_x(-drawn.window_secs)
+        .include_x(0.0)
+        .default_y_bounds(0.0, scale.top)
+        .allow_drag(false)
+        .allow_zoom(false)
+        .allow_scroll(false)
+        .allow_boxed_zoom(false)
+        .allow_double_click_reset(false)
+        .x_axis_formatter(|mark, _| format!("{:.0} s", mark.value))
+        .custom_y_axes(vec![axis::y_axis(unit)])
+        .y_grid_spacer(move |input| axis::marks(scale, &input))
+        .label_formatter(move |hover| match hover {
+            egui_plot::HoverPosition::NearDataPoint {
+                plot_name,
+                position,
+                ..
+            } => Some(format!(
+                "{plot_name}\n{} at {:.1} s",
+                axis::exact(position.y, unit),
+                position.x
+            )),
+            egui_plot::HoverPosition::Elsewhere { .. } => None,
+        })
+        .show(ui, |plot_ui| {
+            for (label, xy) in lines {
+                plot_ui.line(Line::new(label.to_owned(), PlotPoints::from(xy)));
+            }
+            draw_markers(plot_ui, drawn.markers, now, first);
+        });
 }
 
 /// Load (green) and unload (red) markers as dashed vertical lines; with

@@ -239,7 +239,7 @@ fn group_cells(
                     if group.programs == 1 { "" } else { "s" }
                 ),
                 SortColumn::EventsPerSec => format::rate(group.events_per_sec),
-                SortColumn::Cpu => format::percent(group.cpu_percent / divisor),
+                SortColumn::Cpu => format::cpu(group.cpu_percent / divisor, input.cpu_mode),
                 _ => String::new(),
             };
             if !text.is_empty() {

@@ -62,14 +62,30 @@ pub enum CpuMode {
     OneCpu,
     /// Share of all online CPUs together (at most 100).
     AllCpus,
+    /// CPU time per second of wall time (`34 µs/s`), the unit runtimes are
+    /// compared in.
+    TimePerSec,
 }
 
 impl CpuMode {
+    pub const ALL: [Self; 3] = [Self::OneCpu, Self::AllCpus, Self::TimePerSec];
+
+    /// The top bar's name of the mode.
+    #[must_use]
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::OneCpu => "% of one CPU",
+            Self::AllCpus => "% of all CPUs",
+            Self::TimePerSec => "time/s",
+        }
+    }
+
     #[must_use]
     pub fn header(self) -> &'static str {
         match self {
             Self::OneCpu => "CPU % (1 CPU)",
             Self::AllCpus => "CPU % (all CPUs)",
+            Self::TimePerSec => "CPU time/s",
         }
     }
 
@@ -77,7 +93,7 @@ impl CpuMode {
     #[must_use]
     pub fn divisor(self, online_cpus: usize) -> f64 {
         match self {
-            Self::OneCpu => 1.0,
+            Self::OneCpu | Self::TimePerSec => 1.0,
             Self::AllCpus => online_cpus.max(1) as f64,
         }
     }
@@ -88,6 +104,7 @@ impl CpuMode {
         match self {
             Self::OneCpu => "of one CPU",
             Self::AllCpus => "of all CPUs",
+            Self::TimePerSec => "of CPU time",
         }
     }
 
@@ -101,6 +118,10 @@ impl CpuMode {
             Self::AllCpus => {
                 "Share of the whole machine: Δrun_time_ns ÷ (Δt_ns × online CPUs) × 100. \
                  At most 100 %."
+            }
+            Self::TimePerSec => {
+                "CPU time the program took per second of wall time: Δrun_time_ns ÷ Δt. \
+                 1 ms/s is 0.1 % of one CPU; compare it with Avg runtime × Events/s."
             }
         }
     }

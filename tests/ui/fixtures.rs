@@ -228,3 +228,53 @@ impl eframe::Storage for MemoryStorage {
     }
     fn flush(&mut self) {}
 }
+
+/// Every text the last frame painted, with where.
+pub fn painted_texts(harness: &Harness<'_, BpfScopeApp>) -> Vec<(String, egui::Rect)> {
+    let mut out = Vec::new();
+    for clipped in &harness.output().shapes {
+        walk(&clipped.shape, &mut |shape| {
+            if let egui::Shape::Text(text) = shape {
+                out.push((text.galley.text().to_owned(), text.visual_bounding_rect()));
+            }
+        });
+    }
+    out
+}
+
+/// The points of every open path (plot lines) the last frame painted.
+pub fn painted_paths(harness: &Harness<'_, BpfScopeApp>) -> Vec<Vec<egui::Pos2>> {
+    let mut out = Vec::new();
+    for clipped in &harness.output().shapes {
+        walk(&clipped.shape, &mut |shape| {
+            if let egui::Shape::Path(path) = shape
+                && !path.closed
+                && path.points.len() > 2
+            {
+                out.push(path.points.clone());
+            }
+        });
+    }
+    out
+}
+
+fn walk(shape: &egui::Shape, f: &mut dyn FnMut(&egui::Shape)) {
+    if let egui::Shape::Vec(shapes) = shape {
+        for shape in shapes {
+            walk(shape, f);
+        }
+    } else {
+        f(shape);
+    }
+}
+
+/// The plots' frames, in drawing order (avg runtime, events/s, CPU): the
+/// wide nodes without a role.
+pub fn plot_frames(harness: &Harness<'_, BpfScopeApp>) -> Vec<egui::Rect> {
+    let mut frames: Vec<egui::Rect> = rects_of(harness, egui::accesskit::Role::Unknown)
+        .into_iter()
+        .filter(|rect| rect.width() > 150.0 && rect.height() > 40.0)
+        .collect();
+    frames.sort_by(|a, b| (a.top(), a.left()).partial_cmp(&(b.top(), b.left())).unwrap());
+    frames
+}

@@ -4,6 +4,7 @@
 #![allow(clippy::expect_used, clippy::unwrap_used)] // tests fail loudly by design
 
 mod analysis;
+mod axes;
 mod details;
 mod export;
 mod fixtures;
