@@ -7,7 +7,9 @@ use eframe::egui;
 use super::BpfScopeApp;
 use super::browse::Browse;
 use crate::model::ProgramKey;
-use crate::view::{Baseline, Command, ExportDialog, ExportKind, Notice};
+use crate::view::{
+    Baseline, Command, DETAILS_WIDTH_RANGE, ExportDialog, ExportKind, Notice, TABLE_SHARE_RANGE,
+};
 
 impl BpfScopeApp {
     /// Applies one command now (the UI queues them; tests may call this).
@@ -70,6 +72,17 @@ impl BpfScopeApp {
             Command::SetGrouping(grouping) => self.settings.grouping = grouping,
             Command::SetView(view) => self.settings.view = view,
             Command::SetThresholds(thresholds) => self.settings.thresholds = thresholds,
+            Command::ToggleOwn => self.settings.show_own = !self.settings.show_own,
+            Command::SetTableShare(share) if share.is_finite() => {
+                self.settings.table_share =
+                    share.clamp(*TABLE_SHARE_RANGE.start(), *TABLE_SHARE_RANGE.end());
+            }
+            Command::TogglePlots => self.settings.plots_collapsed = !self.settings.plots_collapsed,
+            Command::SetDetailsWidth(width) if width.is_finite() => {
+                self.settings.details_width =
+                    width.clamp(*DETAILS_WIDTH_RANGE.start(), *DETAILS_WIDTH_RANGE.end());
+            }
+            Command::SetTableShare(_) | Command::SetDetailsWidth(_) => {}
             Command::SetGoneKept(limit) => {
                 self.settings.gone_kept = limit;
                 self.store.set_gone_limit(limit);

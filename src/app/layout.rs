@@ -57,6 +57,7 @@ impl BpfScopeApp {
                     counts: self.derived.counts(),
                     gone_kept: self.settings.gone_kept,
                     total_cpu_percent: store.total_cpu_percent() / divisor,
+                    own_cpu_percent: self.derived.own_cpu_percent() / divisor,
                     cpu_mode: self.settings.cpu_mode,
                     info: store.info(),
                     latest: store.live().latest_taken_at(),
@@ -95,10 +96,18 @@ impl BpfScopeApp {
             cpu_mode: self.settings.cpu_mode,
             owners_age: self.store.shown().owners_age(),
         };
-        egui::Panel::right("details")
+        let width = self.settings.details_width();
+        let shown = egui::Panel::right("details")
             .resizable(true)
-            .default_size(380.0)
+            .default_size(width)
+            .size_range(crate::view::DETAILS_WIDTH_RANGE)
             .show(ui, |ui| ui::details_ui(ui, &input, &mut self.commands));
+        // Remembered in the settings, so a restart opens it as wide.
+        let now = shown.response.rect.width();
+        if (now - width).abs() > 1.0 {
+            self.commands
+                .push(crate::view::Command::SetDetailsWidth(now));
+        }
     }
 
     /// The table and plots, or the breakdown.
@@ -133,11 +142,27 @@ impl BpfScopeApp {
                 }
                 return;
             }
-            // With plots, the table takes the upper half and the plots the rest.
-            let table_height = if plotting {
-                (ui.available_height() * 0.45).max(120.0)
-            } else {
+            let notes = ui::TableNotes {
+                counts: self.derived.counts(),
+                samples: store.shown().sample_count(),
+                sampling: matches!(self.source.status(), Status::Sampling(_)),
+                filter: &self.filter,
+                lines: view.lines.len(),
+                interval: settings.interval().duration(),
+            };
+            if !ui::table_notes_ui(ui, &notes) {
+                return;
+            }
+            // With plots, the table takes its share of the height and the
+            // plots the rest, split by a handle the user drags; folded, the
+            // plots are a strip under the table.
+            let area = ui.available_rect_before_wrap();
+            let table_height = if !plotting {
                 f32::INFINITY
+            } else if settings.plots_collapsed {
+                (area.height() - ui::PLOTS_STRIP).max(120.0)
+            } else {
+                (area.height() * settings.table_share()).max(80.0)
             };
             ui::program_table_ui(
                 ui,
@@ -160,17 +185,27 @@ impl BpfScopeApp {
                 &mut self.commands,
             );
             if plotting {
-                ui.separator();
-                ui::plots_ui(
+                let open = ui::plots_handle_ui(
                     ui,
-                    &ui::PlotsInput {
-                        store,
-                        selected: &self.selection.selected,
-                        window: settings.plot_window,
-                        cpu_mode: settings.cpu_mode,
-                        online_cpus: self.online_cpus,
+                    &ui::PlotsHandle {
+                        area,
+                        collapsed: settings.plots_collapsed,
+                        selected: self.selection.selected.len(),
                     },
+                    &mut self.commands,
                 );
+                if open {
+                    ui::plots_ui(
+                        ui,
+                        &ui::PlotsInput {
+                            store,
+                            selected: &self.selection.selected,
+                            window: settings.plot_window,
+                            cpu_mode: settings.cpu_mode,
+                            online_cpus: self.online_cpus,
+                        },
+                    );
+                }
             }
         });
     }

@@ -5,6 +5,7 @@
 use egui_plot::{AxisHints, GridInput, GridMark};
 
 use super::format;
+use crate::view::CpuMode;
 
 /// What an axis counts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -20,6 +21,15 @@ pub enum Unit {
 }
 
 impl Unit {
+    /// The unit of CPU figures in `mode`.
+    #[must_use]
+    pub fn cpu(mode: CpuMode) -> Self {
+        match mode {
+            CpuMode::OneCpu | CpuMode::AllCpus => Self::Percent,
+            CpuMode::TimePerSec => Self::TimePerSec,
+        }
+    }
+
     /// The smallest top an axis gets, so that an idle series still has a
     /// readable scale.
     fn floor(self) -> f64 {
@@ -76,7 +86,9 @@ pub fn marks(scale: Scale, input: &GridInput) -> Vec<GridMark> {
     scale
         .ticks()
         .into_iter()
-        .filter(|v| *v >= input.bounds.0 - scale.step * 1e-6 && *v <= input.bounds.1 + scale.step * 1e-6)
+        .filter(|v| {
+            *v >= input.bounds.0 - scale.step * 1e-6 && *v <= input.bounds.1 + scale.step * 1e-6
+        })
         .map(|value| GridMark {
             value,
             step_size: scale.step,
@@ -204,18 +216,42 @@ mod tests {
         assert_eq!(labels(2_600.0, Unit::Count), ["0", "1k", "2k", "3k"]);
         assert_eq!(labels(1e6, Unit::Count), ["0", "0.5M", "1M", "1.5M"]);
         assert_eq!(labels(1.0, Unit::Count), ["0", "0.5", "1", "1.5"]);
-        assert_eq!(labels(1.0, Unit::Duration), ["0", "0.5 ns", "1 ns", "1.5 ns"]);
-        assert_eq!(labels(1_000.0, Unit::Duration), ["0", "0.5 µs", "1 µs", "1.5 µs"]);
-        assert_eq!(labels(1e6, Unit::Duration), ["0", "0.5 ms", "1 ms", "1.5 ms"]);
-        assert_eq!(labels(0.0001, Unit::Percent), ["0", "0.00005 %", "0.0001 %", "0.00015 %"]);
-        assert_eq!(labels(0.05, Unit::Percent), ["0", "0.02 %", "0.04 %", "0.06 %"]);
-        assert_eq!(labels(250.0, Unit::Percent), ["0", "100 %", "200 %", "300 %"]);
-        assert_eq!(labels(0.0034, Unit::TimePerSec), ["0", "10 µs/s", "20 µs/s", "30 µs/s", "40 µs/s"]);
+        assert_eq!(
+            labels(1.0, Unit::Duration),
+            ["0", "0.5 ns", "1 ns", "1.5 ns"]
+        );
+        assert_eq!(
+            labels(1_000.0, Unit::Duration),
+            ["0", "0.5 µs", "1 µs", "1.5 µs"]
+        );
+        assert_eq!(
+            labels(1e6, Unit::Duration),
+            ["0", "0.5 ms", "1 ms", "1.5 ms"]
+        );
+        assert_eq!(
+            labels(0.0001, Unit::Percent),
+            ["0", "0.00005 %", "0.0001 %", "0.00015 %"]
+        );
+        assert_eq!(
+            labels(0.05, Unit::Percent),
+            ["0", "0.02 %", "0.04 %", "0.06 %"]
+        );
+        assert_eq!(
+            labels(250.0, Unit::Percent),
+            ["0", "100 %", "200 %", "300 %"]
+        );
+        assert_eq!(
+            labels(0.0034, Unit::TimePerSec),
+            ["0", "10 µs/s", "20 µs/s", "30 µs/s", "40 µs/s"]
+        );
     }
 
     #[test]
     fn idle_and_broken_series_still_get_a_scale() {
         assert_eq!(labels(0.0, Unit::Count), ["0", "0.0005", "0.001", "0.0015"]);
-        assert_eq!(labels(f64::NAN, Unit::Duration), labels(0.0, Unit::Duration));
+        assert_eq!(
+            labels(f64::NAN, Unit::Duration),
+            labels(0.0, Unit::Duration)
+        );
     }
 }

@@ -130,6 +130,16 @@ pub fn top_bar_ui(
             }
         }
         ui.separator();
+        if ui
+            .selectable_label(settings.show_own, "bpfscope's own")
+            .on_hover_text(
+                "List bpfscope's own iterators (muted, with a bpfscope badge). Off hides them \
+                 and the status bar's total leaves them out.",
+            )
+            .clicked()
+        {
+            commands.push(Command::ToggleOwn);
+        }
         clear_gone_ui(ui, settings.gone_kept, commands);
         if ui
             .button("Export…")

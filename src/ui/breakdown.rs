@@ -53,10 +53,7 @@ pub fn breakdown_ui(
         .collect();
     let height = (ui.available_height() * 0.62).max(160.0);
     let text_color = ui.visuals().strong_text_color();
-    let unit = match cpu_mode {
-        CpuMode::OneCpu | CpuMode::AllCpus => Unit::Percent,
-        CpuMode::TimePerSec => Unit::TimePerSec,
-    };
+    let unit = Unit::cpu(cpu_mode);
     let max = breakdown
         .total
         .iter()
@@ -105,8 +102,19 @@ pub fn breakdown_ui(
             plot_ui.line(Line::new("total", total).color(text_color).width(1.5));
         });
 
+    by_type_ui(ui, breakdown, cpu_divisor, cpu_mode);
+}
+
+/// The latest period split by program type, with each type's share.
+fn by_type_ui(ui: &mut egui::Ui, breakdown: &Breakdown, cpu_divisor: f64, cpu_mode: CpuMode) {
     ui.add_space(6.0);
-    ui.label(RichText::new(format!("By program type (latest period, {})", cpu_mode.scope())).strong());
+    ui.label(
+        RichText::new(format!(
+            "By program type (latest period, {})",
+            cpu_mode.scope()
+        ))
+        .strong(),
+    );
     let total: f64 = breakdown.by_type.iter().map(|(_, cpu)| cpu).sum();
     egui::ScrollArea::vertical()
         .id_salt("breakdown_types")

@@ -27,7 +27,7 @@ pub(super) fn cell_text(
                 name.push_str(" — gone");
             }
             let tip = if row.own {
-                "One of bpfscope's own programs: its overhead is shown like any other".to_owned()
+                own_tip(row, input)
             } else if row.gone {
                 "No longer loaded; kept until you click \"Clear gone\"".to_owned()
             } else if row.text.kernel_name != row.name() {
@@ -61,7 +61,9 @@ pub(super) fn cell_text(
         SortColumn::Cpu => {
             let divisor = input.cpu_mode.divisor(input.online_cpus);
             (
-                metrics.map_or_else(dash, |m| format::cpu(m.cpu_percent / divisor, input.cpu_mode)),
+                metrics.map_or_else(dash, |m| {
+                    format::cpu(m.cpu_percent / divisor, input.cpu_mode)
+                }),
                 metrics.map(|m| {
                     format!(
                         "{:.6} % of one CPU\n{:.6} % of all CPUs\n{:.0} ns of CPU time per second",
@@ -96,6 +98,42 @@ pub(super) fn cell_text(
             delta_text(column, input.diffs.and_then(|d| d.get(&row.key)))
         }
     }
+}
+
+/// What one of bpfscope's own iterators reads, by its kernel name.
+fn own_purpose(kernel_name: &str) -> &'static str {
+    match kernel_name {
+        "dump_prog" => "every program's run count and run time",
+        "dump_owner" => "which processes hold each program",
+        "dump_link" => "every BPF link and its target",
+        "dump_facts" => "new programs' maps, sizes and BTF names",
+        "dump_map" => "the maps new programs use",
+        "dump_cgroup" => "the programs attached to each cgroup",
+        _ => "what the window shows",
+    }
+}
+
+/// The tooltip of one of bpfscope's own programs: what it is and costs.
+fn own_tip(row: &Row, input: &TableInput<'_>) -> String {
+    let cost = row.metrics.map_or_else(
+        || "Its cost shows after the next sample.".to_owned(),
+        |m| {
+            format!(
+                "It cost {} a run, {} over the last period.",
+                format::duration_ns(m.avg_runtime_ns),
+                format::cpu_scoped(
+                    m.cpu_percent / input.cpu_mode.divisor(input.online_cpus),
+                    input.cpu_mode
+                )
+            )
+        },
+    );
+    format!(
+        "bpfscope's own program: the iterator that reads {} for this window, run once \
+         per sample and only while bpfscope runs. {cost}\n\"bpfscope's own\" in the top \
+         bar hides these rows.",
+        own_purpose(&row.text.kernel_name)
+    )
 }
 
 /// The text of an optional column's cell.

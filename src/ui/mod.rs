@@ -9,7 +9,9 @@ mod details;
 mod export;
 pub mod format;
 mod keys;
+mod notes;
 mod plots;
+mod split;
 mod status;
 mod table;
 
@@ -18,6 +20,8 @@ pub use breakdown::breakdown_ui;
 pub use details::{DetailsInput, details_ui};
 pub use export::export_dialog_ui;
 pub use keys::keyboard_commands;
+pub use notes::{TableNotes, table_notes_ui};
 pub use plots::{PlotsInput, plots_ui};
+pub use split::{PLOTS_STRIP, PlotsHandle, plots_handle_ui};
 pub use status::{StatusBar, source_status_ui, status_bar_ui};
 pub use table::{TableInput, program_table_ui};

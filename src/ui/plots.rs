@@ -25,10 +25,7 @@ fn describe(metric: PlotMetric, cpu_mode: CpuMode) -> (&'static str, &'static st
                 CpuMode::AllCpus => "CPU % (of all CPUs)",
                 CpuMode::TimePerSec => "CPU time per second",
             },
-            match cpu_mode {
-                CpuMode::OneCpu | CpuMode::AllCpus => Unit::Percent,
-                CpuMode::TimePerSec => Unit::TimePerSec,
-            },
+            Unit::cpu(cpu_mode),
         ),
     }
 }

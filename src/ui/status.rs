@@ -16,6 +16,8 @@ pub struct StatusBar<'a> {
     /// Unloaded programs kept at most.
     pub gone_kept: usize,
     pub total_cpu_percent: f64,
+    /// What bpfscope's own programs cost, divided like the total.
+    pub own_cpu_percent: f64,
     pub cpu_mode: CpuMode,
     pub info: Option<&'a SourceInfo>,
     pub latest: Option<SystemTime>,
@@ -50,7 +52,6 @@ pub fn status_bar_ui(ui: &mut egui::Ui, status: &StatusBar<'_>) {
                 ));
         }
         ui.separator();
-        let scope = status.cpu_mode.scope();
         if let Some(over) = status.over_threshold {
             let text = format!("{over} over threshold");
             if over > 0 {
@@ -64,11 +65,7 @@ pub fn status_bar_ui(ui: &mut egui::Ui, status: &StatusBar<'_>) {
             }
             ui.separator();
         }
-        ui.label(format!(
-            "All BPF programs: {} {scope}",
-            format::percent(status.total_cpu_percent)
-        ))
-        .on_hover_text("What every loaded BPF program together cost over the last period");
+        total_ui(ui, status);
         ui.separator();
         source_info_ui(ui, status);
         ui.separator();
@@ -117,6 +114,50 @@ pub fn status_bar_ui(ui: &mut egui::Ui, status: &StatusBar<'_>) {
             }
         }
     });
+}
+
+/// The total BPF cost, and whether it counts bpfscope's own programs.
+fn total_ui(ui: &mut egui::Ui, status: &StatusBar<'_>) {
+    let mode = status.cpu_mode;
+    let own = format::cpu_scoped(status.own_cpu_percent, mode);
+    let (text, tip) = if status.counts.own == 0 {
+        (
+            format!(
+                "All BPF programs: {}",
+                format::cpu_scoped(status.total_cpu_percent, mode)
+            ),
+            "What every loaded BPF program together cost over the last period".to_owned(),
+        )
+    } else if status.counts.own_hidden {
+        (
+            format!(
+                "BPF programs without bpfscope's own: {}",
+                format::cpu_scoped(
+                    (status.total_cpu_percent - status.own_cpu_percent).max(0.0),
+                    mode
+                )
+            ),
+            format!(
+                "What every loaded BPF program but bpfscope's own iterators cost over the last \
+                 period. Its {} iterators, hidden from the table, cost {own} more.",
+                status.counts.own
+            ),
+        )
+    } else {
+        (
+            format!(
+                "All BPF programs: {} (bpfscope's own: {})",
+                format::cpu_scoped(status.total_cpu_percent, mode),
+                format::cpu(status.own_cpu_percent, mode)
+            ),
+            format!(
+                "What every loaded BPF program together cost over the last period, bpfscope's \
+                 own {} iterators included ({own})",
+                status.counts.own
+            ),
+        )
+    };
+    ui.label(text).on_hover_text(tip);
 }
 
 /// The stats mode and enumeration, with the source's facts in the tooltip.

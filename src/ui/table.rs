@@ -101,11 +101,12 @@ fn title(column: SortColumn) -> (&'static str, &'static str) {
 
 fn initial_width(column: SortColumn) -> f32 {
     match column {
-        SortColumn::Id | SortColumn::Uid => 64.0,
-        SortColumn::Name => 190.0,
-        SortColumn::Attach => 220.0,
+        SortColumn::Id | SortColumn::Uid => 56.0,
+        SortColumn::Name => 180.0,
+        SortColumn::Attach => 200.0,
         SortColumn::Maps => 160.0,
-        SortColumn::Tag | SortColumn::LoadedAt | SortColumn::Type | SortColumn::Cpu => 120.0,
+        SortColumn::Tag | SortColumn::LoadedAt => 120.0,
+        SortColumn::Type | SortColumn::Cpu => 104.0,
         _ => 92.0,
     }
 }
@@ -115,13 +116,30 @@ pub fn program_table_ui(ui: &mut egui::Ui, input: &TableInput<'_>, commands: &mu
     // Columns wider than the window scroll sideways instead of widening the
     // panel, which would push the plots' latest seconds under the details
     // pane.
+    // The columns' first widths shrink to fit the room there is (down to
+    // their least), so that a new set of columns starts without scrolling.
+    let wanted: f32 = input
+        .columns
+        .iter()
+        .map(|&c| {
+            if c == SortColumn::Owners {
+                OWNERS_LEAST
+            } else {
+                initial_width(c)
+            }
+        })
+        .sum();
+    let fit = (ui.available_width() / wanted).min(1.0);
     egui::ScrollArea::horizontal()
         .id_salt("programs_sideways")
         .auto_shrink([false, true])
-        .show(ui, |ui| table_ui(ui, input, commands));
+        .show(ui, |ui| table_ui(ui, input, fit, commands));
 }
 
-fn table_ui(ui: &mut egui::Ui, input: &TableInput<'_>, commands: &mut Vec<Command>) {
+/// The Owners column's least width; it takes what the others leave.
+const OWNERS_LEAST: f32 = 80.0;
+
+fn table_ui(ui: &mut egui::Ui, input: &TableInput<'_>, fit: f32, commands: &mut Vec<Command>) {
     let row_height = ui.text_style_height(&egui::TextStyle::Body) + 6.0;
     let mut table = TableBuilder::new(ui)
         // Widths are kept per set of columns.
@@ -136,9 +154,9 @@ fn table_ui(ui: &mut egui::Ui, input: &TableInput<'_>, commands: &mut Vec<Comman
     // on the CPU); unclipped, the whole body is one.
     for &column in input.columns {
         table = table.column(if column == SortColumn::Owners {
-            Column::remainder().at_least(80.0)
+            Column::remainder().at_least(OWNERS_LEAST)
         } else {
-            Column::initial(initial_width(column)).at_least(40.0)
+            Column::initial((initial_width(column) * fit).max(48.0)).at_least(40.0)
         });
     }
     let mut table = table
@@ -259,6 +277,8 @@ fn cell(ui: &mut egui::Ui, row: &Row, text: String, tip: Option<String>, alert: 
     let mut rich = RichText::new(text);
     if row.gone {
         rich = rich.weak().italics();
+    } else if row.own {
+        rich = rich.weak();
     } else if alert {
         rich = rich.color(ui.visuals().warn_fg_color).strong();
     }
@@ -269,6 +289,19 @@ fn cell(ui: &mut egui::Ui, row: &Row, text: String, tip: Option<String>, alert: 
         .truncate()
         .show_tooltip_when_elided(tip.is_none());
     let response = ui.add(label);
+    if let Some(tip) = tip {
+        response.on_hover_text(tip);
+    }
+}
+
+/// The badge before the name of one of bpfscope's own programs.
+fn own_badge(ui: &mut egui::Ui, tip: Option<&str>) {
+    let widgets = &ui.visuals().widgets.inactive;
+    let badge = RichText::new(" bpfscope ")
+        .small()
+        .color(widgets.fg_stroke.color)
+        .background_color(widgets.bg_fill);
+    let response = ui.add(egui::Label::new(badge).selectable(false));
     if let Some(tip) = tip {
         response.on_hover_text(tip);
     }
@@ -290,6 +323,9 @@ fn row_cells(table_row: &mut egui_extras::TableRow<'_, '_>, row: &Row, input: &T
     for &column in input.columns {
         table_row.col(|ui| {
             let (text, tip) = cell_text(column, row, input);
+            if column == SortColumn::Name && row.own {
+                own_badge(ui, tip.as_deref());
+            }
             let tip = if over && matches!(column, SortColumn::AvgRuntime | SortColumn::Cpu) {
                 Some(format!("{}\nOver your threshold", tip.unwrap_or_default()))
             } else {

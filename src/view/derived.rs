@@ -90,6 +90,7 @@ struct Key {
     window: PlotWindow,
     breakdown: bool,
     thresholds: Thresholds,
+    show_own: bool,
 }
 
 /// The derived data of the shown moment.
@@ -102,6 +103,9 @@ pub struct Derived {
     over_threshold: Option<usize>,
     /// Loaded programs the filter lets through, and unloaded ones shown.
     counts: Counts,
+    /// What bpfscope's own programs cost over the last period, in % of one
+    /// CPU.
+    own_cpu_percent: f64,
 }
 
 /// What the status bar counts.
@@ -113,6 +117,10 @@ pub struct Counts {
     pub loaded: usize,
     /// Unloaded programs still shown (kept for a while, with their history).
     pub gone: usize,
+    /// Loaded programs that are bpfscope's own.
+    pub own: usize,
+    /// Whether bpfscope's own programs are left out of the table.
+    pub own_hidden: bool,
 }
 
 impl Derived {
@@ -128,6 +136,7 @@ impl Derived {
             window: settings.plot_window,
             breakdown: settings.view == MainView::Breakdown,
             thresholds: settings.thresholds,
+            show_own: settings.show_own,
         };
         if self.key.as_ref() == Some(&key) {
             return false;
@@ -135,7 +144,10 @@ impl Derived {
         let store = input.store;
         let rows = store.rows();
         self.diffs = input.diff_against.map(|b| b.diffs(store));
-        let order = order(rows, input.filter, settings.sort, self.diffs.as_ref());
+        let mut order = order(rows, input.filter, settings.sort, self.diffs.as_ref());
+        if !settings.show_own {
+            order.retain(|&i| !rows[i].own);
+        }
         self.view = match settings.grouping {
             Grouping::None => View {
                 lines: order.iter().map(|&i| Line::Row(i)).collect(),
@@ -155,6 +167,12 @@ impl Derived {
                 .count()
         });
         let gone = rows.iter().filter(|r| r.gone).count();
+        let own = rows.iter().filter(|r| r.own && !r.gone);
+        self.own_cpu_percent = own
+            .clone()
+            .filter_map(|r| r.metrics)
+            .map(|m| m.cpu_percent)
+            .sum();
         self.counts = Counts {
             shown: self
                 .view
@@ -164,6 +182,8 @@ impl Derived {
                 .count(),
             loaded: rows.len() - gone,
             gone,
+            own: own.count(),
+            own_hidden: !settings.show_own,
         };
         self.key = Some(key);
         true
@@ -173,6 +193,13 @@ impl Derived {
     #[must_use]
     pub fn counts(&self) -> Counts {
         self.counts
+    }
+
+    /// What bpfscope's own programs cost over the last period, in % of one
+    /// CPU.
+    #[must_use]
+    pub fn own_cpu_percent(&self) -> f64 {
+        self.own_cpu_percent
     }
 
     /// The table's order, lines and groups.

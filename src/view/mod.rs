@@ -16,7 +16,10 @@ pub use columns::{Sort, SortColumn};
 pub use derived::{Baseline, Counts, Derived, DerivedInput, Diffs};
 pub use export::{ExportDialog, ExportKind, default_file_name};
 pub use selection::Selection;
-pub use settings::{CpuMode, MainView, PlotMetric, PlotWindow, Settings, Thresholds};
+pub use settings::{
+    CpuMode, DETAILS_WIDTH_RANGE, MainView, PlotMetric, PlotWindow, Settings, TABLE_SHARE_RANGE,
+    Thresholds,
+};
 pub use table::{Group, Grouping, Line, View, group, order};
 
 use crate::model::{Action, Interval, ProgramKey};
@@ -77,6 +80,14 @@ pub enum Command {
     SetGrouping(Grouping),
     SetView(MainView),
     SetThresholds(Thresholds),
+    /// Lists bpfscope's own programs, or hides them.
+    ToggleOwn,
+    /// The table's share of the height it splits with the plots.
+    SetTableShare(f32),
+    /// Folds the plots to a strip, or opens them again.
+    TogglePlots,
+    /// The details pane's width, in points.
+    SetDetailsWidth(f32),
     /// What the source's status offers: authenticate, retry, reconnect.
     Source(Action),
 }

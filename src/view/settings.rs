@@ -146,7 +146,27 @@ pub struct Settings {
     pub thresholds: Thresholds,
     /// Unloaded programs kept at most (the newest), with their history.
     pub gone_kept: usize,
+    /// Whether bpfscope's own programs (its iterators) are listed. On by
+    /// default: what watching costs is part of what the machine pays, and
+    /// a tool that hid its own cost would look free; the rows are muted
+    /// and badged so they do not read as the user's programs.
+    pub show_own: bool,
+    /// The table's share of the height it splits with the plots.
+    pub table_share: f32,
+    /// The plots folded to a strip under the table.
+    pub plots_collapsed: bool,
+    /// Width of the details pane, in points.
+    pub details_width: f32,
 }
+
+/// The table's share of the central area beside the plots, by default:
+/// 20 rows and more at the default window size.
+pub const TABLE_SHARE: f32 = 0.68;
+/// The table's share at least and at most, so neither part vanishes.
+pub const TABLE_SHARE_RANGE: std::ops::RangeInclusive<f32> = 0.15..=0.9;
+/// The details pane's width by default, at least and at most.
+pub const DETAILS_WIDTH: f32 = 440.0;
+pub const DETAILS_WIDTH_RANGE: std::ops::RangeInclusive<f32> = 260.0..=900.0;
 
 /// What the central area shows.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -229,6 +249,10 @@ impl Default for Settings {
             view: MainView::Programs,
             thresholds: Thresholds::default(),
             gone_kept: crate::store::GONE_KEPT,
+            show_own: true,
+            table_share: TABLE_SHARE,
+            plots_collapsed: false,
+            details_width: DETAILS_WIDTH,
         }
     }
 }
@@ -238,6 +262,29 @@ impl Settings {
     #[must_use]
     pub fn interval(&self) -> Interval {
         Interval::new(Duration::from_millis(self.interval_ms)).unwrap_or_default()
+    }
+
+    /// The table's share of the height, within range (a stored value may
+    /// be anything).
+    #[must_use]
+    pub fn table_share(&self) -> f32 {
+        if self.table_share.is_finite() {
+            self.table_share
+                .clamp(*TABLE_SHARE_RANGE.start(), *TABLE_SHARE_RANGE.end())
+        } else {
+            TABLE_SHARE
+        }
+    }
+
+    /// The details pane's width, within range.
+    #[must_use]
+    pub fn details_width(&self) -> f32 {
+        if self.details_width.is_finite() {
+            self.details_width
+                .clamp(*DETAILS_WIDTH_RANGE.start(), *DETAILS_WIDTH_RANGE.end())
+        } else {
+            DETAILS_WIDTH
+        }
     }
 
     pub fn set_interval(&mut self, interval: Interval) {
@@ -268,5 +315,12 @@ mod tests {
         let s: Settings = serde_json::from_str(r#"{"plot_window": "Minute1"}"#).expect("parses");
         assert_eq!(s.plot_window, PlotWindow::Minute1);
         assert_eq!(s.interval(), Interval::DEFAULT);
+        let s: Settings =
+            serde_json::from_str(r#"{"table_share": 7.5, "details_width": -3.0}"#).expect("parses");
+        assert!((s.table_share() - TABLE_SHARE_RANGE.end()).abs() < f32::EPSILON);
+        assert!((s.details_width() - DETAILS_WIDTH_RANGE.start()).abs() < f32::EPSILON);
+        let s: Settings = serde_json::from_str(r#"{"show_own": false}"#).expect("parses");
+        assert!(!s.show_own);
+        assert!((s.table_share() - TABLE_SHARE).abs() < f32::EPSILON);
     }
 }

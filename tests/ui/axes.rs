@@ -12,7 +12,14 @@ fn steady(n: u64, avg_ns: u64, rate: u64) -> Sample {
         facts: Vec::new(),
         links: None,
         owners_read_ns: None,
-        programs: vec![program(10, 6, "xdp_fw", "cilium-agent", runs, runs * avg_ns)],
+        programs: vec![program(
+            10,
+            6,
+            "xdp_fw",
+            "cilium-agent",
+            runs,
+            runs * avg_ns,
+        )],
     }
 }
 
@@ -62,7 +69,10 @@ fn assert_scale(labels: &[String], unit: &str, wanted: &str) {
         labels[..labels.len() - 1].iter().all(|l| l.ends_with(unit)),
         "ticks without the unit {unit:?}: {labels:?}"
     );
-    assert!(labels.iter().any(|l| l == wanted), "no {wanted:?} tick: {labels:?}");
+    assert!(
+        labels.iter().any(|l| l == wanted),
+        "no {wanted:?} tick: {labels:?}"
+    );
 }
 
 #[test]

@@ -275,6 +275,10 @@ pub fn plot_frames(harness: &Harness<'_, BpfScopeApp>) -> Vec<egui::Rect> {
         .into_iter()
         .filter(|rect| rect.width() > 150.0 && rect.height() > 40.0)
         .collect();
-    frames.sort_by(|a, b| (a.top(), a.left()).partial_cmp(&(b.top(), b.left())).unwrap());
+    frames.sort_by(|a, b| {
+        (a.top(), a.left())
+            .partial_cmp(&(b.top(), b.left()))
+            .unwrap()
+    });
     frames
 }

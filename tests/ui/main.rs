@@ -8,6 +8,8 @@ mod axes;
 mod details;
 mod export;
 mod fixtures;
+mod layout;
+mod own;
 mod pause;
 mod plots;
 mod table;
