@@ -79,6 +79,9 @@ fn window(interval: Option<Interval>, launch: HelperLaunch) -> ExitCode {
         // Dithering only smooths gradients, which this UI has none of, and
         // costs a shader pass per pixel where OpenGL runs on the CPU.
         dithering: false,
+        // OpenGL always: the tests' snapshot renderer turns on eframe's wgpu
+        // too, which eframe would then prefer.
+        renderer: eframe::Renderer::Glow,
         ..eframe::NativeOptions::default()
     };
     let result = eframe::run_native(

@@ -13,8 +13,8 @@ impl BpfScopeApp {
     pub(super) fn layout_ui(&mut self, ui: &mut egui::Ui) {
         self.bars_ui(ui);
         self.status_bar_ui(ui);
-        self.details_ui(ui);
-        self.central_ui(ui);
+        let pane = self.details_ui(ui);
+        self.central_ui(ui, pane);
         if let Some(dialog) = &mut self.export {
             ui::export_dialog_ui(ui.ctx(), dialog, &mut self.commands);
         }
@@ -76,15 +76,16 @@ impl BpfScopeApp {
         });
     }
 
-    /// The details pane: the cursor's program (the one last clicked).
-    fn details_ui(&mut self, ui: &mut egui::Ui) {
+    /// The details pane: the cursor's program (the one last clicked);
+    /// whether it is shown.
+    fn details_ui(&mut self, ui: &mut egui::Ui) -> bool {
         let Some(row) = self
             .selection
             .cursor
             .filter(|_| self.settings.details)
             .and_then(|key| self.store.row(key))
         else {
-            return;
+            return false;
         };
         let details = self.procs.details();
         let input = ui::DetailsInput {
@@ -108,10 +109,12 @@ impl BpfScopeApp {
             self.commands
                 .push(crate::view::Command::SetDetailsWidth(now));
         }
+        true
     }
 
-    /// The table and plots, or the breakdown.
-    fn central_ui(&mut self, ui: &mut egui::Ui) {
+    /// The table and plots, or the breakdown; `pane` whether the details
+    /// pane is beside them.
+    fn central_ui(&mut self, ui: &mut egui::Ui, pane: bool) {
         let settings = &self.settings;
         let store = &self.store;
         let diffs = self.derived.diffs();
@@ -157,6 +160,14 @@ impl BpfScopeApp {
             // plots the rest, split by a handle the user drags; folded, the
             // plots are a strip under the table.
             let area = ui.available_rect_before_wrap();
+            // The columns' first widths fit the room the table has once a
+            // click opens the details pane.
+            let fit_width = if pane || !settings.details {
+                area.width()
+            } else {
+                // The pane's margins and separator besides its width.
+                area.width() - settings.details_width() - 56.0
+            };
             let table_height = if !plotting {
                 f32::INFINITY
             } else if settings.plots_collapsed {
@@ -181,6 +192,7 @@ impl BpfScopeApp {
                     clock: store.clock(),
                     diffs,
                     thresholds: settings.thresholds,
+                    fit_width,
                 },
                 &mut self.commands,
             );

@@ -105,6 +105,38 @@ pub fn y_axis(unit: Unit) -> AxisHints<'static> {
         .formatter(move |mark, range| label(mark.value, mark.step_size, *range.end(), unit))
 }
 
+/// The time axis of a plot reaching `window_secs` back: a labelled tick
+/// every few seconds (five to ten of them), at any scale.
+#[must_use]
+pub fn x_axis() -> AxisHints<'static> {
+    AxisHints::new_x()
+        .label_spacing(36.0..=44.0)
+        .formatter(|mark, _| format!("{:.0} s", mark.value))
+}
+
+/// The time axis' grid: a line every [`time_step`] over the window.
+#[must_use]
+pub fn time_marks(window_secs: f64, input: &GridInput) -> Vec<GridMark> {
+    let step = time_step(window_secs);
+    let first = (input.bounds.0 / step).ceil() as i64;
+    let last = (input.bounds.1 / step).floor() as i64;
+    (first..=last)
+        .map(|i| GridMark {
+            value: i as f64 * step,
+            step_size: step,
+        })
+        .collect()
+}
+
+/// Seconds between time ticks: 1, 2, 5, 10, 30 or 60.
+#[must_use]
+pub fn time_step(window_secs: f64) -> f64 {
+    [1.0, 2.0, 5.0, 10.0, 30.0, 60.0]
+        .into_iter()
+        .find(|step| window_secs / step <= 10.0)
+        .unwrap_or(60.0)
+}
+
 /// A tick's label: the unit is chosen by the axis' top, the decimals by
 /// its step, so every label of an axis reads alike.
 #[must_use]
@@ -244,6 +276,14 @@ mod tests {
             labels(0.0034, Unit::TimePerSec),
             ["0", "10 µs/s", "20 µs/s", "30 µs/s", "40 µs/s"]
         );
+    }
+
+    #[test]
+    fn time_ticks_are_five_to_ten_a_window() {
+        for window in [10.0, 30.0, 60.0, 300.0] {
+            let ticks = window / time_step(window);
+            assert!((5.0..=10.0).contains(&ticks), "{window} s: {ticks} ticks");
+        }
     }
 
     #[test]

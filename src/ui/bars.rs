@@ -47,7 +47,7 @@ pub fn top_bar_ui(
     paused: bool,
     commands: &mut Vec<Command>,
 ) {
-    ui.horizontal(|ui| {
+    ui.horizontal_wrapped(|ui| {
         let label = ui.label("Filter");
         let edit = ui
             .add(
@@ -164,7 +164,7 @@ pub struct ViewBar<'a> {
 /// View switch, grouping, baseline and diff, thresholds.
 pub fn view_bar_ui(ui: &mut egui::Ui, bar: &ViewBar<'_>, commands: &mut Vec<Command>) {
     let settings = bar.settings;
-    ui.horizontal(|ui| {
+    ui.horizontal_wrapped(|ui| {
         for (view, text, tip) in [
             (
                 MainView::Programs,
@@ -255,7 +255,7 @@ fn thresholds_menu(ui: &mut egui::Ui, current: Thresholds, commands: &mut Vec<Co
     ui.label("Highlight programs above:");
     let mut runtime_on = t.avg_runtime_ns.is_some();
     let mut runtime_us = t.avg_runtime_ns.unwrap_or(1_000.0) / 1_000.0;
-    ui.horizontal(|ui| {
+    ui.horizontal_wrapped(|ui| {
         ui.checkbox(&mut runtime_on, "Avg runtime");
         ui.add_enabled(
             runtime_on,
@@ -267,7 +267,7 @@ fn thresholds_menu(ui: &mut egui::Ui, current: Thresholds, commands: &mut Vec<Co
     });
     let mut cpu_on = t.cpu_percent.is_some();
     let mut cpu = t.cpu_percent.unwrap_or(5.0);
-    ui.horizontal(|ui| {
+    ui.horizontal_wrapped(|ui| {
         ui.checkbox(&mut cpu_on, "CPU % (of one CPU)");
         ui.add_enabled(
             cpu_on,

@@ -61,17 +61,21 @@ pub fn breakdown_ui(
         .filter(|t| t.is_finite())
         .fold(0.0, f64::max);
     let scale = axis::Scale::for_max(max, unit);
+    let window_secs = window.duration().as_secs_f64();
     Plot::new("breakdown_plot")
         .height(height)
         .legend(Legend::default().position(egui_plot::Corner::LeftTop))
         .include_x(-window.duration().as_secs_f64())
         .include_x(0.0)
-        .default_y_bounds(0.0, scale.top)
+        .include_y(0.0)
+        .include_y(scale.top)
+        .set_margin_fraction(egui::vec2(0.05, 0.03))
         .allow_drag(false)
         .allow_zoom(false)
         .allow_scroll(false)
         .allow_boxed_zoom(false)
-        .x_axis_formatter(|mark, _| format!("{:.0} s", mark.value))
+        .custom_x_axes(vec![axis::x_axis()])
+        .x_grid_spacer(move |input| axis::time_marks(window_secs, &input))
         .allow_double_click_reset(false)
         .custom_y_axes(vec![axis::y_axis(unit)])
         .y_grid_spacer(move |input| axis::marks(scale, &input))

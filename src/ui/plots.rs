@@ -134,13 +134,21 @@ fn plot_ui(ui: &mut egui::Ui, drawn: &Drawn<'_>, metric: PlotMetric, height: f32
         .link_cursor(link, [true, false])
         .include_x(-drawn.window_secs)
         .include_x(0.0)
-        .default_y_bounds(0.0, scale.top)
+        // Bounds from the scale every frame (its top above the highest
+        // point), with a little room for the top label.
+        .include_y(0.0)
+        .include_y(scale.top)
+        .set_margin_fraction(egui::vec2(0.05, 0.03))
         .allow_drag(false)
         .allow_zoom(false)
         .allow_scroll(false)
         .allow_boxed_zoom(false)
         .allow_double_click_reset(false)
-        .x_axis_formatter(|mark, _| format!("{:.0} s", mark.value))
+        .custom_x_axes(vec![axis::x_axis()])
+        .x_grid_spacer({
+            let window_secs = drawn.window_secs;
+            move |input| axis::time_marks(window_secs, &input)
+        })
         .custom_y_axes(vec![axis::y_axis(unit)])
         .y_grid_spacer(move |input| axis::marks(scale, &input))
         .label_formatter(move |hover| match hover {

@@ -33,6 +33,8 @@ pub struct TableInput<'a> {
     /// Changes against the baseline (diff mode).
     pub diffs: Option<&'a Diffs>,
     pub thresholds: Thresholds,
+    /// The width the columns' first widths fit in.
+    pub fit_width: f32,
 }
 
 /// A column's header and its tooltip.
@@ -128,8 +130,9 @@ pub fn program_table_ui(ui: &mut egui::Ui, input: &TableInput<'_>, commands: &mu
                 initial_width(c)
             }
         })
-        .sum();
-    let fit = (ui.available_width() / wanted).min(1.0);
+        .sum::<f32>()
+        + input.columns.len() as f32 * (ui.spacing().item_spacing.x + 1.0);
+    let fit = (input.fit_width.min(ui.available_width()) / wanted).clamp(0.0, 1.0);
     egui::ScrollArea::horizontal()
         .id_salt("programs_sideways")
         .auto_shrink([false, true])

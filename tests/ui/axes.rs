@@ -97,3 +97,32 @@ fn the_cpu_axis_reads_a_ten_thousandth_to_hundreds_of_percent() {
     assert_scale(&plotted(500, 1_000, 2), " %", "0.04 %");
     assert_scale(&plotted(1_000_000, 2_500, 2), " %", "200 %");
 }
+
+#[test]
+fn a_bigger_program_plotted_next_rescales_the_axis() {
+    // xdp_fw runs at 50 ns, trace_exec at 400 ns: the axis first fits the
+    // one, then both.
+    let (mut harness, _tx) = harness(8);
+    harness.get_by_label("xdp_fw").click();
+    harness.run();
+    let small = axis_labels(&harness, plot_frames(&harness)[0]);
+    assert_eq!(small, ["60 ns", "40 ns", "20 ns", "0"]);
+    harness
+        .get_by_label("trace_exec")
+        .click_modifiers(egui::Modifiers::COMMAND);
+    harness.run();
+    let frame = plot_frames(&harness)[0];
+    let both = axis_labels(&harness, frame);
+    assert!(both.iter().any(|l| l == "400 ns"), "{both:?}");
+    let highest = painted_paths(&harness)
+        .into_iter()
+        .filter(|points| points.iter().all(|p| frame.expand(1.0).contains(*p)))
+        .flatten()
+        .map(|p| p.y)
+        .fold(f32::MAX, f32::min);
+    assert!(
+        highest > frame.top() + 0.05 * frame.height(),
+        "{highest} vs {}",
+        frame.top()
+    );
+}

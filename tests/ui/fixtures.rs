@@ -134,9 +134,19 @@ pub fn harness(samples: u64) -> (Harness<'static, BpfScopeApp>, Sender<SourceEve
 pub fn harness_of(
     samples: impl IntoIterator<Item = Sample>,
 ) -> (Harness<'static, BpfScopeApp>, Sender<SourceEvent>) {
+    harness_at(samples, egui::vec2(1280.0, 800.0), 1.0)
+}
+
+/// [`harness_of`] with a window of `size` points at `scale` pixels a point.
+pub fn harness_at(
+    samples: impl IntoIterator<Item = Sample>,
+    size: egui::Vec2,
+    scale: f32,
+) -> (Harness<'static, BpfScopeApp>, Sender<SourceEvent>) {
     let (tx, rx) = bounded(64);
     let mut harness = Harness::builder()
-        .with_size(egui::vec2(1280.0, 800.0))
+        .with_size(size)
+        .with_pixels_per_point(scale)
         .build_eframe(move |cc| BpfScopeApp::new(cc, None, move |_, _| Source::from_channel(rx)));
     tx.send(hello()).unwrap();
     for sample in samples {

@@ -12,4 +12,5 @@ mod layout;
 mod own;
 mod pause;
 mod plots;
+mod snapshots;
 mod table;
