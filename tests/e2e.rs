@@ -62,7 +62,7 @@ fn the_window_shows_live_programs_under_xvfb() {
     x(
         &display,
         "xdotool",
-        &["mousemove", "--window", &window, "230", "68", "click", "1"],
+        &["mousemove", "--window", &window, "230", "92", "click", "1"],
     );
     std::thread::sleep(Duration::from_secs(3));
     assert!(

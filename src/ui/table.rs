@@ -125,7 +125,8 @@ pub fn program_table_ui(ui: &mut egui::Ui, input: &TableInput<'_>, commands: &mu
         .iter()
         .map(|&c| {
             if c == SortColumn::Owners {
-                OWNERS_LEAST
+                // Room for a name and pid, not only the least.
+                OWNERS_LEAST * 2.0
             } else {
                 initial_width(c)
             }

@@ -165,7 +165,7 @@ pub const TABLE_SHARE: f32 = 0.68;
 /// The table's share at least and at most, so neither part vanishes.
 pub const TABLE_SHARE_RANGE: std::ops::RangeInclusive<f32> = 0.15..=0.9;
 /// The details pane's width by default, at least and at most.
-pub const DETAILS_WIDTH: f32 = 440.0;
+pub const DETAILS_WIDTH: f32 = 400.0;
 pub const DETAILS_WIDTH_RANGE: std::ops::RangeInclusive<f32> = 260.0..=900.0;
 
 /// What the central area shows.

@@ -153,3 +153,24 @@ fn the_details_pane_keeps_the_width_it_was_dragged_to() {
         "{again} after a restart, {wider} before"
     );
 }
+
+#[test]
+fn beside_the_details_pane_every_default_column_is_in_view() {
+    let (mut harness, _tx) = harness(5);
+    harness.get_by_label("xdp_fw").click();
+    harness.run();
+    let pane = harness.get_by_label("Copy ID").rect().left();
+    for header in ["Attach", "Owners"] {
+        // The details pane has an "Owners" heading too: the table's is left.
+        let rect = harness
+            .get_all_by_label(header)
+            .map(|node| node.rect())
+            .min_by(|a, b| a.left().total_cmp(&b.left()))
+            .unwrap();
+        assert!(
+            rect.right() <= pane,
+            "the {header} header ends at x = {}, under the details pane (from x = {pane})",
+            rect.right()
+        );
+    }
+}
