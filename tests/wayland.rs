@@ -94,29 +94,9 @@ fn pixels_changed(a: &Path, b: &Path) -> u64 {
         .map_or(0, |n| n as u64)
 }
 
-#[test]
-fn the_window_samples_and_stays_alive_on_weston() {
-    let test = "the_window_samples_and_stays_alive_on_weston";
-    if !require_privilege(test) {
-        return;
-    }
-    let missing: Vec<&str> = ["weston", "weston-screenshooter", "bpftool", "compare"]
-        .into_iter()
-        .filter(|t| !have(t))
-        .collect();
-    if !missing.is_empty() {
-        skip(
-            test,
-            &format!("missing {missing:?} (scripts/setup installs them)"),
-        );
-        return;
-    }
-    let prog = Arc::new(TestProgram::load_typed("wl_xdp_probe", TestProgramType::Xdp).unwrap());
-    let driver = Driver::start(&prog, 200);
-
-    let runtime = tempfile::tempdir().unwrap();
-    std::fs::set_permissions(runtime.path(), std::fs::Permissions::from_mode(0o700)).unwrap();
-    let _weston = Guard(
+/// Weston on its headless backend in `runtime`, once its socket is there.
+fn weston(runtime: &Path) -> Guard {
+    let weston = Guard(
         Command::new("weston")
             .args([
                 "--backend=headless-backend.so",
@@ -128,7 +108,7 @@ fn the_window_samples_and_stays_alive_on_weston() {
                 "--idle-time=0",
                 &format!("--socket={SOCKET}"),
             ])
-            .env("XDG_RUNTIME_DIR", runtime.path())
+            .env("XDG_RUNTIME_DIR", runtime)
             .env_remove("DISPLAY")
             .env_remove("WAYLAND_DISPLAY")
             .stdout(Stdio::null())
@@ -136,7 +116,7 @@ fn the_window_samples_and_stays_alive_on_weston() {
             .spawn()
             .expect("start weston"),
     );
-    let socket = runtime.path().join(SOCKET);
+    let socket = runtime.join(SOCKET);
     let start = Instant::now();
     while !socket.exists() {
         assert!(
@@ -145,6 +125,33 @@ fn the_window_samples_and_stays_alive_on_weston() {
         );
         std::thread::sleep(Duration::from_millis(100));
     }
+    weston
+}
+
+#[test]
+fn the_window_samples_and_stays_alive_on_weston() {
+    let test = "the_window_samples_and_stays_alive_on_weston";
+    if !require_privilege(test) {
+        return;
+    }
+    let missing: Vec<&str> = ["weston", "weston-screenshooter", "bpftool", "compare"]
+        .into_iter()
+        .filter(|t| !have(t))
+        .collect();
+    if !(missing.is_empty()
+        || skip(
+            test,
+            &format!("missing {missing:?} (scripts/setup installs them)"),
+        ))
+    {
+        return;
+    }
+    let prog = Arc::new(TestProgram::load_typed("wl_xdp_probe", TestProgramType::Xdp).unwrap());
+    let driver = Driver::start(&prog, 200);
+
+    let runtime = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(runtime.path(), std::fs::Permissions::from_mode(0o700)).unwrap();
+    let _weston = weston(runtime.path());
     // The desktop shell draws its panel a moment after the socket appears.
     std::thread::sleep(Duration::from_secs(2));
     let before = screenshot_path("weston-desktop.png");
