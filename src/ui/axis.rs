@@ -53,7 +53,9 @@ impl Scale {
     /// and 3–5 labelled ticks counting zero.
     #[must_use]
     pub fn for_max(max: f64, unit: Unit) -> Self {
-        let max = if max.is_finite() { max } else { 0.0 };
+        // Beyond 1e15 (a million seconds a run, a billion runs a second)
+        // nothing real plots; the bound keeps the arithmetic finite.
+        let max = if max.is_finite() { max.min(1e15) } else { 0.0 };
         let span = max.max(unit.floor()) * 1.1;
         let step = nice_step(span / 4.0);
         let top = (span / step - 1e-9).ceil().max(1.0) * step;
@@ -114,12 +116,22 @@ pub fn x_axis() -> AxisHints<'static> {
         .formatter(|mark, _| format!("{:.0} s", mark.value))
 }
 
-/// The time axis' grid: a line every [`time_step`] over the window.
+/// The time axis' grid: a line every [`time_step`] over the window, or
+/// sparser where the plot is too narrow to label that many.
 #[must_use]
 pub fn time_marks(window_secs: f64, input: &GridInput) -> Vec<GridMark> {
-    let step = time_step(window_secs);
+    // `base_step_size` is the span of 8 points (egui_plot's least grid
+    // spacing): labels want 44 points apart.
+    let least = input.base_step_size * 44.0 / 8.0;
+    let step = [1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0]
+        .into_iter()
+        .find(|step| *step >= time_step(window_secs) && *step >= least)
+        .unwrap_or(300.0);
     let first = (input.bounds.0 / step).ceil() as i64;
     let last = (input.bounds.1 / step).floor() as i64;
+    if last.saturating_sub(first) > 1_000 {
+        return Vec::new();
+    }
     (first..=last)
         .map(|i| GridMark {
             value: i as f64 * step,

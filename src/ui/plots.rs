@@ -84,20 +84,28 @@ pub fn plots_ui(ui: &mut egui::Ui, input: &PlotsInput<'_>) {
     let stacked = (ui.available_height() - 3.0 * TITLE_HEIGHT) / 3.0;
     if stacked >= STACKED_MIN {
         for metric in PlotMetric::ALL {
-            plot_ui(ui, &drawn, metric, stacked);
+            plot_ui(ui, &drawn, metric, stacked, true);
         }
     } else {
         let height = (ui.available_height() - TITLE_HEIGHT).max(60.0);
         ui.columns(3, |columns| {
             for (column, metric) in columns.iter_mut().zip(PlotMetric::ALL) {
-                plot_ui(column, &drawn, metric, height);
+                // One legend, on the first: the lines' colours are the same
+                // in all three.
+                plot_ui(
+                    column,
+                    &drawn,
+                    metric,
+                    height,
+                    metric == PlotMetric::AvgRuntime,
+                );
             }
         });
     }
 }
 
-/// One plot with its title.
-fn plot_ui(ui: &mut egui::Ui, drawn: &Drawn<'_>, metric: PlotMetric, height: f32) {
+/// One plot with its title; `legend` whether it carries the legend.
+fn plot_ui(ui: &mut egui::Ui, drawn: &Drawn<'_>, metric: PlotMetric, height: f32, legend: bool) {
     let (id, title, unit) = describe(metric, drawn.cpu_mode);
     let first = metric == PlotMetric::AvgRuntime;
     let title = ui.label(egui::RichText::new(title).strong());
@@ -127,10 +135,11 @@ fn plot_ui(ui: &mut egui::Ui, drawn: &Drawn<'_>, metric: PlotMetric, height: f32
         .fold(0.0, f64::max);
     let scale = axis::Scale::for_max(max, unit);
     let link = egui::Id::unique("bpfscope_plots");
-    Plot::new(id)
-        .height(height)
-        .legend(Legend::default().position(egui_plot::Corner::LeftTop))
-        .link_axis(link, [true, false])
+    let mut plot = Plot::new(id).height(height);
+    if legend {
+        plot = plot.legend(Legend::default().position(egui_plot::Corner::LeftTop));
+    }
+    plot.link_axis(link, [true, false])
         .link_cursor(link, [true, false])
         .include_x(-drawn.window_secs)
         .include_x(0.0)
@@ -204,6 +213,21 @@ fn draw_markers(plot_ui: &mut egui_plot::PlotUi<'_>, markers: &[&Marker], now: u
     }
 }
 
+/// Characters of a name a legend shows: a plot a third of the window wide
+/// still has room for the line.
+const LEGEND_NAME: usize = 24;
+
+/// `name`, cut to [`LEGEND_NAME`] characters with an ellipsis.
+fn legend_name(name: &str) -> String {
+    if name.chars().count() <= LEGEND_NAME {
+        name.to_owned()
+    } else {
+        let mut cut: String = name.chars().take(LEGEND_NAME - 1).collect();
+        cut.push('…');
+        cut
+    }
+}
+
 /// `name (#id)` per selected program, and its points inside the window.
 fn series(
     store: &Store,
@@ -214,7 +238,7 @@ fn series(
     selected
         .iter()
         .map(|key| {
-            let label = program_label(store.row(*key).map_or("", Row::name), key.id);
+            let label = program_label(&legend_name(store.row(*key).map_or("", Row::name)), key.id);
             let horizon = window.since(now);
             let points = store
                 .history(*key)

@@ -174,3 +174,38 @@ fn beside_the_details_pane_every_default_column_is_in_view() {
         );
     }
 }
+
+#[test]
+fn short_plots_stand_side_by_side_with_one_legend_and_labelled_axes() {
+    let (mut harness, _tx) = harness_of((0..3).map(crowded));
+    harness.get_by_label("prog_00").click();
+    harness.run();
+    let frames = plot_frames(&harness);
+    assert_eq!(frames.len(), 3);
+    assert!(
+        (frames[0].top() - frames[2].top()).abs() < 1.0 && frames[0].right() < frames[1].left(),
+        "not side by side: {frames:?}"
+    );
+    assert_eq!(
+        harness.get_all_by_label("prog_00 (#100)").count(),
+        1,
+        "one legend"
+    );
+    let texts = painted_texts(&harness);
+    for frame in frames {
+        let times = texts
+            .iter()
+            .filter(|(text, rect)| {
+                text.ends_with(" s")
+                    && rect.top() >= frame.bottom() - 1.0
+                    && rect.top() <= frame.bottom() + 20.0
+                    && rect.center().x >= frame.left()
+                    && rect.center().x <= frame.right()
+            })
+            .count();
+        assert!(
+            times >= 3,
+            "{times} time labels under the plot at {frame:?}"
+        );
+    }
+}
