@@ -122,10 +122,10 @@ pub fn x_axis() -> AxisHints<'static> {
 pub fn time_marks(window_secs: f64, input: &GridInput) -> Vec<GridMark> {
     // `base_step_size` is the span of 8 points (egui_plot's least grid
     // spacing): labels want 44 points apart.
-    let least = input.base_step_size * 44.0 / 8.0;
+    let narrowest = input.base_step_size * 44.0 / 8.0;
     let step = [1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0]
         .into_iter()
-        .find(|step| *step >= time_step(window_secs) && *step >= least)
+        .find(|step| *step >= time_step(window_secs) && *step >= narrowest)
         .unwrap_or(300.0);
     let first = (input.bounds.0 / step).ceil() as i64;
     let last = (input.bounds.1 / step).floor() as i64;
@@ -305,5 +305,12 @@ mod tests {
             labels(f64::NAN, Unit::Duration),
             labels(0.0, Unit::Duration)
         );
+        let huge = Scale::for_max(f64::MAX, Unit::Count);
+        assert!(huge.top.is_finite() && (3..=5).contains(&huge.ticks().len()));
+        let wide = GridInput {
+            bounds: (-1e18, 1e18),
+            base_step_size: 1.0,
+        };
+        assert!(time_marks(10.0, &wide).is_empty());
     }
 }
