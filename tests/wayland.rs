@@ -86,12 +86,18 @@ fn pixels_changed(a: &Path, b: &Path) -> u64 {
         .arg("null:")
         .output()
         .expect("compare");
-    // compare prints the metric on stderr and exits 1 when images differ.
-    String::from_utf8_lossy(&out.stderr)
+    // compare prints the metric on stderr and exits 0 when the pictures
+    // are alike, 1 when they differ, 2 on an error (another size, say).
+    let metric = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        matches!(out.status.code(), Some(0 | 1)),
+        "compare failed: {metric}"
+    );
+    metric
         .split_whitespace()
         .next()
         .and_then(|n| n.parse::<f64>().ok())
-        .map_or(0, |n| n as u64)
+        .unwrap_or_else(|| panic!("compare printed no pixel count: {metric}")) as u64
 }
 
 /// Weston on its headless backend in `runtime`, once its socket is there.
@@ -210,6 +216,17 @@ fn the_window_samples_and_stays_alive_on_weston() {
     assert!(
         changed > 1400 * 900 / 3,
         "only {changed} pixels differ from the bare desktop: no window drawn?"
+    );
+
+    // And it is live: half a second's samples later its numbers and plots
+    // have been redrawn.
+    std::thread::sleep(Duration::from_secs(2));
+    let again = screenshot_path("bpfscope-wayland-later.png");
+    screenshot(runtime.path(), &again);
+    let redrawn = pixels_changed(&shot, &again);
+    assert!(
+        redrawn > 50,
+        "the window did not redraw in 2 s ({redrawn} pixels changed)"
     );
 
     terminate(&mut app);

@@ -72,7 +72,18 @@ impl BpfScopeApp {
             Command::SetGrouping(grouping) => self.settings.grouping = grouping,
             Command::SetView(view) => self.settings.view = view,
             Command::SetThresholds(thresholds) => self.settings.thresholds = thresholds,
-            Command::ToggleOwn => self.settings.show_own = !self.settings.show_own,
+            Command::ToggleOwn => {
+                self.settings.show_own = !self.settings.show_own;
+                if !self.settings.show_own {
+                    // Hidden rows are neither plotted nor detailed.
+                    let store = &self.store;
+                    let own = |key: &ProgramKey| store.row(*key).is_some_and(|row| row.own);
+                    self.selection.retain(|key| !own(key));
+                    if self.selection.cursor.as_ref().is_some_and(own) {
+                        self.selection.cursor = None;
+                    }
+                }
+            }
             Command::SetTableShare(share) if share.is_finite() => {
                 self.settings.table_share =
                     share.clamp(*TABLE_SHARE_RANGE.start(), *TABLE_SHARE_RANGE.end());

@@ -104,8 +104,12 @@ impl BpfScopeApp {
             .size_range(crate::view::DETAILS_WIDTH_RANGE)
             .show(ui, |ui| ui::details_ui(ui, &input, &mut self.commands));
         // Remembered in the settings, so a restart opens it as wide.
+        // Only a width the user dragged to: not while the pointer is down,
+        // and not one a narrow window squeezed the pane to.
         let now = shown.response.rect.width();
-        if (now - width).abs() > 1.0 {
+        let released = !ui.input(|i| i.pointer.any_down());
+        if released && (now - width).abs() > 1.0 && crate::view::DETAILS_WIDTH_RANGE.contains(&now)
+        {
             self.commands
                 .push(crate::view::Command::SetDetailsWidth(now));
         }

@@ -98,13 +98,13 @@ pub fn marks(scale: Scale, input: &GridInput) -> Vec<GridMark> {
         .collect()
 }
 
-/// The y axis of a plot of `unit`; labels need only their own height
-/// between them, so that a short plot still shows its ticks.
+/// The y axis of a plot of `unit` on `scale`; labels need only their own
+/// height between them, so that a short plot still shows its ticks.
 #[must_use]
-pub fn y_axis(unit: Unit) -> AxisHints<'static> {
+pub fn y_axis(unit: Unit, scale: Scale) -> AxisHints<'static> {
     AxisHints::new_y()
         .label_spacing(14.0..=20.0)
-        .formatter(move |mark, range| label(mark.value, mark.step_size, *range.end(), unit))
+        .formatter(move |mark, _| label(mark.value, mark.step_size, scale.top, unit))
 }
 
 /// The time axis of a plot reaching `window_secs` back: a labelled tick
@@ -288,6 +288,23 @@ mod tests {
             labels(0.0034, Unit::TimePerSec),
             ["0", "10 µs/s", "20 µs/s", "30 µs/s", "40 µs/s"]
         );
+    }
+
+    #[test]
+    fn a_narrow_plot_gets_sparser_time_ticks() {
+        // 8 points of a 200-point plot over 10 s: 0.4 s; labels want 44
+        // points, 2.2 s: every 5 s.
+        let narrow = GridInput {
+            bounds: (-10.5, 0.5),
+            base_step_size: 0.4,
+        };
+        let values: Vec<f64> = time_marks(10.0, &narrow).iter().map(|m| m.value).collect();
+        assert_eq!(values, [-10.0, -5.0, 0.0]);
+        let wide = GridInput {
+            bounds: (-10.5, 0.5),
+            base_step_size: 0.1,
+        };
+        assert_eq!(time_marks(10.0, &wide).len(), 11);
     }
 
     #[test]

@@ -77,7 +77,7 @@ pub fn breakdown_ui(
         .custom_x_axes(vec![axis::x_axis()])
         .x_grid_spacer(move |input| axis::time_marks(window_secs, &input))
         .allow_double_click_reset(false)
-        .custom_y_axes(vec![axis::y_axis(unit)])
+        .custom_y_axes(vec![axis::y_axis(unit, scale)])
         .y_grid_spacer(move |input| axis::marks(scale, &input))
         .show(ui, |plot_ui| {
             let mut lower = vec![0.0; xs.len()];

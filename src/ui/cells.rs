@@ -26,10 +26,10 @@ pub(super) fn cell_text(
             if row.gone {
                 name.push_str(" — gone");
             }
-            let tip = if row.own {
-                own_tip(row, input)
-            } else if row.gone {
+            let tip = if row.gone {
                 "No longer loaded; kept until you click \"Clear gone\"".to_owned()
+            } else if row.own {
+                own_tip(row, input)
             } else if row.text.kernel_name != row.name() {
                 format!(
                     "{}\n(the kernel's name: {})",

@@ -25,7 +25,7 @@ pub struct TableNotes<'a> {
 /// Draws the note that applies, if any; whether the table should be drawn.
 pub fn table_notes_ui(ui: &mut egui::Ui, notes: &TableNotes<'_>) -> bool {
     let counts = notes.counts;
-    let others = counts.loaded.saturating_sub(counts.own);
+    let others = counts.others();
     if notes.sampling && notes.samples < 2 {
         let when = if notes.samples == 0 {
             "Taking the first sample…".to_owned()
@@ -48,6 +48,11 @@ pub fn table_notes_ui(ui: &mut egui::Ui, notes: &TableNotes<'_>) -> bool {
             Some(format!(
                 "bpfscope's own {} iterators are hidden; \"bpfscope's own\" in the top bar lists \
                  them.",
+                counts.own
+            ))
+        } else if notes.lines == 0 {
+            Some(format!(
+                "bpfscope's own {} iterators do not match the filter.",
                 counts.own
             ))
         } else {

@@ -158,7 +158,7 @@ fn plot_ui(ui: &mut egui::Ui, drawn: &Drawn<'_>, metric: PlotMetric, height: f32
             let window_secs = drawn.window_secs;
             move |input| axis::time_marks(window_secs, &input)
         })
-        .custom_y_axes(vec![axis::y_axis(unit)])
+        .custom_y_axes(vec![axis::y_axis(unit, scale)])
         .y_grid_spacer(move |input| axis::marks(scale, &input))
         .label_formatter(move |hover| match hover {
             egui_plot::HoverPosition::NearDataPoint {
@@ -201,7 +201,7 @@ fn draw_markers(plot_ui: &mut egui_plot::PlotUi<'_>, markers: &[&Marker], now: u
             let name = if marker.name.is_empty() {
                 format!("{sign}#{}", marker.key.id)
             } else {
-                format!("{sign}{}", marker.name)
+                format!("{sign}{}", legend_name(&marker.name))
             };
             plot_ui.text(
                 Text::new("", PlotPoint::new(x, top), name)

@@ -117,10 +117,24 @@ pub struct Counts {
     pub loaded: usize,
     /// Unloaded programs still shown (kept for a while, with their history).
     pub gone: usize,
-    /// Loaded programs that are bpfscope's own.
+    /// Loaded programs that are bpfscope's own (counted in `loaded` only
+    /// while they are listed).
     pub own: usize,
-    /// Whether bpfscope's own programs are left out of the table.
+    /// Whether bpfscope's own programs are left out of the table and the
+    /// other counts.
     pub own_hidden: bool,
+}
+
+impl Counts {
+    /// Loaded programs that are not bpfscope's own.
+    #[must_use]
+    pub fn others(&self) -> usize {
+        if self.own_hidden {
+            self.loaded
+        } else {
+            self.loaded.saturating_sub(self.own)
+        }
+    }
 }
 
 impl Derived {
@@ -161,12 +175,15 @@ impl Derived {
             store.breakdown(since, BREAKDOWN_TOP)
         });
         let thresholds = settings.thresholds;
+        // Hidden own programs are out of every count, gone or loaded.
+        let counted = |r: &&Row| settings.show_own || !r.own;
         self.over_threshold = thresholds.any().then(|| {
             rows.iter()
+                .filter(counted)
                 .filter(|r| r.metrics.is_some_and(|m| thresholds.exceeded(&m)))
                 .count()
         });
-        let gone = rows.iter().filter(|r| r.gone).count();
+        let gone = rows.iter().filter(counted).filter(|r| r.gone).count();
         let own = rows.iter().filter(|r| r.own && !r.gone);
         self.own_cpu_percent = own
             .clone()
@@ -180,7 +197,7 @@ impl Derived {
                 .iter()
                 .filter(|&&i| rows.get(i).is_some_and(|r| !r.gone))
                 .count(),
-            loaded: rows.len() - gone,
+            loaded: rows.iter().filter(counted).count() - gone,
             gone,
             own: own.count(),
             own_hidden: !settings.show_own,

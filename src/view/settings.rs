@@ -161,7 +161,7 @@ pub struct Settings {
 
 /// The table's share of the central area beside the plots, by default:
 /// 20 rows and more at the default window size.
-pub const TABLE_SHARE: f32 = 0.68;
+pub const TABLE_SHARE: f32 = 0.71;
 /// The table's share at least and at most, so neither part vanishes.
 pub const TABLE_SHARE_RANGE: std::ops::RangeInclusive<f32> = 0.15..=0.9;
 /// The details pane's width by default, at least and at most.

@@ -23,11 +23,18 @@ fn crowded(n: u64) -> Sample {
     }
 }
 
-/// Rows of the table fully above `bottom`: the ones a user sees.
+/// Rows of the table fully above `bottom`: the ones a user sees (not the
+/// details pane's heading, right of the table).
 fn visible_rows(harness: &Harness<'_, BpfScopeApp>, bottom: f32) -> usize {
+    let pane = harness
+        .query_by_label("Copy ID")
+        .map_or(f32::INFINITY, |node| node.rect().left());
     harness
         .get_all_by_label_contains("prog_")
-        .filter(|node| node.rect().bottom() <= bottom + 0.5 && node.rect().top() > 0.0)
+        .filter(|node| {
+            let rect = node.rect();
+            rect.bottom() <= bottom + 0.5 && rect.top() > 0.0 && rect.right() < pane
+        })
         .count()
 }
 
@@ -173,6 +180,30 @@ fn beside_the_details_pane_every_default_column_is_in_view() {
             rect.right()
         );
     }
+}
+
+#[test]
+fn stored_settings_out_of_range_fall_back() {
+    // eframe keeps settings as RON, where NaN and inf are values.
+    let mut storage = MemoryStorage::default();
+    storage.0.insert(
+        bpfscope::app::SETTINGS_KEY.to_owned(),
+        "(table_share: NaN, details_width: inf, show_own: false)".to_owned(),
+    );
+    let (mut harness, _tx) = restarted_with(storage);
+    assert!(
+        !harness.state().settings().show_own,
+        "the valid field is kept"
+    );
+    harness.get_by_label("prog_00").click();
+    harness.run();
+    let rows = visible_rows(&harness, divider(&harness).top());
+    assert!(rows >= 20, "{rows} rows with a NaN share");
+    let pane = harness.get_by_label("Copy ID").rect().left();
+    assert!(
+        pane > 640.0 && pane < 1100.0,
+        "the pane starts at x = {pane}"
+    );
 }
 
 #[test]

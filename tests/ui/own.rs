@@ -51,9 +51,16 @@ fn own_programs_are_badged_and_hiding_them_removes_exactly_them() {
     harness.run();
     harness.get_by_label_contains("the iterator that reads which processes hold each program");
 
+    // Plotted and detailed, then hidden: it leaves the plots and the pane.
+    harness.get_by_label("dump_prog").click();
+    harness.run();
+    harness.get_by_label("3 of 3 programs");
     harness.get_by_label("bpfscope's own").click();
     harness.run();
     assert_eq!(ids(&mut harness), [10]);
+    assert!(harness.state().selected().is_empty(), "a hidden row stays plotted");
+    assert!(harness.query_by_label("Copy ID").is_none(), "a hidden row stays detailed");
+    harness.get_by_label("1 of 1 programs");
     assert!(harness.query_by_label(" bpfscope ").is_none());
     harness.get_by_label("BPF programs without bpfscope's own: 0.050 % of one CPU");
     assert!(!harness.state().settings().show_own);

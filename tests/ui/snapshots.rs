@@ -28,6 +28,19 @@ fn scene(n: u64) -> Sample {
                 .build(),
         );
     }
+    // Owners no process on any machine has (above the largest pid_max), so
+    // the details pane reads no command line from this machine's /proc.
+    for program in &mut sample.programs {
+        let owners: Vec<bpfscope::model::Owner> = program
+            .owners
+            .iter()
+            .map(|owner| bpfscope::model::Owner {
+                pid: 0x7fff_0000 + program.id,
+                comm: owner.comm.clone(),
+            })
+            .collect();
+        program.owners = owners.into();
+    }
     if n == 0 {
         sample.facts = facts();
         sample.links = Some(links());
@@ -54,9 +67,17 @@ fn compare(name: &str, theme: egui::Theme, size: egui::Vec2, scale: f32, breakdo
     harness.run();
     harness.remove_cursor();
     harness.run();
-    // The sample's age is wall-clock time since the fixture's 2025 sample.
-    let age = harness.get_by_label_contains("s ago").rect();
+    // The sample's age is wall-clock time since the fixture's 2025 sample,
+    // and the load time is shown in the machine's time zone.
+    let age = harness.get_by_label_contains("sample ").rect();
     harness.mask(age.expand(2.0));
+    if let Some(loaded) = harness.query_by_label("Loaded at") {
+        let row = loaded.rect();
+        harness.mask(egui::Rect::from_min_max(
+            egui::pos2(row.right() + 4.0, row.top()),
+            egui::pos2(row.right() + 260.0, row.bottom()),
+        ));
+    }
     let options = SnapshotOptions::new()
         .threshold(0.6)
         // Text anti-aliasing may differ by a few pixels between Mesa builds;
@@ -79,14 +100,17 @@ fn compare(name: &str, theme: egui::Theme, size: egui::Vec2, scale: f32, breakdo
                 let _ = bpfscope::test_support::skip(name, &format!("cannot render: {err}"));
                 return;
             }
-            Err(_) => {
+            // Only a renderer that could not start is a skip; any other
+            // panic is a failure.
+            Err(panic) if renderer_missing(&*panic) => {
                 let _ = bpfscope::test_support::skip(
                     name,
                     "no wgpu adapter to render with (scripts/setup installs Mesa's lavapipe, \
-                 mesa-vulkan-drivers)",
+                     mesa-vulkan-drivers)",
                 );
                 return;
             }
+            Err(panic) => std::panic::resume_unwind(panic),
         };
     for pixel in image.pixels_mut() {
         let [r, g, b, a] = pixel.0;
@@ -144,4 +168,14 @@ fn where_bpf_time_goes_in_the_light_theme() {
         1.0,
         true,
     );
+}
+
+/// Whether a panic of the renderer says it found no device to draw with.
+fn renderer_missing(panic: &(dyn std::any::Any + Send)) -> bool {
+    let message = panic
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| panic.downcast_ref::<&str>().copied())
+        .unwrap_or("");
+    message.contains("render state") || message.contains("adapter")
 }
