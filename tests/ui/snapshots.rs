@@ -36,7 +36,7 @@ fn scene(n: u64) -> Sample {
             .iter()
             .map(|owner| bpfscope::model::Owner {
                 pid: 0x7fff_0000 + program.id,
-                comm: owner.comm.clone(),
+                comm: owner.comm,
             })
             .collect();
         program.owners = owners.into();
