@@ -145,6 +145,7 @@ impl BpfScopeApp {
                         settings.plot_window,
                         settings.cpu_mode.divisor(self.online_cpus),
                         settings.cpu_mode,
+                        settings.show_own,
                     );
                 }
                 return;

@@ -132,10 +132,18 @@ impl Moment {
 
     /// Total BPF CPU % over the samples after `since_ns`, split into the
     /// `top` programs with the highest mean and "other", and the latest
-    /// period split by program type.
+    /// period split by program type; bpfscope's own programs count only
+    /// `with_own`.
     #[must_use]
-    pub fn breakdown(&self, since_ns: u64, top: usize) -> Breakdown {
+    pub fn breakdown(&self, since_ns: u64, top: usize, with_own: bool) -> Breakdown {
         let from = self.first_index_since(since_ns);
+        // bpfscope's own programs, left out unless `with_own` (a handful).
+        let own: std::collections::HashSet<ProgramKey> = self
+            .rows()
+            .iter()
+            .filter(|r| r.own && !with_own)
+            .map(|r| r.key)
+            .collect();
         let times_ns: Vec<u64> = self
             .times
             .iter()
@@ -145,6 +153,9 @@ impl Moment {
         let mut total = vec![0.0; times_ns.len()];
         let mut per_program: HashMap<ProgramKey, (f64, &super::moment::Entry)> = HashMap::new();
         for (entry, at, v) in self.points_since(since_ns) {
+            if own.contains(&entry.key()) {
+                continue;
+            }
             let cpu = f64::from(v[2]);
             total[at - from] += cpu;
             per_program.entry(entry.key()).or_insert((0.0, entry)).0 += cpu;
@@ -186,7 +197,7 @@ impl Moment {
         }
 
         let mut by_type: HashMap<&str, f64> = HashMap::new();
-        for row in self.rows() {
+        for row in self.rows().iter().filter(|r| !own.contains(&r.key)) {
             if let Some(m) = &row.metrics {
                 *by_type.entry(row.text.type_name.as_str()).or_default() += m.cpu_percent;
             }

@@ -274,7 +274,7 @@ impl Store {
 
     /// Where BPF time went after `since_ns`: the `top` programs and "other".
     #[must_use]
-    pub fn breakdown(&self, since_ns: u64, top: usize) -> Breakdown {
-        self.shown().breakdown(since_ns, top)
+    pub fn breakdown(&self, since_ns: u64, top: usize, with_own: bool) -> Breakdown {
+        self.shown().breakdown(since_ns, top, with_own)
     }
 }

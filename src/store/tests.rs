@@ -201,7 +201,7 @@ mod aggregates {
             ));
         }
         // After 0 s: the samples at 1, 2 and 3 s.
-        let b = store.breakdown(0, 2);
+        let b = store.breakdown(0, 2, true);
         assert_eq!(b.times_ns.len(), 3);
         let labels: Vec<&str> = b.bands.iter().map(|band| band.label.as_str()).collect();
         assert_eq!(labels, ["p2 (#2)", "p4 (#4)", "other"]);
@@ -246,7 +246,7 @@ mod pause {
         assert_eq!(store.history(store.rows()[0].key).count(), 1);
         assert!(store.markers().is_empty());
         assert_eq!(store.window_averages(0).len(), 2);
-        assert_eq!(store.breakdown(0, 10).times_ns.len(), 2);
+        assert_eq!(store.breakdown(0, 10, true).times_ns.len(), 2);
         assert!((store.total_cpu_percent() - 2e-4).abs() < 1e-12);
         // The live moment moved on underneath.
         assert_eq!(store.live().latest_boottime_ns(), Some(4_000_000_000));

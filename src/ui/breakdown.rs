@@ -31,6 +31,7 @@ pub fn breakdown_ui(
     window: PlotWindow,
     cpu_divisor: f64,
     cpu_mode: CpuMode,
+    with_own: bool,
 ) {
     let Some(now) = now else {
         ui.label("Waiting for samples…");
@@ -39,7 +40,12 @@ pub fn breakdown_ui(
     let latest_total = breakdown.total.last().copied().unwrap_or(0.0) / cpu_divisor;
     ui.label(
         RichText::new(format!(
-            "All BPF programs now: {} · stacked by program over the last {}",
+            "{} now: {} · stacked by program over the last {}",
+            if with_own {
+                "All BPF programs"
+            } else {
+                "BPF programs without bpfscope's own"
+            },
             format::cpu_scoped(latest_total, cpu_mode),
             window.label()
         ))

@@ -172,7 +172,7 @@ impl Derived {
         };
         self.breakdown = key.breakdown.then(|| {
             let since = key.window.since(store.latest_boottime_ns().unwrap_or(0));
-            store.breakdown(since, BREAKDOWN_TOP)
+            store.breakdown(since, BREAKDOWN_TOP, settings.show_own)
         });
         let thresholds = settings.thresholds;
         // Hidden own programs are out of every count, gone or loaded.
