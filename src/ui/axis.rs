@@ -2,7 +2,9 @@
 //! above the highest point, three to five round ticks from zero, and tick
 //! labels in one unit for the whole axis (`0`, `1.5k`, `3k`; `0.002 %`).
 
-use egui_plot::{AxisHints, GridInput, GridMark};
+use egui_plot::{AxisHints, GridInput, GridMark, Plot};
+
+use eframe::egui;
 
 use super::format;
 use crate::view::CpuMode;
@@ -96,6 +98,27 @@ pub fn marks(scale: Scale, input: &GridInput) -> Vec<GridMark> {
             step_size: scale.step,
         })
         .collect()
+}
+
+/// `plot` over the `window_secs` before now and `scale` of `unit`: fixed
+/// bounds set every frame (the scale's top above the highest point, a
+/// little room for the top label), no zoom, drag or scroll, and these axes.
+#[must_use]
+pub fn fixed(plot: Plot<'_>, window_secs: f64, scale: Scale, unit: Unit) -> Plot<'_> {
+    plot.include_x(-window_secs)
+        .include_x(0.0)
+        .include_y(0.0)
+        .include_y(scale.top)
+        .set_margin_fraction(egui::vec2(0.05, 0.03))
+        .allow_drag(false)
+        .allow_zoom(false)
+        .allow_scroll(false)
+        .allow_boxed_zoom(false)
+        .allow_double_click_reset(false)
+        .custom_x_axes(vec![x_axis()])
+        .x_grid_spacer(move |input| time_marks(window_secs, &input))
+        .custom_y_axes(vec![y_axis(unit, scale)])
+        .y_grid_spacer(move |input| marks(scale, &input))
 }
 
 /// The y axis of a plot of `unit` on `scale`; labels need only their own

@@ -67,50 +67,35 @@ pub fn breakdown_ui(
         .filter(|t| t.is_finite())
         .fold(0.0, f64::max);
     let scale = axis::Scale::for_max(max, unit);
-    let window_secs = window.duration().as_secs_f64();
-    Plot::new("breakdown_plot")
+    let plot = Plot::new("breakdown_plot")
         .height(height)
-        .legend(Legend::default().position(egui_plot::Corner::LeftTop))
-        .include_x(-window.duration().as_secs_f64())
-        .include_x(0.0)
-        .include_y(0.0)
-        .include_y(scale.top)
-        .set_margin_fraction(egui::vec2(0.05, 0.03))
-        .allow_drag(false)
-        .allow_zoom(false)
-        .allow_scroll(false)
-        .allow_boxed_zoom(false)
-        .custom_x_axes(vec![axis::x_axis()])
-        .x_grid_spacer(move |input| axis::time_marks(window_secs, &input))
-        .allow_double_click_reset(false)
-        .custom_y_axes(vec![axis::y_axis(unit, scale)])
-        .y_grid_spacer(move |input| axis::marks(scale, &input))
-        .show(ui, |plot_ui| {
-            let mut lower = vec![0.0; xs.len()];
-            for (i, band) in breakdown.bands.iter().enumerate() {
-                let upper: Vec<f64> = lower
-                    .iter()
-                    .zip(&band.values)
-                    .map(|(l, v)| l + v / cpu_divisor)
-                    .collect();
-                let color = if band.key.is_none() {
-                    egui::Color32::GRAY
-                } else {
-                    PALETTE[i % PALETTE.len()]
-                };
-                plot_ui.add(
-                    FilledArea::new(band.label.clone(), &xs, &lower, &upper)
-                        .fill_color(color.gamma_multiply(0.75)),
-                );
-                lower = upper;
-            }
-            let total: PlotPoints<'_> = xs
+        .legend(Legend::default().position(egui_plot::Corner::LeftTop));
+    axis::fixed(plot, window.duration().as_secs_f64(), scale, unit).show(ui, |plot_ui| {
+        let mut lower = vec![0.0; xs.len()];
+        for (i, band) in breakdown.bands.iter().enumerate() {
+            let upper: Vec<f64> = lower
                 .iter()
-                .zip(&breakdown.total)
-                .map(|(&x, &t)| [x, t / cpu_divisor])
+                .zip(&band.values)
+                .map(|(l, v)| l + v / cpu_divisor)
                 .collect();
-            plot_ui.line(Line::new("total", total).color(text_color).width(1.5));
-        });
+            let color = if band.key.is_none() {
+                egui::Color32::GRAY
+            } else {
+                PALETTE[i % PALETTE.len()]
+            };
+            plot_ui.add(
+                FilledArea::new(band.label.clone(), &xs, &lower, &upper)
+                    .fill_color(color.gamma_multiply(0.75)),
+            );
+            lower = upper;
+        }
+        let total: PlotPoints<'_> = xs
+            .iter()
+            .zip(&breakdown.total)
+            .map(|(&x, &t)| [x, t / cpu_divisor])
+            .collect();
+        plot_ui.line(Line::new("total", total).color(text_color).width(1.5));
+    });
 
     by_type_ui(ui, breakdown, cpu_divisor, cpu_mode);
 }

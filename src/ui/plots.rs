@@ -139,27 +139,9 @@ fn plot_ui(ui: &mut egui::Ui, drawn: &Drawn<'_>, metric: PlotMetric, height: f32
     if legend {
         plot = plot.legend(Legend::default().position(egui_plot::Corner::LeftTop));
     }
-    plot.link_axis(link, [true, false])
+    axis::fixed(plot, drawn.window_secs, scale, unit)
+        .link_axis(link, [true, false])
         .link_cursor(link, [true, false])
-        .include_x(-drawn.window_secs)
-        .include_x(0.0)
-        // Bounds from the scale every frame (its top above the highest
-        // point), with a little room for the top label.
-        .include_y(0.0)
-        .include_y(scale.top)
-        .set_margin_fraction(egui::vec2(0.05, 0.03))
-        .allow_drag(false)
-        .allow_zoom(false)
-        .allow_scroll(false)
-        .allow_boxed_zoom(false)
-        .allow_double_click_reset(false)
-        .custom_x_axes(vec![axis::x_axis()])
-        .x_grid_spacer({
-            let window_secs = drawn.window_secs;
-            move |input| axis::time_marks(window_secs, &input)
-        })
-        .custom_y_axes(vec![axis::y_axis(unit, scale)])
-        .y_grid_spacer(move |input| axis::marks(scale, &input))
         .label_formatter(move |hover| match hover {
             egui_plot::HoverPosition::NearDataPoint {
                 plot_name,

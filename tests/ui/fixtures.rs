@@ -143,11 +143,31 @@ pub fn harness_at(
     size: egui::Vec2,
     scale: f32,
 ) -> (Harness<'static, BpfScopeApp>, Sender<SourceEvent>) {
+    window(samples, size, scale, None)
+}
+
+/// [`harness_of`] started with the settings in `storage`: a restart.
+pub fn harness_stored(
+    samples: impl IntoIterator<Item = Sample>,
+    storage: MemoryStorage,
+) -> (Harness<'static, BpfScopeApp>, Sender<SourceEvent>) {
+    window(samples, egui::vec2(1280.0, 800.0), 1.0, Some(storage))
+}
+
+fn window(
+    samples: impl IntoIterator<Item = Sample>,
+    size: egui::Vec2,
+    scale: f32,
+    storage: Option<MemoryStorage>,
+) -> (Harness<'static, BpfScopeApp>, Sender<SourceEvent>) {
     let (tx, rx) = bounded(64);
     let mut harness = Harness::builder()
         .with_size(size)
         .with_pixels_per_point(scale)
-        .build_eframe(move |cc| BpfScopeApp::new(cc, None, move |_, _| Source::from_channel(rx)));
+        .build_eframe(move |cc| {
+            let storage = storage.as_ref().map(|s| s as &dyn eframe::Storage);
+            BpfScopeApp::with_storage(cc, storage, None, move |_, _| Source::from_channel(rx))
+        });
     tx.send(hello()).unwrap();
     for sample in samples {
         tx.send(SourceEvent::Sample(sample)).unwrap();

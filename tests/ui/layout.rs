@@ -43,20 +43,7 @@ fn divider(harness: &Harness<'_, BpfScopeApp>) -> egui::Rect {
 }
 
 fn restarted_with(storage: MemoryStorage) -> (Harness<'static, BpfScopeApp>, Sender<SourceEvent>) {
-    let (tx, rx) = bounded(64);
-    let mut harness = Harness::builder()
-        .with_size(egui::vec2(1280.0, 800.0))
-        .build_eframe(move |cc| {
-            BpfScopeApp::with_storage(cc, Some(&storage), None, move |_, _| {
-                Source::from_channel(rx)
-            })
-        });
-    tx.send(hello()).unwrap();
-    for n in 0..3 {
-        tx.send(SourceEvent::Sample(crowded(n))).unwrap();
-    }
-    harness.run();
-    (harness, tx)
+    harness_stored((0..3).map(crowded), storage)
 }
 
 #[test]

@@ -142,19 +142,7 @@ fn a_hidden_column_appears_when_toggled_and_stays_after_a_restart() {
     let mut storage = MemoryStorage::default();
     eframe::App::save(harness.state_mut(), &mut storage);
 
-    let (tx, rx) = bounded(64);
-    let mut restarted = Harness::builder()
-        .with_size(egui::vec2(1280.0, 800.0))
-        .build_eframe(move |cc| {
-            BpfScopeApp::with_storage(cc, Some(&storage), None, move |_, _| {
-                Source::from_channel(rx)
-            })
-        });
-    tx.send(hello()).unwrap();
-    for n in 0..3 {
-        tx.send(SourceEvent::Sample(sample(n))).unwrap();
-    }
-    restarted.run();
+    let (restarted, _tx) = harness_stored((0..3).map(sample), storage);
     restarted.get_by_label_contains("Verified insns");
     restarted.get_by_label("9,876");
 }
