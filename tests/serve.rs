@@ -319,6 +319,70 @@ fn prometheus_scrapes_the_driven_rate_and_joins_the_info_metric() {
         metric["owner"].as_str().is_some_and(|o| !o.is_empty()),
         "{metric}"
     );
+    dashboard_queries_answer(prometheus, exporter_at, id);
+}
+
+/// Every query of `packaging/grafana/bpfscope.json` runs against
+/// `prometheus` (its variables as Grafana would fill them: every host, a
+/// 5 s rate interval) and returns data, the driven program `id` among it
+/// wherever a query is per program; the host variable lists the exporter.
+fn dashboard_queries_answer(prometheus: SocketAddr, exporter_at: SocketAddr, id: u32) {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/packaging/grafana/bpfscope.json"
+    );
+    let dashboard: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let variable = dashboard["templating"]["list"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["name"] == "instance")
+        .expect("a host variable");
+    assert_eq!(
+        variable["definition"],
+        "label_values(bpfscope_build_info, instance)"
+    );
+    let (_, hosts) = get(
+        prometheus,
+        "/api/v1/label/instance/values?match[]=bpfscope_build_info",
+        None,
+    )
+    .unwrap();
+    assert!(hosts.contains(&exporter_at.to_string()), "{hosts}");
+    let mut checked = 0;
+    for panel in dashboard["panels"].as_array().unwrap() {
+        for target in panel["targets"].as_array().unwrap() {
+            let expr = target["expr"].as_str().unwrap();
+            let promql = expr
+                .replace("$instance", ".*")
+                .replace("$__rate_interval", "5s");
+            let result = query(prometheus, &promql);
+            checked += 1;
+            // Nothing was unloaded while the test ran.
+            if target["legendFormat"]
+                .as_str()
+                .is_some_and(|l| l.contains("unloaded"))
+            {
+                continue;
+            }
+            assert!(
+                !result.is_empty(),
+                "{}: no data for {promql}",
+                panel["title"]
+            );
+            let ids: Vec<&str> = result
+                .iter()
+                .filter_map(|r| r["metric"]["id"].as_str())
+                .collect();
+            assert!(
+                ids.is_empty() || ids.contains(&id.to_string().as_str()),
+                "{}: the driven program {id} is not in {ids:?}",
+                panel["title"]
+            );
+        }
+    }
+    assert!(checked >= 9, "only {checked} queries in the dashboard");
 }
 
 #[test]
