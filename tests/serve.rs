@@ -487,3 +487,64 @@ fn a_flood_of_scrapes_does_not_make_the_sampler_work_harder() {
         "{flooded} passes in 6 s under {scrapes} scrapes, {quiet} without"
     );
 }
+
+#[test]
+fn as_root_it_gives_up_root_and_keeps_serving() {
+    let test = "as_root_it_gives_up_root_and_keeps_serving";
+    if !ready(test) {
+        return;
+    }
+    let Some(uid) = common::users::uid_of("bpfscope") else {
+        let _ = skip(
+            test,
+            "no bpfscope user (the package creates it: scripts/elevation-env)",
+        );
+        return;
+    };
+    let prog = Arc::new(TestProgram::load_typed("serve_drop", TestProgramType::Xdp).unwrap());
+    let at: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+    let exporter = exporter(Some(at), at, "0.5");
+    let pid = exporter.0.id();
+    let status = |field: &str| common::proc_status(pid, field).unwrap_or_default();
+    assert_eq!(status("Uid:"), format!("{uid}\t{uid}\t{uid}\t{uid}"));
+    assert_eq!(status("CapEff:"), "0000000000000000");
+    assert_eq!(status("CapPrm:"), "0000000000000000");
+    assert_eq!(status("NoNewPrivs:"), "1");
+    // At most CAP_BPF and CAP_PERFMON left in the bounding set.
+    let bounding = u64::from_str_radix(&status("CapBnd:"), 16).unwrap();
+    assert_eq!(
+        bounding & !((1 << 38) | (1 << 39)),
+        0,
+        "bounding set {bounding:x}"
+    );
+    // And still reading the kernel: a program run 1,000 times shows it.
+    let runs = || {
+        let (_, body) = get(at, "/metrics", None).unwrap();
+        body.lines()
+            .find(|l| {
+                l.starts_with("bpfscope_program_runs_total")
+                    && l.contains(&format!("id=\"{}\"", prog.id()))
+            })
+            .and_then(|l| l.rsplit(' ').next())
+            .and_then(|v| v.parse::<u64>().ok())
+    };
+    let start = Instant::now();
+    while runs().is_none() {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "the program never showed"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let before = runs().unwrap();
+    prog.run(1_000).unwrap();
+    let start = Instant::now();
+    while runs() != Some(before + 1_000) {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "runs stayed at {:?}",
+            runs()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}

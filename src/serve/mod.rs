@@ -16,8 +16,8 @@ pub use http::Endpoint;
 
 use crate::export::terminal_safe;
 use crate::model::{Catalog, Interval, ProgramKey, SourceEvent};
-use crate::sampler::SamplerConfig;
-use crate::source::HelperLaunch;
+use crate::sampler::{Sampler, SamplerConfig};
+use crate::source::{HelperLaunch, Source};
 
 /// The port `bpfscope serve` listens on by default: next to
 /// `ebpf_exporter`'s 9435, not on it.
@@ -35,6 +35,38 @@ pub struct ServeArgs {
     pub interval: Interval,
 }
 
+/// As root: the sampler in this process, which then gives up root as the
+/// helper does (the `bpfscope` user, no capabilities where the kernel
+/// allows). Otherwise the helper, through polkit.
+fn source(interval: Interval, launch: HelperLaunch) -> Result<Source, ExitCode> {
+    let config = SamplerConfig {
+        owners: true,
+        facts: true,
+        ..SamplerConfig::default()
+    };
+    if !crate::sys::has_cap(crate::sys::CAP_SYS_ADMIN) {
+        return crate::cli::start_source(config, interval, launch);
+    }
+    let mut sampler = Sampler::new(config).map_err(|err| {
+        eprintln!("bpfscope: {err}");
+        if err.is_privilege() {
+            ExitCode::from(2)
+        } else {
+            ExitCode::FAILURE
+        }
+    })?;
+    match crate::sampler::least_privilege(&mut sampler, "the exporter") {
+        // Said on stderr with the hello's notices.
+        Ok(kept) => sampler.add_notice(kept),
+        Err(err) => {
+            eprintln!("bpfscope: cannot give up privileges: {err}");
+            return Err(ExitCode::FAILURE);
+        }
+    }
+    let waker: crate::model::Waker = Arc::new(|| {});
+    Ok(Source::from_sampler(sampler, interval, waker))
+}
+
 /// Runs the exporter until SIGINT or SIGTERM. Exit code 2 when the
 /// privilege is missing or the address cannot be listened on.
 #[must_use]
@@ -46,6 +78,11 @@ pub fn serve_command(args: &ServeArgs, launch: HelperLaunch) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    // The source first: as root it gives up root before any thread starts.
+    let mut source = match source(args.interval, launch) {
+        Ok(source) => source,
+        Err(code) => return code,
+    };
     let shared: http::Shared = Arc::new(Mutex::new(Arc::new(Exposition::default())));
     let endpoint = match Endpoint::start(args.listen, &shared) {
         Ok(endpoint) => endpoint,
@@ -53,15 +90,6 @@ pub fn serve_command(args: &ServeArgs, launch: HelperLaunch) -> ExitCode {
             eprintln!("bpfscope: {err}");
             return ExitCode::from(2);
         }
-    };
-    let config = SamplerConfig {
-        owners: true,
-        facts: true,
-        ..SamplerConfig::default()
-    };
-    let mut source = match crate::cli::start_source(config, args.interval, launch) {
-        Ok(source) => source,
-        Err(code) => return code,
     };
     eprintln!(
         "bpfscope: serving metrics on http://{}/metrics",
