@@ -127,10 +127,10 @@ fn the_exporter_unit_verifies_and_is_hardened() {
     let test = "the_exporter_unit_verifies_and_is_hardened";
     let unit = file("packaging/bpfscope-exporter.service");
     let unit = unit.to_str().unwrap();
-    let text = read("packaging/bpfscope-exporter.service");
+    let contents = read("packaging/bpfscope-exporter.service");
     // Installed disabled, on loopback, with the bounding set start-up needs.
-    assert!(text.contains("ExecStart=/usr/bin/bpfscope serve --listen 127.0.0.1:9436"));
-    assert!(text.contains(
+    assert!(contents.contains("ExecStart=/usr/bin/bpfscope serve --listen 127.0.0.1:9436"));
+    assert!(contents.contains(
         "CapabilityBoundingSet=CAP_SYS_ADMIN CAP_BPF CAP_PERFMON CAP_SETUID CAP_SETGID CAP_SETPCAP\n"
     ));
     let cargo = read("Cargo.toml");
