@@ -122,7 +122,7 @@ impl Collector for Exposition {
         let counts: [Described<u64>; 2] = [
             (
                 "bpfscope_program_runs",
-                "Runs of the program since statistics were turned on (run_cnt)",
+                "Runs of the program while statistics were on, since it was loaded (run_cnt)",
                 |p| p.runs,
             ),
             (
@@ -140,7 +140,7 @@ impl Collector for Exposition {
         }
         let mut family = encoder.encode_descriptor(
             "bpfscope_program_run_time_seconds",
-            "Time the program ran since statistics were turned on (run_time_ns)",
+            "Time the program ran while statistics were on, since it was loaded (run_time_ns)",
             None,
             MetricType::Counter,
         )?;

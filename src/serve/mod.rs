@@ -7,7 +7,7 @@ mod http;
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -38,7 +38,7 @@ pub struct ServeArgs {
 /// As root: the sampler in this process, which then gives up root as the
 /// helper does (the `bpfscope` user, no capabilities where the kernel
 /// allows). Otherwise the helper, through polkit.
-fn source(interval: Interval, launch: HelperLaunch) -> Result<Source, ExitCode> {
+fn start(interval: Interval, launch: HelperLaunch) -> Result<Source, ExitCode> {
     let config = SamplerConfig {
         owners: true,
         facts: true,
@@ -55,6 +55,16 @@ fn source(interval: Interval, launch: HelperLaunch) -> Result<Source, ExitCode> 
             ExitCode::FAILURE
         }
     })?;
+    // SAFETY: getuid has no preconditions.
+    if unsafe { libc::getuid() } != 0 {
+        // Capabilities without root (a container's user): there is no
+        // user to give up, and no CAP_SETUID to do it with.
+        sampler.add_notice(
+            "the exporter is not root: it keeps the capabilities it was started with".to_owned(),
+        );
+        let waker: crate::model::Waker = Arc::new(|| {});
+        return Ok(Source::from_sampler(sampler, interval, waker));
+    }
     match crate::sampler::least_privilege(&mut sampler, "the exporter") {
         // Said on stderr with the hello's notices.
         Ok(kept) => sampler.add_notice(kept),
@@ -79,12 +89,13 @@ pub fn serve_command(args: &ServeArgs, launch: HelperLaunch) -> ExitCode {
         }
     };
     // The source first: as root it gives up root before any thread starts.
-    let mut source = match source(args.interval, launch) {
+    let mut source = match start(args.interval, launch) {
         Ok(source) => source,
         Err(code) => return code,
     };
     let shared: http::Shared = Arc::new(Mutex::new(Arc::new(Exposition::default())));
-    let endpoint = match Endpoint::start(args.listen, &shared) {
+    let failed = Arc::new(AtomicBool::new(false));
+    let endpoint = match Endpoint::start(args.listen, &shared, Arc::clone(&failed)) {
         Ok(endpoint) => endpoint,
         Err(err) => {
             eprintln!("bpfscope: {err}");
@@ -95,11 +106,31 @@ pub fn serve_command(args: &ServeArgs, launch: HelperLaunch) -> ExitCode {
         "bpfscope: serving metrics on http://{}/metrics",
         endpoint.address
     );
+    let code = watch(&mut source, &shared, &stop, &failed);
+    // Statistics off first, then stop listening (which may wait for the
+    // workers' answers, each bounded by the HTTP timeout).
+    drop(source);
+    drop(endpoint);
+    code
+}
+
+/// Keeps `shared` at the last sample until a signal, a failed endpoint or
+/// a stopped source.
+fn watch(
+    source: &mut Source,
+    shared: &http::Shared,
+    stop: &AtomicBool,
+    failed: &AtomicBool,
+) -> ExitCode {
     let mut catalog = Catalog::default();
     let mut started: Option<Instant> = None;
     loop {
         if stop.load(Ordering::Relaxed) {
             return ExitCode::SUCCESS;
+        }
+        if failed.load(Ordering::Relaxed) {
+            eprintln!("bpfscope: the endpoint stopped accepting connections");
+            return ExitCode::FAILURE;
         }
         let Some(event) = source.recv_timeout(Duration::from_millis(100)) else {
             if let Some(problem) = source.problem() {
@@ -141,6 +172,4 @@ pub fn serve_command(args: &ServeArgs, launch: HelperLaunch) -> ExitCode {
             }
         }
     }
-    // Dropping the source stops sampling and turns statistics off; dropping
-    // the endpoint stops listening.
 }
