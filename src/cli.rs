@@ -155,7 +155,7 @@ pub fn sample_command(args: &SampleArgs, launch: HelperLaunch) -> ExitCode {
 }
 
 /// In this process with CAP_SYS_ADMIN, else through the helper.
-fn sample_source(args: &SampleArgs, mut launch: HelperLaunch) -> Result<Source, ExitCode> {
+fn sample_source(args: &SampleArgs, launch: HelperLaunch) -> Result<Source, ExitCode> {
     let config = SamplerConfig {
         stats: match args.stats {
             StatsArg::Auto => StatsRequest::Auto,
@@ -172,10 +172,20 @@ fn sample_source(args: &SampleArgs, mut launch: HelperLaunch) -> Result<Source, 
         owners_every: args.owners_every.map(Interval::duration),
         facts_by_syscall: false,
     };
+    start_source(config, args.interval, launch)
+}
+
+/// A source sampling every `interval`: in this process with `config` when
+/// it holds CAP_SYS_ADMIN, else through the helper (with its defaults).
+pub(crate) fn start_source(
+    config: SamplerConfig,
+    interval: Interval,
+    mut launch: HelperLaunch,
+) -> Result<Source, ExitCode> {
     let waker: Waker = Arc::new(|| {});
     let source = if crate::sys::has_cap(crate::sys::CAP_SYS_ADMIN) {
         match Sampler::new(config) {
-            Ok(sampler) => Source::from_sampler(sampler, args.interval, waker),
+            Ok(sampler) => Source::from_sampler(sampler, interval, waker),
             Err(err) => {
                 eprintln!("bpfscope: {err}");
                 return Err(if err.is_privilege() {
@@ -199,7 +209,7 @@ fn sample_source(args: &SampleArgs, mut launch: HelperLaunch) -> Result<Source, 
         }
         // On a terminal pkexec may ask for the password itself.
         launch.terminal_agent = io::stdin().is_terminal();
-        Source::helper(launch, args.interval, waker, true)
+        Source::helper(launch, interval, waker, true)
     };
     Ok(source)
 }

@@ -43,6 +43,7 @@ pub mod model;
 pub mod privilege;
 pub mod protocol;
 pub mod sampler;
+pub mod serve;
 pub mod source;
 pub mod store;
 pub mod sys;

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use bpfscope::app::BpfScopeApp;
 use bpfscope::cli::{SampleArgs, sample_command};
 use bpfscope::model::Interval;
+use bpfscope::serve::{ServeArgs, serve_command};
 use bpfscope::source::{HelperLaunch, Source};
 use clap::{Parser, Subcommand};
 
@@ -34,6 +35,12 @@ enum Command {
     /// The first pass only primes the deltas; each later pass prints one
     /// record per loaded program. Needs CAP_SYS_ADMIN.
     Sample(SampleArgs),
+    /// Serve every program's metrics to Prometheus on /metrics (Prometheus
+    /// text or OpenMetrics), from the last sample.
+    ///
+    /// Listens on 127.0.0.1:9436 unless --listen says otherwise. Needs
+    /// CAP_SYS_ADMIN, or polkit's permission to run the sampler.
+    Serve(ServeArgs),
 }
 
 fn absolute_path(value: &str) -> Result<PathBuf, String> {
@@ -56,6 +63,7 @@ fn main() -> ExitCode {
     }
     match cli.command {
         Some(Command::Sample(args)) => sample_command(&args, launch),
+        Some(Command::Serve(args)) => serve_command(&args, launch),
         None => window(cli.interval, launch),
     }
 }

@@ -121,3 +121,42 @@ fn icons_exist_at_every_size_with_the_right_dimensions() {
         .contains("<svg")
     );
 }
+
+#[test]
+fn the_exporter_unit_verifies_and_is_hardened() {
+    let test = "the_exporter_unit_verifies_and_is_hardened";
+    let unit = file("packaging/bpfscope-exporter.service");
+    let unit = unit.to_str().unwrap();
+    let contents = read("packaging/bpfscope-exporter.service");
+    // Installed disabled, on loopback, with the bounding set start-up needs.
+    assert!(contents.contains("ExecStart=/usr/bin/bpfscope serve --listen 127.0.0.1:9436"));
+    assert!(contents.contains(
+        "CapabilityBoundingSet=CAP_SYS_ADMIN CAP_BPF CAP_PERFMON CAP_SETUID CAP_SETGID CAP_SETPCAP\n"
+    ));
+    let cargo = read("Cargo.toml");
+    assert!(
+        cargo.contains(
+            r#"["packaging/bpfscope-exporter.service", "usr/lib/systemd/system/", "644"]"#
+        )
+    );
+    if let Some(out) = validate(test, "systemd-analyze", &["verify", unit]) {
+        assert!(
+            out.status.success(),
+            "systemd-analyze verify: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    // systemd's own score, as the README quotes it: 4.2, "OK".
+    if let Some(out) = validate(
+        test,
+        "systemd-analyze",
+        &["security", "--offline=true", "--threshold=50", unit],
+    ) {
+        let said = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "exposure above 5.0: {said}");
+        assert!(
+            said.contains("Overall exposure level for bpfscope-exporter.service: 4.2 OK"),
+            "{said}"
+        );
+    }
+}

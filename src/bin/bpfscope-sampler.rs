@@ -18,7 +18,7 @@ use bpfscope::export::{rfc3339, terminal_safe};
 use bpfscope::model::{Interval, SourceEvent};
 use bpfscope::protocol::{Frame, MAX_FRAME_BYTES, ProtocolError, sample_frames, write_frame};
 use bpfscope::sampler::{self, Sampler, SamplerConfig};
-use bpfscope::{privilege, sys};
+use bpfscope::sys;
 use clap::{Parser, ValueEnum};
 use crossbeam_channel::RecvTimeoutError;
 
@@ -95,7 +95,7 @@ fn main() -> ExitCode {
     // become an unprivileged user with only what reading them needs. Before
     // the sampling thread starts: capabilities are per thread and it
     // inherits these.
-    match least_privilege(&mut sampler) {
+    match sampler::least_privilege(&mut sampler, "the sampler") {
         Ok(kept) => sampler.add_notice(kept),
         Err(err) => {
             eprintln!("bpfscope-sampler: cannot give up privileges: {err}");
@@ -149,59 +149,6 @@ fn main() -> ExitCode {
     // Statistics are turned off when the sampler (and its guard) drops.
     thread.stop();
     code
-}
-
-/// Gives up root and every capability reading does not need, and says what
-/// is kept (sent in the `Hello`, shown in the window's status bar).
-///
-/// Where every per-pass read goes through an iterator, the helper becomes
-/// the `bpfscope` user and tries the capability sets of
-/// [`privilege::CANDIDATES`], fewest first, by reading every iterator once
-/// with each made effective: it keeps the first that works. Where a read
-/// still opens objects by id or the sysctl fallback is on, it stays root
-/// with CAP_BPF, CAP_PERFMON and CAP_SYS_ADMIN and says why.
-fn least_privilege(sampler: &mut Sampler) -> std::io::Result<String> {
-    use caps::Capability::{CAP_BPF, CAP_PERFMON, CAP_SYS_ADMIN};
-
-    let why_root = sampler.needs_sys_admin();
-    let account = privilege::Account::for_helper();
-    let account = match account {
-        Some(account) if why_root.is_empty() => account,
-        _ => {
-            let keep = [CAP_SYS_ADMIN, CAP_PERFMON, CAP_BPF];
-            privilege::keep_only(&keep)?;
-            let why = if why_root.is_empty() {
-                format!(
-                    "no {} user to run as; the package creates it",
-                    privilege::HELPER_USER
-                )
-            } else {
-                why_root.join("; ")
-            };
-            return Ok(format!(
-                "the sampler runs as root with only {} ({why})",
-                privilege::names(&keep)
-            ));
-        }
-    };
-    privilege::become_user(&account, &[CAP_BPF, CAP_PERFMON])?;
-    let mut last = None;
-    for caps in privilege::CANDIDATES {
-        privilege::make_effective(caps)?;
-        match sampler.check_reads() {
-            Ok(()) => {
-                privilege::settle(caps)?;
-                return Ok(format!(
-                    "the sampler runs as user {} (uid {}) with {}",
-                    account.name,
-                    account.uid,
-                    privilege::names(caps)
-                ));
-            }
-            Err(err) => last = Some(err),
-        }
-    }
-    Err(last.unwrap_or_else(|| std::io::Error::other("no capability set to try")))
 }
 
 /// Writes `event` as frames: a sample too large for one frame (the first

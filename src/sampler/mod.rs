@@ -9,6 +9,7 @@ mod facts;
 mod facts_iter;
 mod facts_source;
 mod iter;
+mod least;
 mod link_words;
 mod links;
 mod owners;
@@ -30,6 +31,7 @@ use thiserror::Error;
 use crate::model::{Enumeration, LinkFacts, ProgramKey, SourceInfo, StatsMode};
 use crate::sys;
 
+pub use least::least_privilege;
 pub use stats::{StatsGuard, StatsRequest, restore_sysctl_now};
 pub use syscall::{enumerate as enumerate_with_syscalls, read_program};
 pub use thread::{SamplerThread, spawn, spawn_with_waker};
