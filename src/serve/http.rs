@@ -8,16 +8,20 @@
 //! a few slow clients cannot hold up a scrape; [`TIMEOUT`] in all to send a
 //! request and as long to take the answer; [`HEAD_LIMIT`] bytes of request
 //! head; no request bodies; one request per connection.
-//! Requests are parsed by `httparse`.
+//! Requests are parsed by `httparse` (see `request.rs`); with a web
+//! configuration file, connections speak TLS and requests need a user.
 
-use std::io::{self, Read, Write};
+use std::io;
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use super::auth::Checker;
 use super::exposition::Exposition;
+use super::request::{Context, Out, serve_one};
+use super::web::{Web, WebConfig};
 
 /// The last sample's exposition, swapped whole on each sample.
 pub type Shared = Arc<Mutex<Arc<Exposition>>>;
@@ -29,8 +33,6 @@ pub const CONNECTIONS: usize = 64;
 pub const TIMEOUT: Duration = Duration::from_secs(10);
 /// Bytes of request line and headers read at most.
 pub const HEAD_LIMIT: usize = 8 * 1024;
-
-const OPENMETRICS: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
 /// A running endpoint; dropping it stops accepting and lets the workers
 /// finish what they hold (each within [`TIMEOUT`]).
@@ -67,6 +69,7 @@ impl Endpoint {
     pub fn start(
         address: SocketAddr,
         shared: &Shared,
+        web: Option<Arc<WebConfig>>,
         failed: Arc<AtomicBool>,
     ) -> io::Result<Self> {
         let listener = TcpListener::bind(address).map_err(|err| {
@@ -82,7 +85,12 @@ impl Endpoint {
                 .name("bpfscope-accept".into())
                 .spawn({
                     let shared = Arc::clone(shared);
-                    move || accept(&listener, &shared, &stop, &failed)
+                    let answering = Answering {
+                        shared,
+                        web,
+                        checker: Arc::new(Checker::default()),
+                    };
+                    move || accept(&listener, &answering, &stop, &failed)
                 })?
         };
         Ok(Self {
@@ -103,9 +111,16 @@ impl Drop for Endpoint {
     }
 }
 
+/// What every connection's thread is given.
+struct Answering {
+    shared: Shared,
+    web: Option<Arc<WebConfig>>,
+    checker: Arc<Checker>,
+}
+
 /// Accepts until `stop`, answering each connection on a thread of its own;
-/// a connection over the limit is told 503 at once.
-fn accept(listener: &TcpListener, shared: &Shared, stop: &AtomicBool, failed: &AtomicBool) {
+/// a connection over the limit is told 503 at once (closed, over TLS).
+fn accept(listener: &TcpListener, answering: &Answering, stop: &AtomicBool, failed: &AtomicBool) {
     let open = Arc::new(AtomicUsize::new(0));
     let mut errors_in_a_row = 0u32;
     while !stop.load(Ordering::Relaxed) {
@@ -137,12 +152,19 @@ fn accept(listener: &TcpListener, shared: &Shared, stop: &AtomicBool, failed: &A
         {
             continue;
         }
+        // Read again here if a file changed, not on each worker.
+        let web = answering
+            .web
+            .as_ref()
+            .map_or_else(|| Arc::new(Web::default()), |config| config.current());
         if open.fetch_add(1, Ordering::Relaxed) >= CONNECTIONS {
             let mut slot = Slot {
                 stream,
                 open: Arc::clone(&open),
             };
-            busy(&mut slot.stream);
+            if web.tls.is_none() {
+                busy(&mut slot.stream);
+            }
             continue;
         }
         let mut slot = Slot {
@@ -152,189 +174,52 @@ fn accept(listener: &TcpListener, shared: &Shared, stop: &AtomicBool, failed: &A
         let Ok(mut spare) = slot.stream.try_clone() else {
             continue;
         };
-        let shared = Arc::clone(shared);
+        let shared = Arc::clone(&answering.shared);
+        let checker = Arc::clone(&answering.checker);
         let spawned = std::thread::Builder::new()
             .name("bpfscope-http".into())
-            .spawn(move || serve_one(&mut slot.stream, &shared));
+            .spawn(move || {
+                let context = Context {
+                    shared: &shared,
+                    web: &web,
+                    checker: &checker,
+                };
+                connection(&mut slot, &context);
+            });
         if spawned.is_err() {
             busy(&mut spare);
         }
     }
 }
 
-/// 503 to a connection there is no room for, without reading it.
+/// Answers one connection, over TLS if the configuration has it (the
+/// handshake within the request's deadline, as part of reading it).
+fn connection(slot: &mut Slot, context: &Context<'_>) {
+    let Some(tls) = &context.web.tls else {
+        serve_one(&mut slot.stream, context);
+        return;
+    };
+    let Ok(conn) = rustls::ServerConnection::new(Arc::clone(tls)) else {
+        return;
+    };
+    let Ok(sock) = slot.stream.try_clone() else {
+        return;
+    };
+    let mut stream = rustls::StreamOwned::new(conn, sock);
+    serve_one(&mut stream, context);
+}
+
+/// 503 to a plain connection there is no room for, without reading it.
 fn busy(stream: &mut TcpStream) {
     let _ = stream.set_write_timeout(Some(Duration::from_millis(200)));
-    let _ = respond(
+    let mut out = Out {
         stream,
+        headers: "",
+    };
+    let _ = out.respond(
         503,
         "text/plain; charset=utf-8",
         b"busy: try again\n",
         false,
     );
-}
-
-/// Reads one request head (no body) and answers it, all within
-/// [`TIMEOUT`] for the request and [`TIMEOUT`] for the answer, however
-/// slowly the client trickles bytes.
-fn serve_one(stream: &mut TcpStream, shared: &Shared) {
-    let deadline = Instant::now() + TIMEOUT;
-    let mut head = Vec::with_capacity(1024);
-    let mut buf = [0u8; 1024];
-    let parsed = loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() || stream.set_read_timeout(Some(left)).is_err() {
-            return;
-        }
-        let n = match stream.read(&mut buf) {
-            Ok(0) | Err(_) => return,
-            Ok(n) => n,
-        };
-        head.extend_from_slice(&buf[..n]);
-        let mut headers = [httparse::EMPTY_HEADER; 32];
-        let mut request = httparse::Request::new(&mut headers);
-        match request.parse(&head) {
-            Ok(httparse::Status::Complete(_)) => break Ok(Request::of(&request)),
-            Ok(httparse::Status::Partial) if head.len() < HEAD_LIMIT => {}
-            Ok(httparse::Status::Partial) | Err(httparse::Error::TooManyHeaders) => break Err(431),
-            Err(_) => break Err(400),
-        }
-    };
-    let _ = match parsed {
-        Err(status) => respond(
-            stream,
-            status,
-            "text/plain; charset=utf-8",
-            b"bad request\n",
-            false,
-        ),
-        Ok(request) => request.answer(stream, shared),
-    };
-}
-
-/// What is kept of a parsed request.
-struct Request {
-    method: String,
-    path: String,
-    openmetrics: bool,
-    has_body: bool,
-}
-
-impl Request {
-    fn of(parsed: &httparse::Request<'_, '_>) -> Self {
-        let header = |name: &str| {
-            parsed
-                .headers
-                .iter()
-                .find(|h| h.name.eq_ignore_ascii_case(name))
-                .map(|h| String::from_utf8_lossy(h.value).into_owned())
-        };
-        Self {
-            method: parsed.method.unwrap_or("").to_owned(),
-            path: parsed
-                .path
-                .unwrap_or("")
-                .split('?')
-                .next()
-                .unwrap_or("")
-                .to_owned(),
-            openmetrics: header("Accept")
-                .is_some_and(|a| a.contains("application/openmetrics-text")),
-            has_body: header("Transfer-Encoding").is_some()
-                || header("Content-Length").is_some_and(|l| l.trim() != "0"),
-        }
-    }
-
-    fn answer(&self, stream: &mut TcpStream, shared: &Shared) -> io::Result<()> {
-        let head_only = self.method == "HEAD";
-        if self.has_body {
-            return respond(
-                stream,
-                413,
-                "text/plain; charset=utf-8",
-                b"no request bodies\n",
-                head_only,
-            );
-        }
-        if self.method != "GET" && !head_only {
-            return respond(
-                stream,
-                405,
-                "text/plain; charset=utf-8",
-                b"method not allowed\n",
-                false,
-            );
-        }
-        match self.path.as_str() {
-            "/metrics" => {
-                let exposition = shared
-                    .lock()
-                    .map_or_else(|p| Arc::clone(&p.into_inner()), |g| Arc::clone(&g));
-                if !exposition.ready {
-                    return respond(stream, 503, "text/plain; charset=utf-8", b"no sample yet\n", head_only);
-                }
-                let kind = if self.openmetrics {
-                    OPENMETRICS
-                } else {
-                    prometheus_client::encoding::prometheus_text::CONTENT_TYPE
-                };
-                match exposition.encode(self.openmetrics) {
-                    Ok(body) => respond(stream, 200, kind, body.as_bytes(), head_only),
-                    Err(_) => respond(stream, 500, "text/plain; charset=utf-8", b"cannot encode\n", head_only),
-                }
-            }
-            "/" => respond(
-                stream,
-                200,
-                "text/html; charset=utf-8",
-                b"<html><head><title>bpfscope</title></head><body><h1>bpfscope</h1>\
-                  <p><a href=\"/metrics\">Metrics</a> of every loaded BPF program.</p></body></html>\n",
-                head_only,
-            ),
-            _ => respond(stream, 404, "text/plain; charset=utf-8", b"not found\n", head_only),
-        }
-    }
-}
-
-fn respond(
-    stream: &mut TcpStream,
-    status: u16,
-    kind: &str,
-    body: &[u8],
-    head_only: bool,
-) -> io::Result<()> {
-    let reason = match status {
-        200 => "OK",
-        400 => "Bad Request",
-        404 => "Not Found",
-        405 => "Method Not Allowed",
-        413 => "Content Too Large",
-        431 => "Request Header Fields Too Large",
-        500 => "Internal Server Error",
-        _ => "Service Unavailable",
-    };
-    let allow = if status == 405 {
-        "Allow: GET, HEAD\r\n"
-    } else {
-        ""
-    };
-    write!(
-        stream,
-        "HTTP/1.1 {status} {reason}\r\nContent-Type: {kind}\r\nContent-Length: {}\r\n{allow}Connection: close\r\n\r\n",
-        body.len()
-    )?;
-    if head_only {
-        return stream.flush();
-    }
-    // The whole body within TIMEOUT, not TIMEOUT per write.
-    let deadline = Instant::now() + TIMEOUT;
-    for chunk in body.chunks(64 * 1024) {
-        let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            return Err(io::Error::from(io::ErrorKind::TimedOut));
-        }
-        stream.set_write_timeout(Some(left))?;
-        stream.write_all(chunk)?;
-    }
-    stream.flush()
 }

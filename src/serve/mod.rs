@@ -2,8 +2,11 @@
 //! (`/metrics`, loopback by default) answers every scrape from the last
 //! sample, so scrapers cannot make bpfscope work harder than its interval.
 
+mod auth;
 mod exposition;
 mod http;
+mod request;
+mod web;
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
@@ -13,6 +16,7 @@ use std::time::{Duration, Instant};
 
 pub use exposition::{Exposition, ProgramLine};
 pub use http::Endpoint;
+pub use web::WebConfig;
 
 use crate::export::terminal_safe;
 use crate::model::{Catalog, Interval, ProgramKey, SourceEvent};
@@ -33,6 +37,11 @@ pub struct ServeArgs {
     /// Seconds between samples, 0.1 to 3600; a scrape reads the last one.
     #[arg(long, value_name = "SECS", default_value = "5")]
     pub interval: Interval,
+    /// Prometheus exporters' web configuration file (exporter-toolkit's
+    /// YAML): `tls_server_config` for HTTPS and client certificates,
+    /// `basic_auth_users` with bcrypt hashes, `http_server_config.headers`.
+    #[arg(long = "web.config.file", value_name = "FILE")]
+    pub web_config: Option<std::path::PathBuf>,
 }
 
 /// As root: the sampler in this process, which then gives up root as the
@@ -88,6 +97,18 @@ pub fn serve_command(args: &ServeArgs, launch: HelperLaunch) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    // Read while still root: the key may be readable by root only.
+    let web = match args.web_config.as_deref().map(WebConfig::open).transpose() {
+        Ok(web) => web.map(Arc::new),
+        Err(err) => {
+            eprintln!("bpfscope: {err}");
+            return ExitCode::from(2);
+        }
+    };
+    let scheme = match web.as_ref().map(|w| w.current()) {
+        Some(w) if w.tls.is_some() => "https",
+        _ => "http",
+    };
     // The source first: as root it gives up root before any thread starts.
     let mut source = match start(args.interval, launch) {
         Ok(source) => source,
@@ -95,7 +116,7 @@ pub fn serve_command(args: &ServeArgs, launch: HelperLaunch) -> ExitCode {
     };
     let shared: http::Shared = Arc::new(Mutex::new(Arc::new(Exposition::default())));
     let failed = Arc::new(AtomicBool::new(false));
-    let endpoint = match Endpoint::start(args.listen, &shared, Arc::clone(&failed)) {
+    let endpoint = match Endpoint::start(args.listen, &shared, web, Arc::clone(&failed)) {
         Ok(endpoint) => endpoint,
         Err(err) => {
             eprintln!("bpfscope: {err}");
@@ -103,7 +124,7 @@ pub fn serve_command(args: &ServeArgs, launch: HelperLaunch) -> ExitCode {
         }
     };
     eprintln!(
-        "bpfscope: serving metrics on http://{}/metrics",
+        "bpfscope: serving metrics on {scheme}://{}/metrics",
         endpoint.address
     );
     let code = watch(&mut source, &shared, &stop, &failed);

@@ -12,6 +12,7 @@
 mod common;
 mod http;
 mod prometheus;
+mod web;
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};

@@ -25,7 +25,7 @@ fn encode(query: &str) -> String {
 }
 
 /// A PromQL instant query's result vector.
-fn query(prometheus: SocketAddr, promql: &str) -> Vec<serde_json::Value> {
+pub(crate) fn query(prometheus: SocketAddr, promql: &str) -> Vec<serde_json::Value> {
     let (status, body) = get(
         prometheus,
         &format!("/api/v1/query?query={}", encode(promql)),
@@ -74,12 +74,22 @@ fn promtool_finds_nothing(exporter_at: SocketAddr) {
 /// Prometheus on a free loopback port, scraping `exporter_at` every second,
 /// once it is ready.
 fn start_prometheus(dir: &std::path::Path, exporter_at: SocketAddr) -> (Guard, SocketAddr) {
+    start_prometheus_with(
+        dir,
+        &format!(
+            "  - job_name: bpfscope\n    static_configs:\n      - targets: ['{exporter_at}']\n"
+        ),
+    )
+}
+
+/// Prometheus on a free loopback port with `jobs` (YAML list items under
+/// `scrape_configs`), scraping every second, once it is ready.
+pub(crate) fn start_prometheus_with(dir: &std::path::Path, jobs: &str) -> (Guard, SocketAddr) {
     let config = dir.join("prometheus.yml");
     std::fs::write(
         &config,
         format!(
-            "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nscrape_configs:\n  \
-             - job_name: bpfscope\n    static_configs:\n      - targets: ['{exporter_at}']\n"
+            "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nscrape_configs:\n{jobs}"
         ),
     )
     .unwrap();
