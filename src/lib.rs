@@ -6,6 +6,7 @@
 //! ```text
 //! model ← sampler ← protocol ← source          (kernel → frames → channel)
 //! model ← store ← view ← ui ← app              (channel → history → window)
+//! model ← fleet ─────────────────→ app           (Prometheus → fleet view)
 //!                 export, cli                   (writers and subcommands)
 //! ```
 //!
@@ -16,6 +17,8 @@
 //!   untrusted.
 //! - [`source`]: where samples come from (a thread, the helper) → one
 //!   bounded channel.
+//! - [`fleet`]: the fleet view's source: Prometheus' HTTP API, asked by a
+//!   named thread → one bounded channel.
 //! - [`store`]: channel → history; owns the live state and the frozen one
 //!   (pause), so every view reads one moment.
 //! - [`view`]: what the window shows, without egui: commands, settings,
@@ -39,6 +42,7 @@ pub const HELPER_INSTALL_PATH: &str = "/usr/libexec/bpfscope/bpfscope-sampler";
 pub mod app;
 pub mod cli;
 pub mod export;
+pub mod fleet;
 pub mod model;
 pub mod privilege;
 pub mod protocol;

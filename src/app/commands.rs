@@ -40,7 +40,11 @@ impl BpfScopeApp {
                 self.source.set_interval(interval);
             }
             Command::Source(action) => self.source.act(action),
-            Command::SetPlotWindow(window) => self.settings.plot_window = window,
+            Command::SetPlotWindow(window) => {
+                self.settings.plot_window = window;
+                self.fleet_window_changed();
+            }
+            Command::Fleet(command) => self.run_fleet(ctx, command),
             Command::SetCpuMode(mode) => self.settings.cpu_mode = mode,
             Command::FocusFilter => self.focus_filter = true,
             Command::OpenExport => {

@@ -14,9 +14,16 @@ impl BpfScopeApp {
         self.bars_ui(ui);
         self.status_bar_ui(ui);
         let pane = self.details_ui(ui);
-        self.central_ui(ui, pane);
+        if self.settings.view == MainView::Fleet {
+            self.fleet_ui(ui);
+        } else {
+            self.central_ui(ui, pane);
+        }
         if let Some(dialog) = &mut self.export {
             ui::export_dialog_ui(ui.ctx(), dialog, &mut self.commands);
+        }
+        if let Some(dialog) = &mut self.fleet.dialog {
+            ui::connect_dialog_ui(ui.ctx(), dialog, &mut self.commands);
         }
     }
 
@@ -79,6 +86,9 @@ impl BpfScopeApp {
     /// The details pane: the cursor's program (the one last clicked);
     /// whether it is shown.
     fn details_ui(&mut self, ui: &mut egui::Ui) -> bool {
+        if self.settings.view == MainView::Fleet {
+            return false;
+        }
         let Some(row) = self
             .selection
             .cursor

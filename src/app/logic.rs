@@ -127,6 +127,7 @@ impl BpfScopeApp {
         for event in self.source.drain() {
             self.store.push(event);
         }
+        self.fleet_intake();
         if self.store.generation() != generation {
             // Unloaded programs leave after a while; so do their plots.
             let store = &self.store;

@@ -11,6 +11,7 @@
 mod alerts;
 mod browse;
 mod commands;
+mod fleet;
 mod layout;
 mod logic;
 
@@ -51,6 +52,8 @@ pub struct BpfScopeApp {
     focus_filter: bool,
     online_cpus: usize,
     alerts: alerts::Watch,
+    /// The fleet view: Prometheus, its answers, the connect window.
+    fleet: fleet::FleetPart,
     /// Frames drawn, and when the app started (for `BPFSCOPE_FRAME_STATS`).
     frames: u64,
     started: std::time::Instant,
@@ -106,6 +109,7 @@ impl BpfScopeApp {
             focus_filter: false,
             online_cpus: crate::sys::online_cpus(),
             alerts: alerts::Watch::default(),
+            fleet: fleet::FleetPart::default(),
             frames: 0,
             started: std::time::Instant::now(),
         }

@@ -11,15 +11,7 @@ use std::io::{self, Write};
 /// or hide text (bidirectional overrides and isolates, zero-width marks).
 #[must_use]
 pub fn is_unsafe_for_terminal(c: char) -> bool {
-    c.is_control()
-        || matches!(
-            c,
-            '\u{061C}'
-                | '\u{200B}'..='\u{200F}'
-                | '\u{2028}'..='\u{202E}'
-                | '\u{2066}'..='\u{2069}'
-        )
-        || c == '\u{FEFF}'
+    crate::model::is_hidden_or_control(c)
 }
 
 /// `text` with every character [`is_unsafe_for_terminal`] escaped as

@@ -4,6 +4,7 @@
 
 mod event;
 mod facts;
+mod fleet;
 pub mod metrics;
 mod name;
 mod sample;
@@ -14,6 +15,10 @@ pub use event::{Enumeration, Interval, IntervalError, SourceEvent, SourceInfo, S
 pub use facts::{
     Absorbed, Attach, AttachVia, Catalog, LinkFacts, MapFacts, ProgramFacts, WITHOUT_LINK,
     WITHOUT_LINK_EXPLAINED, attach_summary, map_names,
+};
+pub use fleet::{
+    FleetData, FleetEvent, FleetHost, FleetProgram, FleetTarget, HOSTS_MAX, POINTS_MAX,
+    TOP_PROGRAMS, clean_label, is_hidden_or_control,
 };
 pub use name::{KernelName, NAME_MAX};
 pub use sample::{Owner, ProgramKey, ProgramSample, Sample};

@@ -35,6 +35,18 @@ fn clear_gone_ui(ui: &mut egui::Ui, gone_kept: usize, commands: &mut Vec<Command
     });
 }
 
+/// File: connect to Prometheus, export.
+fn file_menu_ui(ui: &mut egui::Ui, commands: &mut Vec<Command>) {
+    ui.menu_button("File", |ui| {
+        if ui.button("Connect to Prometheus…").clicked() {
+            commands.push(Command::Fleet(crate::view::FleetCommand::OpenConnect));
+        }
+        if ui.button("Export CSV…").clicked() {
+            commands.push(Command::OpenExport);
+        }
+    });
+}
+
 /// Sampling intervals offered in the top bar.
 const INTERVALS_MS: [u64; 7] = [100, 250, 500, 1_000, 2_000, 5_000, 10_000];
 
@@ -48,6 +60,8 @@ pub fn top_bar_ui(
     commands: &mut Vec<Command>,
 ) {
     ui.horizontal_wrapped(|ui| {
+        file_menu_ui(ui, commands);
+        ui.separator();
         let label = ui.label("Filter");
         let edit = ui
             .add(
@@ -175,6 +189,11 @@ pub fn view_bar_ui(ui: &mut egui::Ui, bar: &ViewBar<'_>, commands: &mut Vec<Comm
                 MainView::Breakdown,
                 "Where BPF time goes",
                 "Total BPF CPU over the plot window, split by program and by type",
+            ),
+            (
+                MainView::Fleet,
+                "Fleet",
+                "Every host that runs `bpfscope serve`, from Prometheus (File → Connect to Prometheus…)",
             ),
         ] {
             if ui

@@ -6,6 +6,7 @@
 mod columns;
 mod derived;
 mod export;
+mod fleet;
 mod selection;
 mod settings;
 mod table;
@@ -15,6 +16,7 @@ use std::path::PathBuf;
 pub use columns::{Sort, SortColumn};
 pub use derived::{Baseline, Counts, Derived, DerivedInput, Diffs};
 pub use export::{ExportDialog, ExportKind, default_file_name};
+pub use fleet::{ConnectDialog, FleetCommand, FleetState, HostColumn};
 pub use selection::Selection;
 pub use settings::{
     CpuMode, DETAILS_WIDTH_RANGE, MainView, PlotMetric, PlotWindow, Settings, TABLE_SHARE_RANGE,
@@ -90,6 +92,8 @@ pub enum Command {
     SetDetailsWidth(f32),
     /// What the source's status offers: authenticate, retry, reconnect.
     Source(Action),
+    /// The fleet view's (Prometheus) commands.
+    Fleet(FleetCommand),
 }
 
 /// A message of the app's own for the status bar (export results).

@@ -157,6 +157,11 @@ pub struct Settings {
     pub plots_collapsed: bool,
     /// Width of the details pane, in points.
     pub details_width: f32,
+    /// The last Prometheus connected to: URL, user and CA file (never the
+    /// password).
+    pub fleet_url: String,
+    pub fleet_user: String,
+    pub fleet_ca: String,
 }
 
 /// The table's share of the central area beside the plots, by default:
@@ -176,6 +181,8 @@ pub enum MainView {
     Programs,
     /// Where BPF time goes: the stacked plot and the split by type.
     Breakdown,
+    /// Every host Prometheus knows, from `bpfscope serve`.
+    Fleet,
 }
 
 /// Limits above which rows are highlighted and a notification is raised.
@@ -253,6 +260,9 @@ impl Default for Settings {
             table_share: TABLE_SHARE,
             plots_collapsed: false,
             details_width: DETAILS_WIDTH,
+            fleet_url: String::new(),
+            fleet_user: String::new(),
+            fleet_ca: String::new(),
         }
     }
 }

@@ -10,6 +10,7 @@
 
 #[path = "../common/mod.rs"]
 mod common;
+mod fleet;
 mod http;
 mod prometheus;
 mod web;

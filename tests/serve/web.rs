@@ -383,3 +383,42 @@ fn a_web_configuration_that_does_not_load_stops_serve_with_exit_code_2_and_says_
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("cannot read"));
 }
+
+/// A Prometheus scraping nothing whose own web configuration wants user
+/// `prom` with `password`, once it is ready.
+pub(crate) fn locked_prometheus(dir: &Path, password: &str) -> (Guard, SocketAddr) {
+    let web = dir.join("prometheus-web.yml");
+    std::fs::write(
+        &web,
+        format!("basic_auth_users:\n  prom: '{}'\n", hash(dir, password)),
+    )
+    .unwrap();
+    let config = dir.join("prometheus.yml");
+    std::fs::write(&config, "scrape_configs: []\n").unwrap();
+    let at: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+    let server = Guard(
+        Command::new("prometheus")
+            .arg(format!("--config.file={}", config.display()))
+            .arg(format!(
+                "--storage.tsdb.path={}",
+                dir.join("data").display()
+            ))
+            .arg(format!("--web.listen-address={at}"))
+            .arg(format!("--web.config.file={}", web.display()))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start prometheus"),
+    );
+    let ready = format!("http://{at}/-/ready");
+    let user = format!("prom:{password}");
+    let start = Instant::now();
+    while curl(dir, &ready, &["-u", &user]).0 != "200" {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "not ready after 30 s"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    (server, at)
+}
