@@ -55,9 +55,10 @@ fn label<'a>(series: &'a Series, name: &str) -> &'a str {
 /// Asks Prometheus for the fleet over the last `window_secs`.
 pub fn gather(client: &Client, window_secs: u64, now: SystemTime) -> Result<FleetData, String> {
     let q = queries();
+    // In whole milliseconds, as the query says it: no point after now.
     let end = now
         .duration_since(UNIX_EPOCH)
-        .map_or(0.0, |d| d.as_secs_f64());
+        .map_or(0.0, |d| d.as_millis() as f64 / 1e3);
     let window = window_secs.max(1) as f64;
     let step = (window / (POINTS_MAX as f64 / 2.0)).ceil().max(1.0);
 

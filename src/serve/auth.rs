@@ -4,35 +4,59 @@
 //! bcrypt is slow on purpose (tens of milliseconds a check at cost 10), so
 //! a scraper that sends the right password every 15 s is checked once and
 //! then matched against a SHA-256 of what it sent, kept in memory, one per
-//! user; wrong passwords and unknown users always pay the full bcrypt, one
-//! check at a time, so a flood of guesses costs at most one core.
+//! user; a wrong password is remembered as wrong for a while, so repeating
+//! it costs nothing. bcrypt runs one check at a time, and a request waits
+//! for its turn only until its deadline (then 503), so a flood of guesses
+//! costs at most one core and cannot hold connections for long. Unknown
+//! users are checked against a hash of the configuration's highest cost,
+//! so that the time taken does not say which users exist.
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use base64::Engine;
 use subtle::ConstantTimeEq;
 
-/// Checked against when the user is unknown, so that the answer takes as
-/// long as for a known user with a wrong password.
-const UNKNOWN: &str = "$2y$10$B8ypiDsfUXghdUZTrG17BODAfs.O3/dF850Uo.okq2MGmfJd.ACVq";
+/// bcrypt's costs (exporter-toolkit refuses others too).
+const COSTS: std::ops::RangeInclusive<u32> = 4..=31;
+/// Wrong passwords remembered at most, and for how long.
+const FAILED_MAX: usize = 256;
+const FAILED_FOR: Duration = Duration::from_secs(10);
 
 #[derive(Debug, Default)]
 pub struct Users {
     hashes: BTreeMap<String, String>,
+    /// Checked when the user is unknown, at the highest cost configured.
+    unknown: String,
 }
 
 impl Users {
-    /// Checks that every hash is a bcrypt hash.
+    /// Checks that every hash is a bcrypt hash of a usable cost.
     pub fn new(hashes: BTreeMap<String, String>) -> Result<Self, String> {
+        let mut highest = 0;
         for (user, hash) in &hashes {
             if user.contains(':') {
                 return Err(format!("user {user:?}: a user name cannot hold ':'"));
             }
-            hash.parse::<bcrypt::HashParts>()
+            let parts = hash
+                .parse::<bcrypt::HashParts>()
                 .map_err(|_| format!("user {user:?}: the password is not a bcrypt hash"))?;
+            let cost = parts.get_cost();
+            if !COSTS.contains(&cost) {
+                return Err(format!(
+                    "user {user:?}: bcrypt cost {cost} is outside 4 to 31"
+                ));
+            }
+            highest = highest.max(cost);
         }
-        Ok(Self { hashes })
+        let unknown = if hashes.is_empty() {
+            String::new()
+        } else {
+            bcrypt::hash("bpfscope has no such user", highest)
+                .map_err(|err| format!("cannot make a bcrypt hash: {err}"))?
+        };
+        Ok(Self { hashes, unknown })
     }
 
     /// Whether any user is configured (then every request needs one).
@@ -41,11 +65,26 @@ impl Users {
     }
 }
 
-/// Remembers passwords that passed bcrypt, as SHA-256 digests.
+/// What a request's credentials earn it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    Allowed,
+    Denied,
+    /// Other checks held bcrypt until the request's deadline.
+    Busy,
+}
+
+/// A user, the hash checked against and the digest of the password sent.
+type Attempt = (String, String, [u8; 32]);
+
+/// Remembers passwords that passed bcrypt and, for a while, ones that did
+/// not, as SHA-256 digests.
 #[derive(Debug, Default)]
 pub struct Checker {
     /// user → (the hash it passed, the digest of the password sent)
     passed: Mutex<BTreeMap<String, (String, [u8; 32])>>,
+    /// (user, hash, digest) → when it failed
+    failed: Mutex<BTreeMap<Attempt, Instant>>,
     /// One bcrypt at a time.
     slow: Mutex<()>,
 }
@@ -57,46 +96,71 @@ fn digest(password: &[u8]) -> [u8; 32] {
     out
 }
 
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 impl Checker {
     /// Whether `authorization` (the header's value) names a user of
-    /// `users` with their password.
-    pub fn allows(&self, users: &Users, authorization: Option<&str>) -> bool {
+    /// `users` with their password, decided by `deadline`.
+    pub fn allows(&self, users: &Users, authorization: Option<&str>, deadline: Instant) -> Verdict {
         let Some((user, password)) = authorization.and_then(credentials) else {
-            return false;
+            return Verdict::Denied;
         };
         let hash = users.hashes.get(&user);
         let sent = digest(password.as_bytes());
-        if let Some(hash) = hash {
-            let passed = self
-                .passed
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            if let Some((h, d)) = passed.get(&user)
-                && h == hash
-                && bool::from(d.ct_eq(&sent))
-            {
-                return true;
-            }
+        if let Some(hash) = hash
+            && let Some((h, d)) = lock(&self.passed).get(&user)
+            && h == hash
+            && bool::from(d.ct_eq(&sent))
+        {
+            return Verdict::Allowed;
         }
-        let ok = {
-            let _one = self
-                .slow
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            let ok =
-                bcrypt::verify(&password, hash.map_or(UNKNOWN, String::as_str)).unwrap_or(false);
-            ok && hash.is_some()
+        let against = hash.unwrap_or(&users.unknown);
+        let key = (user, against.clone(), sent);
+        if lock(&self.failed)
+            .get(&key)
+            .is_some_and(|at| at.elapsed() < FAILED_FOR)
+        {
+            return Verdict::Denied;
+        }
+        let Some(ok) = self.bcrypt(&password, against, deadline) else {
+            return Verdict::Busy;
         };
-        if let (true, Some(hash)) = (ok, hash) {
-            let mut passed = self
-                .passed
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let (user, against, sent) = key;
+        if ok && hash.is_some() {
+            let mut passed = lock(&self.passed);
             // Only configured users are kept: bounded by the file.
             passed.retain(|u, _| users.hashes.contains_key(u));
-            passed.insert(user, (hash.clone(), sent));
+            passed.insert(user, (against, sent));
+            Verdict::Allowed
+        } else {
+            let mut failed = lock(&self.failed);
+            failed.retain(|_, at| at.elapsed() < FAILED_FOR);
+            if failed.len() < FAILED_MAX {
+                failed.insert((user, against, sent), Instant::now());
+            }
+            Verdict::Denied
         }
-        ok
+    }
+
+    /// bcrypt's answer, or `None` if the turn did not come by `deadline`.
+    fn bcrypt(&self, password: &str, hash: &str, deadline: Instant) -> Option<bool> {
+        loop {
+            match self.slow.try_lock() {
+                Ok(_one) => return Some(bcrypt::verify(password, hash).unwrap_or(false)),
+                Err(std::sync::TryLockError::Poisoned(p)) => {
+                    let _one = p.into_inner();
+                    return Some(bcrypt::verify(password, hash).unwrap_or(false));
+                }
+                Err(std::sync::TryLockError::WouldBlock) if Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(2));
+                }
+                Err(std::sync::TryLockError::WouldBlock) => return None,
+            }
+        }
     }
 }
 
@@ -127,45 +191,86 @@ mod tests {
         )
     }
 
+    fn later() -> Instant {
+        Instant::now() + Duration::from_secs(10)
+    }
+
+    fn users(pairs: &[(&str, &str)]) -> Users {
+        Users::new(
+            pairs
+                .iter()
+                .map(|(u, p)| ((*u).to_owned(), bcrypt::hash(p, 4).unwrap()))
+                .collect(),
+        )
+        .unwrap()
+    }
+
     #[test]
     fn only_the_right_password_of_a_configured_user_passes_also_when_remembered() {
-        let hash = bcrypt::hash("s3cret", 4).unwrap();
-        let users = Users::new(BTreeMap::from([("prom".to_owned(), hash)])).unwrap();
+        let users = users(&[("prom", "s3cret")]);
         let checker = Checker::default();
-        assert!(!checker.allows(&users, None));
-        assert!(!checker.allows(&users, Some(&header("prom", "wrong"))));
-        assert!(checker.allows(&users, Some(&header("prom", "s3cret"))));
+        let check = |h: Option<&str>| checker.allows(&users, h, later());
+        assert_eq!(check(None), Verdict::Denied);
+        assert_eq!(check(Some(&header("prom", "wrong"))), Verdict::Denied);
+        // Remembered as wrong: still wrong.
+        assert_eq!(check(Some(&header("prom", "wrong"))), Verdict::Denied);
+        assert_eq!(check(Some(&header("prom", "s3cret"))), Verdict::Allowed);
         // Remembered now; a wrong one still fails, another user too.
-        assert!(checker.allows(&users, Some(&header("prom", "s3cret"))));
-        assert!(!checker.allows(&users, Some(&header("prom", "s3cre"))));
-        assert!(!checker.allows(&users, Some(&header("other", "s3cret"))));
-        assert!(!checker.allows(&users, Some("Bearer abc")));
-        assert!(!checker.allows(&users, Some("Basic !!!")));
+        assert_eq!(check(Some(&header("prom", "s3cret"))), Verdict::Allowed);
+        assert_eq!(check(Some(&header("prom", "s3cre"))), Verdict::Denied);
+        assert_eq!(check(Some(&header("other", "s3cret"))), Verdict::Denied);
+        assert_eq!(check(Some("Bearer abc")), Verdict::Denied);
+        assert_eq!(check(Some("Basic !!!")), Verdict::Denied);
     }
 
     #[test]
-    fn the_unknown_user_hash_is_a_bcrypt_hash_and_a_changed_hash_forgets_the_password() {
-        assert!(UNKNOWN.parse::<bcrypt::HashParts>().is_ok());
+    fn a_changed_hash_forgets_the_password_and_unknown_users_pay_the_highest_cost() {
         let checker = Checker::default();
-        let old = Users::new(BTreeMap::from([(
-            "prom".to_owned(),
-            bcrypt::hash("old", 4).unwrap(),
-        )]))
+        let old = users(&[("prom", "old")]);
+        assert_eq!(
+            checker.allows(&old, Some(&header("prom", "old")), later()),
+            Verdict::Allowed
+        );
+        let new = users(&[("prom", "new")]);
+        assert_eq!(
+            checker.allows(&new, Some(&header("prom", "old")), later()),
+            Verdict::Denied
+        );
+        assert_eq!(
+            checker.allows(&new, Some(&header("prom", "new")), later()),
+            Verdict::Allowed
+        );
+        let mixed = Users::new(BTreeMap::from([
+            ("a".to_owned(), bcrypt::hash("x", 4).unwrap()),
+            ("b".to_owned(), bcrypt::hash("y", 6).unwrap()),
+        ]))
         .unwrap();
-        assert!(checker.allows(&old, Some(&header("prom", "old"))));
-        let new = Users::new(BTreeMap::from([(
-            "prom".to_owned(),
-            bcrypt::hash("new", 4).unwrap(),
-        )]))
-        .unwrap();
-        assert!(!checker.allows(&new, Some(&header("prom", "old"))));
-        assert!(checker.allows(&new, Some(&header("prom", "new"))));
+        assert_eq!(
+            mixed
+                .unknown
+                .parse::<bcrypt::HashParts>()
+                .unwrap()
+                .get_cost(),
+            6
+        );
     }
 
     #[test]
-    fn a_hash_that_is_not_bcrypt_is_refused_with_the_user_named() {
+    fn a_check_that_cannot_get_its_turn_by_the_deadline_is_busy() {
+        let users = users(&[("prom", "s3cret")]);
+        let checker = Checker::default();
+        let _held = checker.slow.lock().unwrap();
+        let verdict = checker.allows(&users, Some(&header("prom", "s3cret")), Instant::now());
+        assert_eq!(verdict, Verdict::Busy);
+    }
+
+    #[test]
+    fn hashes_that_are_not_bcrypt_or_of_an_unusable_cost_are_refused_with_the_user_named() {
         let err =
             Users::new(BTreeMap::from([("prom".to_owned(), "plain".to_owned())])).unwrap_err();
         assert!(err.contains("\"prom\"") && err.contains("bcrypt"), "{err}");
+        let cost_3 = bcrypt::hash("x", 4).unwrap().replacen("$04$", "$03$", 1);
+        let err = Users::new(BTreeMap::from([("prom".to_owned(), cost_3)])).unwrap_err();
+        assert!(err.contains("cost 3"), "{err}");
     }
 }

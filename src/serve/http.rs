@@ -20,7 +20,7 @@ use std::time::Duration;
 
 use super::auth::Checker;
 use super::exposition::Exposition;
-use super::request::{Context, Out, serve_one};
+use super::request::{Context, Limiter, Out, Timed, serve_one};
 use super::web::{Web, WebConfig};
 
 /// The last sample's exposition, swapped whole on each sample.
@@ -89,6 +89,7 @@ impl Endpoint {
                         shared,
                         web,
                         checker: Arc::new(Checker::default()),
+                        limiter: Arc::new(Limiter::default()),
                     };
                     move || accept(&listener, &answering, &stop, &failed)
                 })?
@@ -116,6 +117,7 @@ struct Answering {
     shared: Shared,
     web: Option<Arc<WebConfig>>,
     checker: Arc<Checker>,
+    limiter: Arc<Limiter>,
 }
 
 /// Accepts until `stop`, answering each connection on a thread of its own;
@@ -146,10 +148,7 @@ fn accept(listener: &TcpListener, answering: &Answering, stop: &AtomicBool, fail
                 continue;
             }
         };
-        if stream.set_nonblocking(false).is_err()
-            || stream.set_read_timeout(Some(TIMEOUT)).is_err()
-            || stream.set_write_timeout(Some(TIMEOUT)).is_err()
-        {
+        if stream.set_nonblocking(false).is_err() {
             continue;
         }
         // Read again here if a file changed, not on each worker.
@@ -158,12 +157,12 @@ fn accept(listener: &TcpListener, answering: &Answering, stop: &AtomicBool, fail
             .as_ref()
             .map_or_else(|| Arc::new(Web::default()), |config| config.current());
         if open.fetch_add(1, Ordering::Relaxed) >= CONNECTIONS {
-            let mut slot = Slot {
+            let slot = Slot {
                 stream,
                 open: Arc::clone(&open),
             };
             if web.tls.is_none() {
-                busy(&mut slot.stream);
+                busy(&slot.stream);
             }
             continue;
         }
@@ -171,11 +170,13 @@ fn accept(listener: &TcpListener, answering: &Answering, stop: &AtomicBool, fail
             stream,
             open: Arc::clone(&open),
         };
-        let Ok(mut spare) = slot.stream.try_clone() else {
+        let Ok(spare) = slot.stream.try_clone() else {
             continue;
         };
+        let plain = web.tls.is_none();
         let shared = Arc::clone(&answering.shared);
         let checker = Arc::clone(&answering.checker);
+        let limiter = Arc::clone(&answering.limiter);
         let spawned = std::thread::Builder::new()
             .name("bpfscope-http".into())
             .spawn(move || {
@@ -183,11 +184,12 @@ fn accept(listener: &TcpListener, answering: &Answering, stop: &AtomicBool, fail
                     shared: &shared,
                     web: &web,
                     checker: &checker,
+                    limiter: &limiter,
                 };
                 connection(&mut slot, &context);
             });
-        if spawned.is_err() {
-            busy(&mut spare);
+        if spawned.is_err() && plain {
+            busy(&spare);
         }
     }
 }
@@ -195,26 +197,31 @@ fn accept(listener: &TcpListener, answering: &Answering, stop: &AtomicBool, fail
 /// Answers one connection, over TLS if the configuration has it (the
 /// handshake within the request's deadline, as part of reading it).
 fn connection(slot: &mut Slot, context: &Context<'_>) {
+    let Ok(sock) = slot.stream.try_clone() else {
+        return;
+    };
+    let mut timed = Timed::new(sock, TIMEOUT);
     let Some(tls) = &context.web.tls else {
-        serve_one(&mut slot.stream, context);
+        serve_one(&mut timed, context);
         return;
     };
     let Ok(conn) = rustls::ServerConnection::new(Arc::clone(tls)) else {
         return;
     };
-    let Ok(sock) = slot.stream.try_clone() else {
-        return;
-    };
-    let mut stream = rustls::StreamOwned::new(conn, sock);
+    let mut stream = rustls::StreamOwned::new(conn, timed);
     serve_one(&mut stream, context);
 }
 
 /// 503 to a plain connection there is no room for, without reading it.
-fn busy(stream: &mut TcpStream) {
-    let _ = stream.set_write_timeout(Some(Duration::from_millis(200)));
+fn busy(stream: &TcpStream) {
+    let Ok(sock) = stream.try_clone() else {
+        return;
+    };
+    let mut timed = Timed::new(sock, Duration::from_millis(200));
     let mut out = Out {
-        stream,
+        stream: &mut timed,
         headers: "",
+        within: Duration::from_millis(200),
     };
     let _ = out.respond(
         503,

@@ -6,6 +6,7 @@ mod auth;
 mod exposition;
 mod http;
 mod request;
+mod tls;
 mod web;
 
 use std::net::SocketAddr;

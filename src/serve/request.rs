@@ -5,31 +5,79 @@
 use std::io::{self, Read, Write};
 use std::net::TcpStream;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
-use super::auth::Checker;
+use super::auth::{Checker, Verdict};
 use super::http::{HEAD_LIMIT, Shared, TIMEOUT};
-use super::web::Web;
+use super::web::{RateLimit, Web};
 
 const OPENMETRICS: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
 const TEXT: &str = "text/plain; charset=utf-8";
 
-/// A connection, plain or TLS, whose socket deadlines can be set.
-pub trait Conn: Read + Write {
-    fn socket(&self) -> &TcpStream;
-    /// Ends the exchange (TLS: says close_notify).
-    fn finish(&mut self) {}
+/// A socket whose reads and writes all end by one deadline, however
+/// slowly the other side trickles bytes: each system call waits at most
+/// for the time left, and none starts after the deadline. TLS reads many
+/// times for one record or handshake, so a timeout per call is not enough.
+#[derive(Debug)]
+pub struct Timed {
+    sock: TcpStream,
+    deadline: Instant,
 }
 
-impl Conn for TcpStream {
-    fn socket(&self) -> &TcpStream {
-        self
+impl Timed {
+    /// `sock`, with `within` from now to read the request.
+    pub fn new(sock: TcpStream, within: Duration) -> Self {
+        Self {
+            sock,
+            deadline: Instant::now() + within,
+        }
+    }
+
+    fn left(&self) -> io::Result<Duration> {
+        let left = self.deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            Err(io::Error::from(io::ErrorKind::TimedOut))
+        } else {
+            Ok(left)
+        }
     }
 }
 
-impl Conn for rustls::StreamOwned<rustls::ServerConnection, TcpStream> {
-    fn socket(&self) -> &TcpStream {
-        &self.sock
+impl Read for Timed {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.sock.set_read_timeout(Some(self.left()?))?;
+        self.sock.read(buf)
+    }
+}
+
+impl Write for Timed {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.sock.set_write_timeout(Some(self.left()?))?;
+        self.sock.write(buf)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.sock.flush()
+    }
+}
+
+/// A connection, plain or TLS, over a [`Timed`] socket.
+pub trait Conn: Read + Write {
+    /// From now on, reads and writes end `within` from now.
+    fn renew(&mut self, within: Duration);
+    /// Ends the exchange (TLS: says close_notify), within the deadline.
+    fn finish(&mut self) {}
+}
+
+impl Conn for Timed {
+    fn renew(&mut self, within: Duration) {
+        self.deadline = Instant::now() + within;
+    }
+}
+
+impl Conn for rustls::StreamOwned<rustls::ServerConnection, Timed> {
+    fn renew(&mut self, within: Duration) {
+        self.sock.renew(within);
     }
 
     fn finish(&mut self) {
@@ -43,20 +91,49 @@ pub struct Context<'a> {
     pub shared: &'a Shared,
     pub web: &'a Web,
     pub checker: &'a Checker,
+    pub limiter: &'a Limiter,
 }
 
-/// Reads one request head (no body) and answers it, all within
-/// [`TIMEOUT`] for the request and [`TIMEOUT`] for the answer, however
-/// slowly the client trickles bytes.
+/// The web configuration's `rate_limit`: a token bucket over all clients.
+#[derive(Debug, Default)]
+pub struct Limiter {
+    /// Tokens left and when they were counted.
+    bucket: std::sync::Mutex<Option<(f64, Instant)>>,
+}
+
+impl Limiter {
+    /// Whether one more request fits `limit` now.
+    pub fn allow(&self, limit: Option<RateLimit>) -> bool {
+        let Some(limit) = limit else {
+            return true;
+        };
+        let mut bucket = self
+            .bucket
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let now = Instant::now();
+        let burst = f64::from(limit.burst);
+        let (tokens, counted) = bucket.get_or_insert((burst, now));
+        let refill =
+            now.duration_since(*counted).as_secs_f64() / limit.interval.as_secs_f64().max(1e-9);
+        *tokens = (*tokens + refill).min(burst);
+        *counted = now;
+        if *tokens >= 1.0 {
+            *tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+}
+
+/// Reads one request head (no body) and answers it, within the stream's
+/// deadline for the request (and the TLS handshake) and [`TIMEOUT`] for
+/// the answer, however slowly the client trickles bytes.
 pub fn serve_one(stream: &mut dyn Conn, context: &Context<'_>) {
-    let deadline = Instant::now() + TIMEOUT;
     let mut head = Vec::with_capacity(1024);
     let mut buf = [0u8; 1024];
     let parsed = loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() || stream.socket().set_read_timeout(Some(left)).is_err() {
-            return;
-        }
         let n = match stream.read(&mut buf) {
             Ok(0) | Err(_) => return,
             Ok(n) => n,
@@ -74,6 +151,7 @@ pub fn serve_one(stream: &mut dyn Conn, context: &Context<'_>) {
     let mut out = Out {
         stream,
         headers: &context.web.headers,
+        within: TIMEOUT,
     };
     let _ = match parsed {
         Err(status) => out.respond(status, TEXT, b"bad request\n", false),
@@ -119,18 +197,28 @@ impl Request {
 
     fn answer(&self, out: &mut Out<'_>, context: &Context<'_>) -> io::Result<()> {
         let head_only = self.method == "HEAD";
+        if !context.limiter.allow(context.web.rate_limit) {
+            return out.respond(429, TEXT, b"too many requests\n", head_only);
+        }
+        // Who asks first, as exporter-toolkit does: a stranger learns
+        // nothing of what this endpoint would answer.
+        if context.web.users.required() {
+            let verdict = context.checker.allows(
+                &context.web.users,
+                self.authorization.as_deref(),
+                Instant::now() + TIMEOUT,
+            );
+            match verdict {
+                Verdict::Allowed => {}
+                Verdict::Denied => return out.respond(401, TEXT, b"unauthorized\n", head_only),
+                Verdict::Busy => return out.respond(503, TEXT, b"busy: try again\n", head_only),
+            }
+        }
         if self.has_body {
             return out.respond(413, TEXT, b"no request bodies\n", head_only);
         }
         if self.method != "GET" && !head_only {
             return out.respond(405, TEXT, b"method not allowed\n", false);
-        }
-        if context.web.users.required()
-            && !context
-                .checker
-                .allows(&context.web.users, self.authorization.as_deref())
-        {
-            return out.respond(401, TEXT, b"unauthorized\n", head_only);
         }
         match self.path.as_str() {
             "/metrics" => {
@@ -167,6 +255,8 @@ impl Request {
 pub struct Out<'a> {
     pub stream: &'a mut dyn Conn,
     pub headers: &'a str,
+    /// Time the whole answer may take.
+    pub within: Duration,
 }
 
 impl Out<'_> {
@@ -184,6 +274,7 @@ impl Out<'_> {
             404 => "Not Found",
             405 => "Method Not Allowed",
             413 => "Content Too Large",
+            429 => "Too Many Requests",
             431 => "Request Header Fields Too Large",
             500 => "Internal Server Error",
             _ => "Service Unavailable",
@@ -194,23 +285,14 @@ impl Out<'_> {
             _ => "",
         };
         let headers = self.headers;
+        self.stream.renew(self.within);
         write!(
             self.stream,
             "HTTP/1.1 {status} {reason}\r\nContent-Type: {kind}\r\nContent-Length: {}\r\n{extra}{headers}Connection: close\r\n\r\n",
             body.len()
         )?;
-        if head_only {
-            return self.stream.flush();
-        }
-        // The whole body within TIMEOUT, not TIMEOUT per write.
-        let deadline = Instant::now() + TIMEOUT;
-        for chunk in body.chunks(64 * 1024) {
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                return Err(io::Error::from(io::ErrorKind::TimedOut));
-            }
-            self.stream.socket().set_write_timeout(Some(left))?;
-            self.stream.write_all(chunk)?;
+        if !head_only {
+            self.stream.write_all(body)?;
         }
         self.stream.flush()
     }

@@ -109,7 +109,12 @@ fn the_fleet_lists_both_hosts_with_the_driven_program_at_its_rate() {
         assert!(host.cpu.unwrap() >= p.cpu * 0.99, "{host:?}");
         assert!(p.avg_runtime_ns().is_some_and(|ns| ns > 0.0), "{p:?}");
         let last = host.series.last().unwrap()[0];
-        assert!((-10.0..=0.0).contains(&last), "{last}");
+        assert!(
+            (-10.0..=0.0).contains(&last),
+            "{last}: {:?} fetched {:?}",
+            host.series,
+            data.fetched
+        );
     }
     // The same figure Prometheus gives a user for the host's total.
     let total = query(
@@ -164,7 +169,7 @@ fn what_is_not_a_working_prometheus_is_said_in_words_and_never_hangs() {
 
     // A Prometheus that wants a password (its own web configuration).
     let dir = tempfile::tempdir().unwrap();
-    let (_locked, locked_at) = crate::web::locked_prometheus(dir.path(), "s3cret");
+    let (_locked, locked_at) = crate::pki::locked_prometheus(dir.path(), "s3cret");
     let mut wrong = target(locked_at);
     wrong.user = "prom".into();
     wrong.password = "guess".into();

@@ -12,6 +12,7 @@
 mod common;
 mod fleet;
 mod http;
+mod pki;
 mod prometheus;
 mod web;
 

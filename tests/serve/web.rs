@@ -4,180 +4,15 @@
 //! file checked by `promtool check web-config`, scraped by a real
 //! Prometheus and fetched by `curl`.
 
-use std::io::Read;
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
-use crate::common::{Guard, have};
+use crate::pki::{
+    as_deployed, certificates, config, curl, curl_exit, hash, ready_web, replace, run, serve,
+};
 use crate::prometheus::{query, start_prometheus_with};
-use crate::{BIN, free_port, ready};
-
-fn ready_web(test: &str) -> bool {
-    if !ready(test) {
-        return false;
-    }
-    let missing: Vec<&str> = ["openssl", "curl", "htpasswd"]
-        .into_iter()
-        .filter(|t| !have(t))
-        .collect();
-    missing.is_empty()
-        || bpfscope::test_support::skip(
-            test,
-            &format!("missing {missing:?} (scripts/setup installs them)"),
-        )
-}
-
-fn run(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new(args[0])
-        .args(&args[1..])
-        .current_dir(dir)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-/// A CA, a server certificate for 127.0.0.1 and a client certificate.
-fn certificates(dir: &Path) {
-    let ec = [
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:prime256v1",
-        "-nodes",
-    ];
-    let mut ca = vec!["openssl", "req", "-x509"];
-    ca.extend(ec);
-    ca.extend(["-keyout", "ca.key", "-out", "ca.crt", "-days", "2"]);
-    ca.extend(["-subj", "/CN=bpfscope test CA"]);
-    run(dir, &ca);
-    for (who, usage) in [("server", "serverAuth"), ("client", "clientAuth")] {
-        let (key, csr, crt, ext) = (
-            format!("{who}.key"),
-            format!("{who}.csr"),
-            format!("{who}.crt"),
-            format!("{who}.ext"),
-        );
-        std::fs::write(
-            dir.join(&ext),
-            format!(
-                "subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\n\
-                 extendedKeyUsage={usage}\n"
-            ),
-        )
-        .unwrap();
-        let mut req = vec!["openssl", "req"];
-        req.extend(ec);
-        req.extend(["-keyout", &key, "-out", &csr, "-subj", "/CN=localhost"]);
-        run(dir, &req);
-        run(
-            dir,
-            &[
-                "openssl",
-                "x509",
-                "-req",
-                "-in",
-                &csr,
-                "-CA",
-                "ca.crt",
-                "-CAkey",
-                "ca.key",
-                "-CAcreateserial",
-                "-out",
-                &crt,
-                "-days",
-                "2",
-                "-extfile",
-                &ext,
-            ],
-        );
-    }
-}
-
-/// `htpasswd`'s bcrypt hash of `password` ($2y$, cost 5).
-fn hash(dir: &Path, password: &str) -> String {
-    let line = run(dir, &["htpasswd", "-nbB", "prom", password]);
-    line.trim().split_once(':').unwrap().1.to_owned()
-}
-
-/// `bpfscope serve` with a web configuration, once `up` says it answers.
-fn serve(config: &Path, listen: SocketAddr, up: impl Fn() -> bool) -> Guard {
-    let mut child = Guard(
-        Command::new(BIN)
-            .args([
-                "serve",
-                "--interval",
-                "0.5",
-                "--listen",
-                &listen.to_string(),
-            ])
-            .arg(format!("--web.config.file={}", config.display()))
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap(),
-    );
-    let start = Instant::now();
-    while !up() {
-        if let Some(status) = child.0.try_wait().unwrap() {
-            let mut err = String::new();
-            child
-                .0
-                .stderr
-                .take()
-                .unwrap()
-                .read_to_string(&mut err)
-                .unwrap();
-            panic!("bpfscope serve exited ({status}): {err}");
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(30),
-            "not answering after 30 s"
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
-    child
-}
-
-/// curl's status code for `url` with `args` ("000" when there is no HTTP
-/// answer: a refused handshake), and the headers it got.
-fn curl(dir: &Path, url: &str, args: &[&str]) -> (String, String) {
-    let out = Command::new("curl")
-        .args([
-            "-s",
-            "-D",
-            "-",
-            "-o",
-            "/dev/null",
-            "-w",
-            "%{http_code}",
-            "--max-time",
-            "10",
-        ])
-        .args(args)
-        .arg(url)
-        .current_dir(dir)
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    let code = text
-        .get(text.len().saturating_sub(3)..)
-        .unwrap_or("")
-        .to_owned();
-    (code, text)
-}
-
-fn config(dir: &Path, text: &str) -> PathBuf {
-    let path = dir.join("web.yml");
-    std::fs::write(&path, text).unwrap();
-    path
-}
+use crate::{BIN, free_port};
 
 #[test]
 fn prometheus_scrapes_over_https_with_a_password_and_a_client_certificate() {
@@ -226,17 +61,25 @@ fn prometheus_scrapes_over_https_with_a_password_and_a_client_certificate() {
     let mut wrong = full.to_vec();
     wrong.extend(["-u", "prom:s3cre"]);
     assert_eq!(curl(d, &url, &wrong).0, "401", "a wrong password");
-    let (code, _) = curl(d, &url, &["--cacert", "ca.crt", "-u", "prom:s3cret"]);
-    assert_eq!(
-        code, "000",
-        "no client certificate: the handshake is refused"
+    let (code, _, exit) = curl_exit(d, &url, &["--cacert", "ca.crt", "-u", "prom:s3cret"]);
+    assert_eq!(code, "000", "no client certificate: no answer");
+    assert!(
+        [35, 56].contains(&exit),
+        "no client certificate: curl says the handshake failed, not {exit}"
     );
     let plain = format!("http://127.0.0.1:{}/metrics", listen.port());
-    assert_ne!(
-        curl(d, &plain, &["-u", "prom:s3cret"]).0,
-        "200",
-        "plain HTTP"
-    );
+    let (code, _, exit) = curl_exit(d, &plain, &["-u", "prom:s3cret"]);
+    assert_eq!(code, "000", "plain HTTP gets no HTTP answer");
+    assert_ne!(exit, 28, "plain HTTP is refused, not left hanging");
+    // Every path and method asks for the user first.
+    let root = format!("https://127.0.0.1:{}/", listen.port());
+    assert_eq!(curl(d, &root, &full).0, "401", "/ without a password");
+    let mut head = full.to_vec();
+    head.push("-I");
+    assert_eq!(curl(d, &url, &head).0, "401", "HEAD without a password");
+    let mut unknown = full.to_vec();
+    unknown.extend(["-u", "nobody:s3cret"]);
+    assert_eq!(curl(d, &url, &unknown).0, "401", "an unknown user");
 
     let target = format!("['{listen}']");
     let tls = format!(
@@ -291,40 +134,120 @@ fn a_changed_web_configuration_applies_to_the_next_connection_and_a_broken_one_i
     }
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
+    certificates(d);
+    let with = |hash: &str| {
+        format!(
+            "tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n\
+             basic_auth_users:\n  prom: '{hash}'\n"
+        )
+    };
+    let web = config(d, &with(&hash(d, "old")));
+    as_deployed(d, &web);
+    let listen: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+    let url = format!("https://127.0.0.1:{}/metrics", listen.port());
+    let status = |user: &str| curl(d, &url, &["--cacert", "ca.crt", "-u", user]).0;
+    // Started as root: it reads the root-only key, then becomes bpfscope.
+    let _exporter = serve(&web, listen, || status("prom:old") == "200");
+
+    // A new password: the key is not read again (bpfscope cannot), the
+    // users are.
+    replace(&web, &with(&hash(d, "new")));
+    assert_eq!(status("prom:old"), "401", "the old password");
+    assert_eq!(status("prom:new"), "200", "the new password");
+    // A file that does not load, or is empty: the last good one stays.
+    replace(&web, "basic_auth_users: [oops\n");
+    assert_eq!(status("prom:new"), "200", "after a broken change");
+    assert_eq!(status("prom:old"), "401");
+    replace(&web, "");
+    assert_eq!(
+        curl(d, &url, &["--cacert", "ca.crt"]).0,
+        "401",
+        "an empty file is not 'no users'"
+    );
+    // Mended: taken at once.
+    replace(&web, &with(&hash(d, "third")));
+    assert_eq!(status("prom:third"), "200", "the mended file");
+    assert_eq!(status("prom:new"), "401");
+}
+
+#[test]
+fn a_client_that_trickles_a_tls_handshake_is_cut_off_at_the_deadline() {
+    let test = "a_client_that_trickles_a_tls_handshake_is_cut_off_at_the_deadline";
+    if !ready_web(test) {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    certificates(d);
     let web = config(
         d,
-        &format!("basic_auth_users:\n  prom: '{}'\n", hash(d, "old")),
+        "tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n",
     );
     let listen: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
-    let url = format!("http://{listen}/metrics");
+    let url = format!("https://127.0.0.1:{}/metrics", listen.port());
     let _exporter = serve(&web, listen, || {
-        curl(d, &url, &["-u", "prom:old"]).0 == "200"
+        curl(d, &url, &["--cacert", "ca.crt"]).0 == "200"
     });
-    // A new hash in place of the old: written to the side, renamed over.
-    std::fs::write(
-        d.join("next.yml"),
-        format!("basic_auth_users:\n  prom: '{}'\n", hash(d, "new")),
-    )
-    .unwrap();
-    std::fs::rename(d.join("next.yml"), &web).unwrap();
-    assert_eq!(
-        curl(d, &url, &["-u", "prom:old"]).0,
-        "401",
-        "the old password"
+    // Every connection slot, each sending a TLS record header and then a
+    // byte every half second: never a whole ClientHello.
+    let start = Instant::now();
+    let mut trickling: Vec<std::net::TcpStream> = (0..64)
+        .map(|_| {
+            let mut s = std::net::TcpStream::connect(listen).unwrap();
+            std::io::Write::write_all(&mut s, &[0x16, 0x03, 0x01, 0x02, 0x00]).unwrap();
+            s
+        })
+        .collect();
+    let mut closed = vec![false; trickling.len()];
+    while closed.iter().any(|c| !c) {
+        assert!(
+            start.elapsed() < Duration::from_secs(14),
+            "{} of 64 trickling connections still open after 14 s",
+            closed.iter().filter(|c| !**c).count()
+        );
+        for (s, closed) in trickling.iter_mut().zip(&mut closed) {
+            if !*closed && std::io::Write::write_all(s, &[0x01]).is_err() {
+                *closed = true;
+            }
+            s.set_nonblocking(true).unwrap();
+            let mut buf = [0u8; 64];
+            if !*closed && matches!(std::io::Read::read(s, &mut buf), Ok(0)) {
+                *closed = true;
+            }
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    assert!(
+        start.elapsed() >= Duration::from_secs(9),
+        "cut off before the deadline"
     );
     assert_eq!(
-        curl(d, &url, &["-u", "prom:new"]).0,
+        curl(d, &url, &["--cacert", "ca.crt"]).0,
         "200",
-        "the new password"
+        "a scrape after them"
     );
-    // A file that does not load: the last good one stays.
-    std::fs::write(&web, "basic_auth_users: [oops\n").unwrap();
-    assert_eq!(
-        curl(d, &url, &["-u", "prom:new"]).0,
-        "200",
-        "after a broken change"
+}
+
+#[test]
+fn the_rate_limit_answers_429_past_the_burst() {
+    let test = "the_rate_limit_answers_429_past_the_burst";
+    if !ready_web(test) {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    // exporter-toolkit's newer key (Debian 12's promtool predates it).
+    let web = config(d, "rate_limit:\n  interval: 10s\n  burst: 3\n");
+    let listen: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+    let url = format!("http://{listen}/metrics");
+    let _exporter = serve(&web, listen, || curl(d, &url, &[]).0 == "200");
+    // The probe above took at least one; at most three fit in ten seconds.
+    let codes: Vec<String> = (0..4).map(|_| curl(d, &url, &[]).0).collect();
+    assert!(
+        codes.iter().filter(|c| *c == "200").count() <= 2,
+        "{codes:?}"
     );
-    assert_eq!(curl(d, &url, &["-u", "prom:old"]).0, "401");
+    assert_eq!(codes.last().map(String::as_str), Some("429"), "{codes:?}");
 }
 
 #[test]
@@ -346,7 +269,19 @@ fn a_web_configuration_that_does_not_load_stops_serve_with_exit_code_2_and_says_
         ),
         (
             "tls_server_config:\n  cert_file: web.yml\n",
-            "a certificate needs a key",
+            "missing one of key or key_file",
+        ),
+        (
+            "http_server_config:\n  headers:\n    X-Frame-Options: allow\n",
+            "\"allow\" is not one of deny, sameorigin",
+        ),
+        (
+            "tls_server_config:\n  client_auth_type: RequireAndVerifyClientCert\n  client_ca_file: web.yml\n",
+            "missing one of",
+        ),
+        (
+            "basic_auth_users:\n  prom: $2y$03$gy60jOIrVDyPzwoL.xsEieVJOV3EfuNh6oluUI5/JpDa3I6OqHSw6\n",
+            "bcrypt cost 3 is outside 4 to 31",
         ),
         (
             "tls_server_config:\n  client_auth_type: RequireAnyClientCert\n  cert: x\n  key: y\n",
@@ -359,6 +294,18 @@ fn a_web_configuration_that_does_not_load_stops_serve_with_exit_code_2_and_says_
         (
             "http_server_config:\n  headers:\n    Set-Cookie: a=b\n",
             "header \"Set-Cookie\" cannot be set",
+        ),
+        (
+            "http_server_config:\n  headers:\n    X-Frame-Options: allow\n",
+            "\"allow\" is not one of deny, sameorigin",
+        ),
+        (
+            "tls_server_config:\n  client_auth_type: RequireAndVerifyClientCert\n  client_ca_file: web.yml\n",
+            "missing one of",
+        ),
+        (
+            "basic_auth_users:\n  prom: $2y$03$gy60jOIrVDyPzwoL.xsEieVJOV3EfuNh6oluUI5/JpDa3I6OqHSw6\n",
+            "bcrypt cost 3 is outside 4 to 31",
         ),
     ] {
         let web = config(d, text);
@@ -382,43 +329,4 @@ fn a_web_configuration_that_does_not_load_stops_serve_with_exit_code_2_and_says_
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("cannot read"));
-}
-
-/// A Prometheus scraping nothing whose own web configuration wants user
-/// `prom` with `password`, once it is ready.
-pub(crate) fn locked_prometheus(dir: &Path, password: &str) -> (Guard, SocketAddr) {
-    let web = dir.join("prometheus-web.yml");
-    std::fs::write(
-        &web,
-        format!("basic_auth_users:\n  prom: '{}'\n", hash(dir, password)),
-    )
-    .unwrap();
-    let config = dir.join("prometheus.yml");
-    std::fs::write(&config, "scrape_configs: []\n").unwrap();
-    let at: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
-    let server = Guard(
-        Command::new("prometheus")
-            .arg(format!("--config.file={}", config.display()))
-            .arg(format!(
-                "--storage.tsdb.path={}",
-                dir.join("data").display()
-            ))
-            .arg(format!("--web.listen-address={at}"))
-            .arg(format!("--web.config.file={}", web.display()))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start prometheus"),
-    );
-    let ready = format!("http://{at}/-/ready");
-    let user = format!("prom:{password}");
-    let start = Instant::now();
-    while curl(dir, &ready, &["-u", &user]).0 != "200" {
-        assert!(
-            start.elapsed() < Duration::from_secs(30),
-            "not ready after 30 s"
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
-    (server, at)
 }
