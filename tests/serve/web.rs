@@ -37,49 +37,11 @@ fn prometheus_scrapes_over_https_with_a_password_and_a_client_certificate() {
     run(d, &["promtool", "check", "web-config", "web.yml"]);
     let listen: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
     let url = format!("https://127.0.0.1:{}/metrics", listen.port());
-    let full = [
-        "--cacert",
-        "ca.crt",
-        "--cert",
-        "client.crt",
-        "--key",
-        "client.key",
-    ];
-    let mut with_password = full.to_vec();
+    let mut with_password = FULL.to_vec();
     with_password.extend(["-u", "prom:s3cret"]);
     let _exporter = serve(&web, listen, || curl(d, &url, &with_password).0 == "200");
 
-    let (code, headers) = curl(d, &url, &with_password);
-    assert_eq!(code, "200");
-    assert!(
-        headers.contains("Strict-Transport-Security: max-age=31536000"),
-        "{headers}"
-    );
-    let (code, headers) = curl(d, &url, &full);
-    assert_eq!(code, "401", "no password: {headers}");
-    assert!(headers.contains("WWW-Authenticate: Basic"), "{headers}");
-    let mut wrong = full.to_vec();
-    wrong.extend(["-u", "prom:s3cre"]);
-    assert_eq!(curl(d, &url, &wrong).0, "401", "a wrong password");
-    let (code, _, exit) = curl_exit(d, &url, &["--cacert", "ca.crt", "-u", "prom:s3cret"]);
-    assert_eq!(code, "000", "no client certificate: no answer");
-    assert!(
-        [35, 56].contains(&exit),
-        "no client certificate: curl says the handshake failed, not {exit}"
-    );
-    let plain = format!("http://127.0.0.1:{}/metrics", listen.port());
-    let (code, _, exit) = curl_exit(d, &plain, &["-u", "prom:s3cret"]);
-    assert_eq!(code, "000", "plain HTTP gets no HTTP answer");
-    assert_ne!(exit, 28, "plain HTTP is refused, not left hanging");
-    // Every path and method asks for the user first.
-    let root = format!("https://127.0.0.1:{}/", listen.port());
-    assert_eq!(curl(d, &root, &full).0, "401", "/ without a password");
-    let mut head = full.to_vec();
-    head.push("-I");
-    assert_eq!(curl(d, &url, &head).0, "401", "HEAD without a password");
-    let mut unknown = full.to_vec();
-    unknown.extend(["-u", "nobody:s3cret"]);
-    assert_eq!(curl(d, &url, &unknown).0, "401", "an unknown user");
+    curl_sees_https_and_users(d, &url, listen);
 
     let target = format!("['{listen}']");
     let tls = format!(
@@ -329,4 +291,51 @@ fn a_web_configuration_that_does_not_load_stops_serve_with_exit_code_2_and_says_
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("cannot read"));
+}
+
+const FULL: [&str; 6] = [
+    "--cacert",
+    "ca.crt",
+    "--cert",
+    "client.crt",
+    "--key",
+    "client.key",
+];
+
+/// What curl sees of an exporter with TLS, client certificates, a user
+/// `prom:s3cret` and an HSTS header.
+fn curl_sees_https_and_users(d: &std::path::Path, url: &str, listen: SocketAddr) {
+    let mut with_password = FULL.to_vec();
+    with_password.extend(["-u", "prom:s3cret"]);
+    let (code, headers) = curl(d, url, &with_password);
+    assert_eq!(code, "200");
+    assert!(
+        headers.contains("Strict-Transport-Security: max-age=31536000"),
+        "{headers}"
+    );
+    let (code, headers) = curl(d, url, &FULL);
+    assert_eq!(code, "401", "no password: {headers}");
+    assert!(headers.contains("WWW-Authenticate: Basic"), "{headers}");
+    let mut wrong = FULL.to_vec();
+    wrong.extend(["-u", "prom:s3cre"]);
+    assert_eq!(curl(d, url, &wrong).0, "401", "a wrong password");
+    let (code, _, exit) = curl_exit(d, url, &["--cacert", "ca.crt", "-u", "prom:s3cret"]);
+    assert_eq!(code, "000", "no client certificate: no answer");
+    assert!(
+        [35, 56].contains(&exit),
+        "no client certificate: curl says the handshake failed, not {exit}"
+    );
+    let plain = format!("http://127.0.0.1:{}/metrics", listen.port());
+    let (code, _, exit) = curl_exit(d, &plain, &["-u", "prom:s3cret"]);
+    assert_eq!(code, "000", "plain HTTP gets no HTTP answer");
+    assert_ne!(exit, 28, "plain HTTP is refused, not left hanging");
+    // Every path and method asks for the user first.
+    let root = format!("https://127.0.0.1:{}/", listen.port());
+    assert_eq!(curl(d, &root, &FULL).0, "401", "/ without a password");
+    let mut head = FULL.to_vec();
+    head.push("-I");
+    assert_eq!(curl(d, url, &head).0, "401", "HEAD without a password");
+    let mut unknown = FULL.to_vec();
+    unknown.extend(["-u", "nobody:s3cret"]);
+    assert_eq!(curl(d, url, &unknown).0, "401", "an unknown user");
 }
