@@ -113,7 +113,7 @@ fn header_ui(
         }
         ui.label(RichText::new(said).strong());
         ui.separator();
-        let label = ui.label("Filter");
+        let label = ui.label("Filter hosts");
         ui.add(
             egui::TextEdit::singleline(filter)
                 .id(egui::Id::unique("fleet_filter"))
@@ -138,6 +138,8 @@ fn cpu_text(cpu: Option<f64>) -> String {
     cpu.map_or_else(|| "–".to_owned(), |c| format::percent(c * 100.0))
 }
 
+/// The host table, in a box as tall as its rows (at most `height`), so
+/// that its column lines end with it.
 fn hosts_table_ui(
     ui: &mut egui::Ui,
     state: &FleetState,
@@ -146,6 +148,21 @@ fn hosts_table_ui(
     commands: &mut Vec<Command>,
 ) {
     let row_height = ui.text_style_height(&egui::TextStyle::Body) + 6.0;
+    let rows = row_height * (hosts.len() as f32 + 1.0) + 8.0;
+    let size = egui::vec2(ui.available_width(), rows.min(height.max(row_height * 4.0)));
+    ui.allocate_ui_with_layout(size, Layout::top_down(Align::Min), |ui| {
+        host_rows_ui(ui, state, hosts, row_height, height, commands);
+    });
+}
+
+fn host_rows_ui(
+    ui: &mut egui::Ui,
+    state: &FleetState,
+    hosts: &[&FleetHost],
+    row_height: f32,
+    height: f32,
+    commands: &mut Vec<Command>,
+) {
     let table = TableBuilder::new(ui)
         .id_salt("fleet_hosts")
         .striped(true)
@@ -157,7 +174,8 @@ fn hosts_table_ui(
         .column(Column::initial(80.0).at_least(50.0))
         .column(Column::remainder().at_least(120.0))
         .min_scrolled_height(0.0)
-        .max_scroll_height(height.max(row_height * 3.0));
+        .max_scroll_height(height.max(row_height * 3.0))
+        .auto_shrink([false, true]);
     table
         .header(row_height, |mut header| {
             for column in HostColumn::ALL {
@@ -291,7 +309,7 @@ fn program_row_ui(ui: &mut egui::Ui, p: &FleetProgram) {
     ui.label(&p.name);
     ui.label(&p.kind);
     ui.label(&p.owner);
-    ui.add(egui::Label::new(&p.attach).truncate());
+    ui.label(&p.attach);
     ui.label(format::percent(p.cpu * 100.0));
     ui.label(p.events_per_sec.map_or_else(|| "–".into(), format::rate));
     ui.label(

@@ -11,6 +11,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 mod fleet;
+mod fleet_window;
 mod http;
 mod pki;
 mod prometheus;
