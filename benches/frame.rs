@@ -28,6 +28,7 @@ fn sample(n: u64) -> Sample {
         facts: Vec::new(),
         links: None,
         owners_read_ns: None,
+        pass_ns: 0,
         programs: (0..PROGRAMS)
             .map(|id| ProgramSample {
                 id,

@@ -90,6 +90,7 @@ fn frame(rng: &mut Rng) -> Frame {
         facts,
         links,
         owners_read_ns: rng.next().is_multiple_of(2).then(|| rng.edgy()),
+        pass_ns: 0,
     })
 }
 

@@ -219,6 +219,7 @@ mod tests {
             facts: Vec::new(),
             links: None,
             owners_read_ns: None,
+            pass_ns: 0,
             programs,
         }
     }

@@ -129,6 +129,8 @@ pub struct Sample {
     /// read when a program or link comes or goes, else every few seconds);
     /// `None` when this source reads no owners.
     pub owners_read_ns: Option<u64>,
+    /// How long the pass took, in nanoseconds (0: not measured).
+    pub pass_ns: u64,
 }
 
 impl Sample {

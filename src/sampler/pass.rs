@@ -9,6 +9,7 @@ use crate::sys;
 impl Sampler {
     /// Reads every program once.
     pub fn sample(&mut self, period: Duration) -> Result<Sample, SamplerError> {
+        let started = std::time::Instant::now();
         let taken_at = SystemTime::now();
         let boottime_ns = sys::boottime_ns();
         let mut programs = Vec::with_capacity(self.buf.len() / iter::RECORD_SIZE + 16);
@@ -51,6 +52,7 @@ impl Sampler {
                 .owners
                 .as_ref()
                 .and(self.owner_cache.read_boottime_ns()),
+            pass_ns: u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX),
         })
     }
 

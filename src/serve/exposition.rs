@@ -40,6 +40,8 @@ pub struct Exposition {
     pub programs: Vec<ProgramLine>,
     /// Seconds statistics have been on, by bpfscope, at that sample.
     pub stats_seconds: f64,
+    /// How long the sampler's last pass took, in seconds.
+    pub pass_seconds: f64,
     /// Whether a sample has arrived at all.
     pub ready: bool,
 }
@@ -87,6 +89,7 @@ impl Exposition {
         Self {
             programs,
             stats_seconds,
+            pass_seconds: sample.pass_ns as f64 / 1e9,
             ready: true,
         }
     }
@@ -196,6 +199,12 @@ impl Collector for Exposition {
                 MetricType::Gauge,
             )?,
         )?;
+        ConstGauge::new(self.pass_seconds).encode(encoder.encode_descriptor(
+            "bpfscope_sampler_pass",
+            "How long the sampler's last pass over every program took",
+            Some(&prometheus_client::registry::Unit::Seconds),
+            MetricType::Gauge,
+        )?)?;
         ConstCounter::new(self.stats_seconds).encode(encoder.encode_descriptor(
             "bpfscope_stats_enabled_seconds",
             "Seconds the kernel's BPF statistics have been on for this exporter",
@@ -246,6 +255,7 @@ mod tests {
         let exposition = Arc::new(Exposition {
             programs: vec![line("a\"b\\c\nd", "x} 1\nevil 2")],
             stats_seconds: 3.0,
+            pass_seconds: 0.002_5,
             ready: true,
         });
         for openmetrics in [false, true] {
@@ -264,6 +274,7 @@ mod tests {
         let exposition = Arc::new(Exposition {
             programs: vec![line("xdp_fw", "agent")],
             stats_seconds: 3.0,
+            pass_seconds: 0.002_5,
             ready: true,
         });
         let text = exposition.encode(false).expect("encodes");
@@ -277,6 +288,10 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("bpfscope_programs 1"), "{text}");
+        assert!(
+            text.contains("bpfscope_sampler_pass_seconds 0.0025"),
+            "{text}"
+        );
         let open = exposition.encode(true).expect("encodes");
         assert!(open.ends_with("# EOF\n"), "{open}");
     }

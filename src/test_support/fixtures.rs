@@ -106,6 +106,7 @@ pub fn sample_at(secs: u64, programs: Vec<crate::model::ProgramSample>) -> crate
         facts: Vec::new(),
         links: None,
         owners_read_ns: None,
+        pass_ns: 0,
         programs,
     }
 }

@@ -12,6 +12,7 @@ fn steady(n: u64, avg_ns: u64, rate: u64) -> Sample {
         facts: Vec::new(),
         links: None,
         owners_read_ns: None,
+        pass_ns: 0,
         programs: vec![program(
             10,
             6,

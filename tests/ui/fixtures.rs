@@ -51,6 +51,7 @@ pub fn sample(n: u64) -> Sample {
         links: (n == 0).then(links),
         // Owners read at the first sample and not since.
         owners_read_ns: Some(START_NS),
+        pass_ns: 0,
         programs: vec![
             program(10, 6, "xdp_fw", "cilium-agent", runs(100), runs(100) * 50),
             program(20, 2, "trace_exec", "tetragon", runs(10), runs(10) * 400),
@@ -230,6 +231,7 @@ pub fn changing_sample(n: u64) -> Sample {
         facts: Vec::new(),
         links: None,
         owners_read_ns: None,
+        pass_ns: 0,
         programs,
     }
 }
