@@ -46,6 +46,19 @@ pub struct Exposition {
     pub ready: bool,
 }
 
+/// Bytes of the `attach` label at most: a program attached to many long
+/// paths would otherwise make one label kilobytes long, past what
+/// Prometheus' `label_value_length_limit` may allow (a scrape over a limit
+/// fails whole).
+pub const ATTACH_MAX: usize = 512;
+
+fn bounded(mut text: String) -> String {
+    if crate::model::truncate_at_char(&mut text, ATTACH_MAX) {
+        text.push('…');
+    }
+    text
+}
+
 impl Exposition {
     /// The exposition of `sample`, with what `catalog` knows of each
     /// program; `stats_seconds` since bpfscope turned statistics on.
@@ -74,7 +87,7 @@ impl Exposition {
                         .unwrap_or_default(),
                     attach: catalog
                         .links(p.id)
-                        .map(crate::model::attach_summary)
+                        .map(|links| bounded(crate::model::attach_summary(links)))
                         .unwrap_or_default(),
                     uid: facts.map(|f| f.uid.to_string()).unwrap_or_default(),
                     runs: p.run_cnt,
@@ -248,6 +261,13 @@ mod tests {
             verified_insns: Some(12),
             own: false,
         }
+    }
+
+    #[test]
+    fn a_long_attach_text_is_cut_at_a_character() {
+        let cut = bounded("é".repeat(ATTACH_MAX));
+        assert!(cut.len() <= ATTACH_MAX + '…'.len_utf8() && cut.ends_with('…'));
+        assert_eq!(bounded("xdp eth0".into()), "xdp eth0");
     }
 
     #[test]

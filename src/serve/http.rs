@@ -222,6 +222,7 @@ fn busy(stream: &TcpStream) {
         stream: &mut timed,
         headers: "",
         within: Duration::from_millis(200),
+        encoding: None,
     };
     let _ = out.respond(
         503,
