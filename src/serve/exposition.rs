@@ -204,6 +204,14 @@ impl Collector for Exposition {
                 }
             }
         }
+        self.encode_exporter(&mut encoder)
+    }
+}
+
+impl Exposition {
+    /// The exporter's own metrics: programs, last pass, statistics time,
+    /// build.
+    fn encode_exporter(&self, encoder: &mut DescriptorEncoder) -> Result<(), std::fmt::Error> {
         ConstGauge::new(i64::try_from(self.programs.len()).unwrap_or(i64::MAX)).encode(
             encoder.encode_descriptor(
                 "bpfscope_programs",
