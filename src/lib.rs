@@ -19,6 +19,7 @@
 //!   bounded channel.
 //! - [`fleet`]: the fleet view's source: Prometheus' HTTP API, asked by a
 //!   named thread → one bounded channel.
+//! - [`record`]: recordings: the helper's frames in zstd blocks in a file.
 //! - [`store`]: channel → history; owns the live state and the frozen one
 //!   (pause), so every view reads one moment.
 //! - [`view`]: what the window shows, without egui: commands, settings,
@@ -46,6 +47,7 @@ pub mod fleet;
 pub mod model;
 pub mod privilege;
 pub mod protocol;
+pub mod record;
 pub mod sampler;
 pub mod serve;
 pub mod source;

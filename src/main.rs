@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use bpfscope::app::BpfScopeApp;
 use bpfscope::cli::{SampleArgs, sample_command};
 use bpfscope::model::Interval;
+use bpfscope::record::{RecordArgs, record_command};
 use bpfscope::serve::{ServeArgs, serve_command};
 use bpfscope::source::{HelperLaunch, Source};
 use clap::{Parser, Subcommand};
@@ -41,6 +42,12 @@ enum Command {
     /// Listens on 127.0.0.1:9436 unless --listen says otherwise. Needs
     /// CAP_SYS_ADMIN, or polkit's permission to run the sampler.
     Serve(ServeArgs),
+    /// Record a session to a file (zstd blocks of frames), to convert with
+    /// `bpfscope sample --from FILE`.
+    ///
+    /// Runs until interrupted, --duration or --count. Needs CAP_SYS_ADMIN,
+    /// or polkit's permission to run the sampler.
+    Record(RecordArgs),
 }
 
 fn absolute_path(value: &str) -> Result<PathBuf, String> {
@@ -64,6 +71,7 @@ fn main() -> ExitCode {
     match cli.command {
         Some(Command::Sample(args)) => sample_command(&args, launch),
         Some(Command::Serve(args)) => serve_command(&args, launch),
+        Some(Command::Record(args)) => record_command(&args, launch),
         None => window(cli.interval, launch),
     }
 }

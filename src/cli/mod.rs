@@ -1,7 +1,12 @@
 //! `bpfscope sample`: the headless command that prints every program's
-//! metrics once per interval, as CSV or JSON lines.
+//! metrics once per interval, as CSV or JSON lines, live or from a
+//! recording (`--from`).
 
-use std::io::{self, BufWriter, IsTerminal, Write};
+mod print;
+
+use print::{Flow, Printing};
+
+use std::io::{self, IsTerminal};
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -9,11 +14,8 @@ use std::time::Duration;
 
 use clap::ValueEnum;
 
-use crate::export::{
-    CsvWriter, Described, TerminalSafeWriter, rfc3339, terminal_safe, write_json_line,
-};
-use crate::model::metrics::program_metrics;
-use crate::model::{Catalog, Enumeration, Interval, ProgramKey, Sample, SourceEvent, Waker};
+use crate::export::terminal_safe;
+use crate::model::{Enumeration, Interval, Waker};
 use crate::sampler::{Sampler, SamplerConfig, StatsRequest};
 use crate::source::{HelperLaunch, Source};
 
@@ -41,6 +43,9 @@ pub struct SampleArgs {
     /// are also read whenever a program or link comes or goes.
     #[arg(long, value_name = "SECS")]
     pub owners_every: Option<Interval>,
+    /// Print a recording's periods (`bpfscope record`) instead of sampling.
+    #[arg(long, value_name = "FILE")]
+    pub from: Option<std::path::PathBuf>,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -74,6 +79,9 @@ pub enum EnumerateArg {
 /// privilege is missing.
 #[must_use]
 pub fn sample_command(args: &SampleArgs, launch: HelperLaunch) -> ExitCode {
+    if let Some(path) = &args.from {
+        return from_recording(path, args);
+    }
     let stop = match crate::sys::stop_on_signals() {
         Ok(stop) => stop,
         Err(err) => {
@@ -86,72 +94,72 @@ pub fn sample_command(args: &SampleArgs, launch: HelperLaunch) -> ExitCode {
         Err(code) => return code,
     };
 
-    // Made with the first period, so a failed start prints no header.
-    let mut printer: Option<Printer> = None;
-    let mut previous: Option<Sample> = None;
-    let mut catalog = Catalog::default();
-    let mut periods = 0u64;
+    let mut printing = Printing::new(args.format, args.count);
     loop {
         if stop.load(Ordering::Relaxed) {
             return ExitCode::SUCCESS;
         }
         let Some(event) = source.recv_timeout(Duration::from_millis(100)) else {
             if let Some(problem) = source.problem() {
-                return if previous.is_none() {
+                return if printing.started() {
+                    eprintln!("bpfscope: {problem}");
+                    ExitCode::FAILURE
+                } else {
                     eprintln!(
                         "bpfscope: reading BPF statistics needs CAP_SYS_ADMIN (start bpfscope \
                          as root) or polkit's permission to run its sampler. {problem}"
                     );
                     ExitCode::from(2)
-                } else {
-                    eprintln!("bpfscope: {problem}");
-                    ExitCode::FAILURE
                 };
             }
             continue;
         };
-        match event {
-            SourceEvent::Hello(info) => {
-                for notice in &info.notices {
-                    eprintln!("bpfscope: {}", terminal_safe(notice));
-                }
-            }
-            SourceEvent::Warning(message) => {
-                eprintln!("bpfscope: warning: {}", terminal_safe(&message));
-            }
-            SourceEvent::Error(message) => eprintln!("bpfscope: {}", terminal_safe(&message)),
-            SourceEvent::Facts(facts) => catalog.add_facts(facts),
-            SourceEvent::Sample(mut sample) => {
-                catalog.absorb(&mut sample);
-                if let Some(prev) = &previous {
-                    let written = match &mut printer {
-                        Some(printer) => printer.period(prev, &sample, &catalog),
-                        None => Printer::new(args.format)
-                            .and_then(|new| printer.insert(new).period(prev, &sample, &catalog)),
-                    };
-                    match written {
-                        Ok(()) => {}
-                        Err(err) if err.kind() == io::ErrorKind::BrokenPipe => {
-                            return ExitCode::SUCCESS;
-                        }
-                        Err(err) => {
-                            eprintln!("bpfscope: cannot write to standard output: {err}");
-                            return ExitCode::FAILURE;
-                        }
-                    }
-                    periods += 1;
-                    if args.count.is_some_and(|count| periods >= count) {
-                        return ExitCode::SUCCESS;
-                    }
-                }
-                let loaded: std::collections::HashSet<ProgramKey> =
-                    sample.programs.iter().map(ProgramKey::of).collect();
-                catalog.retain(|k| loaded.contains(k));
-                previous = Some(sample);
+        match printing.take(event) {
+            Ok(Flow::Go) => {}
+            Ok(Flow::Done) => return ExitCode::SUCCESS,
+            Err(err) => {
+                eprintln!("bpfscope: cannot write to standard output: {err}");
+                return ExitCode::FAILURE;
             }
         }
     }
     // Dropping the source stops sampling and turns statistics off.
+}
+
+/// `bpfscope sample --from FILE`: the recording's periods, with their
+/// recorded times. Exit code 2 when the file is not a recording this
+/// bpfscope reads, or stops early (after printing what it holds).
+fn from_recording(path: &std::path::Path, args: &SampleArgs) -> ExitCode {
+    let shown = terminal_safe(&path.display().to_string()).into_owned();
+    let mut reader = match std::fs::File::open(path)
+        .map_err(|err| err.to_string())
+        .and_then(|file| crate::record::RecordingReader::new(io::BufReader::new(file)))
+    {
+        Ok(reader) => reader,
+        Err(err) => {
+            eprintln!("bpfscope: {shown}: {err}");
+            return ExitCode::from(2);
+        }
+    };
+    let mut printing = Printing::new(args.format, args.count);
+    loop {
+        let event = match reader.next_event() {
+            crate::record::Next::Event(event) => event,
+            crate::record::Next::End => return ExitCode::SUCCESS,
+            crate::record::Next::Stopped(why) => {
+                eprintln!("bpfscope: {shown}: {}", terminal_safe(&why));
+                return ExitCode::from(2);
+            }
+        };
+        match printing.take(event) {
+            Ok(Flow::Go) => {}
+            Ok(Flow::Done) => return ExitCode::SUCCESS,
+            Err(err) => {
+                eprintln!("bpfscope: cannot write to standard output: {err}");
+                return ExitCode::FAILURE;
+            }
+        }
+    }
 }
 
 /// In this process with CAP_SYS_ADMIN, else through the helper.
@@ -212,49 +220,4 @@ pub(crate) fn start_source(
         Source::helper(launch, interval, waker, true)
     };
     Ok(source)
-}
-
-/// Writes one record per program per period.
-enum Printer {
-    Csv(Box<CsvWriter<BufWriter<Box<dyn Write>>>>),
-    Json(BufWriter<Box<dyn Write>>),
-}
-
-impl Printer {
-    /// On a terminal every control character is escaped: names in the
-    /// output are anyone's to choose.
-    fn new(format: Format) -> io::Result<Self> {
-        let stdout = io::stdout();
-        let out: Box<dyn Write> = if stdout.is_terminal() {
-            Box::new(TerminalSafeWriter::new(stdout))
-        } else {
-            Box::new(stdout)
-        };
-        let out = BufWriter::new(out);
-        Ok(match format {
-            Format::Csv => Self::Csv(Box::new(CsvWriter::new(out)?)),
-            Format::Json => Self::Json(out),
-        })
-    }
-
-    fn period(&mut self, prev: &Sample, cur: &Sample, catalog: &Catalog) -> io::Result<()> {
-        let timestamp = rfc3339(cur.taken_at);
-        for program in &cur.programs {
-            let metrics = program_metrics(prev, cur, program);
-            let described = Described {
-                facts: catalog.facts(ProgramKey::of(program)).map(AsRef::as_ref),
-                links: catalog.links(program.id),
-            };
-            match self {
-                Self::Csv(w) => w.write(&timestamp, program, metrics.as_ref(), described)?,
-                Self::Json(w) => {
-                    write_json_line(w, &timestamp, program, metrics.as_ref(), described)?;
-                }
-            }
-        }
-        match self {
-            Self::Csv(w) => w.flush(),
-            Self::Json(w) => w.flush(),
-        }
-    }
 }

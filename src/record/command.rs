@@ -1,0 +1,122 @@
+//! `bpfscope record -o FILE`: a session to a file, headless, for a server
+//! or a CI job.
+
+use std::io::{self, BufWriter};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use super::{Recorder, host_name};
+use crate::export::terminal_safe;
+use crate::model::{Interval, SourceEvent};
+use crate::sampler::SamplerConfig;
+use crate::source::HelperLaunch;
+
+#[derive(Debug, clap::Args)]
+pub struct RecordArgs {
+    /// The recording to write (replaced if it exists; `.bpfscope` by
+    /// custom).
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    pub output: PathBuf,
+    /// Seconds between samples, 0.1 to 3600.
+    #[arg(long, value_name = "SECS", default_value = "1")]
+    pub interval: Interval,
+    /// Stop after this long (`90s`, `10m`, `24h`).
+    #[arg(long, value_name = "D", value_parser = humantime::parse_duration, conflicts_with = "count")]
+    pub duration: Option<Duration>,
+    /// Stop after this many samples.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub count: Option<u64>,
+}
+
+/// Records until SIGINT/SIGTERM, `--duration` or `--count`; the file is
+/// whole at every exit. Exit code 2 when the privilege is missing or the
+/// file cannot be written.
+#[must_use]
+pub fn record_command(args: &RecordArgs, launch: HelperLaunch) -> ExitCode {
+    let shown = terminal_safe(&args.output.display().to_string()).into_owned();
+    let stop = match crate::sys::stop_on_signals() {
+        Ok(stop) => stop,
+        Err(err) => {
+            eprintln!("bpfscope: cannot handle SIGINT/SIGTERM: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let file = match std::fs::File::create(&args.output) {
+        Ok(file) => file,
+        Err(err) => {
+            eprintln!("bpfscope: cannot write {shown}: {err}");
+            return ExitCode::from(2);
+        }
+    };
+    let config = SamplerConfig {
+        owners: true,
+        facts: true,
+        ..SamplerConfig::default()
+    };
+    let mut source = match crate::cli::start_source(config, args.interval, launch) {
+        Ok(source) => source,
+        Err(code) => return code,
+    };
+    let mut recorder = Recorder::new(BufWriter::new(file), host_name());
+    let deadline = args.duration.map(|d| Instant::now() + d);
+    let code = loop {
+        if stop.load(Ordering::Relaxed) || deadline.is_some_and(|d| Instant::now() >= d) {
+            break ExitCode::SUCCESS;
+        }
+        let Some(event) = source.recv_timeout(Duration::from_millis(100)) else {
+            if let Some(problem) = source.problem() {
+                eprintln!("bpfscope: {problem}");
+                break if recorder.samples == 0 {
+                    ExitCode::from(2)
+                } else {
+                    ExitCode::FAILURE
+                };
+            }
+            if let Err(err) = recorder.tick() {
+                break written_wrong(&shown, &err);
+            }
+            continue;
+        };
+        match &event {
+            SourceEvent::Warning(message) => {
+                eprintln!("bpfscope: warning: {}", terminal_safe(message));
+            }
+            SourceEvent::Error(message) => eprintln!("bpfscope: {}", terminal_safe(message)),
+            SourceEvent::Hello(info) => {
+                for notice in &info.notices {
+                    eprintln!("bpfscope: {}", terminal_safe(notice));
+                }
+            }
+            SourceEvent::Sample(_) | SourceEvent::Facts(_) => {}
+        }
+        if let Err(err) = recorder.record(event) {
+            break written_wrong(&shown, &err);
+        }
+        if args.count.is_some_and(|count| recorder.samples >= count) {
+            break ExitCode::SUCCESS;
+        }
+    };
+    // Statistics off first, then the last block.
+    drop(source);
+    match recorder.finish() {
+        Ok(()) => {
+            eprintln!(
+                "bpfscope: recorded {} samples in {shown} ({} KiB)",
+                recorder.samples,
+                recorder.written.div_ceil(1024)
+            );
+            code
+        }
+        Err(err) => written_wrong(&shown, &err),
+    }
+}
+
+fn written_wrong(shown: &str, err: &io::Error) -> ExitCode {
+    eprintln!(
+        "bpfscope: cannot write {shown}: {err}; what was written before loads up to its last \
+         whole block"
+    );
+    ExitCode::from(2)
+}

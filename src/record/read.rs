@@ -1,0 +1,245 @@
+//! Reading a recording: the header, then its events block by block, each
+//! frame checked as the helper's are, up to the end mark a finished
+//! recorder writes. A file that stops or is damaged gives every event of
+//! the whole blocks before, then why it stopped.
+
+use std::io::{self, Read};
+use std::time::SystemTime;
+
+use super::{BLOCK_MAX, BLOCK_RAW_MAX, FORMAT_VERSION, HEADER_MAX, Header, MAGIC};
+use crate::model::SourceEvent;
+use crate::protocol::{Frame, MAX_FRAME_BYTES, PROTOCOL_VERSION, decode_payload, validate};
+
+/// What reading gives next.
+#[derive(Debug)]
+pub enum Next {
+    Event(SourceEvent),
+    /// The file ended after a whole block.
+    End,
+    /// The file stops or is damaged here: said in words, with what was
+    /// loaded. Nothing follows.
+    Stopped(String),
+}
+
+/// A recording being read.
+#[derive(Debug)]
+pub struct RecordingReader<R> {
+    input: R,
+    pub header: Header,
+    /// Bytes read from the file so far.
+    offset: u64,
+    /// The block being read, and where in it.
+    block: Vec<u8>,
+    at: usize,
+    blocks: u64,
+    greeted: bool,
+    last_sample: Option<SystemTime>,
+    done: bool,
+}
+
+/// Fills `buf` as far as the input allows; the count read.
+fn read_up_to<R: Read>(input: &mut R, buf: &mut [u8]) -> io::Result<usize> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        match input.read(&mut buf[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
+            Err(err) => return Err(err),
+        }
+    }
+    Ok(filled)
+}
+
+impl<R: Read> RecordingReader<R> {
+    /// Reads the header; the error says in words why this is not a
+    /// recording this bpfscope can read.
+    pub fn new(mut input: R) -> Result<Self, String> {
+        let not = "this is not a bpfscope recording";
+        let mut magic = [0u8; MAGIC.len()];
+        let got = read_up_to(&mut input, &mut magic).map_err(|err| err.to_string())?;
+        if got < magic.len() || &magic != MAGIC {
+            return Err(not.to_owned());
+        }
+        let mut words = [0u8; 8];
+        if read_up_to(&mut input, &mut words).map_err(|err| err.to_string())? < 8 {
+            return Err("the recording ends inside its header".to_owned());
+        }
+        let version = u32::from_le_bytes([words[0], words[1], words[2], words[3]]);
+        if version != FORMAT_VERSION {
+            return Err(format!(
+                "this recording is of format {version}; this bpfscope reads format \
+                 {FORMAT_VERSION}{}",
+                if version > FORMAT_VERSION {
+                    ": open it with a newer bpfscope"
+                } else {
+                    ""
+                }
+            ));
+        }
+        let len = u32::from_le_bytes([words[4], words[5], words[6], words[7]]);
+        if len > HEADER_MAX {
+            return Err(format!("{not} (a header of {len} bytes)"));
+        }
+        let mut bytes = Vec::new();
+        (&mut input)
+            .take(u64::from(len))
+            .read_to_end(&mut bytes)
+            .map_err(|err| err.to_string())?;
+        if bytes.len() < len as usize {
+            return Err("the recording ends inside its header".to_owned());
+        }
+        let mut header: Header =
+            postcard::from_bytes(&bytes).map_err(|_| format!("{not} (its header is damaged)"))?;
+        if header.protocol_version != PROTOCOL_VERSION {
+            return Err(format!(
+                "this recording holds frames of protocol version {}; this bpfscope reads \
+                 version {PROTOCOL_VERSION}: open it with the bpfscope {} that made it",
+                header.protocol_version, header.bpfscope_version
+            ));
+        }
+        for text in [
+            &mut header.host,
+            &mut header.kernel_release,
+            &mut header.bpfscope_version,
+        ] {
+            *text = crate::model::clean_label(text);
+        }
+        Ok(Self {
+            input,
+            header,
+            offset: (MAGIC.len() + 8) as u64 + u64::from(len),
+            block: Vec::new(),
+            at: 0,
+            blocks: 0,
+            greeted: false,
+            last_sample: None,
+            done: false,
+        })
+    }
+
+    /// The next event, the end, or why the file stops here.
+    pub fn next_event(&mut self) -> Next {
+        if self.done {
+            return Next::End;
+        }
+        loop {
+            if self.at < self.block.len() {
+                return match self.frame() {
+                    Ok(event) => Next::Event(event),
+                    Err(why) => self.stop(&why),
+                };
+            }
+            match self.next_block() {
+                Ok(true) => {}
+                Ok(false) => {
+                    self.done = true;
+                    return Next::End;
+                }
+                Err(why) => return self.stop(&why),
+            }
+        }
+    }
+
+    fn stop(&mut self, why: &str) -> Next {
+        self.done = true;
+        let shown = self.last_sample.map_or_else(
+            || "nothing was recorded before it".to_owned(),
+            |at| format!("shown up to {}", crate::model::rfc3339(at)),
+        );
+        Next::Stopped(format!("{why}; {shown}"))
+    }
+
+    /// Reads and decompresses the next block; `false` at a clean end.
+    fn next_block(&mut self) -> Result<bool, String> {
+        let block = self.blocks + 1;
+        let start = self.offset;
+        let mut prefix = [0u8; 4];
+        let got = read_up_to(&mut self.input, &mut prefix).map_err(|err| err.to_string())?;
+        if got == 0 {
+            return Err(format!(
+                "the recording stops at byte {start}, after block {} without its end mark \
+                 (its recorder was stopped before it finished, or is still recording)",
+                self.blocks
+            ));
+        }
+        let cut = || {
+            format!(
+                "the recording stops at byte {start}, inside block {block} (a recorder \
+                 stopped or a full disk)"
+            )
+        };
+        if got < 4 {
+            return Err(cut());
+        }
+        let len = u32::from_le_bytes(prefix);
+        if len == 0 {
+            // The end mark: the recorder finished.
+            return Ok(false);
+        }
+        if len > BLOCK_MAX {
+            return Err(format!(
+                "block {block} at byte {start} is damaged (its length)"
+            ));
+        }
+        let mut compressed = Vec::new();
+        (&mut self.input)
+            .take(u64::from(len))
+            .read_to_end(&mut compressed)
+            .map_err(|err| err.to_string())?;
+        if compressed.len() < len as usize {
+            return Err(cut());
+        }
+        let damaged = |err: &dyn std::fmt::Display| {
+            format!("block {block} at byte {start} is damaged ({err})")
+        };
+        let mut raw = Vec::new();
+        zstd::stream::read::Decoder::new(&compressed[..])
+            .map_err(|err| damaged(&err))?
+            .take(BLOCK_RAW_MAX + 1)
+            .read_to_end(&mut raw)
+            .map_err(|err| damaged(&err))?;
+        if raw.len() as u64 > BLOCK_RAW_MAX {
+            return Err(damaged(&"larger than any block bpfscope writes"));
+        }
+        self.offset += 4 + u64::from(len);
+        self.blocks = block;
+        self.block = raw;
+        self.at = 0;
+        Ok(true)
+    }
+
+    /// The next frame of the block, checked as the helper's are.
+    fn frame(&mut self) -> Result<SourceEvent, String> {
+        let block = self.blocks;
+        let rest = &self.block[self.at..];
+        let damaged = |what: &str| format!("block {block} is damaged ({what})");
+        let len = rest
+            .get(..4)
+            .map(|p| u32::from_le_bytes([p[0], p[1], p[2], p[3]]))
+            .ok_or_else(|| damaged("a frame cut short"))?;
+        if len > MAX_FRAME_BYTES {
+            return Err(damaged("a frame too large"));
+        }
+        let payload = rest
+            .get(4..4 + len as usize)
+            .ok_or_else(|| damaged("a frame cut short"))?;
+        let mut frame = decode_payload(payload).map_err(|err| damaged(&err.to_string()))?;
+        validate(&mut frame).map_err(|err| damaged(&err.to_string()))?;
+        self.at += 4 + len as usize;
+        match (&frame, self.greeted) {
+            (Frame::Hello(_), false) => self.greeted = true,
+            (_, false) => return Err(damaged("it does not start with the source's Hello")),
+            _ => {}
+        }
+        if let Frame::Sample(sample) = &frame {
+            self.last_sample = Some(sample.taken_at);
+        }
+        if self.at >= self.block.len() {
+            // A read block's memory goes with it.
+            self.block = Vec::new();
+            self.at = 0;
+        }
+        Ok(SourceEvent::from(frame))
+    }
+}

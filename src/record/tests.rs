@@ -1,0 +1,140 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use super::*;
+use crate::model::{Enumeration, SourceEvent, SourceInfo, StatsMode};
+
+fn hello() -> SourceEvent {
+    SourceEvent::Hello(SourceInfo {
+        stats_mode: StatsMode::Syscall,
+        enumeration: Enumeration::Iterator,
+        owners_available: true,
+        kernel_release: "6.18.0-test".into(),
+        online_cpus: 2,
+        notices: vec!["a notice".into()],
+    })
+}
+
+fn sample(n: u64) -> SourceEvent {
+    let program = crate::test_support::program(7)
+        .name("xdp_fw")
+        .ran(1_000 * n, 50_000 * n)
+        .owner(42, "agent")
+        .build();
+    SourceEvent::Sample(crate::model::Sample {
+        taken_at: SystemTime::UNIX_EPOCH + Duration::from_secs(1_764_000_000 + n),
+        boottime_ns: 1_000_000_000 * (n + 1),
+        period: Duration::from_secs(1),
+        programs: vec![program],
+        facts: Vec::new(),
+        links: None,
+        owners_read_ns: None,
+        pass_ns: 1_000,
+    })
+}
+
+/// A recording of a hello and `n` samples, one block per `per_block`.
+fn recording(n: u64, per_block: u64) -> Vec<u8> {
+    let mut recorder = Recorder::new(Vec::new(), "node-1".into());
+    recorder.record(hello()).unwrap();
+    for i in 0..n {
+        recorder.record(sample(i)).unwrap();
+        if (i + 1) % per_block == 0 {
+            recorder.end_block().unwrap();
+        }
+    }
+    recorder.finish().unwrap();
+    recorder.into_inner()
+}
+
+fn read_all(bytes: &[u8]) -> (Vec<SourceEvent>, Option<String>) {
+    let mut reader = RecordingReader::new(bytes).unwrap();
+    let mut events = Vec::new();
+    loop {
+        match reader.next_event() {
+            Next::Event(event) => events.push(event),
+            Next::End => return (events, None),
+            Next::Stopped(why) => return (events, Some(why)),
+        }
+    }
+}
+
+#[test]
+fn what_is_recorded_reads_back_the_same_with_its_header() {
+    let bytes = recording(10, 3);
+    let reader = RecordingReader::new(&bytes[..]).unwrap();
+    assert_eq!(reader.header.host, "node-1");
+    assert_eq!(reader.header.kernel_release, "6.18.0-test");
+    assert_eq!(reader.header.online_cpus, 2);
+    let (events, stopped) = read_all(&bytes);
+    assert_eq!(stopped, None);
+    assert_eq!(events[0], hello());
+    let samples: Vec<&SourceEvent> = events[1..].iter().collect();
+    assert_eq!(samples.len(), 10);
+    for (i, event) in samples.iter().enumerate() {
+        assert_eq!(**event, sample(i as u64));
+    }
+}
+
+#[test]
+fn a_file_cut_at_any_byte_loads_its_whole_blocks_and_says_where_it_stops() {
+    let bytes = recording(12, 4);
+    let (all, _) = read_all(&bytes);
+    let header_end = MAGIC.len() + 8 + {
+        let len = &bytes[MAGIC.len() + 4..MAGIC.len() + 8];
+        u32::from_le_bytes([len[0], len[1], len[2], len[3]]) as usize
+    };
+    for cut in header_end + 1..bytes.len() {
+        let (events, stopped) = read_all(&bytes[..cut]);
+        // Whole blocks of four samples (the first with the hello) only.
+        let samples = events.len().saturating_sub(1);
+        assert_eq!(samples % 4, 0, "cut at {cut}: {samples} samples");
+        assert_eq!(events[..], all[..events.len()], "cut at {cut}");
+        let why = stopped.unwrap_or_else(|| panic!("cut at {cut}: no message"));
+        assert!(why.contains("the recording stops at byte"), "{why}");
+        assert!(
+            samples == 0 && why.contains("nothing was recorded") || why.contains("shown up to"),
+            "{why}"
+        );
+    }
+}
+
+#[test]
+fn damaged_blocks_stop_the_reading_with_a_message_and_never_panic() {
+    let bytes = recording(8, 4);
+    let header_end = MAGIC.len() + 8 + {
+        let len = &bytes[MAGIC.len() + 4..MAGIC.len() + 8];
+        u32::from_le_bytes([len[0], len[1], len[2], len[3]]) as usize
+    };
+    for at in header_end..bytes.len() {
+        for flip in [0x01u8, 0x80, 0xff] {
+            let mut damaged = bytes.clone();
+            damaged[at] ^= flip;
+            let (events, stopped) = read_all(&damaged);
+            // zstd's checksum catches what the length does not: either the
+            // file reads as before (a flip it cannot see) or it says why.
+            if let Some(why) = stopped {
+                assert!(
+                    why.contains("damaged") || why.contains("stops at byte"),
+                    "{why}"
+                );
+            } else {
+                assert_eq!(events.len(), 9, "flip {flip:#x} at {at}");
+            }
+        }
+    }
+}
+
+#[test]
+fn what_is_not_a_recording_of_this_format_is_refused_in_words() {
+    let err = RecordingReader::new(&b"random bytes, not a recording at all"[..]).unwrap_err();
+    assert_eq!(err, "this is not a bpfscope recording");
+    let mut newer = recording(1, 1);
+    newer[MAGIC.len()..MAGIC.len() + 4].copy_from_slice(&2u32.to_le_bytes());
+    let err = RecordingReader::new(&newer[..]).unwrap_err();
+    assert!(
+        err.contains("format 2") && err.contains("newer bpfscope"),
+        "{err}"
+    );
+    let err = RecordingReader::new(&MAGIC[..]).unwrap_err();
+    assert!(err.contains("ends inside its header"), "{err}");
+}
