@@ -4,9 +4,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use bpfscope::app::BpfScopeApp;
-use bpfscope::cli::{SampleArgs, sample_command};
+use bpfscope::cli::{RecordArgs, SampleArgs, record_command, sample_command};
 use bpfscope::model::Interval;
-use bpfscope::record::{RecordArgs, record_command};
 use bpfscope::serve::{ServeArgs, serve_command};
 use bpfscope::source::{HelperLaunch, Source};
 use clap::{Parser, Subcommand};

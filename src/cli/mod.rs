@@ -3,6 +3,9 @@
 //! recording (`--from`).
 
 mod print;
+mod record;
+
+pub use record::{RecordArgs, record_command};
 
 use print::{Flow, Printing};
 

@@ -18,7 +18,6 @@
 //! lengths are bounded, memory grows only with bytes that arrived, and a
 //! damaged block stops the reading with a message, never a panic.
 
-mod command;
 mod read;
 mod write;
 
@@ -26,7 +25,6 @@ use std::time::{Duration, SystemTime};
 
 use serde::{Deserialize, Serialize};
 
-pub use command::{RecordArgs, record_command};
 pub use read::{Next, RecordingReader};
 pub use write::Recorder;
 

@@ -7,9 +7,9 @@ use std::process::ExitCode;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use super::{Recorder, host_name};
 use crate::export::terminal_safe;
 use crate::model::{Interval, SourceEvent};
+use crate::record::{Recorder, host_name};
 use crate::sampler::SamplerConfig;
 use crate::source::HelperLaunch;
 
