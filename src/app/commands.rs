@@ -45,6 +45,7 @@ impl BpfScopeApp {
                 self.fleet_window_changed();
             }
             Command::Fleet(command) => self.run_fleet(ctx, command),
+            Command::ToggleRecording => self.toggle_recording(),
             Command::SetCpuMode(mode) => self.settings.cpu_mode = mode,
             Command::FocusFilter => self.focus_filter = true,
             Command::OpenExport => {

@@ -36,7 +36,10 @@ impl BpfScopeApp {
                 &mut self.filter,
                 &mut self.focus_filter,
                 &self.settings,
-                paused,
+                (
+                    paused,
+                    self.recording.as_ref().map(|r| r.progress("recording")),
+                ),
                 &mut self.commands,
             );
         });

@@ -124,8 +124,18 @@ impl BpfScopeApp {
     /// date.
     pub(super) fn intake(&mut self, ctx: &egui::Context) {
         let generation = self.store.generation();
+        let mut recorded: Option<Result<(), String>> = None;
         for event in self.source.drain() {
+            if let Some(recording) = &mut self.recording
+                && let Err(why) = recording.offer(&event)
+            {
+                recorded = Some(Err(why));
+            }
             self.store.push(event);
+        }
+        if let Some(Err(why)) = recorded {
+            self.recording = None;
+            self.notice = Some(crate::view::Notice::Error(why));
         }
         self.fleet_intake();
         if self.store.generation() != generation {

@@ -14,6 +14,7 @@ mod commands;
 mod fleet;
 mod layout;
 mod logic;
+mod recording;
 
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -54,6 +55,8 @@ pub struct BpfScopeApp {
     alerts: alerts::Watch,
     /// The fleet view: Prometheus, its answers, the connect window.
     fleet: fleet::FleetPart,
+    /// The recording being written, if Record is on.
+    recording: Option<recording::Recording>,
     /// Frames drawn, and when the app started (for `BPFSCOPE_FRAME_STATS`).
     frames: u64,
     started: std::time::Instant,
@@ -110,6 +113,7 @@ impl BpfScopeApp {
             online_cpus: crate::sys::online_cpus(),
             alerts: alerts::Watch::default(),
             fleet: fleet::FleetPart::default(),
+            recording: None,
             frames: 0,
             started: std::time::Instant::now(),
         }
@@ -131,6 +135,12 @@ impl BpfScopeApp {
     #[must_use]
     pub fn selected(&self) -> &BTreeSet<ProgramKey> {
         &self.selection.selected
+    }
+
+    /// Where the recording being written goes, if Record is on.
+    #[must_use]
+    pub fn recording_to(&self) -> Option<&std::path::Path> {
+        self.recording.as_ref().map(|r| r.path.as_path())
     }
 
     /// Whether the display is paused.

@@ -266,6 +266,18 @@ impl Catalog {
             .map(|l| l.get(&id).map_or(&[][..], Vec::as_slice))
     }
 
+    /// Every program's facts and the current links, as a source would send
+    /// them to a consumer that starts now (a recording begun mid-session).
+    #[must_use]
+    pub fn snapshot(&self) -> (Vec<ProgramFacts>, Option<Vec<LinkFacts>>) {
+        let facts = self.facts.values().map(|f| (**f).clone()).collect();
+        let links = self
+            .links
+            .as_ref()
+            .map(|by_prog| by_prog.values().flatten().cloned().collect());
+        (facts, links)
+    }
+
     /// Forgets one program's facts.
     pub fn remove(&mut self, key: ProgramKey) {
         self.facts.remove(&key);

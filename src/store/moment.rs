@@ -113,6 +113,18 @@ pub struct Moment {
 }
 
 impl Moment {
+    /// What this moment knows of facts and links (see
+    /// [`Catalog::snapshot`]).
+    #[must_use]
+    pub fn catalog_snapshot(
+        &self,
+    ) -> (
+        Vec<crate::model::ProgramFacts>,
+        Option<Vec<crate::model::LinkFacts>>,
+    ) {
+        self.catalog.snapshot()
+    }
+
     /// Keeps at most `limit` unloaded programs (the newest ones).
     pub fn set_gone_limit(&mut self, limit: usize) {
         self.gone_limit = Some(limit);

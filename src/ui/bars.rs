@@ -35,13 +35,50 @@ fn clear_gone_ui(ui: &mut egui::Ui, gone_kept: usize, commands: &mut Vec<Command
     });
 }
 
+/// ⏸ Pause or ▶ Resume; ⏺ Record, or ⏹ Stop with what is being written.
+fn pause_and_record_ui(
+    ui: &mut egui::Ui,
+    paused: bool,
+    recording: Option<String>,
+    commands: &mut Vec<Command>,
+) {
+    let pause = if paused { "▶ Resume" } else { "⏸ Pause" };
+    if ui
+        .button(pause)
+        .on_hover_text("Freeze the display; sampling and history go on (Space)")
+        .clicked()
+    {
+        commands.push(Command::TogglePause);
+    }
+    let clicked = match recording {
+        None => ui
+            .button("⏺ Record")
+            .on_hover_text(
+                "Write what arrives from now on to a recording in your home folder \
+                 (bpfscope sample --from FILE prints it)",
+            )
+            .clicked(),
+        Some(progress) => ui
+            .button(RichText::new("⏹ Stop recording").color(ui.visuals().error_fg_color))
+            .on_hover_text(progress)
+            .clicked(),
+    };
+    if clicked {
+        commands.push(Command::ToggleRecording);
+    }
+}
+
 /// File: connect to Prometheus, export.
 fn file_menu_ui(ui: &mut egui::Ui, commands: &mut Vec<Command>) {
     ui.menu_button("File", |ui| {
         if ui.button("Connect to Prometheus…").clicked() {
             commands.push(Command::Fleet(crate::view::FleetCommand::OpenConnect));
         }
-        if ui.button("Export CSV…").clicked() {
+        if ui
+            .button("Export CSV…")
+            .on_hover_text("Save a snapshot or the plotted history (Ctrl+E)")
+            .clicked()
+        {
             commands.push(Command::OpenExport);
         }
     });
@@ -56,7 +93,7 @@ pub fn top_bar_ui(
     filter: &mut String,
     focus_filter: &mut bool,
     settings: &Settings,
-    paused: bool,
+    (paused, recording): (bool, Option<String>),
     commands: &mut Vec<Command>,
 ) {
     ui.horizontal_wrapped(|ui| {
@@ -87,14 +124,7 @@ pub fn top_bar_ui(
         }
         ui.separator();
 
-        let pause = if paused { "▶ Resume" } else { "⏸ Pause" };
-        if ui
-            .button(pause)
-            .on_hover_text("Freeze the display; sampling and history go on (Space)")
-            .clicked()
-        {
-            commands.push(Command::TogglePause);
-        }
+        pause_and_record_ui(ui, paused, recording, commands);
 
         let interval = settings.interval();
         let label = ui.label("Interval");
@@ -155,13 +185,6 @@ pub fn top_bar_ui(
             commands.push(Command::ToggleOwn);
         }
         clear_gone_ui(ui, settings.gone_kept, commands);
-        if ui
-            .button("Export…")
-            .on_hover_text("Save a CSV (Ctrl+E)")
-            .clicked()
-        {
-            commands.push(Command::OpenExport);
-        }
     });
 }
 

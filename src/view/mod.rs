@@ -94,6 +94,8 @@ pub enum Command {
     Source(Action),
     /// The fleet view's (Prometheus) commands.
     Fleet(FleetCommand),
+    /// Starts writing a recording, or ends the one being written.
+    ToggleRecording,
 }
 
 /// A message of the app's own for the status bar (export results).

@@ -12,5 +12,6 @@ mod layout;
 mod own;
 mod pause;
 mod plots;
+mod record;
 mod snapshots;
 mod table;

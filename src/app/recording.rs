@@ -1,0 +1,208 @@
+//! The window's Record toggle: what the source sends from now on, into a
+//! recording, written by a thread of its own so that compressing a block
+//! never holds up a frame.
+//!
+//! A recording begun mid-session starts as a source would start it: the
+//! source's Hello, the facts of every program the window knows, and the
+//! current links with the first sample. If the disk cannot keep up (the
+//! bounded channel fills), the recording stops there and says so; what was
+//! written loads.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, TrySendError, bounded};
+
+use crate::model::{LinkFacts, SourceEvent};
+use crate::record::{Recorder, host_name};
+
+/// Events waiting for the recorder thread at most.
+const QUEUE: usize = 64;
+
+/// A recording being written.
+#[derive(Debug)]
+pub(super) struct Recording {
+    pub(super) path: PathBuf,
+    tx: Option<Sender<SourceEvent>>,
+    worker: Option<JoinHandle<Result<(), String>>>,
+    /// Samples and bytes written so far.
+    samples: Arc<AtomicU64>,
+    bytes: Arc<AtomicU64>,
+    /// Links for the first recorded sample, if it brings none (taken by
+    /// it).
+    links: Option<Vec<LinkFacts>>,
+}
+
+impl Recording {
+    /// Starts writing `path` with `opening` (the Hello, the facts known)
+    /// and `links` for the first sample.
+    pub(super) fn start(
+        path: PathBuf,
+        opening: Vec<SourceEvent>,
+        links: Option<Vec<LinkFacts>>,
+    ) -> Result<Self, String> {
+        let shown = path.display().to_string();
+        let file =
+            std::fs::File::create(&path).map_err(|err| format!("cannot write {shown}: {err}"))?;
+        let (tx, rx) = bounded(QUEUE + opening.len());
+        for event in opening {
+            tx.try_send(event)
+                .map_err(|_| "cannot start recording".to_owned())?;
+        }
+        let samples = Arc::new(AtomicU64::new(0));
+        let bytes = Arc::new(AtomicU64::new(0));
+        let worker = {
+            let (samples, bytes) = (Arc::clone(&samples), Arc::clone(&bytes));
+            let recorder = Recorder::new(std::io::BufWriter::new(file), host_name());
+            std::thread::Builder::new()
+                .name("bpfscope-record".into())
+                .spawn(move || write(recorder, &rx, &samples, &bytes))
+                .map_err(|err| format!("cannot start recording: {err}"))?
+        };
+        Ok(Self {
+            path,
+            tx: Some(tx),
+            worker: Some(worker),
+            samples,
+            bytes,
+            links,
+        })
+    }
+
+    /// Hands `event` to the recorder; an error (the recorder stopped, the
+    /// disk fell behind) ends the recording.
+    pub(super) fn offer(&mut self, event: &SourceEvent) -> Result<(), String> {
+        let Some(tx) = &self.tx else {
+            return Ok(());
+        };
+        let mut event = event.clone();
+        if let SourceEvent::Sample(sample) = &mut event {
+            let links = self.links.take();
+            if sample.links.is_none() {
+                sample.links = links;
+            }
+        }
+        match tx.try_send(event) {
+            Ok(()) => Ok(()),
+            Err(TrySendError::Full(_)) => {
+                Err(self.stop_with("the disk could not keep up, so the recording stopped here"))
+            }
+            Err(TrySendError::Disconnected(_)) => Err(self.stop_with("the recording stopped")),
+        }
+    }
+
+    fn stop_with(&mut self, why: &str) -> String {
+        match self.stop() {
+            Ok(done) => format!("{why}; {done}"),
+            Err(err) => err,
+        }
+    }
+
+    /// Ends the recording: the last block and the end mark are written.
+    pub(super) fn stop(&mut self) -> Result<String, String> {
+        self.tx = None;
+        let outcome = self.worker.take().map_or(Ok(()), |w| {
+            w.join().unwrap_or(Err("the recorder failed".into()))
+        });
+        outcome.map(|()| self.progress("recorded"))
+    }
+
+    /// "recorded N samples to PATH (X KiB)", or "recording …" while on.
+    pub(super) fn progress(&self, verb: &str) -> String {
+        format!(
+            "{verb} {} samples to {} ({} KiB)",
+            self.samples.load(Ordering::Relaxed),
+            self.path.display(),
+            self.bytes.load(Ordering::Relaxed).div_ceil(1024)
+        )
+    }
+}
+
+impl Drop for Recording {
+    fn drop(&mut self) {
+        let _ = self.stop();
+    }
+}
+
+fn write(
+    mut recorder: Recorder<std::io::BufWriter<std::fs::File>>,
+    rx: &Receiver<SourceEvent>,
+    samples: &AtomicU64,
+    bytes: &AtomicU64,
+) -> Result<(), String> {
+    let failed = |err: std::io::Error| format!("cannot write the recording: {err}");
+    loop {
+        match rx.recv_timeout(Duration::from_secs(1)) {
+            Ok(event) => recorder.record(event).map_err(failed)?,
+            Err(RecvTimeoutError::Timeout) => recorder.tick().map_err(failed)?,
+            Err(RecvTimeoutError::Disconnected) => {
+                recorder.finish().map_err(failed)?;
+                samples.store(recorder.samples, Ordering::Relaxed);
+                bytes.store(recorder.written, Ordering::Relaxed);
+                return Ok(());
+            }
+        }
+        samples.store(recorder.samples, Ordering::Relaxed);
+        bytes.store(recorder.written, Ordering::Relaxed);
+    }
+}
+
+impl super::BpfScopeApp {
+    /// Record on: a new file in the home folder, opened as a source would
+    /// open it; Record off: the file finished. Either way said in the
+    /// status bar.
+    pub(super) fn toggle_recording(&mut self) {
+        use crate::view::Notice;
+        if let Some(mut recording) = self.recording.take() {
+            self.notice = Some(match recording.stop() {
+                Ok(done) => Notice::Info(done),
+                Err(err) => Notice::Error(err),
+            });
+            return;
+        }
+        let Some(info) = self.store.info().cloned() else {
+            self.notice = Some(Notice::Error(
+                "nothing to record yet: no sampler has started".to_owned(),
+            ));
+            return;
+        };
+        let home = std::env::var_os("HOME").map_or_else(|| PathBuf::from("."), PathBuf::from);
+        let stamp = crate::view::default_file_name(std::time::SystemTime::now());
+        let name = stamp.trim_end_matches(".csv").replacen(
+            "bpfscope-",
+            &format!("bpfscope-{}-", file_safe(&host_name())),
+            1,
+        );
+        let path = home.join(format!("{name}.bpfscope"));
+        let (facts, links) = self.store.live().catalog_snapshot();
+        let mut opening = vec![SourceEvent::Hello(info)];
+        // In frames of a bounded size, as a source sends them.
+        for chunk in facts.chunks(1_000) {
+            opening.push(SourceEvent::Facts(chunk.to_vec()));
+        }
+        match Recording::start(path, opening, links) {
+            Ok(recording) => {
+                self.notice = Some(Notice::Info(recording.progress("recording")));
+                self.recording = Some(recording);
+            }
+            Err(err) => self.notice = Some(Notice::Error(err)),
+        }
+    }
+}
+
+/// A host name as part of a file name: letters, digits, `-`, `.`, `_`.
+fn file_safe(name: &str) -> String {
+    name.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "-._".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .take(64)
+        .collect()
+}
