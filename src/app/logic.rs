@@ -124,19 +124,16 @@ impl BpfScopeApp {
     /// date.
     pub(super) fn intake(&mut self, ctx: &egui::Context) {
         let generation = self.store.generation();
-        let mut recorded: Option<Result<(), String>> = None;
         for event in self.source.drain() {
             if let Some(recording) = &mut self.recording
+                && !recording.finishing()
                 && let Err(why) = recording.offer(&event)
             {
-                recorded = Some(Err(why));
+                self.notice = Some(crate::view::Notice::Error(why));
             }
             self.store.push(event);
         }
-        if let Some(Err(why)) = recorded {
-            self.recording = None;
-            self.notice = Some(crate::view::Notice::Error(why));
-        }
+        self.recording_intake(ctx);
         self.fleet_intake();
         if self.store.generation() != generation {
             // Unloaded programs leave after a while; so do their plots.

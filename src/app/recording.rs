@@ -19,8 +19,11 @@ use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, TrySendError, bounde
 use crate::model::{LinkFacts, SourceEvent};
 use crate::record::{Recorder, host_name};
 
-/// Events waiting for the recorder thread at most.
-const QUEUE: usize = 64;
+/// Events waiting for the recorder thread at most: four times what the
+/// source buffers, so one drain while a block is compressed fits.
+const QUEUE: usize = 256;
+/// How long closing the window waits for a recording to finish.
+const CLOSE_WAIT: Duration = Duration::from_secs(3);
 
 /// A recording being written.
 #[derive(Debug)]
@@ -34,6 +37,8 @@ pub(super) struct Recording {
     /// Links for the first recorded sample, if it brings none (taken by
     /// it).
     links: Option<Vec<LinkFacts>>,
+    /// Why it stopped before Stop was clicked.
+    cut: Option<String>,
 }
 
 impl Recording {
@@ -69,6 +74,7 @@ impl Recording {
             samples,
             bytes,
             links,
+            cut: None,
         })
     }
 
@@ -88,26 +94,43 @@ impl Recording {
         match tx.try_send(event) {
             Ok(()) => Ok(()),
             Err(TrySendError::Full(_)) => {
-                Err(self.stop_with("the disk could not keep up, so the recording stopped here"))
+                self.cut = Some("the disk could not keep up, so the recording stopped here".into());
+                self.finish();
+                Err("the recording stopped: the disk could not keep up".into())
             }
-            Err(TrySendError::Disconnected(_)) => Err(self.stop_with("the recording stopped")),
+            Err(TrySendError::Disconnected(_)) => {
+                self.finish();
+                Err("the recording stopped".into())
+            }
         }
     }
 
-    fn stop_with(&mut self, why: &str) -> String {
-        match self.stop() {
-            Ok(done) => format!("{why}; {done}"),
-            Err(err) => err,
-        }
-    }
-
-    /// Ends the recording: the last block and the end mark are written.
-    pub(super) fn stop(&mut self) -> Result<String, String> {
+    /// Asks the writer to finish (the last block and the end mark): it
+    /// does so on its own thread; [`Recording::finished`] says when.
+    pub(super) fn finish(&mut self) {
         self.tx = None;
+    }
+
+    /// Whether Stop was asked for (the file may still be being finished).
+    pub(super) fn finishing(&self) -> bool {
+        self.tx.is_none()
+    }
+
+    /// Once the writer is done: what to say of the recording. Never waits.
+    pub(super) fn finished(&mut self) -> Option<Result<String, String>> {
+        if !self.worker.as_ref().is_some_and(JoinHandle::is_finished) {
+            return None;
+        }
         let outcome = self.worker.take().map_or(Ok(()), |w| {
             w.join().unwrap_or(Err("the recorder failed".into()))
         });
-        outcome.map(|()| self.progress("recorded"))
+        Some(outcome.map(|()| {
+            let done = self.progress("recorded");
+            match &self.cut {
+                Some(why) => format!("{why}; {done}"),
+                None => done,
+            }
+        }))
     }
 
     /// "recorded N samples to PATH (X KiB)", or "recording …" while on.
@@ -122,8 +145,17 @@ impl Recording {
 }
 
 impl Drop for Recording {
+    /// The window closing: the writer gets a few seconds to finish the
+    /// file; past them it is left to end with the process (the file then
+    /// loads up to its last whole block).
     fn drop(&mut self) {
-        let _ = self.stop();
+        self.finish();
+        let start = std::time::Instant::now();
+        while start.elapsed() < CLOSE_WAIT
+            && !self.worker.as_ref().is_none_or(JoinHandle::is_finished)
+        {
+            std::thread::sleep(Duration::from_millis(10));
+        }
     }
 }
 
@@ -156,11 +188,10 @@ impl super::BpfScopeApp {
     /// status bar.
     pub(super) fn toggle_recording(&mut self) {
         use crate::view::Notice;
-        if let Some(mut recording) = self.recording.take() {
-            self.notice = Some(match recording.stop() {
-                Ok(done) => Notice::Info(done),
-                Err(err) => Notice::Error(err),
-            });
+        if let Some(recording) = &mut self.recording {
+            // Finished on the writer's thread; intake says when.
+            recording.finish();
+            self.notice = Some(Notice::Info(recording.progress("finishing: recorded")));
             return;
         }
         let Some(info) = self.store.info().cloned() else {
@@ -176,7 +207,13 @@ impl super::BpfScopeApp {
             &format!("bpfscope-{}-", file_safe(&host_name())),
             1,
         );
-        let path = home.join(format!("{name}.bpfscope"));
+        let path = (0..100)
+            .map(|n| match n {
+                0 => home.join(format!("{name}.bpfscope")),
+                n => home.join(format!("{name}-{n}.bpfscope")),
+            })
+            .find(|p| !p.exists())
+            .unwrap_or_else(|| home.join(format!("{name}-last.bpfscope")));
         let (facts, links) = self.store.live().catalog_snapshot();
         let mut opening = vec![SourceEvent::Hello(info)];
         // In frames of a bounded size, as a source sends them.
@@ -189,6 +226,29 @@ impl super::BpfScopeApp {
                 self.recording = Some(recording);
             }
             Err(err) => self.notice = Some(Notice::Error(err)),
+        }
+    }
+}
+
+impl super::BpfScopeApp {
+    /// Says when a finishing recording is done; until then the window
+    /// looks again every 100 ms.
+    pub(super) fn recording_intake(&mut self, ctx: &eframe::egui::Context) {
+        let Some(recording) = &mut self.recording else {
+            return;
+        };
+        if !recording.finishing() {
+            return;
+        }
+        match recording.finished() {
+            None => ctx.request_repaint_after(Duration::from_millis(100)),
+            Some(outcome) => {
+                self.notice = Some(match outcome {
+                    Ok(done) => crate::view::Notice::Info(done),
+                    Err(err) => crate::view::Notice::Error(err),
+                });
+                self.recording = None;
+            }
         }
     }
 }

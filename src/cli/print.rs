@@ -25,7 +25,14 @@ pub struct Printing {
     previous: Option<Sample>,
     catalog: Catalog,
     periods: u64,
+    /// Facts taken since the last sample: a file of facts and no samples
+    /// cannot grow the catalog past [`FACTS_AHEAD`].
+    ahead: usize,
 }
+
+/// Facts kept between two samples at most (each bounded by the protocol's
+/// checks: 64 maps, names cut).
+const FACTS_AHEAD: usize = 100_000;
 
 impl Printing {
     pub fn new(format: Format, count: Option<u64>) -> Self {
@@ -36,6 +43,7 @@ impl Printing {
             previous: None,
             catalog: Catalog::default(),
             periods: 0,
+            ahead: 0,
         }
     }
 
@@ -57,8 +65,13 @@ impl Printing {
                 eprintln!("bpfscope: warning: {}", terminal_safe(&message));
             }
             SourceEvent::Error(message) => eprintln!("bpfscope: {}", terminal_safe(&message)),
-            SourceEvent::Facts(facts) => self.catalog.add_facts(facts),
+            SourceEvent::Facts(mut facts) => {
+                facts.truncate(FACTS_AHEAD.saturating_sub(self.ahead));
+                self.ahead += facts.len();
+                self.catalog.add_facts(facts);
+            }
             SourceEvent::Sample(mut sample) => {
+                self.ahead = 0;
                 self.catalog.absorb(&mut sample);
                 if let Some(prev) = &self.previous {
                     let written = match &mut self.printer {

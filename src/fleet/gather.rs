@@ -16,8 +16,13 @@ use crate::model::{FleetData, FleetHost, FleetProgram, HOSTS_MAX, POINTS_MAX, TO
 /// for a minute every host that just started.
 const RATE: &str = "1m";
 
+/// Per host: the sum of its programs per job, the largest job's (a host
+/// scraped by two jobs is not counted twice).
 fn cpu_by_host() -> String {
-    format!("sum by (instance) (irate(bpfscope_program_run_time_seconds_total[{RATE}]))")
+    format!(
+        "max by (instance) (sum by (instance, job) \
+         (irate(bpfscope_program_run_time_seconds_total[{RATE}])))"
+    )
 }
 
 fn top_cpu() -> String {
@@ -31,8 +36,12 @@ fn top_cpu() -> String {
 #[must_use]
 pub fn queries() -> Vec<String> {
     vec![
-        "max by (instance) (up) and on (instance) \
-         count by (instance) (last_over_time(bpfscope_build_info[1h]))"
+        // Whether bpfscope's own scrape of each host worked (not another
+        // exporter's on the same instance); 0 for one Prometheus stopped
+        // scraping (its `up` gone) but that reported within the hour.
+        "max by (instance) (up and on (instance, job) \
+         last_over_time(bpfscope_build_info[1h])) or on (instance) \
+         (0 * count by (instance) (last_over_time(bpfscope_build_info[1h])))"
             .to_owned(),
         cpu_by_host(),
         "max by (instance) (bpfscope_programs)".to_owned(),
@@ -52,9 +61,22 @@ fn label<'a>(series: &'a Series, name: &str) -> &'a str {
     series.labels.get(name).map_or("", String::as_str)
 }
 
-/// Asks Prometheus for the fleet over the last `window_secs`.
-pub fn gather(client: &Client, window_secs: u64, now: SystemTime) -> Result<FleetData, String> {
+/// Asks Prometheus for the fleet over the last `window_secs`; between
+/// queries, stops if `go_on` says so (the window disconnected).
+pub fn gather(
+    client: &Client,
+    window_secs: u64,
+    now: SystemTime,
+    go_on: &dyn Fn() -> bool,
+) -> Result<FleetData, String> {
     let q = queries();
+    let check = || {
+        if go_on() {
+            Ok(())
+        } else {
+            Err("disconnected".to_owned())
+        }
+    };
     // In whole milliseconds, as the query says it: no point after now.
     let end = now
         .duration_since(UNIX_EPOCH)
@@ -79,6 +101,7 @@ pub fn gather(client: &Client, window_secs: u64, now: SystemTime) -> Result<Flee
             },
         );
     }
+    check()?;
     // The series of hosts that were found up or down above.
     for range in client.range(&q[1], end - window, end, step)? {
         let Some(host) = range.labels.get("instance").and_then(|i| hosts.get_mut(i)) else {
@@ -91,11 +114,13 @@ pub fn gather(client: &Client, window_secs: u64, now: SystemTime) -> Result<Flee
             .collect();
         host.cpu = host.series.last().map(|p| p[1]);
     }
+    check()?;
     for count in client.instant(&q[2])? {
         if let Some(host) = hosts.get_mut(label(&count, "instance")) {
             host.programs = Some(count.value.max(0.0) as u64);
         }
     }
+    check()?;
     let mut events: BTreeMap<(String, String), f64> = BTreeMap::new();
     for e in client.instant(&q[4])? {
         events.insert(
@@ -103,6 +128,7 @@ pub fn gather(client: &Client, window_secs: u64, now: SystemTime) -> Result<Flee
             e.value,
         );
     }
+    check()?;
     let mut info: BTreeMap<(String, String), (String, String)> = BTreeMap::new();
     for i in client.instant(&q[5])? {
         info.insert(
@@ -113,6 +139,7 @@ pub fn gather(client: &Client, window_secs: u64, now: SystemTime) -> Result<Flee
             ),
         );
     }
+    check()?;
     for top in client.instant(&q[3])? {
         let Some(host) = hosts.get_mut(label(&top, "instance")) else {
             continue;

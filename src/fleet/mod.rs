@@ -10,6 +10,8 @@
 mod gather;
 mod prometheus;
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 use std::time::{Duration, SystemTime};
 
@@ -36,7 +38,15 @@ pub struct Fleet {
     pub url: String,
     events: Receiver<FleetEvent>,
     control: Sender<Control>,
+    /// Set when the window disconnects: the worker stops between queries.
+    cancel: Arc<AtomicBool>,
     _worker: JoinHandle<()>,
+}
+
+impl Drop for Fleet {
+    fn drop(&mut self) {
+        self.cancel.store(true, Ordering::Relaxed);
+    }
 }
 
 impl std::fmt::Debug for Fleet {
@@ -56,14 +66,20 @@ impl Fleet {
         let url = client.base.clone();
         let (event_tx, events) = bounded(2);
         let (control, control_rx) = bounded(8);
+        let cancel = Arc::new(AtomicBool::new(false));
+        let stopped = Arc::clone(&cancel);
         let worker = std::thread::Builder::new()
             .name("bpfscope-fleet".into())
-            .spawn(move || run(&client, window_secs, &event_tx, &control_rx, &wake))
+            .spawn(move || {
+                let go_on = || !stopped.load(Ordering::Relaxed);
+                run(&client, window_secs, &event_tx, &control_rx, &wake, &go_on);
+            })
             .map_err(|err| format!("cannot start asking Prometheus: {err}"))?;
         Ok(Self {
             url,
             events,
             control,
+            cancel,
             _worker: worker,
         })
     }
@@ -91,9 +107,13 @@ fn run(
     events: &Sender<FleetEvent>,
     control: &Receiver<Control>,
     wake: &Waker,
+    go_on: &dyn Fn() -> bool,
 ) {
     loop {
-        let event = match gather(client, window, SystemTime::now()) {
+        if !go_on() {
+            return;
+        }
+        let event = match gather(client, window, SystemTime::now(), go_on) {
             Ok(data) => FleetEvent::Data(data),
             Err(problem) => FleetEvent::Problem(problem),
         };

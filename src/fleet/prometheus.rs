@@ -13,7 +13,9 @@ use crate::model::FleetTarget;
 /// A request's time, connecting included.
 pub const TIMEOUT: Duration = Duration::from_secs(10);
 /// An answer's size at most.
-const BODY_MAX: u64 = 64 * 1024 * 1024;
+const BODY_MAX: u64 = 16 * 1024 * 1024;
+/// A CA file's size at most.
+const CA_MAX: u64 = 1024 * 1024;
 /// Where Debian and its derivatives keep the system's trusted CAs.
 const SYSTEM_CAS: &str = "/etc/ssl/certs/ca-certificates.crt";
 
@@ -50,6 +52,14 @@ impl Client {
                  for example http://prometheus:9090"
             ));
         }
+        let authority = base.split_once("://").map_or("", |(_, rest)| rest);
+        if authority.split('/').next().is_some_and(|a| a.contains('@')) {
+            return Err(
+                "put the user and password in their fields, not in the URL (the URL is \
+                 remembered, a password never)"
+                    .to_owned(),
+            );
+        }
         let mut roots = Vec::new();
         if let Ok(pem) = std::fs::read(SYSTEM_CAS) {
             roots.extend(certificates(&pem));
@@ -57,7 +67,7 @@ impl Client {
         let ca = target.ca_file.trim();
         if !ca.is_empty() {
             let pem =
-                std::fs::read(ca).map_err(|err| format!("cannot read the CA file {ca}: {err}"))?;
+                read_small(ca).map_err(|err| format!("cannot read the CA file {ca}: {err}"))?;
             let found = certificates(&pem);
             if found.is_empty() {
                 return Err(format!("the CA file {ca} holds no PEM certificate"));
@@ -170,7 +180,7 @@ impl Client {
             .limit(BODY_MAX)
             .read_to_string()
             .map_err(|err| format!("reading Prometheus' answer from {}: {err}", self.base))?;
-        let Ok(json) = serde_json::from_str::<Value>(&body) else {
+        let Ok(mut json) = serde_json::from_str::<Value>(&body) else {
             return Err(format!(
                 "{} answered HTTP {status}, but not as Prometheus' API does: is this the \
                  Prometheus URL (for example http://prometheus:9090)?",
@@ -190,8 +200,8 @@ impl Client {
                 "Prometheus: {kind}: {said}"
             )));
         }
-        json.get("data")
-            .cloned()
+        json.get_mut("data")
+            .map(Value::take)
             .ok_or_else(|| format!("{} answered without data", self.base))
     }
 
@@ -206,6 +216,20 @@ impl Client {
             other => format!("cannot reach {}: {other}", self.base),
         }
     }
+}
+
+/// A regular file of at most [`CA_MAX`] bytes (not a FIFO that would
+/// block, not a device without end).
+fn read_small(path: &str) -> std::io::Result<Vec<u8>> {
+    use std::io::Read as _;
+    let file = std::fs::File::open(path)?;
+    let meta = file.metadata()?;
+    if !meta.is_file() || meta.len() > CA_MAX {
+        return Err(std::io::Error::other("not a PEM file of at most 1 MiB"));
+    }
+    let mut bytes = Vec::new();
+    file.take(CA_MAX).read_to_end(&mut bytes)?;
+    Ok(bytes)
 }
 
 fn certificates(pem: &[u8]) -> Vec<ureq::tls::Certificate<'static>> {

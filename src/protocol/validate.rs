@@ -16,8 +16,13 @@ pub const TEXT_MAX: usize = 4_096;
 pub const PROGRAMS_MAX: usize = 1_000_000;
 /// Most owners one program may list.
 pub const OWNERS_MAX: usize = 4_096;
-/// Most maps one program's facts may list.
-pub const MAPS_MAX: usize = 4_096;
+/// Most maps one program's facts may list: the kernel's own limit
+/// (`MAX_USED_MAPS`) is 64.
+pub const MAPS_MAX: usize = 64;
+/// Longest BTF function name kept (the kernel's `KSYM_NAME_LEN`).
+pub const FULL_NAME_MAX: usize = 512;
+/// Longest map name kept: the kernel's are 16 bytes.
+pub const MAP_NAME_MAX: usize = 64;
 /// The latest wall-clock time accepted: the end of year 9999, the last that
 /// RFC 3339 (and every export) can write.
 const LATEST_WALL_SECS: u64 = 253_402_300_799;
@@ -75,7 +80,7 @@ fn validate_sample(sample: &mut Sample) -> Result<(), ProtocolError> {
     }
     for facts in &mut sample.facts {
         if let Some(name) = &mut facts.full_name {
-            cut(name, TEXT_MAX);
+            cut(name, FULL_NAME_MAX);
         }
         if facts.maps.len() > MAPS_MAX {
             return bad(format!(
@@ -85,7 +90,7 @@ fn validate_sample(sample: &mut Sample) -> Result<(), ProtocolError> {
             ));
         }
         for map in &mut facts.maps {
-            cut(&mut map.name, TEXT_MAX);
+            cut(&mut map.name, MAP_NAME_MAX);
             cut(&mut map.map_type, 64);
         }
     }
@@ -102,7 +107,7 @@ fn validate_sample(sample: &mut Sample) -> Result<(), ProtocolError> {
 fn validate_facts(all: &mut [crate::model::ProgramFacts]) -> Result<(), ProtocolError> {
     for facts in all {
         if let Some(name) = &mut facts.full_name {
-            cut(name, TEXT_MAX);
+            cut(name, FULL_NAME_MAX);
         }
         if facts.maps.len() > MAPS_MAX {
             return Err(ProtocolError::Garbage(format!(
@@ -112,7 +117,7 @@ fn validate_facts(all: &mut [crate::model::ProgramFacts]) -> Result<(), Protocol
             )));
         }
         for map in &mut facts.maps {
-            cut(&mut map.name, TEXT_MAX);
+            cut(&mut map.name, MAP_NAME_MAX);
             cut(&mut map.map_type, 64);
         }
     }

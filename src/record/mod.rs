@@ -8,12 +8,12 @@
 //! MAGIC (13 bytes)  format version (u32 LE)  header length (u32 LE)  header (postcard)
 //! block: compressed length (u32 LE), one zstd frame (with its checksum)
 //! block …
-//! end mark: 0 (u32 LE), when the recorder finished
+//! end mark, when the recorder finished: 0 (u32 LE), "END!", blocks (u64 LE)
 //! ```
 //!
 //! The recorder ends a block every few seconds ([`FLUSH_EVERY`]) and
-//! flushes it to the file, so a killed recorder or a full disk loses at
-//! most the block being written: a reader loads every whole block and says
+//! flushes it to the file (no fsync), so a killed recorder or a full disk
+//! loses at most the block being written: a reader loads every whole block and says
 //! where the file stops. Every byte read is untrusted, as from the helper:
 //! lengths are bounded, memory grows only with bytes that arrived, and a
 //! damaged block stops the reading with a message, never a panic.
@@ -31,14 +31,19 @@ pub use write::Recorder;
 /// The first bytes of every recording: not text (0x89), and the line ends
 /// and ^Z catch a file mangled by a text-mode transfer, as PNG does.
 pub const MAGIC: &[u8; 13] = b"\x89BPFSCOPE\r\n\x1a\n";
+/// After the end mark's zero length: four zero bytes alone (a zeroed
+/// region of a damaged file) are not an end.
+pub const END_MAGIC: &[u8; 4] = b"END!";
 /// Bumped whenever the layout changes incompatibly.
 pub const FORMAT_VERSION: u32 = 1;
 /// The header's size at most.
 pub const HEADER_MAX: u32 = 64 * 1024;
 /// A block's compressed size at most.
 pub const BLOCK_MAX: u32 = 128 << 20;
-/// A block's decompressed size at most: two whole frames of the largest.
-pub const BLOCK_RAW_MAX: u64 = 2 * crate::protocol::MAX_FRAME_BYTES as u64;
+/// A block's decompressed size at most: the target and one whole frame of
+/// the largest past it (the writer ends a block before a frame would
+/// cross the target).
+pub const BLOCK_RAW_MAX: u64 = BLOCK_TARGET as u64 + crate::protocol::MAX_FRAME_BYTES as u64 + 4;
 /// A block ends at least this often.
 pub const FLUSH_EVERY: Duration = Duration::from_secs(5);
 /// … or when this many bytes of frames wait in it.

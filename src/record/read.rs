@@ -6,7 +6,7 @@
 use std::io::{self, Read};
 use std::time::SystemTime;
 
-use super::{BLOCK_MAX, BLOCK_RAW_MAX, FORMAT_VERSION, HEADER_MAX, Header, MAGIC};
+use super::{BLOCK_MAX, BLOCK_RAW_MAX, END_MAGIC, FORMAT_VERSION, HEADER_MAX, Header, MAGIC};
 use crate::model::SourceEvent;
 use crate::protocol::{Frame, MAX_FRAME_BYTES, PROTOCOL_VERSION, decode_payload, validate};
 
@@ -32,6 +32,8 @@ pub struct RecordingReader<R> {
     block: Vec<u8>,
     at: usize,
     blocks: u64,
+    /// Where the block being read starts in the file.
+    block_at: u64,
     greeted: bool,
     last_sample: Option<SystemTime>,
     done: bool,
@@ -112,6 +114,7 @@ impl<R: Read> RecordingReader<R> {
             block: Vec::new(),
             at: 0,
             blocks: 0,
+            block_at: 0,
             greeted: false,
             last_sample: None,
             done: false,
@@ -174,8 +177,7 @@ impl<R: Read> RecordingReader<R> {
         }
         let len = u32::from_le_bytes(prefix);
         if len == 0 {
-            // The end mark: the recorder finished.
-            return Ok(false);
+            return self.end_mark(start).map(|()| false);
         }
         if len > BLOCK_MAX {
             return Err(format!(
@@ -194,8 +196,12 @@ impl<R: Read> RecordingReader<R> {
             format!("block {block} at byte {start} is damaged ({err})")
         };
         let mut raw = Vec::new();
-        zstd::stream::read::Decoder::new(&compressed[..])
-            .map_err(|err| damaged(&err))?
+        let mut decoder =
+            zstd::stream::read::Decoder::new(&compressed[..]).map_err(|err| damaged(&err))?;
+        // bpfscope writes at level 3 (windows of 2^21 bytes at most): a
+        // frame that asks for more memory is not one of its own.
+        decoder.window_log_max(23).map_err(|err| damaged(&err))?;
+        decoder
             .take(BLOCK_RAW_MAX + 1)
             .read_to_end(&mut raw)
             .map_err(|err| damaged(&err))?;
@@ -204,16 +210,48 @@ impl<R: Read> RecordingReader<R> {
         }
         self.offset += 4 + u64::from(len);
         self.blocks = block;
+        self.block_at = start;
         self.block = raw;
         self.at = 0;
         Ok(true)
     }
 
+    /// Checks the end mark after its zero length: the magic, the count of
+    /// blocks read, and nothing after it.
+    fn end_mark(&mut self, start: u64) -> Result<(), String> {
+        let mut mark = [0u8; 12];
+        let got = read_up_to(&mut self.input, &mut mark).map_err(|err| err.to_string())?;
+        let blocks = u64::from_le_bytes([
+            mark[4], mark[5], mark[6], mark[7], mark[8], mark[9], mark[10], mark[11],
+        ]);
+        if got < mark.len() {
+            return Err(format!(
+                "the recording stops at byte {start}, inside its end mark (after block {})",
+                self.blocks
+            ));
+        }
+        if &mark[..4] != END_MAGIC || blocks != self.blocks {
+            return Err(format!(
+                "the recording is damaged at byte {start}, after block {} (zeroed or \
+                 overwritten bytes where a block or the end mark should be)",
+                self.blocks
+            ));
+        }
+        let mut more = [0u8; 1];
+        if read_up_to(&mut self.input, &mut more).map_err(|err| err.to_string())? > 0 {
+            return Err(format!(
+                "the recording has bytes after its end mark (at byte {})",
+                start + 16
+            ));
+        }
+        Ok(())
+    }
+
     /// The next frame of the block, checked as the helper's are.
     fn frame(&mut self) -> Result<SourceEvent, String> {
-        let block = self.blocks;
+        let (block, at) = (self.blocks, self.block_at);
         let rest = &self.block[self.at..];
-        let damaged = |what: &str| format!("block {block} is damaged ({what})");
+        let damaged = |what: &str| format!("block {block} at byte {at} is damaged ({what})");
         let len = rest
             .get(..4)
             .map(|p| u32::from_le_bytes([p[0], p[1], p[2], p[3]]))

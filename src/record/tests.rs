@@ -138,3 +138,23 @@ fn what_is_not_a_recording_of_this_format_is_refused_in_words() {
     let err = RecordingReader::new(&MAGIC[..]).unwrap_err();
     assert!(err.contains("ends inside its header"), "{err}");
 }
+
+#[test]
+fn zeroed_bytes_are_not_an_end_and_nothing_may_follow_the_end_mark() {
+    let whole = recording(4, 2);
+    let (all, stopped) = read_all(&whole);
+    assert_eq!(stopped, None);
+    // The end mark replaced by zeros, as a crash can leave a file's tail.
+    let mut zeroed = whole.clone();
+    let at = zeroed.len() - 16;
+    zeroed[at..].fill(0);
+    let (events, stopped) = read_all(&zeroed);
+    assert_eq!(events, all, "every block still reads");
+    let why = stopped.expect("a message");
+    assert!(why.contains("damaged at byte"), "{why}");
+    // Bytes after the end mark.
+    let mut longer = whole;
+    longer.extend_from_slice(b"trailing");
+    let why = read_all(&longer).1.expect("a message");
+    assert!(why.contains("bytes after its end mark"), "{why}");
+}

@@ -5,7 +5,7 @@
 use std::io::{self, Write};
 use std::time::{Instant, SystemTime};
 
-use super::{BLOCK_TARGET, FLUSH_EVERY, FORMAT_VERSION, Header, MAGIC};
+use super::{BLOCK_TARGET, END_MAGIC, FLUSH_EVERY, FORMAT_VERSION, Header, MAGIC};
 use crate::model::SourceEvent;
 use crate::protocol::{Frame, MAX_FRAME_BYTES, PROTOCOL_VERSION, encode, sample_frames};
 
@@ -22,6 +22,11 @@ pub struct Recorder<W: Write> {
     block: Vec<u8>,
     started: Option<Instant>,
     header_written: bool,
+    /// A write failed: nothing more is written (a retried block would
+    /// follow its own partial bytes).
+    failed: bool,
+    /// Blocks written, said in the end mark.
+    blocks: u64,
     /// Bytes written to `out`, and samples recorded.
     pub written: u64,
     pub samples: u64,
@@ -37,6 +42,8 @@ impl<W: Write> Recorder<W> {
             block: Vec::with_capacity(BLOCK_TARGET),
             started: None,
             header_written: false,
+            failed: false,
+            blocks: 0,
             written: 0,
             samples: 0,
         }
@@ -65,11 +72,41 @@ impl<W: Write> Recorder<W> {
                 self.samples += 1;
                 sample_frames(sample, MAX_FRAME_BYTES).map_err(io::Error::other)?
             }
+            // Facts in frames of the protocol's size, as for a sample's.
+            SourceEvent::Facts(facts) => {
+                let mut frames = sample_frames(
+                    crate::model::Sample {
+                        taken_at: SystemTime::UNIX_EPOCH,
+                        boottime_ns: 0,
+                        period: std::time::Duration::ZERO,
+                        programs: Vec::new(),
+                        facts,
+                        links: None,
+                        owners_read_ns: None,
+                        pass_ns: 0,
+                    },
+                    MAX_FRAME_BYTES,
+                )
+                .map_err(io::Error::other)?;
+                match frames.pop() {
+                    // The carrier of the facts, or the facts whole.
+                    Some(Frame::Sample(carrier)) if !carrier.facts.is_empty() => {
+                        frames.push(Frame::Facts(carrier.facts));
+                    }
+                    Some(Frame::Sample(_)) | None => {}
+                    Some(other) => frames.push(other),
+                }
+                frames
+            }
             other => vec![Frame::from(other)],
         };
         for frame in &frames {
-            self.block
-                .extend_from_slice(&encode(frame).map_err(io::Error::other)?);
+            let bytes = encode(frame).map_err(io::Error::other)?;
+            // A block never grows past its target by more than one frame.
+            if !self.block.is_empty() && self.block.len() + bytes.len() > BLOCK_TARGET {
+                self.end_block()?;
+            }
+            self.block.extend_from_slice(&bytes);
         }
         let started = *self.started.get_or_insert_with(Instant::now);
         if self.block.len() >= BLOCK_TARGET || started.elapsed() >= FLUSH_EVERY {
@@ -95,20 +132,35 @@ impl<W: Write> Recorder<W> {
     pub fn finish(&mut self) -> io::Result<()> {
         self.end_block()?;
         if self.header_written {
-            self.out.write_all(&0u32.to_le_bytes())?;
-            self.written += 4;
+            let mut mark = [0u8; 16];
+            mark[4..8].copy_from_slice(END_MAGIC);
+            mark[8..].copy_from_slice(&self.blocks.to_le_bytes());
+            self.guarded(|out| out.write_all(&mark))?;
+            self.written += mark.len() as u64;
         }
-        self.out.flush()
+        self.guarded(Write::flush)
+    }
+
+    /// Runs a write unless one failed before, and remembers a failure.
+    fn guarded(&mut self, write: impl FnOnce(&mut W) -> io::Result<()>) -> io::Result<()> {
+        if self.failed {
+            return Err(io::Error::other("an earlier write failed"));
+        }
+        let done = write(&mut self.out);
+        self.failed = done.is_err();
+        done
     }
 
     fn header(&mut self, header: &Header) -> io::Result<()> {
         let bytes = postcard::to_stdvec(header).map_err(io::Error::other)?;
         let len = u32::try_from(bytes.len()).map_err(io::Error::other)?;
-        self.out.write_all(MAGIC)?;
-        self.out.write_all(&FORMAT_VERSION.to_le_bytes())?;
-        self.out.write_all(&len.to_le_bytes())?;
-        self.out.write_all(&bytes)?;
-        self.out.flush()?;
+        self.guarded(|out| {
+            out.write_all(MAGIC)?;
+            out.write_all(&FORMAT_VERSION.to_le_bytes())?;
+            out.write_all(&len.to_le_bytes())?;
+            out.write_all(&bytes)?;
+            out.flush()
+        })?;
         self.written += (MAGIC.len() + 8 + bytes.len()) as u64;
         self.header_written = true;
         Ok(())
@@ -130,9 +182,12 @@ impl<W: Write> Recorder<W> {
         encoder.write_all(&self.block)?;
         let compressed = encoder.finish()?;
         let len = u32::try_from(compressed.len()).map_err(io::Error::other)?;
-        self.out.write_all(&len.to_le_bytes())?;
-        self.out.write_all(&compressed)?;
-        self.out.flush()?;
+        self.guarded(|out| {
+            out.write_all(&len.to_le_bytes())?;
+            out.write_all(&compressed)?;
+            out.flush()
+        })?;
+        self.blocks += 1;
         self.written += 4 + compressed.len() as u64;
         self.block.clear();
         if self.block.capacity() > 2 * BLOCK_TARGET {

@@ -18,27 +18,32 @@ pub fn connect_dialog_ui(
         .open(&mut open)
         .show(ctx, |ui| {
             ui.label("The fleet view asks Prometheus for every host that runs `bpfscope serve`.");
-            egui::Grid::new("connect_fields")
+            // Enter in one of the fields connects, not Enter anywhere.
+            let entered = egui::Grid::new("connect_fields")
                 .num_columns(2)
                 .show(ui, |ui| {
                     let target = &mut dialog.target;
-                    field(ui, "URL", &mut target.url, "http://prometheus:9090", false);
-                    field(ui, "User", &mut target.user, "optional", false);
-                    field(ui, "Password", &mut target.password, "", true);
-                    field(
-                        ui,
-                        "CA file",
-                        &mut target.ca_file,
-                        "optional PEM, besides the system's",
-                        false,
-                    );
-                });
+                    let fields = [
+                        field(ui, "URL", &mut target.url, "http://prometheus:9090", false),
+                        field(ui, "User", &mut target.user, "optional", false),
+                        field(ui, "Password", &mut target.password, "", true),
+                        field(
+                            ui,
+                            "CA file",
+                            &mut target.ca_file,
+                            "optional PEM, besides the system's",
+                            false,
+                        ),
+                    ];
+                    fields.iter().any(egui::Response::lost_focus)
+                        && ui.input(|i| i.key_pressed(egui::Key::Enter))
+                })
+                .inner;
             if let Some(error) = &dialog.error {
                 ui.colored_label(ui.visuals().error_fg_color, error);
             }
             ui.horizontal(|ui| {
-                let enter = ui.input(|i| i.key_pressed(egui::Key::Enter));
-                if ui.button("Connect").clicked() || enter {
+                if ui.button("Connect").clicked() || entered {
                     commands.push(Command::Fleet(FleetCommand::Connect(dialog.target.clone())));
                 }
                 if ui.button("Cancel").clicked() {
@@ -51,15 +56,23 @@ pub fn connect_dialog_ui(
     }
 }
 
-fn field(ui: &mut egui::Ui, name: &str, text: &mut String, hint: &str, password: bool) {
+fn field(
+    ui: &mut egui::Ui,
+    name: &str,
+    text: &mut String,
+    hint: &str,
+    password: bool,
+) -> egui::Response {
     let label = ui.label(name);
-    ui.add(
-        egui::TextEdit::singleline(text)
-            .id(egui::Id::unique(("connect", name)))
-            .hint_text(hint)
-            .password(password)
-            .desired_width(340.0),
-    )
-    .labelled_by(label.id);
+    let response = ui
+        .add(
+            egui::TextEdit::singleline(text)
+                .id(egui::Id::unique(("connect", name)))
+                .hint_text(hint)
+                .password(password)
+                .desired_width(340.0),
+        )
+        .labelled_by(label.id);
     ui.end_row();
+    response
 }
