@@ -214,7 +214,7 @@ impl super::BpfScopeApp {
             })
             .find(|p| !p.exists())
             .unwrap_or_else(|| home.join(format!("{name}-last.bpfscope")));
-        let (facts, links) = self.store.live().catalog_snapshot();
+        let (facts, links) = self.store.live().catalog().snapshot();
         let mut opening = vec![SourceEvent::Hello(info)];
         // In frames of a bounded size, as a source sends them.
         for chunk in facts.chunks(1_000) {

@@ -54,17 +54,9 @@ impl Printing {
 
     /// Takes one event: notices and problems to stderr, a period printed.
     pub fn take(&mut self, event: SourceEvent) -> io::Result<Flow> {
-        use crate::export::terminal_safe;
+        crate::export::report_on_stderr(&event);
         match event {
-            SourceEvent::Hello(info) => {
-                for notice in &info.notices {
-                    eprintln!("bpfscope: {}", terminal_safe(notice));
-                }
-            }
-            SourceEvent::Warning(message) => {
-                eprintln!("bpfscope: warning: {}", terminal_safe(&message));
-            }
-            SourceEvent::Error(message) => eprintln!("bpfscope: {}", terminal_safe(&message)),
+            SourceEvent::Hello(_) | SourceEvent::Warning(_) | SourceEvent::Error(_) => {}
             SourceEvent::Facts(mut facts) => {
                 facts.truncate(FACTS_AHEAD.saturating_sub(self.ahead));
                 self.ahead += facts.len();

@@ -8,7 +8,7 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use crate::export::terminal_safe;
-use crate::model::{Interval, SourceEvent};
+use crate::model::Interval;
 use crate::record::{Recorder, host_name};
 use crate::sampler::SamplerConfig;
 use crate::source::HelperLaunch;
@@ -79,18 +79,7 @@ pub fn record_command(args: &RecordArgs, launch: HelperLaunch) -> ExitCode {
             }
             continue;
         };
-        match &event {
-            SourceEvent::Warning(message) => {
-                eprintln!("bpfscope: warning: {}", terminal_safe(message));
-            }
-            SourceEvent::Error(message) => eprintln!("bpfscope: {}", terminal_safe(message)),
-            SourceEvent::Hello(info) => {
-                for notice in &info.notices {
-                    eprintln!("bpfscope: {}", terminal_safe(notice));
-                }
-            }
-            SourceEvent::Sample(_) | SourceEvent::Facts(_) => {}
-        }
+        crate::export::report_on_stderr(&event);
         if let Err(err) = recorder.record(event) {
             break written_wrong(&shown, &err);
         }

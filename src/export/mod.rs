@@ -18,7 +18,7 @@ mod terminal;
 mod window;
 
 pub use crate::model::rfc3339;
-pub use terminal::{TerminalSafeWriter, is_unsafe_for_terminal, terminal_safe};
+pub use terminal::{TerminalSafeWriter, is_unsafe_for_terminal, report_on_stderr, terminal_safe};
 pub use window::{write_history, write_snapshot};
 
 /// What is known of a program beyond its counters, for a record.

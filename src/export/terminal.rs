@@ -14,6 +14,25 @@ pub fn is_unsafe_for_terminal(c: char) -> bool {
     crate::model::is_hidden_or_control(c)
 }
 
+/// What a headless command says of a source's event on stderr: the
+/// Hello's notices, warnings and errors, terminal-safe; nothing of samples
+/// and facts.
+pub fn report_on_stderr(event: &crate::model::SourceEvent) {
+    use crate::model::SourceEvent;
+    match event {
+        SourceEvent::Hello(info) => {
+            for notice in &info.notices {
+                eprintln!("bpfscope: {}", terminal_safe(notice));
+            }
+        }
+        SourceEvent::Warning(message) => {
+            eprintln!("bpfscope: warning: {}", terminal_safe(message));
+        }
+        SourceEvent::Error(message) => eprintln!("bpfscope: {}", terminal_safe(message)),
+        SourceEvent::Sample(_) | SourceEvent::Facts(_) => {}
+    }
+}
+
 /// `text` with every character [`is_unsafe_for_terminal`] escaped as
 /// `\u{…}`.
 #[must_use]

@@ -249,7 +249,7 @@ impl<R: Read> FrameReader<R> {
 }
 
 /// Fills `buf` as far as the input allows; the count read (short at EOF).
-fn read_up_to<R: Read>(input: &mut R, buf: &mut [u8]) -> io::Result<usize> {
+pub fn read_up_to<R: Read>(input: &mut R, buf: &mut [u8]) -> io::Result<usize> {
     let mut filled = 0;
     while filled < buf.len() {
         match input.read(&mut buf[filled..]) {

@@ -3,12 +3,14 @@
 //! recorder writes. A file that stops or is damaged gives every event of
 //! the whole blocks before, then why it stopped.
 
-use std::io::{self, Read};
+use std::io::Read;
 use std::time::SystemTime;
 
 use super::{BLOCK_MAX, BLOCK_RAW_MAX, END_MAGIC, FORMAT_VERSION, HEADER_MAX, Header, MAGIC};
 use crate::model::SourceEvent;
-use crate::protocol::{Frame, MAX_FRAME_BYTES, PROTOCOL_VERSION, decode_payload, validate};
+use crate::protocol::{
+    Frame, MAX_FRAME_BYTES, PROTOCOL_VERSION, decode_payload, read_up_to, validate,
+};
 
 /// What reading gives next.
 #[derive(Debug)]
@@ -37,20 +39,6 @@ pub struct RecordingReader<R> {
     greeted: bool,
     last_sample: Option<SystemTime>,
     done: bool,
-}
-
-/// Fills `buf` as far as the input allows; the count read.
-fn read_up_to<R: Read>(input: &mut R, buf: &mut [u8]) -> io::Result<usize> {
-    let mut filled = 0;
-    while filled < buf.len() {
-        match input.read(&mut buf[filled..]) {
-            Ok(0) => break,
-            Ok(n) => filled += n,
-            Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
-            Err(err) => return Err(err),
-        }
-    }
-    Ok(filled)
 }
 
 impl<R: Read> RecordingReader<R> {

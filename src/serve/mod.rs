@@ -19,7 +19,6 @@ pub use exposition::{Exposition, ProgramLine};
 pub use http::Endpoint;
 pub use web::WebConfig;
 
-use crate::export::terminal_safe;
 use crate::model::{Catalog, Interval, ProgramKey, SourceEvent};
 use crate::sampler::{Sampler, SamplerConfig};
 use crate::source::{HelperLaunch, Source};
@@ -165,16 +164,9 @@ fn watch(
             }
             continue;
         };
+        crate::export::report_on_stderr(&event);
         match event {
-            SourceEvent::Hello(info) => {
-                for notice in &info.notices {
-                    eprintln!("bpfscope: {}", terminal_safe(notice));
-                }
-            }
-            SourceEvent::Warning(message) => {
-                eprintln!("bpfscope: warning: {}", terminal_safe(&message));
-            }
-            SourceEvent::Error(message) => eprintln!("bpfscope: {}", terminal_safe(&message)),
+            SourceEvent::Hello(_) | SourceEvent::Warning(_) | SourceEvent::Error(_) => {}
             SourceEvent::Facts(facts) => catalog.add_facts(facts),
             SourceEvent::Sample(mut sample) => {
                 catalog.absorb(&mut sample);

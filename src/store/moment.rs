@@ -113,16 +113,10 @@ pub struct Moment {
 }
 
 impl Moment {
-    /// What this moment knows of facts and links (see
-    /// [`Catalog::snapshot`]).
+    /// The facts and links this moment knows.
     #[must_use]
-    pub fn catalog_snapshot(
-        &self,
-    ) -> (
-        Vec<crate::model::ProgramFacts>,
-        Option<Vec<crate::model::LinkFacts>>,
-    ) {
-        self.catalog.snapshot()
+    pub fn catalog(&self) -> &Catalog {
+        &self.catalog
     }
 
     /// Keeps at most `limit` unloaded programs (the newest ones).
