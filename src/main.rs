@@ -24,6 +24,10 @@ struct Cli {
     /// installed one, /usr/libexec/bpfscope/bpfscope-sampler).
     #[arg(long, value_name = "PATH", global = true, value_parser = absolute_path)]
     helper: Option<PathBuf>,
+    /// A recording to replay in the window (`bpfscope record`, or Record in
+    /// the window).
+    #[arg(value_name = "FILE")]
+    file: Option<PathBuf>,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -71,7 +75,7 @@ fn main() -> ExitCode {
         Some(Command::Sample(args)) => sample_command(&args, launch),
         Some(Command::Serve(args)) => serve_command(&args, launch),
         Some(Command::Record(args)) => record_command(&args, launch),
-        None => window(cli.interval, launch),
+        None => window(cli.interval, cli.file, launch),
     }
 }
 
@@ -79,7 +83,7 @@ fn main() -> ExitCode {
 const ICON_PNG: &[u8] =
     include_bytes!("../icons/hicolor/128x128/apps/io.github.bpfscope.BpfScope.png");
 
-fn window(interval: Option<Interval>, launch: HelperLaunch) -> ExitCode {
+fn window(interval: Option<Interval>, file: Option<PathBuf>, launch: HelperLaunch) -> ExitCode {
     let mut viewport = eframe::egui::ViewportBuilder::default()
         .with_title("bpfscope")
         .with_app_id(bpfscope::APP_ID)
@@ -104,11 +108,21 @@ fn window(interval: Option<Interval>, launch: HelperLaunch) -> ExitCode {
         options,
         Box::new(move |cc| {
             close_on_signals(&cc.egui_ctx);
-            Ok(Box::new(BpfScopeApp::new(
-                cc,
-                interval,
-                move |interval, waker| Source::start(interval, waker, launch),
-            )))
+            let live = move |interval, waker| Source::start(interval, waker, launch.clone());
+            let mut app = match file {
+                // A recording is said on stderr too when it cannot be
+                // replayed; the window says it and offers File → Open….
+                Some(file) => BpfScopeApp::new(cc, interval, |_, waker| {
+                    let source = Source::replay(&file, waker);
+                    if let Some(problem) = source.problem() {
+                        eprintln!("bpfscope: {}", bpfscope::export::terminal_safe(problem));
+                    }
+                    source
+                }),
+                None => BpfScopeApp::new(cc, interval, &live),
+            };
+            app.set_live_start(Box::new(live));
+            Ok(Box::new(app))
         }),
     );
     // The app (and with it the sampler and the statistics) is gone by now.

@@ -1,13 +1,17 @@
-//! The system's save dialog (an XDG portal through rfd), on a thread of its
-//! own so the window keeps drawing while it is open.
+//! The system's file dialogs (an XDG portal through rfd), on a thread of
+//! their own so the window keeps drawing while one is open: where to save
+//! an export, which recording to open.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, bounded};
 use eframe::egui;
 
-use crate::view::ExportDialog;
+use crate::view::{ExportDialog, OpenDialog};
+
+/// What a dialog that never opened says.
+const NO_PORTAL: &str = "No system file dialog is available here; type the path instead.";
 
 /// A file dialog that is open, and when it was opened.
 #[derive(Debug)]
@@ -16,32 +20,29 @@ pub struct Browse {
     started: Instant,
 }
 
+/// What the user chose in a dialog.
+enum Answer {
+    Chosen(PathBuf),
+    Cancelled,
+    /// It closed at once: no portal.
+    Unavailable,
+}
+
 impl Browse {
-    /// Opens the dialog at the dialog's current path.
-    pub fn open(ctx: &egui::Context, dialog: &mut ExportDialog) -> Option<Self> {
-        let (tx, rx) = bounded(1);
+    /// The save dialog, at the export dialog's current path.
+    pub fn save(ctx: &egui::Context, dialog: &mut ExportDialog) -> Option<Self> {
         let start = PathBuf::from(&dialog.path);
-        let ctx = ctx.clone();
-        let spawned = std::thread::Builder::new()
-            .name("bpfscope-file-dialog".to_owned())
-            .spawn(move || {
-                let mut file = rfd::FileDialog::new().add_filter("CSV", &["csv"]);
-                if let Some(dir) = start.parent() {
-                    file = file.set_directory(dir);
-                }
-                if let Some(name) = start.file_name() {
-                    file = file.set_file_name(name.to_string_lossy());
-                }
-                let _ = tx.send(file.save_file()); // the window may be gone
-                ctx.request_repaint();
-            });
-        match spawned {
-            Ok(_) => {
+        let mut file = rfd::FileDialog::new().add_filter("CSV", &["csv"]);
+        if let Some(dir) = start.parent() {
+            file = file.set_directory(dir);
+        }
+        if let Some(name) = start.file_name() {
+            file = file.set_file_name(name.to_string_lossy());
+        }
+        match Self::spawn(ctx, move || file.save_file()) {
+            Ok(browse) => {
                 dialog.browsing = true;
-                Some(Self {
-                    answer: rx,
-                    started: Instant::now(),
-                })
+                Some(browse)
             }
             Err(err) => {
                 dialog.note = Some(format!("cannot open a file dialog: {err}"));
@@ -50,25 +51,87 @@ impl Browse {
         }
     }
 
-    /// Takes the dialog's answer into `dialog`; whether it has come.
+    /// The open dialog, for a recording, in `dir`.
+    pub fn pick_recording(
+        ctx: &egui::Context,
+        dialog: &mut OpenDialog,
+        dir: &Path,
+    ) -> Option<Self> {
+        let file = rfd::FileDialog::new()
+            .add_filter("bpfscope recording", &["bpfscope"])
+            .set_directory(dir);
+        match Self::spawn(ctx, move || file.pick_file()) {
+            Ok(browse) => {
+                dialog.browsing = true;
+                Some(browse)
+            }
+            Err(err) => {
+                dialog.note = Some(format!("cannot open a file dialog: {err}"));
+                None
+            }
+        }
+    }
+
+    fn spawn(
+        ctx: &egui::Context,
+        show: impl FnOnce() -> Option<PathBuf> + Send + 'static,
+    ) -> std::io::Result<Self> {
+        let (tx, rx) = bounded(1);
+        let ctx = ctx.clone();
+        std::thread::Builder::new()
+            .name("bpfscope-file-dialog".to_owned())
+            .spawn(move || {
+                let _ = tx.send(show()); // the window may be gone
+                ctx.request_repaint();
+            })?;
+        Ok(Self {
+            answer: rx,
+            started: Instant::now(),
+        })
+    }
+
+    fn answer(&self) -> Option<Answer> {
+        let answer = self.answer.try_recv().ok()?;
+        Some(match answer {
+            Some(path) => Answer::Chosen(path),
+            None if self.started.elapsed() < Duration::from_millis(500) => Answer::Unavailable,
+            None => Answer::Cancelled,
+        })
+    }
+
+    /// Takes the save dialog's answer into `dialog`; whether it has come.
     pub fn poll(&self, dialog: &mut ExportDialog) -> bool {
-        let Ok(answer) = self.answer.try_recv() else {
+        let Some(answer) = self.answer() else {
             return false;
         };
         match answer {
-            Some(path) => {
+            Answer::Chosen(path) => {
                 dialog.path = path.display().to_string();
                 dialog.note = None;
             }
-            // A dialog that "closes" at once never opened: no portal.
-            None if self.started.elapsed() < Duration::from_millis(500) => {
-                dialog.note = Some(
-                    "No system file dialog is available here; type the path instead.".to_owned(),
-                );
-            }
-            None => {}
+            Answer::Unavailable => dialog.note = Some(NO_PORTAL.to_owned()),
+            Answer::Cancelled => {}
         }
         dialog.browsing = false;
         true
+    }
+
+    /// Takes the open dialog's answer: the recording chosen, if one was;
+    /// `None` while the dialog is open.
+    pub fn poll_open(&self, dialog: &mut OpenDialog) -> Option<Option<PathBuf>> {
+        let answer = self.answer()?;
+        dialog.browsing = false;
+        Some(match answer {
+            Answer::Chosen(path) => {
+                dialog.path = path.display().to_string();
+                dialog.note = None;
+                Some(path)
+            }
+            Answer::Unavailable => {
+                dialog.note = Some(NO_PORTAL.to_owned());
+                None
+            }
+            Answer::Cancelled => None,
+        })
     }
 }

@@ -27,6 +27,9 @@ impl BpfScopeApp {
             }
             Command::PlotCursor => self.selection.plot_cursor(),
             Command::ClearSelection => self.selection.selected.clear(),
+            Command::TogglePause if self.is_replay() => {
+                self.replay_command(crate::model::ReplayCommand::PlayPause);
+            }
             Command::TogglePause => {
                 if self.store.is_paused() {
                     self.store.resume();
@@ -45,7 +48,14 @@ impl BpfScopeApp {
                 self.fleet_window_changed();
             }
             Command::Fleet(command) => self.run_fleet(ctx, command),
+            Command::ToggleRecording if self.is_replay() => {}
             Command::ToggleRecording => self.toggle_recording(),
+            Command::OpenRecordingDialog => self.open_dialog(ctx, false),
+            Command::BrowseRecording => self.open_dialog(ctx, true),
+            Command::CloseOpenDialog => self.close_open_dialog(),
+            Command::OpenRecording(path) => self.open_recording(ctx, &path),
+            Command::WatchThisMachine => self.watch_this_machine(ctx),
+            Command::Replay(command) => self.replay_command(command),
             Command::SetCpuMode(mode) => self.settings.cpu_mode = mode,
             Command::FocusFilter => self.focus_filter = true,
             Command::OpenExport => {
@@ -61,7 +71,7 @@ impl BpfScopeApp {
             }
             Command::Browse => {
                 if let Some(dialog) = self.export.as_mut().filter(|d| !d.browsing) {
-                    self.browse = Browse::open(ctx, dialog);
+                    self.browse = Browse::save(ctx, dialog);
                 }
             }
             Command::Export(path, kind) => self.export_to(&path, kind),

@@ -13,6 +13,11 @@ impl BpfScopeApp {
     pub(super) fn layout_ui(&mut self, ui: &mut egui::Ui) {
         self.bars_ui(ui);
         self.status_bar_ui(ui);
+        if let Some(timeline) = self.source.timeline() {
+            egui::Panel::bottom("timeline").show(ui, |ui| {
+                ui::timeline_ui(ui, timeline, &mut self.commands);
+            });
+        }
         let pane = self.details_ui(ui);
         if self.settings.view == MainView::Fleet {
             self.fleet_ui(ui);
@@ -24,6 +29,9 @@ impl BpfScopeApp {
         }
         if let Some(dialog) = &mut self.fleet.dialog {
             ui::connect_dialog_ui(ui.ctx(), dialog, &mut self.commands);
+        }
+        if let Some(dialog) = &mut self.replay.dialog {
+            ui::open_dialog_ui(ui.ctx(), dialog, &mut self.commands);
         }
     }
 
@@ -39,6 +47,7 @@ impl BpfScopeApp {
                 (
                     paused,
                     self.recording.as_ref().map(|r| r.progress("recording")),
+                    self.source.timeline().is_some(),
                 ),
                 &mut self.commands,
             );
@@ -58,7 +67,7 @@ impl BpfScopeApp {
     }
 
     fn status_bar_ui(&mut self, ui: &mut egui::Ui) {
-        let divisor = self.settings.cpu_mode.divisor(self.online_cpus);
+        let divisor = self.settings.cpu_mode.divisor(self.cpus());
         let store = &self.store;
         egui::Panel::bottom("status_bar").show(ui, |ui| {
             ui::status_bar_ui(
@@ -81,6 +90,7 @@ impl BpfScopeApp {
                         Status::Waiting(_) | Status::Stopped { .. } => None,
                     },
                     over_threshold: self.derived.over_threshold(),
+                    replay: self.source.timeline(),
                 },
             );
         });
@@ -106,7 +116,7 @@ impl BpfScopeApp {
             owners: details.map_or(&[][..], |d| d.list.as_slice()),
             user: details.and_then(|d| d.user.as_deref()),
             clock: self.store.clock(),
-            online_cpus: self.online_cpus,
+            online_cpus: self.cpus(),
             cpu_mode: self.settings.cpu_mode,
             owners_age: self.store.shown().owners_age(),
         };
@@ -132,6 +142,7 @@ impl BpfScopeApp {
     /// The table and plots, or the breakdown; `pane` whether the details
     /// pane is beside them.
     fn central_ui(&mut self, ui: &mut egui::Ui, pane: bool) {
+        let cpus = self.cpus();
         let settings = &self.settings;
         let store = &self.store;
         let diffs = self.derived.diffs();
@@ -156,7 +167,7 @@ impl BpfScopeApp {
                         breakdown,
                         store.latest_boottime_ns(),
                         settings.plot_window,
-                        settings.cpu_mode.divisor(self.online_cpus),
+                        settings.cpu_mode.divisor(cpus),
                         settings.cpu_mode,
                         settings.show_own,
                     );
@@ -203,7 +214,7 @@ impl BpfScopeApp {
                     cursor: self.selection.cursor,
                     scroll_to_cursor: std::mem::take(&mut self.selection.scroll_to_cursor),
                     sort: settings.sort,
-                    online_cpus: self.online_cpus,
+                    online_cpus: cpus,
                     cpu_mode: settings.cpu_mode,
                     max_height: table_height,
                     columns: &columns,
@@ -232,7 +243,7 @@ impl BpfScopeApp {
                             selected: &self.selection.selected,
                             window: settings.plot_window,
                             cpu_mode: settings.cpu_mode,
-                            online_cpus: self.online_cpus,
+                            online_cpus: cpus,
                         },
                     );
                 }

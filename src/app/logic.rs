@@ -64,8 +64,10 @@ impl Procs {
     }
 
     /// Reads the owners' command lines and the user's name when the pane's
-    /// program, its owners or its facts changed.
-    fn refresh_details(&mut self, row: Option<&Row>) {
+    /// program, its owners or its facts changed. `elsewhere`: the host the
+    /// data comes from when it is not this machine, whose `/proc` says
+    /// nothing of it.
+    fn refresh_details(&mut self, row: Option<&Row>, elsewhere: Option<&str>) {
         let Some(row) = row else {
             self.details = None;
             return;
@@ -85,7 +87,10 @@ impl Procs {
             .map(|o| OwnerDetails {
                 pid: o.pid,
                 comm: o.comm.to_string(),
-                cmdline: crate::sys::read_cmdline(o.pid),
+                cmdline: match elsewhere {
+                    Some(host) => format!("(a process of {host}: its command line was not recorded)"),
+                    None => crate::sys::read_cmdline(o.pid),
+                },
             })
             .collect();
         self.details = Some(Details {
@@ -97,6 +102,7 @@ impl Procs {
                 .text
                 .facts
                 .as_ref()
+                .filter(|_| elsewhere.is_none())
                 .and_then(|f| crate::sys::user_name(f.uid)),
         });
     }
@@ -112,7 +118,7 @@ impl Procs {
             (None, _) => "(no owning process)".to_owned(),
             (Some(o), Grouping::Process | Grouping::None) => format!("{} ({})", o.comm, o.pid),
             (Some(o), Grouping::Cgroup) => self.cgroups.get(o).map_or_else(
-                || "(cgroup not read)".to_owned(),
+                || "(cgroup not read here)".to_owned(),
                 |(cgroup, _)| cgroup.clone(),
             ),
         }
@@ -133,6 +139,7 @@ impl BpfScopeApp {
             }
             self.store.push(event);
         }
+        self.replay_intake(ctx);
         self.recording_intake(ctx);
         self.fleet_intake();
         if self.store.generation() != generation {
@@ -160,7 +167,8 @@ impl BpfScopeApp {
     /// when nothing it depends on changed); whether anything changed.
     pub(super) fn refresh(&mut self) -> bool {
         let grouping = self.settings.grouping;
-        if grouping == Grouping::Cgroup {
+        let elsewhere = self.source.timeline().map(|t| t.host.as_str());
+        if grouping == Grouping::Cgroup && elsewhere.is_none() {
             self.procs.refresh_cgroups(&self.store);
         }
         let cursor_row = self
@@ -168,7 +176,7 @@ impl BpfScopeApp {
             .cursor
             .filter(|_| self.settings.details)
             .and_then(|key| self.store.row(key));
-        self.procs.refresh_details(cursor_row);
+        self.procs.refresh_details(cursor_row, elsewhere);
         let procs = &self.procs;
         let group_of = |row: &Row| procs.group_of(row, grouping);
         self.derived.refresh(&DerivedInput {
@@ -184,6 +192,10 @@ impl BpfScopeApp {
     /// threshold (when the user asked for notifications). It follows the
     /// live data: pausing the display does not pause the machine.
     fn check_thresholds(&mut self) {
+        if self.is_replay() {
+            // A recording's crossings are history, not news.
+            return;
+        }
         let thresholds = self.settings.thresholds;
         match self.alerts.check(self.store.live(), &thresholds) {
             Ok(()) => {}

@@ -15,9 +15,11 @@ mod fleet;
 mod layout;
 mod logic;
 mod recording;
+mod replay;
+
+pub use replay::LiveStart;
 
 use std::collections::BTreeSet;
-use std::time::Duration;
 
 use eframe::egui;
 
@@ -57,6 +59,8 @@ pub struct BpfScopeApp {
     fleet: fleet::FleetPart,
     /// The recording being written, if Record is on.
     recording: Option<recording::Recording>,
+    /// Opening recordings, and how to come back from one.
+    replay: replay::ReplayPart,
     /// Frames drawn, and when the app started (for `BPFSCOPE_FRAME_STATS`).
     frames: u64,
     started: std::time::Instant,
@@ -86,13 +90,7 @@ impl BpfScopeApp {
         if let Some(interval) = interval {
             settings.set_interval(interval);
         }
-        let ctx = cc.egui_ctx.clone();
-        // A non-zero delay: egui answers a zero-delay request with two frames
-        // ("to let things settle"); a new sample needs one.
-        let source = start(
-            settings.interval(),
-            std::sync::Arc::new(move || ctx.request_repaint_after(Duration::from_millis(1))),
-        );
+        let source = start(settings.interval(), replay::waker(&cc.egui_ctx));
         let mut store = Store::new();
         store.set_gone_limit(settings.gone_kept);
         Self {
@@ -114,6 +112,7 @@ impl BpfScopeApp {
             alerts: alerts::Watch::default(),
             fleet: fleet::FleetPart::default(),
             recording: None,
+            replay: replay::ReplayPart::default(),
             frames: 0,
             started: std::time::Instant::now(),
         }

@@ -9,6 +9,7 @@ pub mod metrics;
 mod name;
 mod sample;
 mod status;
+mod timeline;
 mod types;
 
 pub use event::{Enumeration, Interval, IntervalError, SourceEvent, SourceInfo, StatsMode, Waker};
@@ -23,6 +24,9 @@ pub use fleet::{
 pub use name::{KernelName, NAME_MAX};
 pub use sample::{Owner, ProgramKey, ProgramSample, Sample};
 pub use status::{Action, Status, Via};
+pub use timeline::{
+    ReplayCommand, Speed, TIMELINE_MARKERS_MAX, TimePoint, Timeline, TimelineMarker,
+};
 
 /// Cuts `text` to at most `max` bytes, at a character boundary; whether it
 /// was longer.

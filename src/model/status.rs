@@ -8,8 +8,10 @@ pub enum Via {
     InProcess,
     /// The elevated helper, `bpfscope-sampler`.
     Helper,
-    /// Whoever holds the channel's sender (tests, replays).
+    /// Whoever holds the channel's sender (tests).
     Injected,
+    /// A recording being replayed.
+    Recording,
 }
 
 /// What the user can do about a stopped source.

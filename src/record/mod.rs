@@ -25,7 +25,7 @@ use std::time::{Duration, SystemTime};
 
 use serde::{Deserialize, Serialize};
 
-pub use read::{Next, RecordingReader};
+pub use read::{BlockPos, Next, RecordingReader};
 pub use write::Recorder;
 
 /// The first bytes of every recording: not text (0x89), and the line ends

@@ -3,7 +3,7 @@
 //! recorder writes. A file that stops or is damaged gives every event of
 //! the whole blocks before, then why it stopped.
 
-use std::io::Read;
+use std::io::{Read, Seek, SeekFrom};
 use std::time::SystemTime;
 
 use super::{BLOCK_MAX, BLOCK_RAW_MAX, END_MAGIC, FORMAT_VERSION, HEADER_MAX, Header, MAGIC};
@@ -21,6 +21,13 @@ pub enum Next {
     /// The file stops or is damaged here: said in words, with what was
     /// loaded. Nothing follows.
     Stopped(String),
+}
+
+/// Where a block starts: its number (from 1) and its byte in the file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BlockPos {
+    pub number: u64,
+    pub offset: u64,
 }
 
 /// A recording being read.
@@ -107,6 +114,15 @@ impl<R: Read> RecordingReader<R> {
             last_sample: None,
             done: false,
         })
+    }
+
+    /// The block of the event returned last.
+    #[must_use]
+    pub fn position(&self) -> BlockPos {
+        BlockPos {
+            number: self.blocks,
+            offset: self.block_at,
+        }
     }
 
     /// The next event, the end, or why the file stops here.
@@ -202,6 +218,25 @@ impl<R: Read> RecordingReader<R> {
         self.block = raw;
         self.at = 0;
         Ok(true)
+    }
+
+    /// Reads on from the start of a block this reader (or another over the
+    /// same file) saw; the events before it are not read again.
+    pub fn seek_block(&mut self, pos: BlockPos) -> Result<(), String>
+    where
+        R: Seek,
+    {
+        self.input
+            .seek(SeekFrom::Start(pos.offset))
+            .map_err(|err| err.to_string())?;
+        self.offset = pos.offset;
+        self.blocks = pos.number.saturating_sub(1);
+        self.block = Vec::new();
+        self.at = 0;
+        // A block after the first follows the Hello that started the file.
+        self.greeted = true;
+        self.done = false;
+        Ok(())
     }
 
     /// Checks the end mark after its zero length: the magic, the count of

@@ -172,7 +172,7 @@ impl<W: Write> Recorder<W> {
     }
 
     /// Ends the block now, whether due or not.
-    pub(super) fn end_block(&mut self) -> io::Result<()> {
+    pub fn end_block(&mut self) -> io::Result<()> {
         self.started = None;
         if self.block.is_empty() {
             return Ok(());

@@ -10,6 +10,7 @@
 mod helper;
 mod pipe;
 pub mod polkit;
+mod replay;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -19,9 +20,10 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{Receiver, Sender, bounded, select};
 
 pub use helper::{HelperLaunch, PKEXEC};
+pub use replay::Replay;
 
 pub use crate::model::{Action, Status, Via};
-use crate::model::{Interval, SourceEvent, Waker};
+use crate::model::{Interval, ReplayCommand, SourceEvent, Timeline, Waker};
 use crate::sampler::{Sampler, SamplerConfig, SamplerThread, spawn_with_waker};
 use crate::sys;
 
@@ -42,6 +44,7 @@ pub struct Source {
 enum Kind {
     InProcess(SamplerThread),
     Helper(HelperSource),
+    Replay(Box<Replay>),
     Fixed,
 }
 
@@ -162,22 +165,78 @@ impl Source {
         }
     }
 
+    /// A recording, replayed from its start; a file that is not one gives
+    /// a stopped source saying why.
+    #[must_use]
+    pub fn replay(path: &std::path::Path, waker: Waker) -> Self {
+        match Replay::open(path, waker) {
+            Ok(replay) => Self::from_replay(replay),
+            Err(why) => Self::unavailable(why),
+        }
+    }
+
+    /// A recording opened already.
+    #[must_use]
+    pub fn from_replay(replay: Replay) -> Self {
+        let (_tx, rx) = bounded(1);
+        Self {
+            rx,
+            status: replay.status().clone(),
+            kind: Kind::Replay(Box::new(replay)),
+        }
+    }
+
     /// Events that have arrived, without waiting; the status is brought up
-    /// to date first.
-    pub fn drain(&mut self) -> impl Iterator<Item = SourceEvent> + '_ {
+    /// to date first. A replay's events stop before a rebuilt moment
+    /// ([`Source::take_moment`]).
+    pub fn drain(&mut self) -> std::vec::IntoIter<SourceEvent> {
+        let events: Vec<SourceEvent> = if let Kind::Replay(replay) = &mut self.kind {
+            replay.drain()
+        } else {
+            self.rx.try_iter().collect()
+        };
         self.update_status();
-        self.rx.try_iter()
+        events.into_iter()
+    }
+
+    /// A replay's moment rebuilt for a seek: it replaces the store's.
+    pub fn take_moment(&mut self) -> Option<Box<crate::store::Moment>> {
+        match &mut self.kind {
+            Kind::Replay(replay) => replay.take_moment(),
+            _ => None,
+        }
+    }
+
+    /// A replay's timeline; `None` for a live source.
+    #[must_use]
+    pub fn timeline(&self) -> Option<&Timeline> {
+        match &self.kind {
+            Kind::Replay(replay) => Some(replay.timeline()),
+            _ => None,
+        }
+    }
+
+    /// Play, pause, seek or step a replay (nothing for a live source).
+    pub fn replay_command(&mut self, command: ReplayCommand) {
+        if let Kind::Replay(replay) = &mut self.kind {
+            replay.command(command);
+        }
     }
 
     /// The next event, waiting at most `timeout`; the status is kept up to
     /// date meanwhile (for callers without a window).
     pub fn recv_timeout(&mut self, timeout: Duration) -> Option<SourceEvent> {
+        if let Kind::Replay(replay) = &mut self.kind {
+            let event = replay.recv_timeout(timeout);
+            self.update_status();
+            return event;
+        }
         let deadline = Instant::now() + timeout;
         loop {
             self.update_status();
             let status_rx = match &self.kind {
                 Kind::Helper(helper) => helper.status_rx.clone(),
-                Kind::InProcess(_) | Kind::Fixed => crossbeam_channel::never(),
+                Kind::InProcess(_) | Kind::Replay(_) | Kind::Fixed => crossbeam_channel::never(),
             };
             select! {
                 recv(self.rx) -> event => {
@@ -251,15 +310,19 @@ impl Source {
                     self.status = helper.start(true);
                 }
             }
-            Kind::Fixed => {}
+            Kind::Replay(_) | Kind::Fixed => {}
         }
     }
 
     fn update_status(&mut self) {
-        if let Kind::Helper(helper) = &self.kind
-            && let Some(status) = helper.status_rx.try_iter().last()
-        {
-            self.status = status;
+        match &self.kind {
+            Kind::Helper(helper) => {
+                if let Some(status) = helper.status_rx.try_iter().last() {
+                    self.status = status;
+                }
+            }
+            Kind::Replay(replay) => self.status = replay.status().clone(),
+            Kind::InProcess(_) | Kind::Fixed => {}
         }
     }
 }

@@ -62,6 +62,8 @@ pub struct Store {
     /// Facts sent ahead of the next sample.
     facts_ahead: Vec<crate::model::ProgramFacts>,
     generation: u64,
+    /// Unloaded programs kept at most, once set.
+    gone_limit: Option<usize>,
 }
 
 impl Store {
@@ -167,8 +169,21 @@ impl Store {
         }
     }
 
+    /// Shows `moment` instead of the live one (a replay's seek): paused or
+    /// not, every view reads it from now on.
+    pub fn replace_live(&mut self, mut moment: Moment) {
+        if let Some(limit) = self.gone_limit {
+            moment.set_gone_limit(limit);
+        }
+        self.live = moment;
+        self.frozen = None;
+        self.facts_ahead.clear();
+        self.generation += 1;
+    }
+
     /// Keeps at most `limit` unloaded programs, the newest, in both moments.
     pub fn set_gone_limit(&mut self, limit: usize) {
+        self.gone_limit = Some(limit);
         self.live.set_gone_limit(limit);
         if let Some(frozen) = &mut self.frozen {
             frozen.set_gone_limit(limit);

@@ -68,9 +68,25 @@ fn pause_and_record_ui(
     }
 }
 
-/// File: connect to Prometheus, export.
-fn file_menu_ui(ui: &mut egui::Ui, commands: &mut Vec<Command>) {
+/// File: open a recording (or leave one), connect to Prometheus, export.
+fn file_menu_ui(ui: &mut egui::Ui, replay: bool, commands: &mut Vec<Command>) {
     ui.menu_button("File", |ui| {
+        if ui
+            .button("Open recording…")
+            .on_hover_text("Replay a file written by Record or bpfscope record (Ctrl+O)")
+            .clicked()
+        {
+            commands.push(Command::OpenRecordingDialog);
+        }
+        if replay
+            && ui
+                .button("Watch this machine")
+                .on_hover_text("Close the recording and sample this machine again")
+                .clicked()
+        {
+            commands.push(Command::WatchThisMachine);
+        }
+        ui.separator();
         if ui.button("Connect to Prometheus…").clicked() {
             commands.push(Command::Fleet(crate::view::FleetCommand::OpenConnect));
         }
@@ -93,11 +109,11 @@ pub fn top_bar_ui(
     filter: &mut String,
     focus_filter: &mut bool,
     settings: &Settings,
-    (paused, recording): (bool, Option<String>),
+    (paused, recording, replay): (bool, Option<String>, bool),
     commands: &mut Vec<Command>,
 ) {
     ui.horizontal_wrapped(|ui| {
-        file_menu_ui(ui, commands);
+        file_menu_ui(ui, replay, commands);
         ui.separator();
         let label = ui.label("Filter");
         let edit = ui
@@ -124,68 +140,81 @@ pub fn top_bar_ui(
         }
         ui.separator();
 
-        pause_and_record_ui(ui, paused, recording, commands);
-
-        let interval = settings.interval();
-        let label = ui.label("Interval");
-        egui::ComboBox::from_id_salt("interval")
-            .selected_text(interval_label(interval))
-            .width(70.0)
-            .show_ui(ui, |ui| {
-                for ms in INTERVALS_MS {
-                    if let Ok(choice) = Interval::new(Duration::from_millis(ms))
-                        && ui
-                            .selectable_label(choice == interval, interval_label(choice))
-                            .clicked()
-                    {
-                        commands.push(Command::SetInterval(choice));
-                    }
-                }
-            })
-            .response
-            .labelled_by(label.id)
-            .on_hover_text("Time between samples");
-
-        let label = ui.label("Plot");
-        egui::ComboBox::from_id_salt("plot_window")
-            .selected_text(settings.plot_window.label())
-            .width(70.0)
-            .show_ui(ui, |ui| {
-                for window in PlotWindow::ALL {
-                    if ui
-                        .selectable_label(window == settings.plot_window, window.label())
-                        .clicked()
-                    {
-                        commands.push(Command::SetPlotWindow(window));
-                    }
-                }
-            })
-            .response
-            .labelled_by(label.id)
-            .on_hover_text("How far back the plots reach");
-
-        for mode in CpuMode::ALL {
-            if ui
-                .selectable_label(settings.cpu_mode == mode, mode.label())
-                .on_hover_text(mode.explanation())
-                .clicked()
-            {
-                commands.push(Command::SetCpuMode(mode));
-            }
+        // A replay plays and pauses on its timeline, at its recorded
+        // interval.
+        if !replay {
+            pause_and_record_ui(ui, paused, recording, commands);
+            interval_ui(ui, settings, commands);
         }
-        ui.separator();
+        plot_window_ui(ui, settings, commands);
+        cpu_and_own_ui(ui, settings, commands);
+    });
+}
+
+fn interval_ui(ui: &mut egui::Ui, settings: &Settings, commands: &mut Vec<Command>) {
+    let interval = settings.interval();
+    let label = ui.label("Interval");
+    egui::ComboBox::from_id_salt("interval")
+        .selected_text(interval_label(interval))
+        .width(70.0)
+        .show_ui(ui, |ui| {
+            for ms in INTERVALS_MS {
+                if let Ok(choice) = Interval::new(Duration::from_millis(ms))
+                    && ui
+                        .selectable_label(choice == interval, interval_label(choice))
+                        .clicked()
+                {
+                    commands.push(Command::SetInterval(choice));
+                }
+            }
+        })
+        .response
+        .labelled_by(label.id)
+        .on_hover_text("Time between samples");
+}
+
+fn plot_window_ui(ui: &mut egui::Ui, settings: &Settings, commands: &mut Vec<Command>) {
+    let label = ui.label("Plot");
+    egui::ComboBox::from_id_salt("plot_window")
+        .selected_text(settings.plot_window.label())
+        .width(70.0)
+        .show_ui(ui, |ui| {
+            for window in PlotWindow::ALL {
+                if ui
+                    .selectable_label(window == settings.plot_window, window.label())
+                    .clicked()
+                {
+                    commands.push(Command::SetPlotWindow(window));
+                }
+            }
+        })
+        .response
+        .labelled_by(label.id)
+        .on_hover_text("How far back the plots reach");
+}
+
+fn cpu_and_own_ui(ui: &mut egui::Ui, settings: &Settings, commands: &mut Vec<Command>) {
+    for mode in CpuMode::ALL {
         if ui
-            .selectable_label(settings.show_own, "bpfscope's own")
-            .on_hover_text(
-                "List bpfscope's own iterators (muted, with a bpfscope badge). Off hides them \
-                 and the status bar's total leaves them out.",
-            )
+            .selectable_label(settings.cpu_mode == mode, mode.label())
+            .on_hover_text(mode.explanation())
             .clicked()
         {
-            commands.push(Command::ToggleOwn);
+            commands.push(Command::SetCpuMode(mode));
         }
-        clear_gone_ui(ui, settings.gone_kept, commands);
-    });
+    }
+    ui.separator();
+    if ui
+        .selectable_label(settings.show_own, "bpfscope's own")
+        .on_hover_text(
+            "List bpfscope's own iterators (muted, with a bpfscope badge). Off hides them \
+                 and the status bar's total leaves them out.",
+        )
+        .clicked()
+    {
+        commands.push(Command::ToggleOwn);
+    }
+    clear_gone_ui(ui, settings.gone_kept, commands);
 }
 
 /// What the second bar needs.

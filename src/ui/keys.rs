@@ -2,6 +2,7 @@
 
 use eframe::egui;
 
+use crate::model::ReplayCommand;
 use crate::view::Command;
 
 /// Turns this frame's key presses into commands. Ctrl+E and Ctrl+F work
@@ -15,6 +16,9 @@ pub fn keyboard_commands(ctx: &egui::Context, export_open: bool, commands: &mut 
         }
         if input.consume_key(Modifiers::COMMAND, Key::F) {
             commands.push(Command::FocusFilter);
+        }
+        if input.consume_key(Modifiers::COMMAND, Key::O) {
+            commands.push(Command::OpenRecordingDialog);
         }
         if typing {
             return;
@@ -34,6 +38,13 @@ pub fn keyboard_commands(ctx: &egui::Context, export_open: bool, commands: &mut 
         }
         if pressed(input, Key::I) {
             commands.push(Command::ToggleDetails);
+        }
+        // A replay's steps (nothing while live).
+        if pressed(input, Key::ArrowLeft) {
+            commands.push(Command::Replay(ReplayCommand::Step(-1)));
+        }
+        if pressed(input, Key::ArrowRight) {
+            commands.push(Command::Replay(ReplayCommand::Step(1)));
         }
         if pressed(input, Key::Space) {
             commands.push(Command::TogglePause);

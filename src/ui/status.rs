@@ -5,7 +5,7 @@ use std::time::SystemTime;
 use eframe::egui::{self, RichText};
 
 use super::format;
-use crate::model::{Action, SourceInfo, Status, Via};
+use crate::model::{Action, SourceInfo, Status, Timeline, Via};
 use crate::store::{Message, Severity};
 use crate::view::{Command, Counts, CpuMode, Notice};
 
@@ -31,6 +31,8 @@ pub struct StatusBar<'a> {
     pub via: Option<Via>,
     /// Programs over a threshold; `None` when no threshold is set.
     pub over_threshold: Option<usize>,
+    /// The recording replayed, if the window shows one.
+    pub replay: Option<&'a Timeline>,
 }
 
 /// Programs shown/total, total BPF CPU, stats mode, sample age, last error.
@@ -69,8 +71,9 @@ pub fn status_bar_ui(ui: &mut egui::Ui, status: &StatusBar<'_>) {
         ui.separator();
         source_info_ui(ui, status);
         ui.separator();
-        match status.latest {
-            Some(at) => {
+        match (status.replay, status.latest) {
+            (Some(replay), _) => replay_label_ui(ui, replay),
+            (None, Some(at)) => {
                 let age = SystemTime::now().duration_since(at).unwrap_or_default();
                 ui.label(format!("sample {:.0} s ago", age.as_secs_f64().floor()));
                 if let Some(problem) = status.problem {
@@ -79,10 +82,10 @@ pub fn status_bar_ui(ui: &mut egui::Ui, status: &StatusBar<'_>) {
                         .on_hover_text(problem);
                 }
             }
-            None if status.problem.is_some() => {
+            (None, None) if status.problem.is_some() => {
                 ui.label("no samples");
             }
-            None => {
+            (None, None) => {
                 ui.label("waiting for the first sample…");
             }
         }
@@ -114,6 +117,21 @@ pub fn status_bar_ui(ui: &mut egui::Ui, status: &StatusBar<'_>) {
             }
         }
     });
+}
+
+/// A replay instead of the sample's age: whose recording, and the
+/// recorded time shown.
+fn replay_label_ui(ui: &mut egui::Ui, replay: &Timeline) {
+    let shown = replay
+        .shown_at()
+        .map_or_else(|| "…".to_owned(), format::local_time);
+    let text = RichText::new(format!("⏵ Recording of {} · {shown}", replay.host))
+        .color(ui.visuals().warn_fg_color);
+    ui.label(text).on_hover_text(format!(
+        "Replaying {} (kernel {}): not live. The time is the recorded host's, in this \
+         machine's time zone.",
+        replay.file, replay.kernel_release
+    ));
 }
 
 /// The total BPF cost, and whether it counts bpfscope's own programs.
@@ -166,6 +184,7 @@ fn source_info_ui(ui: &mut egui::Ui, status: &StatusBar<'_>) {
         Some(info) => {
             let via = match status.via {
                 Some(Via::Helper) => " · helper",
+                Some(Via::Recording) => " · recording",
                 Some(Via::InProcess | Via::Injected) | None => "",
             };
             ui.label(format!(
@@ -186,6 +205,7 @@ fn source_info_ui(ui: &mut egui::Ui, status: &StatusBar<'_>) {
                         "\nSampled by bpfscope-sampler, started through polkit"
                     }
                     Some(Via::InProcess) => "\nSampled by this process",
+                    Some(Via::Recording) => "\nRead from a recording",
                     Some(Via::Injected) | None => "",
                 },
                 info.notices.join("\n")

@@ -7,6 +7,7 @@ mod columns;
 mod derived;
 mod export;
 mod fleet;
+mod open;
 mod selection;
 mod settings;
 mod table;
@@ -17,6 +18,7 @@ pub use columns::{Sort, SortColumn};
 pub use derived::{Baseline, Counts, Derived, DerivedInput, Diffs};
 pub use export::{ExportDialog, ExportKind, default_file_name};
 pub use fleet::{ConnectDialog, FleetCommand, FleetState, HostColumn};
+pub use open::OpenDialog;
 pub use selection::Selection;
 pub use settings::{
     CpuMode, DETAILS_WIDTH_RANGE, MainView, PlotMetric, PlotWindow, Settings, TABLE_SHARE_RANGE,
@@ -24,7 +26,7 @@ pub use settings::{
 };
 pub use table::{Group, Grouping, Line, View, group, order};
 
-use crate::model::{Action, Interval, ProgramKey};
+use crate::model::{Action, Interval, ProgramKey, ReplayCommand};
 
 /// An owner with what `/proc` says of it, for the details pane.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -96,6 +98,17 @@ pub enum Command {
     Fleet(FleetCommand),
     /// Starts writing a recording, or ends the one being written.
     ToggleRecording,
+    /// Opens the Open a recording dialog.
+    OpenRecordingDialog,
+    CloseOpenDialog,
+    /// The system's file dialog, for the Open dialog.
+    BrowseRecording,
+    /// Replays this recording instead of what the window shows.
+    OpenRecording(PathBuf),
+    /// Leaves the replay and watches this machine again.
+    WatchThisMachine,
+    /// Play, pause, speed, seek, step.
+    Replay(ReplayCommand),
 }
 
 /// A message of the app's own for the status bar (export results).

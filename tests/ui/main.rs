@@ -13,5 +13,6 @@ mod own;
 mod pause;
 mod plots;
 mod record;
+mod replay;
 mod snapshots;
 mod table;

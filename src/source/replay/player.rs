@@ -1,0 +1,326 @@
+//! The replay's thread: indexes the recording, then rebuilds the moment of
+//! every seek from the blocks before it and plays on from there, sample by
+//! sample at the recorded pace times the speed.
+
+use std::io::BufReader;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
+
+use super::index::{self, Index};
+use super::{Control, Delivery};
+use crate::model::{LinkFacts, ProgramKey, Sample, SourceEvent, Timeline, Waker};
+use crate::record::{Next, RecordingReader};
+use crate::store::{FACTS_AHEAD_MAX, HISTORY_AGE, HISTORY_POINTS, Moment};
+
+/// The longest real wait between two samples while playing: a recording
+/// with a gap (the recorder paused, the host suspended) plays on.
+const LONGEST_WAIT: Duration = Duration::from_secs(5);
+/// Samples pushed between looks at whether a newer seek came.
+const CHECK_EVERY: usize = 16;
+
+type Reader = RecordingReader<BufReader<std::fs::File>>;
+
+pub(super) struct Player {
+    pub(super) reader: Reader,
+    pub(super) out: Sender<Delivery>,
+    pub(super) control: Arc<Mutex<Control>>,
+    pub(super) poke: Receiver<()>,
+    pub(super) waker: Waker,
+    pub(super) timeline: Timeline,
+}
+
+/// Where the reader is and what playing has delivered.
+struct Cursor {
+    index: Index,
+    /// The number of the next sample the reader gives.
+    next: usize,
+    /// The epoch of the last moment sent: later events carry it.
+    epoch: u64,
+    /// When the last sample was delivered, and which.
+    delivered: Option<(Instant, usize)>,
+}
+
+impl Player {
+    pub(super) fn run(mut self, total_bytes: u64) {
+        let waker = Arc::clone(&self.waker);
+        let control = Arc::clone(&self.control);
+        let out = self.out.clone();
+        let mut last_percent = None;
+        let built = index::build(&mut self.reader, |offset| {
+            let percent = offset.saturating_mul(100) / total_bytes.max(1);
+            if last_percent != Some(percent) {
+                last_percent = Some(percent);
+                let _ = out.try_send(Delivery::Progress(percent.min(100) as u8));
+                waker();
+            }
+            !lock(&control).quit
+        });
+        let Some(index) = built else {
+            return;
+        };
+        if index.points.is_empty() {
+            let why = index.stopped.as_deref().map_or_else(
+                || "the recording holds no samples".to_owned(),
+                |why| format!("the recording holds no samples: {why}"),
+            );
+            self.send(Delivery::Failed(why));
+            return;
+        }
+        self.timeline.samples.clone_from(&index.points);
+        self.timeline.markers.clone_from(&index.markers);
+        self.timeline.markers_dropped = index.markers_dropped;
+        self.timeline.stopped.clone_from(&index.stopped);
+        // The first sample has no rates: open at the second.
+        let first = 1.min(index.points.len() - 1);
+        {
+            let mut control = lock(&self.control);
+            if control.seek.is_none() {
+                control.epoch += 1;
+                control.seek = Some((control.epoch, first));
+            }
+        }
+        self.send(Delivery::Ready(Box::new(self.timeline.clone())));
+        let mut cursor = Cursor {
+            index,
+            next: 0,
+            epoch: 0,
+            delivered: None,
+        };
+        self.play(&mut cursor);
+    }
+
+    fn send(&self, delivery: Delivery) -> bool {
+        let sent = self.out.send(delivery).is_ok();
+        (self.waker)();
+        sent
+    }
+
+    fn play(&mut self, cursor: &mut Cursor) {
+        loop {
+            let control = lock(&self.control).clone();
+            if control.quit {
+                return;
+            }
+            if let Some((epoch, target)) = control.seek
+                && epoch != cursor.epoch
+            {
+                if let Some(moment) = self.build(cursor, epoch, target) {
+                    cursor.epoch = epoch;
+                    cursor.delivered = Some((Instant::now(), target));
+                    let info = cursor.index.hello_for(target).map(|(_, i)| i.clone());
+                    if !self.send(Delivery::Moment {
+                        epoch,
+                        at: target,
+                        moment,
+                        info,
+                    }) {
+                        return;
+                    }
+                }
+                continue;
+            }
+            let last = cursor.index.points.len() - 1;
+            let step = control.steps > 0 && !control.playing;
+            if (control.playing || step) && cursor.next <= last {
+                if control.playing {
+                    let wait = self.due(cursor, control.speed.factor());
+                    if !wait.is_zero() {
+                        // A command wakes the thread early.
+                        if self.poke.recv_timeout(wait) == Err(RecvTimeoutError::Disconnected) {
+                            return;
+                        }
+                        continue;
+                    }
+                }
+                if !self.deliver_next(cursor) {
+                    return;
+                }
+                if step {
+                    let mut shared = lock(&self.control);
+                    shared.steps = shared.steps.saturating_sub(1);
+                }
+                continue;
+            }
+            if control.playing && cursor.next > last {
+                lock(&self.control).playing = false;
+                if !self.send(Delivery::Ended) {
+                    return;
+                }
+                continue;
+            }
+            if cursor.next > last {
+                lock(&self.control).steps = 0;
+            }
+            // Paused, or at the end: wait for a command (the handle's drop
+            // disconnects the poke).
+            if self.poke.recv().is_err() {
+                return;
+            }
+        }
+    }
+
+    /// How long until the next sample is due at `speed`.
+    fn due(&self, cursor: &Cursor, speed: f64) -> Duration {
+        let Some((at, shown)) = cursor.delivered else {
+            return Duration::ZERO;
+        };
+        let points = &cursor.index.points;
+        let (Some(now), Some(next)) = (points.get(shown), points.get(cursor.next)) else {
+            return Duration::ZERO;
+        };
+        let gap = Duration::from_nanos(next.boottime_ns.saturating_sub(now.boottime_ns));
+        let wait = gap.div_f64(speed).min(LONGEST_WAIT);
+        wait.saturating_sub(at.elapsed())
+    }
+
+    /// Sends the events up to and including the next sample.
+    fn deliver_next(&mut self, cursor: &mut Cursor) -> bool {
+        loop {
+            match self.reader.next_event() {
+                Next::Event(event) => {
+                    let at = matches!(event, SourceEvent::Sample(_)).then_some(cursor.next);
+                    let delivery = Delivery::Event {
+                        epoch: cursor.epoch,
+                        at,
+                        event,
+                    };
+                    if !self.send(delivery) {
+                        return false;
+                    }
+                    if let Some(at) = at {
+                        cursor.next += 1;
+                        cursor.delivered = Some((Instant::now(), at));
+                        return true;
+                    }
+                }
+                // The index saw this far: only a file changed under the
+                // replay stops here.
+                Next::End | Next::Stopped(_) => {
+                    cursor.next = cursor.index.points.len();
+                    return true;
+                }
+            }
+        }
+    }
+
+    /// The moment at sample `target`: the history before it (as far as the
+    /// store keeps) pushed into a new moment. `None` when a newer seek came
+    /// meanwhile or the file cannot be read again.
+    fn build(&mut self, cursor: &mut Cursor, epoch: u64, target: usize) -> Option<Box<Moment>> {
+        let index = &cursor.index;
+        let target = target.min(index.points.len() - 1);
+        let at_ns = index.points[target].boottime_ns;
+        let age = u64::try_from(HISTORY_AGE.as_nanos()).unwrap_or(u64::MAX);
+        let mut start = index
+            .points
+            .partition_point(|p| p.boottime_ns.saturating_add(age) < at_ns);
+        start = start.max((target + 1).saturating_sub(HISTORY_POINTS));
+        if let Some((first, _)) = index.hello_for(target) {
+            start = start.max(first);
+        }
+        let start = start.min(target);
+        let links = match index.links_from[start] {
+            Some(from) if from as usize != start => self.links_of(cursor, from as usize),
+            _ => None,
+        };
+        let index = &cursor.index;
+        let block = index.blocks.get(index.block_of[start] as usize)?;
+        if let Err(why) = self.reader.seek_block(block.pos) {
+            tracing::warn!("the recording cannot be read again: {why}");
+            return None;
+        }
+        cursor.next = block.first_sample;
+        let mut moment = Moment::default();
+        let mut ahead = Vec::new();
+        let mut links = links;
+        loop {
+            match self.reader.next_event() {
+                Next::Event(SourceEvent::Sample(mut sample)) => {
+                    let number = cursor.next;
+                    cursor.next += 1;
+                    if number < start {
+                        ahead.clear();
+                        continue;
+                    }
+                    let mut facts = std::mem::take(&mut ahead);
+                    facts.append(&mut sample.facts);
+                    sample.facts = facts;
+                    if number == start {
+                        with_known_facts(&mut sample, &cursor.index);
+                        if sample.links.is_none() {
+                            sample.links = links.take();
+                        }
+                    }
+                    moment.push_sample(sample);
+                    if number >= target {
+                        return Some(Box::new(moment));
+                    }
+                    if (number - start) % CHECK_EVERY == 0
+                        && lock(&self.control).seek.is_some_and(|(e, _)| e != epoch)
+                    {
+                        return None;
+                    }
+                }
+                Next::Event(SourceEvent::Facts(mut facts)) => {
+                    let room = FACTS_AHEAD_MAX.saturating_sub(ahead.len());
+                    facts.truncate(room);
+                    ahead.append(&mut facts);
+                }
+                Next::Event(_) => {}
+                Next::End | Next::Stopped(_) => {
+                    return (moment.sample_count() > 0).then(|| Box::new(moment));
+                }
+            }
+        }
+    }
+
+    /// The links sample `number` carried (read again from its block).
+    fn links_of(&mut self, cursor: &mut Cursor, number: usize) -> Option<Vec<LinkFacts>> {
+        let block = cursor
+            .index
+            .blocks
+            .get(cursor.index.block_of[number] as usize)?;
+        self.reader.seek_block(block.pos).ok()?;
+        cursor.next = block.first_sample;
+        loop {
+            match self.reader.next_event() {
+                Next::Event(SourceEvent::Sample(sample)) => {
+                    cursor.next += 1;
+                    if cursor.next > number {
+                        return sample.links;
+                    }
+                }
+                Next::Event(_) => {}
+                Next::End | Next::Stopped(_) => return None,
+            }
+        }
+    }
+}
+
+/// The first sample of a rebuilt moment gets the facts of every program it
+/// lists: they were sent once, when each program was new.
+fn with_known_facts(sample: &mut Sample, index: &Index) {
+    let has: std::collections::HashSet<ProgramKey> = sample
+        .facts
+        .iter()
+        .map(|f| ProgramKey {
+            id: f.id,
+            load_time_ns: f.load_time_ns,
+        })
+        .collect();
+    for program in &sample.programs {
+        let key = ProgramKey::of(program);
+        if !has.contains(&key)
+            && let Some(facts) = index.facts.get(&key)
+        {
+            sample.facts.push(facts.clone());
+        }
+    }
+}
+
+pub(super) fn lock(control: &Mutex<Control>) -> std::sync::MutexGuard<'_, Control> {
+    // The control is plain data: a panic elsewhere leaves it usable.
+    control.lock().unwrap_or_else(PoisonError::into_inner)
+}
