@@ -119,6 +119,79 @@ fn a_recording_holds_what_a_live_sample_beside_it_saw() {
         std::time::SystemTime::now().duration_since(last).unwrap() >= Duration::ZERO,
         "recorded times, not the conversion's"
     );
+    window_replays_as_converted(
+        &file,
+        prog.id(),
+        &String::from_utf8(from(&file).stdout).unwrap(),
+    );
+}
+
+/// The window replays `file` sample by sample (→): at every recorded time
+/// the driven program's runs and events/s are those `sample --from` prints
+/// for it, and the runs it shows grow by the 10,000 driven.
+fn window_replays_as_converted(file: &std::path::Path, id: u32, json: &str) {
+    use bpfscope::app::BpfScopeApp;
+    use bpfscope::source::Source;
+    use eframe::egui;
+    use egui_kittest::Harness;
+
+    let printed: Vec<serde_json::Value> = json
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|v| v["id"] == id)
+        .collect();
+    let path = file.to_owned();
+    let mut harness = Harness::builder()
+        .with_size(egui::vec2(1280.0, 800.0))
+        .build_eframe(move |cc| BpfScopeApp::new(cc, None, move |_, w| Source::replay(&path, w)));
+    let mut seen = Vec::new();
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        assert!(std::time::Instant::now() < deadline, "seen {seen:?}");
+        harness.step();
+        std::thread::sleep(Duration::from_millis(5));
+        let app = harness.state();
+        let Some(timeline) = app.timeline() else {
+            continue;
+        };
+        let (Some(at), None) = (timeline.position, timeline.seeking) else {
+            continue;
+        };
+        if seen.last().is_some_and(|(n, _, _)| *n == at) {
+            continue;
+        }
+        let taken = bpfscope::model::rfc3339(app.store().latest_taken_at().unwrap());
+        let row = app.store().rows().iter().find(|r| r.key.id == id);
+        let rate = row
+            .and_then(|r| r.metrics.as_ref())
+            .map(|m| m.events_per_sec);
+        seen.push((at, row.map(|r| r.run_cnt), rate));
+        let line = printed
+            .iter()
+            .find(|v| v["timestamp"] == taken.as_str())
+            .unwrap_or_else(|| panic!("no printed period at {taken}"));
+        assert_eq!(
+            row.map(|r| r.run_cnt),
+            line["run_cnt"].as_u64(),
+            "at {taken}"
+        );
+        let printed_rate = line["events_per_sec"].as_f64().unwrap();
+        assert!(
+            (rate.unwrap() - printed_rate).abs() < 0.001,
+            "at {taken}: {rate:?} shown, {printed_rate} printed"
+        );
+        if at + 1 == timeline.samples.len() {
+            break;
+        }
+        harness.key_press(egui::Key::ArrowRight);
+    }
+    let runs: Vec<u64> = seen.iter().filter_map(|(_, runs, _)| *runs).collect();
+    assert_eq!(
+        runs.last().unwrap() - runs.first().unwrap(),
+        10_000,
+        "{seen:?}"
+    );
+    assert_eq!(seen.len(), printed.len(), "every printed period shown once");
 }
 
 #[test]

@@ -116,22 +116,25 @@ impl Browse {
         true
     }
 
-    /// Takes the open dialog's answer: the recording chosen, if one was;
-    /// `None` while the dialog is open.
-    pub fn poll_open(&self, dialog: &mut OpenDialog) -> Option<Option<PathBuf>> {
-        let answer = self.answer()?;
+    /// Takes the open dialog's answer into `dialog`; whether it has come
+    /// (a chosen file is then in `dialog.path`, and `true` is returned in
+    /// the second place).
+    pub fn poll_open(&self, dialog: &mut OpenDialog) -> (bool, bool) {
+        let Some(answer) = self.answer() else {
+            return (false, false);
+        };
         dialog.browsing = false;
-        Some(match answer {
+        match answer {
             Answer::Chosen(path) => {
                 dialog.path = path.display().to_string();
                 dialog.note = None;
-                Some(path)
+                (true, true)
             }
             Answer::Unavailable => {
                 dialog.note = Some(NO_PORTAL.to_owned());
-                None
+                (true, false)
             }
-            Answer::Cancelled => None,
-        })
+            Answer::Cancelled => (true, false),
+        }
     }
 }

@@ -28,7 +28,7 @@ impl BpfScopeApp {
             Command::PlotCursor => self.selection.plot_cursor(),
             Command::ClearSelection => self.selection.selected.clear(),
             Command::TogglePause if self.is_replay() => {
-                self.replay_command(crate::model::ReplayCommand::PlayPause);
+                self.replay_cmd(ctx, Command::Replay(crate::model::ReplayCommand::PlayPause));
             }
             Command::TogglePause => {
                 if self.store.is_paused() {
@@ -50,12 +50,12 @@ impl BpfScopeApp {
             Command::Fleet(command) => self.run_fleet(ctx, command),
             Command::ToggleRecording if self.is_replay() => {}
             Command::ToggleRecording => self.toggle_recording(),
-            Command::OpenRecordingDialog => self.open_dialog(ctx, false),
-            Command::BrowseRecording => self.open_dialog(ctx, true),
-            Command::CloseOpenDialog => self.close_open_dialog(),
-            Command::OpenRecording(path) => self.open_recording(ctx, &path),
-            Command::WatchThisMachine => self.watch_this_machine(ctx),
-            Command::Replay(command) => self.replay_command(command),
+            Command::OpenRecordingDialog
+            | Command::BrowseRecording
+            | Command::CloseOpenDialog
+            | Command::OpenRecording(_)
+            | Command::WatchThisMachine
+            | Command::Replay(_) => self.replay_cmd(ctx, command),
             Command::SetCpuMode(mode) => self.settings.cpu_mode = mode,
             Command::FocusFilter => self.focus_filter = true,
             Command::OpenExport => {
@@ -87,18 +87,7 @@ impl BpfScopeApp {
             Command::SetGrouping(grouping) => self.settings.grouping = grouping,
             Command::SetView(view) => self.settings.view = view,
             Command::SetThresholds(thresholds) => self.settings.thresholds = thresholds,
-            Command::ToggleOwn => {
-                self.settings.show_own = !self.settings.show_own;
-                if !self.settings.show_own {
-                    // Hidden rows are neither plotted nor detailed.
-                    let store = &self.store;
-                    let own = |key: &ProgramKey| store.row(*key).is_some_and(|row| row.own);
-                    self.selection.retain(|key| !own(key));
-                    if self.selection.cursor.as_ref().is_some_and(own) {
-                        self.selection.cursor = None;
-                    }
-                }
-            }
+            Command::ToggleOwn => self.toggle_own(),
             Command::SetTableShare(share) if share.is_finite() => {
                 self.settings.table_share =
                     share.clamp(*TABLE_SHARE_RANGE.start(), *TABLE_SHARE_RANGE.end());
@@ -120,6 +109,20 @@ impl BpfScopeApp {
                 // that resuming shows.
                 self.selection
                     .retain(|k| store.row(*k).is_some() && store.live().row(*k).is_some());
+            }
+        }
+    }
+
+    /// Lists bpfscope's own programs, or hides them (and then neither
+    /// plots nor details them).
+    fn toggle_own(&mut self) {
+        self.settings.show_own = !self.settings.show_own;
+        if !self.settings.show_own {
+            let store = &self.store;
+            let own = |key: &ProgramKey| store.row(*key).is_some_and(|row| row.own);
+            self.selection.retain(|key| !own(key));
+            if self.selection.cursor.as_ref().is_some_and(own) {
+                self.selection.cursor = None;
             }
         }
     }

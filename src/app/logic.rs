@@ -88,7 +88,9 @@ impl Procs {
                 pid: o.pid,
                 comm: o.comm.to_string(),
                 cmdline: match elsewhere {
-                    Some(host) => format!("(a process of {host}: its command line was not recorded)"),
+                    Some(host) => {
+                        format!("(a process of {host}: its command line was not recorded)")
+                    }
                     None => crate::sys::read_cmdline(o.pid),
                 },
             })

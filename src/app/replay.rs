@@ -9,10 +9,10 @@ use eframe::egui;
 
 use super::BpfScopeApp;
 use super::browse::Browse;
-use crate::model::{Interval, ReplayCommand, Waker};
+use crate::model::{Interval, Waker};
 use crate::source::{Replay, Source};
 use crate::store::Store;
-use crate::view::{Notice, OpenDialog};
+use crate::view::{Command, Notice, OpenDialog};
 
 /// Makes the live source again, with the interval and waker to use.
 pub type LiveStart = Box<dyn Fn(Interval, Waker) -> Source>;
@@ -147,11 +147,13 @@ impl BpfScopeApp {
         if let Some(path) = dropped {
             self.open_recording(ctx, &path);
         }
-        if let (Some(browse), Some(dialog)) = (&self.replay.browse, &mut self.replay.dialog)
-            && let Some(answer) = browse.poll_open(dialog)
-        {
-            self.replay.browse = None;
-            if let Some(path) = answer {
+        if let (Some(browse), Some(dialog)) = (&self.replay.browse, &mut self.replay.dialog) {
+            let (came, chosen) = browse.poll_open(dialog);
+            if came {
+                self.replay.browse = None;
+            }
+            if chosen {
+                let path = std::path::PathBuf::from(&dialog.path);
                 self.open_recording(ctx, &path);
             }
         }
@@ -165,23 +167,29 @@ impl BpfScopeApp {
         }
     }
 
-    /// The Open dialog's commands.
-    pub(super) fn open_dialog(&mut self, ctx: &egui::Context, browse: bool) {
+    /// Opening, leaving and driving a replay.
+    pub(super) fn replay_cmd(&mut self, ctx: &egui::Context, command: Command) {
+        match command {
+            Command::OpenRecordingDialog => self.open_dialog(ctx, false),
+            Command::BrowseRecording => self.open_dialog(ctx, true),
+            Command::CloseOpenDialog => {
+                self.replay.dialog = None;
+                self.replay.browse = None;
+            }
+            Command::OpenRecording(path) => self.open_recording(ctx, &path),
+            Command::WatchThisMachine => self.watch_this_machine(ctx),
+            Command::Replay(command) => self.source.replay_command(command),
+            _ => {}
+        }
+    }
+
+    /// Opens the Open dialog, and the system's file dialog if `browse`.
+    fn open_dialog(&mut self, ctx: &egui::Context, browse: bool) {
         let dialog = self.replay.dialog.get_or_insert_with(OpenDialog::default);
         if browse && !dialog.browsing {
             let home = std::env::var_os("HOME")
                 .map_or_else(|| std::path::PathBuf::from("."), std::path::PathBuf::from);
             self.replay.browse = Browse::pick_recording(ctx, dialog, &home);
         }
-    }
-
-    pub(super) fn close_open_dialog(&mut self) {
-        self.replay.dialog = None;
-        self.replay.browse = None;
-    }
-
-    /// Pause in a replay is the timeline's.
-    pub(super) fn replay_command(&mut self, command: ReplayCommand) {
-        self.source.replay_command(command);
     }
 }

@@ -165,8 +165,8 @@ fn strip_ui(ui: &mut egui::Ui, timeline: &Timeline, width: f32) -> Option<usize>
         }
     }
     let pressed = response.clicked() || response.dragged();
-    let pointer = response.interact_pointer_pos().filter(|_| pressed)?;
-    let at = timeline.sample_at(ns_of(pointer.x))?;
+    let press = response.interact_pointer_pos().filter(|_| pressed)?;
+    let at = timeline.sample_at(ns_of(press.x))?;
     (shown != Some(at)).then_some(at)
 }
 

@@ -2,6 +2,8 @@
 //! timeline scrubs and jumps to loads and unloads, plays at a speed, and a
 //! damaged or foreign file is said while the window goes on.
 
+// The rates compared are whole runs over whole seconds: exact in floats.
+#![allow(clippy::float_cmp)]
 use super::fixtures::*;
 use bpfscope::model::{ReplayCommand, Speed};
 use bpfscope::record::Recorder;
@@ -59,7 +61,10 @@ fn replay_window(path: &Path) -> Harness<'static, BpfScopeApp> {
 fn until(harness: &mut Harness<'_, BpfScopeApp>, what: &str, done: impl Fn(&BpfScopeApp) -> bool) {
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
     while !done(harness.state()) {
-        assert!(std::time::Instant::now() < deadline, "timed out waiting: {what}");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting: {what}"
+        );
         harness.step();
         std::thread::sleep(Duration::from_millis(5));
     }
@@ -118,7 +123,12 @@ fn a_recording_opens_at_its_first_period_and_says_whose_it_is() {
     // No Record or Interval while replaying: the recording has its own.
     assert!(harness.query_by_label("⏺ Record").is_none());
     // The facts recorded with the first sample are there.
-    let row30 = harness.state().store().rows().iter().find(|r| r.key.id == 30);
+    let row30 = harness
+        .state()
+        .store()
+        .rows()
+        .iter()
+        .find(|r| r.key.id == 30);
     assert_eq!(row30.unwrap().text.name, "tc_nat_egress_handler");
 }
 
@@ -149,14 +159,27 @@ fn scrubbing_shows_that_times_table_with_the_history_and_facts_before_it() {
     assert!(row30.gone);
     assert_eq!(row30.text.name, "tc_nat_egress_handler");
     // The history behind the moment: five minutes at 1 s.
-    let key = app.store().rows().iter().find(|r| r.key.id == 10).unwrap().key;
+    let key = app
+        .store()
+        .rows()
+        .iter()
+        .find(|r| r.key.id == 10)
+        .unwrap()
+        .key;
     let points: Vec<_> = app.store().history(key).collect();
     assert!(points.len() >= 299, "{} points", points.len());
     assert_eq!(points.last().unwrap().events_per_sec, 45_000.0);
 
     // Back before the load: program 40 is not there.
     seek(&mut harness, 120);
-    assert!(harness.state().store().rows().iter().all(|r| r.key.id != 40));
+    assert!(
+        harness
+            .state()
+            .store()
+            .rows()
+            .iter()
+            .all(|r| r.key.id != 40)
+    );
     assert_eq!(rate(harness.state(), 10), Some(12_000.0));
 }
 
@@ -167,7 +190,9 @@ fn markers_jump_and_steps_move_one_sample() {
     let mut harness = replay_window(&path);
     until(&mut harness, "the first period", |app| shown_at(app, 1));
     harness.get_by_label("⏭").click();
-    until(&mut harness, "the load", |app| shown_at(app, LOADED_AT as usize));
+    until(&mut harness, "the load", |app| {
+        shown_at(app, LOADED_AT as usize)
+    });
     // Loaded during the period before: its runs since the load.
     assert_eq!(rate(harness.state(), 40), Some(7.0));
     harness.get_by_label("⏭").click();
@@ -201,10 +226,12 @@ fn play_goes_on_at_the_speed_chosen_and_stops_at_the_end() {
     harness.run();
     assert_eq!(harness.state().timeline().unwrap().speed, Speed::X60);
     until(&mut harness, "playing to the end", |app| {
-        position(app) == Some(SAMPLES as usize - 1)
-            && app.timeline().is_some_and(|t| !t.playing)
+        position(app) == Some(SAMPLES as usize - 1) && app.timeline().is_some_and(|t| !t.playing)
     });
-    assert_eq!(rate(harness.state(), 10), Some(100.0 * (SAMPLES - 1) as f64));
+    assert_eq!(
+        rate(harness.state(), 10),
+        Some(100.0 * (SAMPLES - 1) as f64)
+    );
     harness.get_by_label("⏵ Play");
 }
 
@@ -245,7 +272,8 @@ fn a_file_that_is_not_a_recording_is_said_and_the_window_goes_on() {
     live.get_by_label("Open recording…").click();
     live.run();
     live.get_by_label("Recording").focus();
-    live.get_by_label("Recording").type_text(junk.to_str().unwrap());
+    live.get_by_label("Recording")
+        .type_text(junk.to_str().unwrap());
     live.run();
     live.get_by_label("Open").click();
     live.run();
@@ -281,7 +309,9 @@ fn a_recording_dropped_on_a_live_window_replays_in_it() {
         .input_mut()
         .dropped_files
         .push(std::sync::Arc::new(Dropped(path)));
-    until(&mut harness, "the dropped recording", |app| shown_at(app, 1));
+    until(&mut harness, "the dropped recording", |app| {
+        shown_at(app, 1)
+    });
     assert_eq!(harness.state().timeline().unwrap().host, "db-7");
     assert_eq!(harness.state().store().sample_count(), 2);
 }

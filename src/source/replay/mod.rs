@@ -93,7 +93,7 @@ impl Replay {
     pub fn open(path: &Path, waker: Waker) -> Result<Self, String> {
         let shown = crate::model::clean_label(&path.display().to_string());
         let file = std::fs::File::open(path).map_err(|err| format!("{shown}: {err}"))?;
-        let total = file.metadata().map(|m| m.len()).unwrap_or(0);
+        let total = file.metadata().map_or(0, |m| m.len());
         let reader = RecordingReader::new(std::io::BufReader::new(file))
             .map_err(|why| format!("{shown}: {why}"))?;
         let timeline = Timeline {

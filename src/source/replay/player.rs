@@ -125,7 +125,7 @@ impl Player {
             let step = control.steps > 0 && !control.playing;
             if (control.playing || step) && cursor.next <= last {
                 if control.playing {
-                    let wait = self.due(cursor, control.speed.factor());
+                    let wait = Self::due(cursor, control.speed.factor());
                     if !wait.is_zero() {
                         // A command wakes the thread early.
                         if self.poke.recv_timeout(wait) == Err(RecvTimeoutError::Disconnected) {
@@ -162,7 +162,7 @@ impl Player {
     }
 
     /// How long until the next sample is due at `speed`.
-    fn due(&self, cursor: &Cursor, speed: f64) -> Duration {
+    fn due(cursor: &Cursor, speed: f64) -> Duration {
         let Some((at, shown)) = cursor.delivered else {
             return Duration::ZERO;
         };
@@ -257,7 +257,7 @@ impl Player {
                     if number >= target {
                         return Some(Box::new(moment));
                     }
-                    if (number - start) % CHECK_EVERY == 0
+                    if (number - start).is_multiple_of(CHECK_EVERY)
                         && lock(&self.control).seek.is_some_and(|(e, _)| e != epoch)
                     {
                         return None;
