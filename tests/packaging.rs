@@ -44,7 +44,8 @@ fn the_desktop_file_validates_and_matches_the_window() {
     }
     let text = read(&format!("packaging/{APP_ID}.desktop"));
     for line in [
-        "Exec=bpfscope",
+        "Exec=bpfscope %f",
+        "MimeType=application/x-bpfscope-recording;",
         &format!("Icon={APP_ID}"),
         &format!("StartupWMClass={APP_ID}"),
         "Categories=System;Monitor;",
@@ -54,6 +55,65 @@ fn the_desktop_file_validates_and_matches_the_window() {
     for keyword in ["eBPF", "BPF", "performance"] {
         assert!(text.contains(&format!("{keyword};")), "keyword {keyword}");
     }
+}
+
+#[test]
+fn recordings_are_known_by_their_extension_and_by_their_first_bytes() {
+    let test = "recordings_mime_type";
+    let dir = tempfile::tempdir().unwrap();
+    let packages = dir.path().join("mime/packages");
+    std::fs::create_dir_all(&packages).unwrap();
+    std::fs::copy(
+        file(&format!("packaging/{APP_ID}.mime.xml")),
+        packages.join(format!("{APP_ID}.xml")),
+    )
+    .unwrap();
+    let Some(out) = validate(
+        test,
+        "update-mime-database",
+        &[dir.path().join("mime").to_str().unwrap()],
+    ) else {
+        return;
+    };
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // A recording as bpfscope writes it: named .bpfscope, and renamed.
+    let mut bytes = bpfscope::record::MAGIC.to_vec();
+    bytes.extend_from_slice(&[1, 0, 0, 0, 0, 0, 0, 0]);
+    let named = dir.path().join("session.bpfscope");
+    let renamed = dir.path().join("session.dat");
+    let other = dir.path().join("notes.dat");
+    std::fs::write(&named, &bytes).unwrap();
+    std::fs::write(&renamed, &bytes).unwrap();
+    std::fs::write(&other, b"\x89PNG\r\n\x1a\n not a recording").unwrap();
+    let data = format!("{}:/usr/share", dir.path().display());
+    let kind = |path: &Path| {
+        let out = Command::new("gio")
+            .args(["info", "-a", "standard::content-type"])
+            .arg(path)
+            .env("XDG_DATA_HOME", dir.path())
+            .env("XDG_DATA_DIRS", &data)
+            .output()
+            .ok()?;
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        Some(
+            text.lines()
+                .find_map(|l| l.trim().strip_prefix("standard::content-type: "))?
+                .to_owned(),
+        )
+    };
+    let Some(named_kind) = kind(&named) else {
+        let _ = skip(test, "gio is not installed (scripts/setup installs it)");
+        return;
+    };
+    assert_eq!(named_kind, "application/x-bpfscope-recording");
+    assert_eq!(kind(&renamed).unwrap(), "application/x-bpfscope-recording");
+    assert_ne!(kind(&other).unwrap(), "application/x-bpfscope-recording");
+    let desktop = read(&format!("packaging/{APP_ID}.desktop"));
+    assert!(desktop.contains("MimeType=application/x-bpfscope-recording;"));
 }
 
 #[test]
