@@ -91,6 +91,7 @@ impl BpfScopeApp {
                     },
                     over_threshold: self.derived.over_threshold(),
                     replay: self.source.timeline(),
+                    remote: self.source.remote_host(),
                 },
             );
         });

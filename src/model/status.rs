@@ -12,6 +12,8 @@ pub enum Via {
     Injected,
     /// A recording being replayed.
     Recording,
+    /// Another host's helper, over ssh.
+    Remote,
 }
 
 /// What the user can do about a stopped source.

@@ -17,7 +17,8 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::{SendTimeoutError, Sender};
 
-use super::pipe::{StderrTail, StoppableReader};
+use super::pipe::{StderrTail, StoppableReader, describe_exit, finish};
+use super::remote::{HELLO_TIMEOUT, Remote};
 use super::polkit::{self, Authorization};
 use super::{Action, Status, Via};
 use crate::model::{Interval, SourceEvent, Waker};
@@ -33,9 +34,6 @@ const PKEXEC_NOT_AUTHORIZED: i32 = 127;
 
 /// How often a blocked read looks whether it should stop.
 pub(super) const STOP_POLL: Duration = Duration::from_millis(100);
-/// How long a stopping helper gets to exit before it is left to its parent
-/// check (a root helper cannot be signalled by this user).
-const EXIT_GRACE: Duration = Duration::from_secs(2);
 /// Lines of the helper's standard error kept for the message when it ends.
 pub(super) const STDERR_LINES: usize = 4;
 
@@ -50,6 +48,8 @@ pub struct HelperLaunch {
     /// Let pkexec ask for the password on the terminal when no desktop agent
     /// is registered (`bpfscope sample` on a terminal; never the window).
     pub terminal_agent: bool,
+    /// Another host's helper, over ssh, instead of this machine's.
+    pub remote: Option<Remote>,
 }
 
 impl HelperLaunch {
@@ -60,10 +60,23 @@ impl HelperLaunch {
             helper: PathBuf::from(crate::HELPER_INSTALL_PATH),
             via_pkexec: true,
             terminal_agent: false,
+            remote: None,
+        }
+    }
+
+    /// The same helper on `remote`, over ssh.
+    #[must_use]
+    pub fn remote(remote: Remote) -> Self {
+        Self {
+            remote: Some(remote),
+            ..Self::installed()
         }
     }
 
     fn command(&self, interval: Interval) -> Command {
+        if let Some(remote) = &self.remote {
+            return remote.command(interval);
+        }
         let interval_ms = interval.duration().as_millis().to_string();
         let mut command = if self.via_pkexec {
             let mut command = Command::new(PKEXEC);
@@ -139,6 +152,48 @@ pub(super) fn spawn(
 }
 
 fn run(launch: &HelperLaunch, interval: Interval, interactive: bool, out: &Outlet) {
+    let authenticating = match &launch.remote {
+        Some(remote) => {
+            out.status(Status::Waiting(format!("Connecting to {}…", remote.host())));
+            false
+        }
+        None => match local_checks(launch, interactive, out) {
+            Some(authenticating) => authenticating,
+            None => return,
+        },
+    };
+    let mut child = match launch.command(interval).spawn() {
+        Ok(child) => child,
+        Err(err) => {
+            out.stopped(
+                format!("cannot start {}: {err}", launch_name(launch)),
+                Some(Action::Retry),
+            );
+            return;
+        }
+    };
+    if launch.remote.is_none() {
+        out.status(Status::Waiting(if authenticating {
+            "Waiting for authentication…".to_owned()
+        } else {
+            "Starting the sampler…".to_owned()
+        }));
+    }
+    let stderr = StderrTail::collect(&mut child);
+    let ending = relay(&mut child, launch, out);
+    let exit = finish(&mut child, !matches!(ending, Ending::Closed { .. }));
+    let stderr = stderr.lines();
+    if out.stop.load(Ordering::Relaxed) {
+        return;
+    }
+    let (message, action) = explain(launch, ending, exit, &stderr);
+    out.stopped(message, action);
+}
+
+/// What must hold on this machine before its helper starts: pkexec and
+/// polkit's answer, the helper itself. `None` when it cannot start (said);
+/// else whether a password will be asked.
+fn local_checks(launch: &HelperLaunch, interactive: bool, out: &Outlet) -> Option<bool> {
     let mut authenticating = false;
     if launch.via_pkexec {
         if !Path::new(PKEXEC).exists() {
@@ -150,7 +205,7 @@ fn run(launch: &HelperLaunch, interval: Interval, interactive: bool, out: &Outle
                 ),
                 None,
             );
-            return;
+            return None;
         }
         out.status(Status::Waiting("Asking polkit for permission…".to_owned()));
         match polkit::check(crate::POLKIT_ACTION) {
@@ -163,11 +218,11 @@ fn run(launch: &HelperLaunch, interval: Interval, interactive: bool, out: &Outle
                         .to_owned(),
                     Some(Action::Authenticate),
                 );
-                return;
+                return None;
             }
             Authorization::NotAuthorized => {
                 out.stopped(not_authorized(), Some(Action::Retry));
-                return;
+                return None;
             }
             Authorization::Unavailable(why) => {
                 out.stopped(
@@ -177,7 +232,7 @@ fn run(launch: &HelperLaunch, interval: Interval, interactive: bool, out: &Outle
                     ),
                     Some(Action::Retry),
                 );
-                return;
+                return None;
             }
         }
     }
@@ -190,32 +245,9 @@ fn run(launch: &HelperLaunch, interval: Interval, interactive: bool, out: &Outle
             ),
             None,
         );
-        return;
+        return None;
     }
-    let mut child = match launch.command(interval).spawn() {
-        Ok(child) => child,
-        Err(err) => {
-            out.stopped(
-                format!("cannot start {}: {err}", launch_name(launch)),
-                Some(Action::Retry),
-            );
-            return;
-        }
-    };
-    out.status(Status::Waiting(if authenticating {
-        "Waiting for authentication…".to_owned()
-    } else {
-        "Starting the sampler…".to_owned()
-    }));
-    let stderr = StderrTail::collect(&mut child);
-    let ending = relay(&mut child, out);
-    let exit = finish(&mut child, !matches!(ending, Ending::Closed { .. }));
-    let stderr = stderr.lines();
-    if out.stop.load(Ordering::Relaxed) {
-        return;
-    }
-    let (message, action) = explain(launch, ending, exit, &stderr);
-    out.stopped(message, action);
+    Some(authenticating)
 }
 
 /// How the helper's output ended.
@@ -227,23 +259,29 @@ enum Ending {
     Garbage(ProtocolError),
     /// The window stopped reading.
     Stopped,
+    /// A remote host said nothing within [`HELLO_TIMEOUT`].
+    Silent,
 }
 
-fn relay(child: &mut Child, out: &Outlet) -> Ending {
+fn relay(child: &mut Child, launch: &HelperLaunch, out: &Outlet) -> Ending {
     let Some(stdout) = child.stdout.take() else {
         return Ending::Closed { hello: false };
     };
+    // A remote host that connects and then says nothing is given up on.
+    let remote = launch.remote.is_some();
     let mut reader = FrameReader::new(StoppableReader {
         inner: stdout,
         stop: &out.stop,
+        answer_by: remote.then(|| Instant::now() + HELLO_TIMEOUT),
     });
+    let via = if remote { Via::Remote } else { Via::Helper };
     let mut hello = false;
     loop {
         match reader.next_frame() {
             Ok(Some(frame)) => {
                 if let Frame::Hello(_) = frame {
                     hello = true;
-                    out.status(Status::Sampling(Via::Helper));
+                    out.status(Status::Sampling(via));
                 }
                 if !out.event(SourceEvent::from(frame)) {
                     return Ending::Stopped;
@@ -253,46 +291,13 @@ fn relay(child: &mut Child, out: &Outlet) -> Ending {
             Err(ProtocolError::Io(_)) if out.stop.load(Ordering::Relaxed) => {
                 return Ending::Stopped;
             }
+            Err(ProtocolError::Io(err)) if err.kind() == io::ErrorKind::TimedOut => {
+                return Ending::Silent;
+            }
             Err(err) => return Ending::Garbage(err),
         }
     }
     // The read end closes here: the helper exits at its next check.
-}
-
-/// Waits for the child to exit; `None` if it will not. A child still
-/// running is asked to stop with SIGTERM, which reaches pkexec while it
-/// waits for a password (it runs with this user's real uid) and a helper
-/// started directly; a root helper this user cannot signal stops by itself
-/// within a tenth of a second of its output closing.
-fn finish(child: &mut Child, ask_to_stop: bool) -> Option<ExitStatus> {
-    drop(child.stdout.take());
-    if !ask_to_stop {
-        // Its output closed: it is exiting on its own.
-        if let Some(status) = wait_exit(child, EXIT_GRACE) {
-            return Some(status);
-        }
-    }
-    if let Ok(pid) = libc::pid_t::try_from(child.id()) {
-        // SAFETY: kill takes plain integers; the child is not reaped yet, so
-        // the pid is still ours.
-        unsafe { libc::kill(pid, libc::SIGTERM) };
-    }
-    if let Some(status) = wait_exit(child, EXIT_GRACE) {
-        return Some(status);
-    }
-    let _ignored = child.kill();
-    child.try_wait().ok().flatten()
-}
-
-fn wait_exit(child: &mut Child, within: Duration) -> Option<ExitStatus> {
-    let deadline = Instant::now() + within;
-    loop {
-        match child.try_wait() {
-            Ok(Some(status)) => return Some(status),
-            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(10)),
-            Ok(None) | Err(_) => return None,
-        }
-    }
 }
 
 fn explain(
@@ -307,6 +312,31 @@ fn explain(
         format!(": {}", stderr.join(" / "))
     };
     let code = exit.and_then(|status| status.code());
+    if let Some(remote) = &launch.remote {
+        return match ending {
+            Ending::Closed { hello } => (
+                remote.explain(code, stderr, hello),
+                Some(if hello { Action::Reconnect } else { Action::Retry }),
+            ),
+            Ending::Silent => (
+                format!(
+                    "{} did not answer within {} s{said}.",
+                    remote.host(),
+                    HELLO_TIMEOUT.as_secs()
+                ),
+                Some(Action::Retry),
+            ),
+            Ending::Garbage(err) => (
+                format!(
+                    "{} sent data bpfscope cannot read ({err}): is bpfscope there of the same \
+                     version? The history so far is kept.",
+                    remote.host()
+                ),
+                Some(Action::Reconnect),
+            ),
+            Ending::Stopped => (String::new(), None),
+        };
+    }
     match ending {
         Ending::Garbage(err) => (
             format!(
@@ -355,16 +385,7 @@ fn explain(
                 Some(Action::Reconnect),
             )
         }
-        Ending::Stopped => (String::new(), None),
-    }
-}
-
-fn describe_exit(status: ExitStatus) -> String {
-    use std::os::unix::process::ExitStatusExt;
-    match (status.code(), status.signal()) {
-        (Some(code), _) => format!("exit status {code}"),
-        (None, Some(signal)) => format!("killed by signal {signal}"),
-        (None, None) => "ended".to_owned(),
+        Ending::Stopped | Ending::Silent => (String::new(), None),
     }
 }
 
@@ -377,7 +398,9 @@ fn not_authorized() -> String {
 }
 
 fn launch_name(launch: &HelperLaunch) -> String {
-    if launch.via_pkexec {
+    if launch.remote.is_some() {
+        super::remote::SSH.to_owned()
+    } else if launch.via_pkexec {
         PKEXEC.to_owned()
     } else {
         launch.helper.display().to_string()

@@ -10,6 +10,7 @@
 mod helper;
 mod pipe;
 pub mod polkit;
+mod remote;
 mod replay;
 
 use std::sync::Arc;
@@ -20,6 +21,7 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{Receiver, Sender, bounded, select};
 
 pub use helper::{HelperLaunch, PKEXEC};
+pub use remote::{DEFAULT_REMOTE_COMMAND, Remote};
 pub use replay::Replay;
 
 pub use crate::model::{Action, Status, Via};
@@ -207,6 +209,15 @@ impl Source {
         }
     }
 
+    /// The host watched over ssh; `None` for this machine or a recording.
+    #[must_use]
+    pub fn remote_host(&self) -> Option<&str> {
+        match &self.kind {
+            Kind::Helper(helper) => helper.launch.remote.as_ref().map(Remote::host),
+            _ => None,
+        }
+    }
+
     /// A replay's timeline; `None` for a live source.
     #[must_use]
     pub fn timeline(&self) -> Option<&Timeline> {
@@ -303,7 +314,7 @@ impl Source {
             Kind::Helper(helper) => {
                 helper.interval = interval;
                 self.update_status();
-                if self.status == Status::Sampling(Via::Helper)
+                if matches!(self.status, Status::Sampling(Via::Helper | Via::Remote))
                     && let Kind::Helper(helper) = &mut self.kind
                 {
                     helper.stop();

@@ -4,7 +4,7 @@
 use std::collections::VecDeque;
 use std::io::{self, BufRead, BufReader, Read};
 use std::os::fd::AsRawFd;
-use std::process::{Child, ChildStdout};
+use std::process::{Child, ChildStdout, ExitStatus};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
@@ -12,12 +12,18 @@ use std::time::{Duration, Instant};
 
 use super::helper::{STDERR_LINES, STOP_POLL};
 
+/// How long a stopping helper gets to exit before it is left to its parent
+/// check (a root helper cannot be signalled by this user).
+const EXIT_GRACE: Duration = Duration::from_secs(2);
+
 /// A pipe that gives up with an error when `stop` is set, looking every
 /// [`STOP_POLL`] while it waits for data. (Not `Interrupted`: `read_exact`
 /// retries that.)
 pub(super) struct StoppableReader<'a> {
     pub(super) inner: ChildStdout,
     pub(super) stop: &'a AtomicBool,
+    /// The first bytes must come by then (a remote host), else `TimedOut`.
+    pub(super) answer_by: Option<Instant>,
 }
 
 impl Read for StoppableReader<'_> {
@@ -44,7 +50,11 @@ impl Read for StoppableReader<'_> {
                 return Err(err);
             }
             if ready > 0 {
+                self.answer_by = None;
                 return self.inner.read(buf);
+            }
+            if self.answer_by.is_some_and(|by| Instant::now() >= by) {
+                return Err(io::Error::new(io::ErrorKind::TimedOut, "no answer"));
             }
         }
     }
@@ -118,3 +128,49 @@ pub(super) fn join_within<T>(
     }
     Some(handle.join())
 }
+
+/// Waits for the child to exit; `None` if it will not. A child still
+/// running is asked to stop with SIGTERM, which reaches pkexec while it
+/// waits for a password (it runs with this user's real uid) and a helper
+/// started directly; a root helper this user cannot signal stops by itself
+/// within a tenth of a second of its output closing.
+pub(super) fn finish(child: &mut Child, ask_to_stop: bool) -> Option<ExitStatus> {
+    drop(child.stdout.take());
+    if !ask_to_stop {
+        // Its output closed: it is exiting on its own.
+        if let Some(status) = wait_exit(child, EXIT_GRACE) {
+            return Some(status);
+        }
+    }
+    if let Ok(pid) = libc::pid_t::try_from(child.id()) {
+        // SAFETY: kill takes plain integers; the child is not reaped yet, so
+        // the pid is still ours.
+        unsafe { libc::kill(pid, libc::SIGTERM) };
+    }
+    if let Some(status) = wait_exit(child, EXIT_GRACE) {
+        return Some(status);
+    }
+    let _ignored = child.kill();
+    child.try_wait().ok().flatten()
+}
+
+fn wait_exit(child: &mut Child, within: Duration) -> Option<ExitStatus> {
+    let deadline = Instant::now() + within;
+    loop {
+        match child.try_wait() {
+            Ok(Some(status)) => return Some(status),
+            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(10)),
+            Ok(None) | Err(_) => return None,
+        }
+    }
+}
+
+pub(super) fn describe_exit(status: ExitStatus) -> String {
+    use std::os::unix::process::ExitStatusExt;
+    match (status.code(), status.signal()) {
+        (Some(code), _) => format!("exit status {code}"),
+        (None, Some(signal)) => format!("killed by signal {signal}"),
+        (None, None) => "ended".to_owned(),
+    }
+}
+

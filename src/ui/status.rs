@@ -33,6 +33,8 @@ pub struct StatusBar<'a> {
     pub over_threshold: Option<usize>,
     /// The recording replayed, if the window shows one.
     pub replay: Option<&'a Timeline>,
+    /// The host watched over ssh, if not this machine.
+    pub remote: Option<&'a str>,
 }
 
 /// Programs shown/total, total BPF CPU, stats mode, sample age, last error.
@@ -185,8 +187,13 @@ fn source_info_ui(ui: &mut egui::Ui, status: &StatusBar<'_>) {
             let via = match status.via {
                 Some(Via::Helper) => " · helper",
                 Some(Via::Recording) => " · recording",
+                Some(Via::Remote) => " · ssh",
                 Some(Via::InProcess | Via::Injected) | None => "",
             };
+            if let Some(host) = status.remote {
+                ui.strong(format!("🖧 {host}"))
+                    .on_hover_text("The host watched, through its sampler over ssh");
+            }
             ui.label(format!(
                 "stats: {} · {}{via}",
                 info.stats_mode, info.enumeration
@@ -206,6 +213,7 @@ fn source_info_ui(ui: &mut egui::Ui, status: &StatusBar<'_>) {
                     }
                     Some(Via::InProcess) => "\nSampled by this process",
                     Some(Via::Recording) => "\nRead from a recording",
+                    Some(Via::Remote) => "\nSampled by bpfscope-sampler on the remote host, over ssh",
                     Some(Via::Injected) | None => "",
                 },
                 info.notices.join("\n")

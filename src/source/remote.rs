@@ -1,0 +1,202 @@
+//! A remote host: its bpfscope-sampler started over `ssh -T` (through
+//! `sudo -n` by default), its frames read from ssh's standard output like
+//! the local helper's from pkexec's. What ssh and sudo say when it does
+//! not work is turned into what to do about it.
+
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use crate::model::Interval;
+
+/// ssh, at the path every distribution installs it (never searched for).
+pub const SSH: &str = "/usr/bin/ssh";
+/// What runs on the remote host unless another command is named.
+pub const DEFAULT_REMOTE_COMMAND: &str = "sudo -n /usr/libexec/bpfscope/bpfscope-sampler";
+/// How long ssh may take to connect, and the remote helper to say Hello.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+pub const HELLO_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// Where to connect, and what to run there.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Remote {
+    /// `[user@]host`, as ssh takes it (a host from ~/.ssh/config works).
+    pub destination: String,
+    /// The command that starts the sampler there; `--interval-ms N` is
+    /// added to it.
+    pub command: String,
+    /// More `-o` options for ssh (`Port=2222`, `IdentityFile=…`).
+    pub ssh_options: Vec<String>,
+}
+
+impl Remote {
+    /// `[user@]host` checked, with the default command. Refused: an empty
+    /// name, one ssh would take for an option, spaces and control
+    /// characters.
+    pub fn new(destination: &str) -> Result<Self, String> {
+        let destination = destination.trim();
+        if destination.is_empty() {
+            return Err("no host given".to_owned());
+        }
+        if destination.starts_with('-') {
+            return Err(format!("{destination:?} is not a host name"));
+        }
+        let allowed = |c: char| c.is_alphanumeric() || "@._-:[]%".contains(c);
+        if destination.len() > 300 || !destination.chars().all(allowed) {
+            return Err(format!(
+                "{:?} is not a host name ([user@]host: letters, digits and . _ - : [ ] only)",
+                crate::model::clean_label(destination)
+            ));
+        }
+        Ok(Self {
+            destination: destination.to_owned(),
+            command: DEFAULT_REMOTE_COMMAND.to_owned(),
+            ssh_options: Vec::new(),
+        })
+    }
+
+    /// The host part of the destination.
+    #[must_use]
+    pub fn host(&self) -> &str {
+        self.destination
+            .rsplit_once('@')
+            .map_or(self.destination.as_str(), |(_, host)| host)
+    }
+
+    /// `ssh -T … -- destination 'command --interval-ms N'`: no terminal, no
+    /// password prompt (BatchMode), bounded connection time, and a
+    /// connection that stops answering ends within 15 s.
+    pub(super) fn command(&self, interval: Interval) -> Command {
+        let interval_ms = interval.duration().as_millis();
+        let mut command = Command::new(SSH);
+        command.args([
+            "-T",
+            "-o",
+            "BatchMode=yes",
+            "-o",
+            &format!("ConnectTimeout={}", CONNECT_TIMEOUT.as_secs()),
+            "-o",
+            "ServerAliveInterval=5",
+            "-o",
+            "ServerAliveCountMax=2",
+        ]);
+        for option in &self.ssh_options {
+            command.arg("-o").arg(option);
+        }
+        command
+            .arg("--")
+            .arg(&self.destination)
+            .arg(format!("{} --interval-ms {interval_ms}", self.command))
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        command
+    }
+
+    /// What went wrong, from ssh's exit code and the last lines it (or
+    /// sudo there) wrote; `hello`: whether the sampler had started.
+    #[must_use]
+    pub fn explain(&self, code: Option<i32>, stderr: &[String], hello: bool) -> String {
+        let host = self.host();
+        let said = stderr.join(" / ");
+        let has = |text: &str| stderr.iter().any(|line| line.contains(text));
+        let user = self
+            .destination
+            .rsplit_once('@')
+            .map_or("USER", |(user, _)| user);
+        if hello {
+            return format!(
+                "The connection to {host} was lost ({}). The history so far is kept.",
+                if said.is_empty() { "ssh ended" } else { &said }
+            );
+        }
+        if has("Permission denied") {
+            format!(
+                "{host} refused the login ({said}). bpfscope runs ssh without asking for \
+                 passwords, so it needs a key ssh can use on its own (ssh-agent, or an \
+                 IdentityFile in ~/.ssh/config)."
+            )
+        } else if has("Host key verification failed") || has("REMOTE HOST IDENTIFICATION") {
+            format!(
+                "The host key of {host} is not known, or has changed. Connect once with \
+                 `ssh {}` in a terminal to check and accept it.",
+                self.destination
+            )
+        } else if has("Could not resolve hostname") {
+            format!("{host} is unknown: ssh cannot resolve its name ({said}).")
+        } else if has("timed out") || has("Connection refused") || has("No route to host") {
+            format!("{host} does not answer on ssh ({said}).")
+        } else if has("a password is required") || has("a terminal is required") {
+            format!(
+                "sudo on {host} wants a password to start bpfscope's sampler, and there is \
+                 nobody to type it. Allow this one command without a password there: \
+                 `{user} ALL=(root) NOPASSWD: /usr/libexec/bpfscope/bpfscope-sampler` in \
+                 /etc/sudoers.d/bpfscope (see docs/remote.md)."
+            )
+        } else if has("not in the sudoers") || has("not allowed to execute") {
+            format!(
+                "sudo on {host} does not allow {user} to start bpfscope's sampler ({said}). \
+                 Ask its administrator for the sudoers line in docs/remote.md."
+            )
+        } else if has("command not found") || has("No such file or directory") {
+            format!(
+                "bpfscope's sampler is not installed on {host} ({said}). Install the \
+                 bpfscope package there."
+            )
+        } else if code == Some(255) {
+            format!("ssh could not connect to {host} ({said}).")
+        } else {
+            let how = code.map_or_else(|| "it was stopped".to_owned(), |c| format!("exit status {c}"));
+            format!(
+                "The sampler on {host} could not start ({how}{}).",
+                if said.is_empty() { String::new() } else { format!(": {said}") }
+            )
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn destinations_that_ssh_would_take_otherwise_are_refused() {
+        assert!(Remote::new("db-7").is_ok());
+        assert_eq!(Remote::new("ops@db-7.example").unwrap().host(), "db-7.example");
+        assert!(Remote::new("[::1]").is_ok());
+        for bad in ["", "-oProxyCommand=x", "a b", "a;b", "a\u{1b}b", "h$(x)"] {
+            assert!(Remote::new(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn the_command_ends_options_before_the_destination() {
+        let remote = Remote::new("ops@db-7").unwrap();
+        let command = remote.command(Interval::new(Duration::from_secs(2)).unwrap());
+        let args: Vec<_> = command.get_args().map(|a| a.to_string_lossy().into_owned()).collect();
+        let end = args.iter().position(|a| a == "--").unwrap();
+        assert_eq!(args[end + 1], "ops@db-7");
+        assert_eq!(
+            args[end + 2],
+            "sudo -n /usr/libexec/bpfscope/bpfscope-sampler --interval-ms 2000"
+        );
+        assert!(args.contains(&"BatchMode=yes".to_owned()));
+    }
+
+    #[test]
+    fn what_ssh_and_sudo_say_becomes_what_to_do() {
+        let remote = Remote::new("ops@db-7").unwrap();
+        let says = |line: &str, code| remote.explain(Some(code), &[line.to_owned()], false);
+        assert!(says("ops@db-7: Permission denied (publickey).", 255).contains("refused the login"));
+        assert!(says("Host key verification failed.", 255).contains("host key of db-7"));
+        assert!(says("sudo: a password is required", 1).contains("ops ALL=(root) NOPASSWD"));
+        assert!(
+            says("sudo: /usr/libexec/bpfscope/bpfscope-sampler: command not found", 1)
+                .contains("not installed on db-7")
+        );
+        assert!(
+            says("ssh: connect to host db-7 port 22: Connection timed out", 255)
+                .contains("does not answer")
+        );
+        assert!(remote.explain(Some(255), &[], true).contains("history so far is kept"));
+    }
+}
