@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use bpfscope::app::BpfScopeApp;
-use bpfscope::cli::{RecordArgs, SampleArgs, record_command, sample_command};
+use bpfscope::cli::{RecordArgs, RemoteArgs, SampleArgs, record_command, sample_command};
 use bpfscope::model::Interval;
 use bpfscope::serve::{ServeArgs, serve_command};
 use bpfscope::source::{HelperLaunch, Source};
@@ -26,8 +26,10 @@ struct Cli {
     helper: Option<PathBuf>,
     /// A recording to replay in the window (`bpfscope record`, or Record in
     /// the window).
-    #[arg(value_name = "FILE")]
+    #[arg(value_name = "FILE", conflicts_with = "host")]
     file: Option<PathBuf>,
+    #[command(flatten)]
+    remote: RemoteArgs,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -75,7 +77,16 @@ fn main() -> ExitCode {
         Some(Command::Sample(args)) => sample_command(&args, launch),
         Some(Command::Serve(args)) => serve_command(&args, launch),
         Some(Command::Record(args)) => record_command(&args, launch),
-        None => window(cli.interval, cli.file, launch),
+        None => {
+            match cli.remote.remote() {
+                Ok(remote) => launch.remote = remote,
+                Err(why) => {
+                    eprintln!("bpfscope: --host: {why}");
+                    return ExitCode::from(2);
+                }
+            }
+            window(cli.interval, cli.file, launch)
+        }
     }
 }
 
@@ -108,7 +119,14 @@ fn window(interval: Option<Interval>, file: Option<PathBuf>, launch: HelperLaunc
         options,
         Box::new(move |cc| {
             close_on_signals(&cc.egui_ctx);
-            let live = move |interval, waker| Source::start(interval, waker, launch.clone());
+            // This machine, or the host given with --host.
+            let live = move |interval, waker| {
+                if launch.remote.is_some() {
+                    Source::helper(launch.clone(), interval, waker, true)
+                } else {
+                    Source::start(interval, waker, launch.clone())
+                }
+            };
             let mut app = match file {
                 // A recording is said on stderr too when it cannot be
                 // replayed; the window says it and offers File → Open….

@@ -202,6 +202,7 @@ fn helper_source(helper: &str) -> Source {
         helper: helper.into(),
         via_pkexec: false,
         terminal_agent: false,
+        remote: None,
     };
     let interval = Interval::new(Duration::from_millis(200)).unwrap();
     Source::helper(launch, interval, Arc::new(|| {}), false)

@@ -98,9 +98,9 @@ fn recordings_are_known_by_their_extension_and_by_their_first_bytes() {
             .env("XDG_DATA_DIRS", &data)
             .output()
             .ok()?;
-        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        let info = String::from_utf8_lossy(&out.stdout).into_owned();
         Some(
-            text.lines()
+            info.lines()
                 .find_map(|l| l.trim().strip_prefix("standard::content-type: "))?
                 .to_owned(),
         )

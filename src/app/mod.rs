@@ -142,6 +142,12 @@ impl BpfScopeApp {
         self.recording.as_ref().map(|r| r.path.as_path())
     }
 
+    /// What the source is doing.
+    #[must_use]
+    pub fn source_status(&self) -> &crate::model::Status {
+        self.source.status()
+    }
+
     /// Whether the display is paused.
     #[must_use]
     pub fn is_paused(&self) -> bool {

@@ -20,7 +20,7 @@ use clap::ValueEnum;
 use crate::export::terminal_safe;
 use crate::model::{Enumeration, Interval, Waker};
 use crate::sampler::{Sampler, SamplerConfig, StatsRequest};
-use crate::source::{HelperLaunch, Source};
+use crate::source::{HelperLaunch, Remote, Source};
 
 #[derive(Debug, clap::Args)]
 pub struct SampleArgs {
@@ -47,8 +47,46 @@ pub struct SampleArgs {
     #[arg(long, value_name = "SECS")]
     pub owners_every: Option<Interval>,
     /// Print a recording's periods (`bpfscope record`) instead of sampling.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", conflicts_with = "host")]
     pub from: Option<std::path::PathBuf>,
+    #[command(flatten)]
+    pub remote: RemoteArgs,
+}
+
+/// Watching another host over ssh (`--host`), for the window, `sample` and
+/// `record`.
+#[derive(Debug, Default, clap::Args)]
+pub struct RemoteArgs {
+    /// Watch another host: its bpfscope-sampler over `ssh -T [USER@]HOST`
+    /// (a host from ~/.ssh/config works; ssh must log in without a prompt).
+    #[arg(long, value_name = "[USER@]HOST")]
+    pub host: Option<String>,
+    /// The command that starts the sampler on the host, `--interval-ms N`
+    /// added (default: sudo -n /usr/libexec/bpfscope/bpfscope-sampler).
+    #[arg(long, value_name = "COMMAND", requires = "host")]
+    pub remote_command: Option<String>,
+    /// An ssh option for the connection, as for `ssh -o` (`Port=2222`,
+    /// `IdentityFile=~/.ssh/ops`); repeatable.
+    #[arg(long = "ssh-option", value_name = "OPTION", requires = "host")]
+    pub ssh_options: Vec<String>,
+}
+
+impl RemoteArgs {
+    /// The host to watch, if one was given; the error says why it cannot be.
+    pub fn remote(&self) -> Result<Option<Remote>, String> {
+        let Some(host) = &self.host else {
+            return Ok(None);
+        };
+        let mut remote = Remote::new(host)?;
+        if let Some(command) = &self.remote_command {
+            if command.trim().is_empty() {
+                return Err("--remote-command is empty".to_owned());
+            }
+            command.clone_into(&mut remote.command);
+        }
+        remote.ssh_options.clone_from(&self.ssh_options);
+        Ok(Some(remote))
+    }
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -96,6 +134,7 @@ pub fn sample_command(args: &SampleArgs, launch: HelperLaunch) -> ExitCode {
         Ok(source) => source,
         Err(code) => return code,
     };
+    let remote = args.remote.host.is_some();
 
     let mut printing = Printing::new(args.format, args.count);
     loop {
@@ -107,6 +146,9 @@ pub fn sample_command(args: &SampleArgs, launch: HelperLaunch) -> ExitCode {
                 return if printing.started() {
                     eprintln!("bpfscope: {problem}");
                     ExitCode::FAILURE
+                } else if remote {
+                    eprintln!("bpfscope: {problem}");
+                    ExitCode::from(2)
                 } else {
                     eprintln!(
                         "bpfscope: reading BPF statistics needs CAP_SYS_ADMIN (start bpfscope \
@@ -165,8 +207,10 @@ fn from_recording(path: &std::path::Path, args: &SampleArgs) -> ExitCode {
     }
 }
 
-/// In this process with CAP_SYS_ADMIN, else through the helper.
-fn sample_source(args: &SampleArgs, launch: HelperLaunch) -> Result<Source, ExitCode> {
+/// In this process with CAP_SYS_ADMIN, else through the helper; on
+/// another host over ssh with `--host`.
+fn sample_source(args: &SampleArgs, mut launch: HelperLaunch) -> Result<Source, ExitCode> {
+    launch.remote = remote_or_exit(&args.remote)?;
     let config = SamplerConfig {
         stats: match args.stats {
             StatsArg::Auto => StatsRequest::Auto,
@@ -186,6 +230,15 @@ fn sample_source(args: &SampleArgs, launch: HelperLaunch) -> Result<Source, Exit
     start_source(config, args.interval, launch)
 }
 
+/// The `--host` asked for; exit code 2 with the reason when it is not a
+/// host name.
+pub(crate) fn remote_or_exit(args: &RemoteArgs) -> Result<Option<Remote>, ExitCode> {
+    args.remote().map_err(|why| {
+        eprintln!("bpfscope: --host: {}", terminal_safe(&why));
+        ExitCode::from(2)
+    })
+}
+
 /// A source sampling every `interval`: in this process with `config` when
 /// it holds CAP_SYS_ADMIN, else through the helper (with its defaults).
 pub(crate) fn start_source(
@@ -194,7 +247,9 @@ pub(crate) fn start_source(
     mut launch: HelperLaunch,
 ) -> Result<Source, ExitCode> {
     let waker: Waker = Arc::new(|| {});
-    let source = if crate::sys::has_cap(crate::sys::CAP_SYS_ADMIN) {
+    let source = if launch.remote.is_some() {
+        Source::helper(launch, interval, waker, true)
+    } else if crate::sys::has_cap(crate::sys::CAP_SYS_ADMIN) {
         match Sampler::new(config) {
             Ok(sampler) => Source::from_sampler(sampler, interval, waker),
             Err(err) => {

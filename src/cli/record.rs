@@ -28,14 +28,24 @@ pub struct RecordArgs {
     /// Stop after this many samples.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     pub count: Option<u64>,
+    #[command(flatten)]
+    pub remote: super::RemoteArgs,
 }
 
 /// Records until SIGINT/SIGTERM, `--duration` or `--count`; the file is
 /// whole at every exit. Exit code 2 when the privilege is missing or the
 /// file cannot be written.
 #[must_use]
-pub fn record_command(args: &RecordArgs, launch: HelperLaunch) -> ExitCode {
+pub fn record_command(args: &RecordArgs, mut launch: HelperLaunch) -> ExitCode {
     let shown = terminal_safe(&args.output.display().to_string()).into_owned();
+    launch.remote = match super::remote_or_exit(&args.remote) {
+        Ok(remote) => remote,
+        Err(code) => return code,
+    };
+    let host = launch
+        .remote
+        .as_ref()
+        .map_or_else(host_name, |remote| remote.host().to_owned());
     let stop = match crate::sys::stop_on_signals() {
         Ok(stop) => stop,
         Err(err) => {
@@ -59,7 +69,7 @@ pub fn record_command(args: &RecordArgs, launch: HelperLaunch) -> ExitCode {
         Ok(source) => source,
         Err(code) => return code,
     };
-    let mut recorder = Recorder::new(BufWriter::new(file), host_name());
+    let mut recorder = Recorder::new(BufWriter::new(file), host);
     let deadline = args.duration.map(|d| Instant::now() + d);
     let code = loop {
         if stop.load(Ordering::Relaxed) || deadline.is_some_and(|d| Instant::now() >= d) {

@@ -18,8 +18,8 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{SendTimeoutError, Sender};
 
 use super::pipe::{StderrTail, StoppableReader, describe_exit, finish};
-use super::remote::{HELLO_TIMEOUT, Remote};
 use super::polkit::{self, Authorization};
+use super::remote::{HELLO_TIMEOUT, Remote};
 use super::{Action, Status, Via};
 use crate::model::{Interval, SourceEvent, Waker};
 use crate::protocol::{Frame, FrameReader, ProtocolError};
@@ -316,7 +316,11 @@ fn explain(
         return match ending {
             Ending::Closed { hello } => (
                 remote.explain(code, stderr, hello),
-                Some(if hello { Action::Reconnect } else { Action::Retry }),
+                Some(if hello {
+                    Action::Reconnect
+                } else {
+                    Action::Retry
+                }),
             ),
             Ending::Silent => (
                 format!(

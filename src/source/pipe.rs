@@ -173,4 +173,3 @@ pub(super) fn describe_exit(status: ExitStatus) -> String {
         (None, None) => "ended".to_owned(),
     }
 }
-

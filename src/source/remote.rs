@@ -145,10 +145,17 @@ impl Remote {
         } else if code == Some(255) {
             format!("ssh could not connect to {host} ({said}).")
         } else {
-            let how = code.map_or_else(|| "it was stopped".to_owned(), |c| format!("exit status {c}"));
+            let how = code.map_or_else(
+                || "it was stopped".to_owned(),
+                |c| format!("exit status {c}"),
+            );
             format!(
                 "The sampler on {host} could not start ({how}{}).",
-                if said.is_empty() { String::new() } else { format!(": {said}") }
+                if said.is_empty() {
+                    String::new()
+                } else {
+                    format!(": {said}")
+                }
             )
         }
     }
@@ -161,7 +168,10 @@ mod tests {
     #[test]
     fn destinations_that_ssh_would_take_otherwise_are_refused() {
         assert!(Remote::new("db-7").is_ok());
-        assert_eq!(Remote::new("ops@db-7.example").unwrap().host(), "db-7.example");
+        assert_eq!(
+            Remote::new("ops@db-7.example").unwrap().host(),
+            "db-7.example"
+        );
         assert!(Remote::new("[::1]").is_ok());
         for bad in ["", "-oProxyCommand=x", "a b", "a;b", "a\u{1b}b", "h$(x)"] {
             assert!(Remote::new(bad).is_err(), "{bad:?}");
@@ -172,7 +182,10 @@ mod tests {
     fn the_command_ends_options_before_the_destination() {
         let remote = Remote::new("ops@db-7").unwrap();
         let command = remote.command(Interval::new(Duration::from_secs(2)).unwrap());
-        let args: Vec<_> = command.get_args().map(|a| a.to_string_lossy().into_owned()).collect();
+        let args: Vec<_> = command
+            .get_args()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect();
         let end = args.iter().position(|a| a == "--").unwrap();
         assert_eq!(args[end + 1], "ops@db-7");
         assert_eq!(
@@ -186,17 +199,29 @@ mod tests {
     fn what_ssh_and_sudo_say_becomes_what_to_do() {
         let remote = Remote::new("ops@db-7").unwrap();
         let says = |line: &str, code| remote.explain(Some(code), &[line.to_owned()], false);
-        assert!(says("ops@db-7: Permission denied (publickey).", 255).contains("refused the login"));
+        assert!(
+            says("ops@db-7: Permission denied (publickey).", 255).contains("refused the login")
+        );
         assert!(says("Host key verification failed.", 255).contains("host key of db-7"));
         assert!(says("sudo: a password is required", 1).contains("ops ALL=(root) NOPASSWD"));
         assert!(
-            says("sudo: /usr/libexec/bpfscope/bpfscope-sampler: command not found", 1)
-                .contains("not installed on db-7")
+            says(
+                "sudo: /usr/libexec/bpfscope/bpfscope-sampler: command not found",
+                1
+            )
+            .contains("not installed on db-7")
         );
         assert!(
-            says("ssh: connect to host db-7 port 22: Connection timed out", 255)
-                .contains("does not answer")
+            says(
+                "ssh: connect to host db-7 port 22: Connection timed out",
+                255
+            )
+            .contains("does not answer")
         );
-        assert!(remote.explain(Some(255), &[], true).contains("history so far is kept"));
+        assert!(
+            remote
+                .explain(Some(255), &[], true)
+                .contains("history so far is kept")
+        );
     }
 }

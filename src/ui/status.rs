@@ -213,7 +213,8 @@ fn source_info_ui(ui: &mut egui::Ui, status: &StatusBar<'_>) {
                     }
                     Some(Via::InProcess) => "\nSampled by this process",
                     Some(Via::Recording) => "\nRead from a recording",
-                    Some(Via::Remote) => "\nSampled by bpfscope-sampler on the remote host, over ssh",
+                    Some(Via::Remote) =>
+                        "\nSampled by bpfscope-sampler on the remote host, over ssh",
                     Some(Via::Injected) | None => "",
                 },
                 info.notices.join("\n")
