@@ -119,27 +119,33 @@ fn window(interval: Option<Interval>, file: Option<PathBuf>, launch: HelperLaunc
         options,
         Box::new(move |cc| {
             close_on_signals(&cc.egui_ctx);
-            // This machine, or the host given with --host.
-            let live = move |interval, waker| {
-                if launch.remote.is_some() {
-                    Source::helper(launch.clone(), interval, waker, true)
-                } else {
-                    Source::start(interval, waker, launch.clone())
-                }
-            };
-            let mut app = match file {
+            let mut launch = launch;
+            let ssh_options = launch
+                .remote
+                .as_ref()
+                .map(|r| r.ssh_options.clone())
+                .unwrap_or_default();
+            let remote = launch.remote.take();
+            // This machine: after a recording or another host, File →
+            // Watch this machine.
+            let live = move |interval, waker| Source::start(interval, waker, launch.clone());
+            let mut app = match (file, remote) {
                 // A recording is said on stderr too when it cannot be
                 // replayed; the window says it and offers File → Open….
-                Some(file) => BpfScopeApp::new(cc, interval, |_, waker| {
+                (Some(file), _) => BpfScopeApp::new(cc, interval, |_, waker| {
                     let source = Source::replay(&file, waker);
                     if let Some(problem) = source.problem() {
                         eprintln!("bpfscope: {}", bpfscope::export::terminal_safe(problem));
                     }
                     source
                 }),
-                None => BpfScopeApp::new(cc, interval, &live),
+                (None, Some(remote)) => BpfScopeApp::new(cc, interval, |interval, waker| {
+                    Source::helper(HelperLaunch::remote(remote), interval, waker, true)
+                }),
+                (None, None) => BpfScopeApp::new(cc, interval, &live),
             };
             app.set_live_start(Box::new(live));
+            app.set_host_windows(std::env::current_exe().ok(), ssh_options);
             Ok(Box::new(app))
         }),
     );

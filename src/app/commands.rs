@@ -56,6 +56,9 @@ impl BpfScopeApp {
             | Command::OpenRecording(_)
             | Command::WatchThisMachine
             | Command::Replay(_) => self.replay_cmd(ctx, command),
+            Command::OpenHostDialog | Command::CloseHostDialog | Command::ConnectHost { .. } => {
+                self.host_cmd(ctx, command);
+            }
             Command::SetCpuMode(mode) => self.settings.cpu_mode = mode,
             Command::FocusFilter => self.focus_filter = true,
             Command::OpenExport => {

@@ -33,11 +33,15 @@ impl BpfScopeApp {
         if let Some(dialog) = &mut self.replay.dialog {
             ui::open_dialog_ui(ui.ctx(), dialog, &mut self.commands);
         }
+        if let Some(dialog) = &mut self.hosts.dialog {
+            ui::host_dialog_ui(ui.ctx(), dialog, &self.settings.hosts, &mut self.commands);
+        }
     }
 
     /// The top bar and the view bar.
     fn bars_ui(&mut self, ui: &mut egui::Ui) {
         let paused = self.store.is_paused();
+        let elsewhere = self.elsewhere().is_some();
         egui::Panel::top("top_bar").show(ui, |ui| {
             ui::top_bar_ui(
                 ui,
@@ -48,6 +52,7 @@ impl BpfScopeApp {
                     paused,
                     self.recording.as_ref().map(|r| r.progress("recording")),
                     self.source.timeline().is_some(),
+                    elsewhere,
                 ),
                 &mut self.commands,
             );

@@ -169,7 +169,11 @@ impl BpfScopeApp {
     /// when nothing it depends on changed); whether anything changed.
     pub(super) fn refresh(&mut self) -> bool {
         let grouping = self.settings.grouping;
-        let elsewhere = self.source.timeline().map(|t| t.host.as_str());
+        let elsewhere = self
+            .source
+            .timeline()
+            .map(|t| t.host.as_str())
+            .or_else(|| self.source.remote_host());
         if grouping == Grouping::Cgroup && elsewhere.is_none() {
             self.procs.refresh_cgroups(&self.store);
         }

@@ -12,6 +12,7 @@ mod alerts;
 mod browse;
 mod commands;
 mod fleet;
+mod hosts;
 mod layout;
 mod logic;
 mod recording;
@@ -61,6 +62,8 @@ pub struct BpfScopeApp {
     recording: Option<recording::Recording>,
     /// Opening recordings, and how to come back from one.
     replay: replay::ReplayPart,
+    /// Connect to host…, and the windows opened for other hosts.
+    hosts: hosts::HostPart,
     /// Frames drawn, and when the app started (for `BPFSCOPE_FRAME_STATS`).
     frames: u64,
     started: std::time::Instant,
@@ -113,6 +116,7 @@ impl BpfScopeApp {
             fleet: fleet::FleetPart::default(),
             recording: None,
             replay: replay::ReplayPart::default(),
+            hosts: hosts::HostPart::default(),
             frames: 0,
             started: std::time::Instant::now(),
         }

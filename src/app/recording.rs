@@ -46,6 +46,7 @@ impl Recording {
     /// and `links` for the first sample.
     pub(super) fn start(
         path: PathBuf,
+        host: String,
         opening: Vec<SourceEvent>,
         links: Option<Vec<LinkFacts>>,
     ) -> Result<Self, String> {
@@ -61,7 +62,7 @@ impl Recording {
         let bytes = Arc::new(AtomicU64::new(0));
         let worker = {
             let (samples, bytes) = (Arc::clone(&samples), Arc::clone(&bytes));
-            let recorder = Recorder::new(std::io::BufWriter::new(file), host_name());
+            let recorder = Recorder::new(std::io::BufWriter::new(file), host);
             std::thread::Builder::new()
                 .name("bpfscope-record".into())
                 .spawn(move || write(recorder, &rx, &samples, &bytes))
@@ -202,9 +203,14 @@ impl super::BpfScopeApp {
         };
         let home = std::env::var_os("HOME").map_or_else(|| PathBuf::from("."), PathBuf::from);
         let stamp = crate::view::default_file_name(std::time::SystemTime::now());
+        // The host recorded: this machine, or the one watched over ssh.
+        let host = self
+            .source
+            .remote_host()
+            .map_or_else(host_name, str::to_owned);
         let name = stamp.trim_end_matches(".csv").replacen(
             "bpfscope-",
-            &format!("bpfscope-{}-", file_safe(&host_name())),
+            &format!("bpfscope-{}-", file_safe(&host)),
             1,
         );
         let path = (0..100)
@@ -220,7 +226,7 @@ impl super::BpfScopeApp {
         for chunk in facts.chunks(1_000) {
             opening.push(SourceEvent::Facts(chunk.to_vec()));
         }
-        match Recording::start(path, opening, links) {
+        match Recording::start(path, host, opening, links) {
             Ok(recording) => {
                 self.notice = Some(Notice::Info(recording.progress("recording")));
                 self.recording = Some(recording);

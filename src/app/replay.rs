@@ -87,10 +87,13 @@ impl BpfScopeApp {
         }
     }
 
-    /// Leaves a replay for the live source.
+    /// Leaves a replay or another host for this machine.
     pub(super) fn watch_this_machine(&mut self, ctx: &egui::Context) {
-        if !self.is_replay() {
+        if !self.is_replay() && self.source.remote_host().is_none() {
             return;
+        }
+        if self.recording.is_some() {
+            self.toggle_recording();
         }
         let Some(live) = &self.replay.live else {
             self.notice = Some(Notice::Error(
@@ -104,7 +107,7 @@ impl BpfScopeApp {
 
     /// A new source, and a new store for it: the old source's data is not
     /// mixed into the new one's.
-    fn switch_source(&mut self, source: Source) {
+    pub(super) fn switch_source(&mut self, source: Source) {
         // The old source stops (and with it statistics) before the new
         // one starts sampling.
         self.source = source;
@@ -117,6 +120,14 @@ impl BpfScopeApp {
         self.derived = crate::view::Derived::default();
         self.alerts = super::alerts::Watch::default();
         self.procs = super::logic::Procs::default();
+    }
+
+    /// The host the data comes from when it is not this machine.
+    pub(super) fn elsewhere(&self) -> Option<&str> {
+        self.source
+            .timeline()
+            .map(|t| t.host.as_str())
+            .or_else(|| self.source.remote_host())
     }
 
     /// CPUs of the host the data comes from (the source's Hello), else of
@@ -157,10 +168,14 @@ impl BpfScopeApp {
                 self.open_recording(ctx, &path);
             }
         }
-        let title = match self.source.timeline() {
-            Some(t) => format!("{} — recording of {} — bpfscope", t.file, t.host),
-            None => "bpfscope".to_owned(),
+        let title = match (self.source.timeline(), self.source.remote_host()) {
+            (Some(t), _) => format!("{} — recording of {} — bpfscope", t.file, t.host),
+            (None, Some(host)) => format!("{host} — bpfscope"),
+            (None, None) => "bpfscope".to_owned(),
         };
+        if !self.hosts_idle() {
+            self.reap_windows();
+        }
         if title != self.replay.title {
             ctx.send_viewport_cmd(egui::ViewportCommand::Title(title.clone()));
             self.replay.title = title;

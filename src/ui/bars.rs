@@ -69,7 +69,7 @@ fn pause_and_record_ui(
 }
 
 /// File: open a recording (or leave one), connect to Prometheus, export.
-fn file_menu_ui(ui: &mut egui::Ui, replay: bool, commands: &mut Vec<Command>) {
+fn file_menu_ui(ui: &mut egui::Ui, elsewhere: bool, commands: &mut Vec<Command>) {
     ui.menu_button("File", |ui| {
         if ui
             .button("Open recording…")
@@ -78,10 +78,17 @@ fn file_menu_ui(ui: &mut egui::Ui, replay: bool, commands: &mut Vec<Command>) {
         {
             commands.push(Command::OpenRecordingDialog);
         }
-        if replay
+        if ui
+            .button("Connect to host…")
+            .on_hover_text("Watch another host's BPF programs over ssh")
+            .clicked()
+        {
+            commands.push(Command::OpenHostDialog);
+        }
+        if elsewhere
             && ui
                 .button("Watch this machine")
-                .on_hover_text("Close the recording and sample this machine again")
+                .on_hover_text("Stop watching the recording or host, and sample this machine")
                 .clicked()
         {
             commands.push(Command::WatchThisMachine);
@@ -109,11 +116,11 @@ pub fn top_bar_ui(
     filter: &mut String,
     focus_filter: &mut bool,
     settings: &Settings,
-    (paused, recording, replay): (bool, Option<String>, bool),
+    (paused, recording, replay, elsewhere): (bool, Option<String>, bool, bool),
     commands: &mut Vec<Command>,
 ) {
     ui.horizontal_wrapped(|ui| {
-        file_menu_ui(ui, replay, commands);
+        file_menu_ui(ui, elsewhere, commands);
         ui.separator();
         let label = ui.label("Filter");
         let edit = ui

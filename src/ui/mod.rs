@@ -27,7 +27,7 @@ pub use export::export_dialog_ui;
 pub use fleet::{FleetInput, fleet_ui};
 pub use keys::keyboard_commands;
 pub use notes::{TableNotes, table_notes_ui};
-pub use open::open_dialog_ui;
+pub use open::{host_dialog_ui, open_dialog_ui};
 pub use plots::{PlotsInput, plots_ui};
 pub use split::{PLOTS_STRIP, PlotsHandle, plots_handle_ui};
 pub use status::{StatusBar, source_status_ui, status_bar_ui};

@@ -40,6 +40,11 @@ pub struct StatusBar<'a> {
 /// Programs shown/total, total BPF CPU, stats mode, sample age, last error.
 pub fn status_bar_ui(ui: &mut egui::Ui, status: &StatusBar<'_>) {
     ui.horizontal(|ui| {
+        if let Some(host) = status.remote {
+            ui.strong(format!("🖧 {host}"))
+                .on_hover_text("The host watched, through its sampler over ssh");
+            ui.separator();
+        }
         let counts = status.counts;
         ui.label(format!(
             "{} of {} programs",
@@ -190,10 +195,6 @@ fn source_info_ui(ui: &mut egui::Ui, status: &StatusBar<'_>) {
                 Some(Via::Remote) => " · ssh",
                 Some(Via::InProcess | Via::Injected) | None => "",
             };
-            if let Some(host) = status.remote {
-                ui.strong(format!("🖧 {host}"))
-                    .on_hover_text("The host watched, through its sampler over ssh");
-            }
             ui.label(format!(
                 "stats: {} · {}{via}",
                 info.stats_mode, info.enumeration

@@ -18,11 +18,11 @@ pub use columns::{Sort, SortColumn};
 pub use derived::{Baseline, Counts, Derived, DerivedInput, Diffs};
 pub use export::{ExportDialog, ExportKind, default_file_name};
 pub use fleet::{ConnectDialog, FleetCommand, FleetState, HostColumn};
-pub use open::OpenDialog;
+pub use open::{HostDialog, OpenDialog};
 pub use selection::Selection;
 pub use settings::{
-    CpuMode, DETAILS_WIDTH_RANGE, MainView, PlotMetric, PlotWindow, Settings, TABLE_SHARE_RANGE,
-    Thresholds,
+    CpuMode, DETAILS_WIDTH_RANGE, HOSTS_KEPT, MainView, PlotMetric, PlotWindow, Settings,
+    TABLE_SHARE_RANGE, Thresholds,
 };
 pub use table::{Group, Grouping, Line, View, group, order};
 
@@ -109,6 +109,16 @@ pub enum Command {
     WatchThisMachine,
     /// Play, pause, speed, seek, step.
     Replay(ReplayCommand),
+    /// Opens Connect to host….
+    OpenHostDialog,
+    CloseHostDialog,
+    /// Watches `host` over ssh, here or in a new window; `command` starts
+    /// the sampler there (empty: the default).
+    ConnectHost {
+        host: String,
+        command: String,
+        new_window: bool,
+    },
 }
 
 /// A message of the app's own for the status bar (export results).

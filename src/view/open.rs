@@ -1,4 +1,5 @@
-//! The Open a recording dialog's state.
+//! The states of the dialogs that choose what the window watches: Open a
+//! recording, Connect to host.
 
 /// What the dialog holds while open.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -9,4 +10,15 @@ pub struct OpenDialog {
     pub note: Option<String>,
     /// The system's file dialog is open.
     pub browsing: bool,
+}
+
+/// Connect to host… while open.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct HostDialog {
+    /// `[user@]host`.
+    pub host: String,
+    /// The command that starts the sampler there; empty for the default.
+    pub command: String,
+    /// Why the last try failed.
+    pub note: Option<String>,
 }

@@ -162,7 +162,13 @@ pub struct Settings {
     pub fleet_url: String,
     pub fleet_user: String,
     pub fleet_ca: String,
+    /// Hosts connected to over ssh, the newest first (at most
+    /// [`HOSTS_KEPT`]).
+    pub hosts: Vec<String>,
 }
+
+/// Hosts remembered for Connect to host… at most.
+pub const HOSTS_KEPT: usize = 10;
 
 /// The table's share of the central area beside the plots, by default:
 /// 20 rows and more at the default window size.
@@ -263,11 +269,19 @@ impl Default for Settings {
             fleet_url: String::new(),
             fleet_user: String::new(),
             fleet_ca: String::new(),
+            hosts: Vec::new(),
         }
     }
 }
 
 impl Settings {
+    /// Puts `host` first in the hosts remembered.
+    pub fn remember_host(&mut self, host: &str) {
+        self.hosts.retain(|h| h != host);
+        self.hosts.insert(0, host.to_owned());
+        self.hosts.truncate(HOSTS_KEPT);
+    }
+
     /// The sampling interval; the default if the stored one is out of range.
     #[must_use]
     pub fn interval(&self) -> Interval {
