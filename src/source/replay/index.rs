@@ -16,6 +16,13 @@ use crate::record::{BlockPos, Next, RecordingReader};
 /// churn); later programs replay without them after a seek.
 pub const FACTS_KEPT: usize = 200_000;
 
+/// Samples a replay indexes at most (a week at 1 s, a day at 0.1 s): a
+/// recording of more, or a hostile file of countless empty samples, is
+/// replayed up to there.
+pub const SAMPLES_MAX: usize = 1_000_000;
+/// Hellos (sampler restarts) kept at most; later ones are not shown.
+pub const HELLOS_MAX: usize = 10_000;
+
 /// Where a block starts, and the number of the first sample after its
 /// start.
 #[derive(Clone, Copy, Debug)]
@@ -88,7 +95,20 @@ pub fn build<R: Read + Seek>(
             }
         }
         match event {
-            SourceEvent::Hello(info) => index.hellos.push((index.points.len(), info)),
+            SourceEvent::Hello(info) if index.hellos.len() < HELLOS_MAX => {
+                index.hellos.push((index.points.len(), info));
+            }
+            SourceEvent::Hello(_) => {}
+            SourceEvent::Sample(_) if index.points.len() >= SAMPLES_MAX => {
+                index.stopped = Some(format!(
+                    "the recording has more than {SAMPLES_MAX} samples; shown up to {}",
+                    index
+                        .points
+                        .last()
+                        .map_or_else(String::new, |p| crate::model::rfc3339(p.wall))
+                ));
+                break;
+            }
             SourceEvent::Facts(facts) => keep_facts(&mut index.facts, facts),
             SourceEvent::Sample(sample) => {
                 let number = index.points.len();
@@ -178,5 +198,90 @@ fn changes(
             }
             (None, None) => break,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Enumeration, SourceInfo, StatsMode};
+    use crate::record::Recorder;
+    use crate::test_support::{program, sample_at};
+
+    fn hello() -> SourceEvent {
+        SourceEvent::Hello(SourceInfo {
+            stats_mode: StatsMode::Syscall,
+            enumeration: Enumeration::Iterator,
+            owners_available: true,
+            kernel_release: "6.18".into(),
+            online_cpus: 2,
+            notices: Vec::new(),
+        })
+    }
+
+    #[test]
+    fn the_index_knows_each_samples_block_links_markers_and_restarts() {
+        let mut recorder = Recorder::new(Vec::new(), "h".into());
+        recorder.record(hello()).unwrap();
+        for n in 0..12u64 {
+            // Program 2 from sample 3; id 3 reused (a new load) at 6.
+            let mut programs = vec![program(1).name("one").build()];
+            if n >= 3 {
+                programs.push(program(2).name("two").build());
+            }
+            programs.push(
+                program(3)
+                    .name("three")
+                    .loaded_at(if n >= 6 { 50 } else { 5 })
+                    .build(),
+            );
+            let mut sample = sample_at(n, programs);
+            if n == 0 || n == 7 {
+                sample.links = Some(Vec::new());
+            }
+            if n == 8 {
+                recorder.record(hello()).unwrap();
+            }
+            recorder.record(SourceEvent::Sample(sample)).unwrap();
+            if n % 4 == 3 {
+                recorder.end_block().unwrap();
+            }
+        }
+        recorder.finish().unwrap();
+        let bytes = recorder.into_inner();
+        let bytes_again = bytes.clone();
+        let mut reader = RecordingReader::new(std::io::Cursor::new(bytes)).unwrap();
+        let index = build(&mut reader, |_| true).unwrap();
+        assert_eq!(index.points.len(), 12);
+        assert_eq!(index.blocks.len(), 3);
+        assert_eq!(index.block_of, [0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2]);
+        assert_eq!(
+            index
+                .blocks
+                .iter()
+                .map(|b| b.first_sample)
+                .collect::<Vec<_>>(),
+            [0, 4, 8]
+        );
+        let links: Vec<Option<u32>> = index.links_from.clone();
+        assert_eq!(links[0], Some(0));
+        assert_eq!(links[6], Some(0));
+        assert_eq!(links[7], Some(7));
+        assert_eq!(links[11], Some(7));
+        let marks: Vec<(usize, bool, u32)> = index
+            .markers
+            .iter()
+            .map(|m| (m.sample, m.loaded, m.id))
+            .collect();
+        assert_eq!(marks, [(3, true, 2), (6, false, 3), (6, true, 3)]);
+        assert_eq!(
+            index.hellos.iter().map(|(at, _)| *at).collect::<Vec<_>>(),
+            [0, 8]
+        );
+        assert_eq!(index.hello_for(9).map(|(at, _)| at), Some(8));
+        assert!(index.stopped.is_none());
+        // A pass the window stops (it closed) gives no index.
+        let mut reader = RecordingReader::new(std::io::Cursor::new(bytes_again)).unwrap();
+        assert!(build(&mut reader, |_| false).is_none());
     }
 }

@@ -31,6 +31,14 @@ pub(super) struct Player {
     pub(super) timeline: Timeline,
 }
 
+/// Why a seek's moment was not built.
+enum Unbuilt {
+    /// A newer seek came, or the window closed.
+    Superseded,
+    /// The file cannot be read there again (it changed under the replay).
+    Unreadable(String),
+}
+
 /// Where the reader is and what playing has delivered.
 struct Cursor {
     index: Index,
@@ -106,7 +114,17 @@ impl Player {
             if let Some((epoch, target)) = control.seek
                 && epoch != cursor.epoch
             {
-                if let Some(moment) = self.build(cursor, epoch, target) {
+                let built = self.build(cursor, epoch, target);
+                if let Err(Unbuilt::Unreadable(why)) = &built {
+                    // Not again for this seek: say so and wait for another.
+                    cursor.epoch = epoch;
+                    if !self.send(Delivery::Failed(format!(
+                        "cannot read the recording again: {why}"
+                    ))) {
+                        return;
+                    }
+                }
+                if let Ok(moment) = built {
                     cursor.epoch = epoch;
                     cursor.delivered = Some((Instant::now(), target));
                     let info = cursor.index.hello_for(target).map(|(_, i)| i.clone());
@@ -206,9 +224,13 @@ impl Player {
     }
 
     /// The moment at sample `target`: the history before it (as far as the
-    /// store keeps) pushed into a new moment. `None` when a newer seek came
-    /// meanwhile or the file cannot be read again.
-    fn build(&mut self, cursor: &mut Cursor, epoch: u64, target: usize) -> Option<Box<Moment>> {
+    /// store keeps) pushed into a new moment.
+    fn build(
+        &mut self,
+        cursor: &mut Cursor,
+        epoch: u64,
+        target: usize,
+    ) -> Result<Box<Moment>, Unbuilt> {
         let index = &cursor.index;
         let target = target.min(index.points.len() - 1);
         let at_ns = index.points[target].boottime_ns;
@@ -226,11 +248,13 @@ impl Player {
             _ => None,
         };
         let index = &cursor.index;
-        let block = index.blocks.get(index.block_of[start] as usize)?;
-        if let Err(why) = self.reader.seek_block(block.pos) {
-            tracing::warn!("the recording cannot be read again: {why}");
-            return None;
-        }
+        let block = index
+            .blocks
+            .get(index.block_of[start] as usize)
+            .ok_or_else(|| Unbuilt::Unreadable("a block the index lost".to_owned()))?;
+        self.reader
+            .seek_block(block.pos)
+            .map_err(Unbuilt::Unreadable)?;
         cursor.next = block.first_sample;
         let mut moment = Moment::default();
         let mut ahead = Vec::new();
@@ -255,12 +279,13 @@ impl Player {
                     }
                     moment.push_sample(sample);
                     if number >= target {
-                        return Some(Box::new(moment));
+                        return Ok(Box::new(moment));
                     }
-                    if (number - start).is_multiple_of(CHECK_EVERY)
-                        && lock(&self.control).seek.is_some_and(|(e, _)| e != epoch)
-                    {
-                        return None;
+                    if (number - start).is_multiple_of(CHECK_EVERY) {
+                        let control = lock(&self.control);
+                        if control.quit || control.seek.is_some_and(|(e, _)| e != epoch) {
+                            return Err(Unbuilt::Superseded);
+                        }
                     }
                 }
                 Next::Event(SourceEvent::Facts(mut facts)) => {
@@ -269,9 +294,14 @@ impl Player {
                     ahead.append(&mut facts);
                 }
                 Next::Event(_) => {}
-                Next::End | Next::Stopped(_) => {
-                    return (moment.sample_count() > 0).then(|| Box::new(moment));
+                Next::End => {
+                    return if moment.sample_count() > 0 {
+                        Ok(Box::new(moment))
+                    } else {
+                        Err(Unbuilt::Unreadable("the file ends before it".to_owned()))
+                    };
                 }
+                Next::Stopped(why) => return Err(Unbuilt::Unreadable(why)),
             }
         }
     }
