@@ -20,7 +20,7 @@ use bpfscope::model::{
 };
 use bpfscope::record::Recorder;
 use bpfscope::source::Source;
-use bpfscope::view::Command;
+use bpfscope::view::{Command, PlotWindow};
 use criterion::{Criterion, criterion_group, criterion_main};
 use eframe::egui;
 use egui_kittest::Harness;
@@ -155,36 +155,48 @@ fn replay(c: &mut Criterion) {
         });
     });
     // A seek let go: the longest frame until its moment is shown (the one
-    // that takes the rebuilt moment in).
-    group.bench_function("longest_frame_of_a_seek_10k_programs", |b| {
-        b.iter_custom(|iters| {
-            let mut total = Duration::ZERO;
-            for _ in 0..iters {
-                target = (target + 211) % 600;
-                harness
-                    .state_mut()
-                    .run_cmd(&ctx, Command::Replay(ReplayCommand::Seek(target)));
-                total += until_shown(&mut harness, Some(target));
-            }
-            total
+    // that takes the rebuilt moment in), and how long the seek takes to
+    // show; with the plots' 10 s (the default) and 5 min of history.
+    for (window, label) in [
+        (PlotWindow::Seconds10, "10s"),
+        (PlotWindow::Minutes5, "5min"),
+    ] {
+        harness
+            .state_mut()
+            .run_cmd(&ctx, Command::SetPlotWindow(window));
+        until_shown(&mut harness, None);
+        group.bench_function(
+            format!("longest_frame_of_a_seek_10k_programs_{label}"),
+            |b| {
+                b.iter_custom(|iters| {
+                    let mut total = Duration::ZERO;
+                    for _ in 0..iters {
+                        target = (target + 211) % 600;
+                        harness
+                            .state_mut()
+                            .run_cmd(&ctx, Command::Replay(ReplayCommand::Seek(target)));
+                        total += until_shown(&mut harness, Some(target));
+                    }
+                    total
+                });
+            },
+        );
+        group.bench_function(format!("seek_to_shown_10k_programs_{label}"), |b| {
+            b.iter_custom(|iters| {
+                let mut total = Duration::ZERO;
+                for _ in 0..iters {
+                    target = (target + 211) % 600;
+                    let started = Instant::now();
+                    harness
+                        .state_mut()
+                        .run_cmd(&ctx, Command::Replay(ReplayCommand::Seek(target)));
+                    until_shown(&mut harness, Some(target));
+                    total += started.elapsed();
+                }
+                total
+            });
         });
-    });
-    // How long a seek takes to show, frames included.
-    group.bench_function("seek_to_shown_10k_programs", |b| {
-        b.iter_custom(|iters| {
-            let mut total = Duration::ZERO;
-            for _ in 0..iters {
-                target = (target + 211) % 600;
-                let started = Instant::now();
-                harness
-                    .state_mut()
-                    .run_cmd(&ctx, Command::Replay(ReplayCommand::Seek(target)));
-                until_shown(&mut harness, Some(target));
-                total += started.elapsed();
-            }
-            total
-        });
-    });
+    }
     group.finish();
 }
 

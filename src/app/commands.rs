@@ -46,6 +46,7 @@ impl BpfScopeApp {
             Command::SetPlotWindow(window) => {
                 self.settings.plot_window = window;
                 self.fleet_window_changed();
+                self.source.set_replay_history(window.duration());
             }
             Command::Fleet(command) => self.run_fleet(ctx, command),
             Command::ToggleRecording if self.is_replay() => {}

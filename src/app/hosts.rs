@@ -123,11 +123,12 @@ impl BpfScopeApp {
                 "{}",
                 self.settings.interval().duration().as_secs_f64()
             ));
+        // `--name=value`: a value that starts with `-` stays a value.
         if remote.command != crate::source::DEFAULT_REMOTE_COMMAND {
-            process.arg("--remote-command").arg(&remote.command);
+            process.arg(format!("--remote-command={}", remote.command));
         }
         for option in &remote.ssh_options {
-            process.arg("--ssh-option").arg(option);
+            process.arg(format!("--ssh-option={option}"));
         }
         let child = process
             .stdin(Stdio::null())

@@ -93,7 +93,9 @@ impl BpfScopeApp {
         if let Some(interval) = interval {
             settings.set_interval(interval);
         }
-        let source = start(settings.interval(), replay::waker(&cc.egui_ctx));
+        let mut source = start(settings.interval(), replay::waker(&cc.egui_ctx));
+        // A replay's seeks rebuild what the plots show.
+        source.set_replay_history(settings.plot_window.duration());
         let mut store = Store::new();
         store.set_gone_limit(settings.gone_kept);
         Self {

@@ -71,7 +71,8 @@ impl BpfScopeApp {
             self.toggle_recording();
         }
         match Replay::open(path, waker(ctx)) {
-            Ok(replay) => {
+            Ok(mut replay) => {
+                replay.set_history(self.settings.plot_window.duration());
                 self.switch_source(Source::from_replay(replay));
                 self.replay.dialog = None;
                 self.replay.browse = None;
@@ -144,7 +145,8 @@ impl BpfScopeApp {
     /// dropped on the window; the file dialog's answer; the title.
     pub(super) fn replay_intake(&mut self, ctx: &egui::Context) {
         if let Some(moment) = self.source.take_moment() {
-            self.store.replace_live(*moment);
+            let old = self.store.replace_live(*moment);
+            self.source.recycle(old);
             // The events after it wait in the source.
             ctx.request_repaint();
         }

@@ -143,6 +143,9 @@ pub fn sample_command(args: &SampleArgs, launch: HelperLaunch) -> ExitCode {
         }
         let Some(event) = source.recv_timeout(Duration::from_millis(100)) else {
             if let Some(problem) = source.problem() {
+                // Another host's words (its sudo, its login scripts) are
+                // not this terminal's commands.
+                let problem = terminal_safe(problem);
                 return if printing.started() {
                     eprintln!("bpfscope: {problem}");
                     ExitCode::FAILURE

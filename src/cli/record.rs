@@ -77,7 +77,7 @@ pub fn record_command(args: &RecordArgs, mut launch: HelperLaunch) -> ExitCode {
         }
         let Some(event) = source.recv_timeout(Duration::from_millis(100)) else {
             if let Some(problem) = source.problem() {
-                eprintln!("bpfscope: {problem}");
+                eprintln!("bpfscope: {}", terminal_safe(problem));
                 break if recorder.samples == 0 {
                     ExitCode::from(2)
                 } else {

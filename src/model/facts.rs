@@ -38,6 +38,20 @@ pub struct ProgramFacts {
     pub maps: Vec<MapFacts>,
 }
 
+impl ProgramFacts {
+    /// Roughly what these facts take in memory, for byte budgets on what a
+    /// source (a recording, another host) may make bpfscope keep.
+    #[must_use]
+    pub fn approx_bytes(&self) -> usize {
+        let maps: usize = self
+            .maps
+            .iter()
+            .map(|m| std::mem::size_of::<MapFacts>() + m.name.len() + m.map_type.len())
+            .sum();
+        std::mem::size_of::<Self>() + self.full_name.as_ref().map_or(0, String::len) + maps
+    }
+}
+
 /// One map a program uses.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MapFacts {

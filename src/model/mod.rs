@@ -56,3 +56,7 @@ pub fn rfc3339(time: std::time::SystemTime) -> String {
     }
 }
 pub use types::prog_type_name;
+
+/// What starts the sampler on a remote host unless another command is
+/// named (`--remote-command`, Connect to host…).
+pub const DEFAULT_REMOTE_COMMAND: &str = "sudo -n /usr/libexec/bpfscope/bpfscope-sampler";

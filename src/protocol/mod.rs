@@ -197,6 +197,11 @@ impl<R: Read> FrameReader<R> {
         }
     }
 
+    /// The input read from.
+    pub fn get_mut(&mut self) -> &mut R {
+        &mut self.inner
+    }
+
     /// The next frame; `None` at a clean end of output (between frames).
     /// The first frame must be a `Hello` of this [`PROTOCOL_VERSION`].
     pub fn next_frame(&mut self) -> Result<Option<Frame>, ProtocolError> {

@@ -252,7 +252,7 @@ fn local_checks(launch: &HelperLaunch, interactive: bool, out: &Outlet) -> Optio
 
 /// How the helper's output ended.
 #[derive(Debug)]
-enum Ending {
+pub(super) enum Ending {
     /// It closed its output (it exited).
     Closed { hello: bool },
     /// It wrote something that is not a frame of ours.
@@ -281,6 +281,8 @@ fn relay(child: &mut Child, launch: &HelperLaunch, out: &Outlet) -> Ending {
             Ok(Some(frame)) => {
                 if let Frame::Hello(_) = frame {
                     hello = true;
+                    // Answered: from now on a quiet period is no time-out.
+                    reader.get_mut().answer_by = None;
                     out.status(Status::Sampling(via));
                 }
                 if !out.event(SourceEvent::from(frame)) {
@@ -313,33 +315,7 @@ fn explain(
     };
     let code = exit.and_then(|status| status.code());
     if let Some(remote) = &launch.remote {
-        return match ending {
-            Ending::Closed { hello } => (
-                remote.explain(code, stderr, hello),
-                Some(if hello {
-                    Action::Reconnect
-                } else {
-                    Action::Retry
-                }),
-            ),
-            Ending::Silent => (
-                format!(
-                    "{} did not answer within {} s{said}.",
-                    remote.host(),
-                    HELLO_TIMEOUT.as_secs()
-                ),
-                Some(Action::Retry),
-            ),
-            Ending::Garbage(err) => (
-                format!(
-                    "{} sent data bpfscope cannot read ({err}): is bpfscope there of the same \
-                     version? The history so far is kept.",
-                    remote.host()
-                ),
-                Some(Action::Reconnect),
-            ),
-            Ending::Stopped => (String::new(), None),
-        };
+        return remote.explain_ending(ending, code, stderr, &said);
     }
     match ending {
         Ending::Garbage(err) => (

@@ -218,6 +218,21 @@ impl Source {
         }
     }
 
+    /// Gives a replay back the moment the store replaced, to free on its
+    /// thread (dropped here for other sources).
+    pub fn recycle(&self, moment: crate::store::Moment) {
+        if let Kind::Replay(replay) = &self.kind {
+            replay.recycle(moment);
+        }
+    }
+
+    /// How much history a replay's seek rebuilds (the plots' window).
+    pub fn set_replay_history(&mut self, history: Duration) {
+        if let Kind::Replay(replay) = &mut self.kind {
+            replay.set_history(history);
+        }
+    }
+
     /// A replay's timeline; `None` for a live source.
     #[must_use]
     pub fn timeline(&self) -> Option<&Timeline> {

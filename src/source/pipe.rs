@@ -22,7 +22,8 @@ const EXIT_GRACE: Duration = Duration::from_secs(2);
 pub(super) struct StoppableReader<'a> {
     pub(super) inner: ChildStdout,
     pub(super) stop: &'a AtomicBool,
-    /// The first bytes must come by then (a remote host), else `TimedOut`.
+    /// A read waiting past this gives `TimedOut` (a remote host that has
+    /// not said Hello yet); cleared once it has.
     pub(super) answer_by: Option<Instant>,
 }
 
@@ -50,7 +51,6 @@ impl Read for StoppableReader<'_> {
                 return Err(err);
             }
             if ready > 0 {
-                self.answer_by = None;
                 return self.inner.read(buf);
             }
             if self.answer_by.is_some_and(|by| Instant::now() >= by) {
@@ -150,8 +150,10 @@ pub(super) fn finish(child: &mut Child, ask_to_stop: bool) -> Option<ExitStatus>
     if let Some(status) = wait_exit(child, EXIT_GRACE) {
         return Some(status);
     }
+    // Our own child (ssh, a helper started directly) dies at SIGKILL; a
+    // root one refuses it and ends at its next check.
     let _ignored = child.kill();
-    child.try_wait().ok().flatten()
+    wait_exit(child, Duration::from_millis(500))
 }
 
 fn wait_exit(child: &mut Child, within: Duration) -> Option<ExitStatus> {

@@ -6,15 +6,16 @@
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use crate::model::Interval;
+use super::helper::Ending;
+use crate::model::{Action, Interval};
 
 /// ssh, at the path every distribution installs it (never searched for).
 pub const SSH: &str = "/usr/bin/ssh";
-/// What runs on the remote host unless another command is named.
-pub const DEFAULT_REMOTE_COMMAND: &str = "sudo -n /usr/libexec/bpfscope/bpfscope-sampler";
-/// How long ssh may take to connect, and the remote helper to say Hello.
+pub use crate::model::DEFAULT_REMOTE_COMMAND;
+/// How long ssh may take to connect, and the remote helper to say Hello
+/// (with the time to stop ssh, a silent host is said within 15 s).
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
-pub const HELLO_TIMEOUT: Duration = Duration::from_secs(15);
+pub const HELLO_TIMEOUT: Duration = Duration::from_secs(12);
 
 /// Where to connect, and what to run there.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -37,8 +38,14 @@ impl Remote {
         if destination.is_empty() {
             return Err("no host given".to_owned());
         }
-        if destination.starts_with('-') {
-            return Err(format!("{destination:?} is not a host name"));
+        // Neither part may read as an option (to ssh, or to a ProxyCommand
+        // of the user's config that gets %r or %h).
+        let starts_dash = destination.split('@').any(|part| part.starts_with('-'));
+        if starts_dash || destination.matches('@').count() > 1 {
+            return Err(format!(
+                "{:?} is not a host name",
+                crate::model::clean_label(destination)
+            ));
         }
         let allowed = |c: char| c.is_alphanumeric() || "@._-:[]%".contains(c);
         if destination.len() > 300 || !destination.chars().all(allowed) {
@@ -78,6 +85,13 @@ impl Remote {
             "ServerAliveInterval=5",
             "-o",
             "ServerAliveCountMax=2",
+            // The command is bpfscope's: not one from the user's config,
+            // and no forwardings that a second window to the host would
+            // fail on.
+            "-o",
+            "RemoteCommand=none",
+            "-o",
+            "ClearAllForwardings=yes",
         ]);
         for option in &self.ssh_options {
             command.arg("-o").arg(option);
@@ -161,6 +175,45 @@ impl Remote {
     }
 }
 
+impl Remote {
+    /// What to tell the user when the connection ended as `ending`.
+    pub(super) fn explain_ending(
+        &self,
+        ending: Ending,
+        code: Option<i32>,
+        stderr: &[String],
+        said: &str,
+    ) -> (String, Option<Action>) {
+        match ending {
+            Ending::Closed { hello } => (
+                self.explain(code, stderr, hello),
+                Some(if hello {
+                    Action::Reconnect
+                } else {
+                    Action::Retry
+                }),
+            ),
+            Ending::Silent => (
+                format!(
+                    "{} did not answer within {} s{said}.",
+                    self.host(),
+                    HELLO_TIMEOUT.as_secs()
+                ),
+                Some(Action::Retry),
+            ),
+            Ending::Garbage(err) => (
+                format!(
+                    "{} sent data bpfscope cannot read ({err}): is bpfscope there of the same \
+                     version? The history so far is kept.",
+                    self.host()
+                ),
+                Some(Action::Reconnect),
+            ),
+            Ending::Stopped => (String::new(), None),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -173,7 +226,17 @@ mod tests {
             "db-7.example"
         );
         assert!(Remote::new("[::1]").is_ok());
-        for bad in ["", "-oProxyCommand=x", "a b", "a;b", "a\u{1b}b", "h$(x)"] {
+        for bad in [
+            "",
+            "-oProxyCommand=x",
+            "x@-oFoo",
+            "-x@h",
+            "a@b@c",
+            "a b",
+            "a;b",
+            "a\u{1b}b",
+            "h$(x)",
+        ] {
             assert!(Remote::new(bad).is_err(), "{bad:?}");
         }
     }

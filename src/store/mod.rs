@@ -29,8 +29,10 @@ pub const HISTORY_POINTS: usize = 3_000;
 pub const ERRORS_KEPT: usize = 100;
 /// Load and unload markers kept (the newest, within [`HISTORY_AGE`]).
 pub const MARKERS_KEPT: usize = 1_000;
-/// Facts kept ahead of the next sample at most.
+/// Facts kept ahead of the next sample at most, and their bytes (another
+/// host's sampler, or a hostile one, can send large facts).
 pub const FACTS_AHEAD_MAX: usize = 1_000_000;
+pub const FACTS_AHEAD_BYTES_MAX: usize = 256 << 20;
 /// Longest source message kept, in bytes.
 pub const MESSAGE_MAX: usize = 4_096;
 /// Unloaded programs kept by default (the newest, within [`HISTORY_AGE`]).
@@ -61,6 +63,7 @@ pub struct Store {
     messages: VecDeque<Message>,
     /// Facts sent ahead of the next sample.
     facts_ahead: Vec<crate::model::ProgramFacts>,
+    facts_ahead_bytes: usize,
     generation: u64,
     /// Unloaded programs kept at most, once set.
     gone_limit: Option<usize>,
@@ -80,22 +83,30 @@ impl Store {
                 // tooltip); they are facts, not errors. A new source's
                 // samples owe nothing to facts an old one sent ahead.
                 self.facts_ahead.clear();
+                self.facts_ahead_bytes = 0;
                 self.info = Some(info);
                 self.generation += 1;
             }
             SourceEvent::Sample(mut sample) => {
                 // Facts sent ahead belong to this sample.
                 let mut ahead = std::mem::take(&mut self.facts_ahead);
+                self.facts_ahead_bytes = 0;
                 ahead.append(&mut sample.facts);
                 sample.facts = ahead;
                 self.push_sample(sample);
             }
-            SourceEvent::Facts(mut facts) => {
+            SourceEvent::Facts(facts) => {
                 // Bounded: a source that sends facts and never a sample
                 // cannot grow this past one sample's worth.
-                let room = FACTS_AHEAD_MAX.saturating_sub(self.facts_ahead.len());
-                facts.truncate(room);
-                self.facts_ahead.append(&mut facts);
+                for facts in facts {
+                    let size = facts.approx_bytes();
+                    if self.facts_ahead.len() < FACTS_AHEAD_MAX
+                        && self.facts_ahead_bytes + size <= FACTS_AHEAD_BYTES_MAX
+                    {
+                        self.facts_ahead_bytes += size;
+                        self.facts_ahead.push(facts);
+                    }
+                }
             }
             SourceEvent::Warning(text) => self.push_message(Severity::Warning, text),
             SourceEvent::Error(text) => self.push_message(Severity::Error, text),
@@ -170,15 +181,17 @@ impl Store {
     }
 
     /// Shows `moment` instead of the live one (a replay's seek): paused or
-    /// not, every view reads it from now on.
-    pub fn replace_live(&mut self, mut moment: Moment) {
+    /// not, every view reads it from now on. Gives back the one replaced
+    /// (freeing it can take longer than a frame should).
+    pub fn replace_live(&mut self, mut moment: Moment) -> Moment {
         if let Some(limit) = self.gone_limit {
             moment.set_gone_limit(limit);
         }
-        self.live = moment;
         self.frozen = None;
         self.facts_ahead.clear();
+        self.facts_ahead_bytes = 0;
         self.generation += 1;
+        std::mem::replace(&mut self.live, moment)
     }
 
     /// Keeps at most `limit` unloaded programs, the newest, in both moments.

@@ -107,7 +107,7 @@ pub fn host_dialog_ui(
                     let edit = ui
                         .add(
                             egui::TextEdit::singleline(&mut dialog.command)
-                                .hint_text(crate::source::DEFAULT_REMOTE_COMMAND)
+                                .hint_text(crate::model::DEFAULT_REMOTE_COMMAND)
                                 .desired_width(360.0),
                         )
                         .labelled_by(label.id);

@@ -99,17 +99,19 @@ fn strip_ui(ui: &mut egui::Ui, timeline: &Timeline, width: f32) -> Option<usize>
     let (Some(first), Some(last)) = (timeline.samples.first(), timeline.samples.last()) else {
         return None;
     };
+    // Times from a hostile file may be anything: no overflow, no panic.
     let (t0, t1) = (
         first.boottime_ns,
-        last.boottime_ns.max(first.boottime_ns + 1),
+        last.boottime_ns.max(first.boottime_ns.saturating_add(1)),
     );
+    let span = (t1 - t0).max(1) as f64;
     let x_of = |ns: u64| {
-        let f = (ns.saturating_sub(t0)) as f64 / (t1 - t0) as f64;
+        let f = (ns.saturating_sub(t0)) as f64 / span;
         rect.left() + (f.clamp(0.0, 1.0) as f32) * rect.width()
     };
     let ns_of = |x: f32| {
         let f = f64::from(((x - rect.left()) / rect.width()).clamp(0.0, 1.0));
-        t0 + (f * (t1 - t0) as f64) as u64
+        t0.saturating_add((f * span) as u64).min(t1)
     };
     let visuals = ui.visuals();
     let painter = ui.painter_at(rect);

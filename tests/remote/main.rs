@@ -205,8 +205,8 @@ fn each_way_a_host_refuses_is_said_within_15_s() {
 }
 
 #[test]
-fn a_host_that_connects_and_says_nothing_is_given_up_after_15_s() {
-    if !sshd::ready("a_host_that_connects_and_says_nothing_is_given_up_after_15_s") {
+fn a_host_that_connects_and_says_nothing_is_given_up_within_15_s() {
+    if !sshd::ready("a_host_that_connects_and_says_nothing_is_given_up_within_15_s") {
         return;
     }
     let sshd = Sshd::start();
@@ -215,9 +215,9 @@ fn a_host_that_connects_and_says_nothing_is_given_up_after_15_s() {
         &sshd.options(),
         &["--remote-command", "sleep 60; true"],
     );
-    assert!(said.contains("did not answer within 15 s"), "{said}");
+    assert!(said.contains("did not answer within 12 s"), "{said}");
     assert_eq!(code, Some(2));
-    assert!(took < Duration::from_secs(25), "{took:?}");
+    assert!(took < Duration::from_secs(15), "{took:?}");
 }
 
 #[test]

@@ -85,6 +85,18 @@ fn rate(app: &BpfScopeApp, id: u32) -> Option<f64> {
     row.metrics.as_ref().map(|m| m.events_per_sec)
 }
 
+/// Program `id`'s plotted points.
+fn history_of(app: &BpfScopeApp, id: u32) -> Vec<bpfscope::store::Point> {
+    let key = app
+        .store()
+        .rows()
+        .iter()
+        .find(|r| r.key.id == id)
+        .unwrap()
+        .key;
+    app.store().history(key).collect()
+}
+
 fn seek(harness: &mut Harness<'_, BpfScopeApp>, n: usize) {
     let ctx = harness.ctx.clone();
     harness
@@ -153,22 +165,27 @@ fn scrubbing_shows_that_times_table_with_the_history_and_facts_before_it() {
     let app = harness.state();
     assert_eq!(rate(app, 10), Some(45_000.0));
     assert_eq!(rate(app, 40), Some(7.0));
+    // The history behind the moment is what the plots show: 10 s.
+    assert_eq!(history_of(app, 10).len(), 11);
+    assert!(app.store().rows().iter().all(|r| r.key.id != 30));
+
+    // A longer plot window rebuilds the moment shown with more history.
+    let ctx = harness.ctx.clone();
+    harness
+        .state_mut()
+        .run_cmd(&ctx, Command::SetPlotWindow(PlotWindow::Minutes5));
+    until(&mut harness, "five minutes of history", |app| {
+        shown_at(app, 450) && history_of(app, 10).len() > 11
+    });
+    let app = harness.state();
+    let points = history_of(app, 10);
+    assert!(points.len() >= 299, "{} points", points.len());
+    assert_eq!(points.last().unwrap().events_per_sec, 45_000.0);
     // Program 30 went at 400: within the plot window it is shown gone,
     // with the BTF name its facts gave when it was new (far before).
     let row30 = app.store().rows().iter().find(|r| r.key.id == 30).unwrap();
     assert!(row30.gone);
     assert_eq!(row30.text.name, "tc_nat_egress_handler");
-    // The history behind the moment: five minutes at 1 s.
-    let key = app
-        .store()
-        .rows()
-        .iter()
-        .find(|r| r.key.id == 10)
-        .unwrap()
-        .key;
-    let points: Vec<_> = app.store().history(key).collect();
-    assert!(points.len() >= 299, "{} points", points.len());
-    assert_eq!(points.last().unwrap().events_per_sec, 45_000.0);
 
     // Back before the load: program 40 is not there.
     seek(&mut harness, 120);
@@ -314,4 +331,19 @@ fn a_recording_dropped_on_a_live_window_replays_in_it() {
     });
     assert_eq!(harness.state().timeline().unwrap().host, "db-7");
     assert_eq!(harness.state().store().sample_count(), 2);
+}
+
+#[test]
+fn a_named_pipe_is_refused_at_once_instead_of_holding_the_window() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("trap.bpfscope");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    // Nobody writes to it: opening it to read would block for ever.
+    let mut harness = replay_window(&fifo);
+    harness.run();
+    harness.get_by_label_contains("not a regular file");
 }

@@ -13,8 +13,10 @@ use crate::model::{
 use crate::record::{BlockPos, Next, RecordingReader};
 
 /// Facts kept for the programs of a recording at most (a day of heavy
-/// churn); later programs replay without them after a seek.
+/// churn), and their bytes (a hostile file's facts can be large and
+/// compress to nothing); later programs replay without them after a seek.
 pub const FACTS_KEPT: usize = 200_000;
+pub const FACTS_BYTES_MAX: usize = 128 << 20;
 
 /// Samples a replay indexes at most (a week at 1 s, a day at 0.1 s): a
 /// recording of more, or a hostile file of countless empty samples, is
@@ -44,6 +46,8 @@ pub struct Index {
     pub markers: Vec<TimelineMarker>,
     pub markers_dropped: usize,
     pub facts: HashMap<ProgramKey, ProgramFacts>,
+    /// What the facts kept take, roughly.
+    pub facts_bytes: usize,
     /// Each Hello, with the number of the first sample after it.
     pub hellos: Vec<(usize, SourceInfo)>,
     /// Why the file stops early.
@@ -64,11 +68,11 @@ impl Index {
 }
 
 /// Reads every event of `reader` (positioned after the header); `progress`
-/// hears the byte offset of each new block and may stop the pass by
-/// returning `false`.
+/// is asked after every event (with the byte offset of each new block) and
+/// stops the pass by returning `false`.
 pub fn build<R: Read + Seek>(
     reader: &mut RecordingReader<R>,
-    mut progress: impl FnMut(u64) -> bool,
+    mut progress: impl FnMut(Option<u64>) -> bool,
 ) -> Option<Index> {
     let mut index = Index::default();
     let mut previous: Vec<(ProgramKey, String)> = Vec::new();
@@ -84,21 +88,26 @@ pub fn build<R: Read + Seek>(
             }
         };
         let pos = reader.position();
-        if pos.number != block {
+        let new_block = pos.number != block;
+        if new_block {
             block = pos.number;
             index.blocks.push(BlockStart {
                 pos,
                 first_sample: index.points.len(),
             });
-            if !progress(pos.offset) {
-                return None;
-            }
+        }
+        // Asked on every event (cheap): a block can hold a million.
+        if !progress(new_block.then_some(pos.offset)) {
+            return None;
         }
         match event {
-            SourceEvent::Hello(info) if index.hellos.len() < HELLOS_MAX => {
-                index.hellos.push((index.points.len(), info));
+            SourceEvent::Hello(info) => {
+                // A restarted sampler sends its links again.
+                links_at = None;
+                if index.hellos.len() < HELLOS_MAX {
+                    index.hellos.push((index.points.len(), info));
+                }
             }
-            SourceEvent::Hello(_) => {}
             SourceEvent::Sample(_) if index.points.len() >= SAMPLES_MAX => {
                 index.stopped = Some(format!(
                     "the recording has more than {SAMPLES_MAX} samples; shown up to {}",
@@ -109,7 +118,7 @@ pub fn build<R: Read + Seek>(
                 ));
                 break;
             }
-            SourceEvent::Facts(facts) => keep_facts(&mut index.facts, facts),
+            SourceEvent::Facts(facts) => keep_facts(&mut index, facts),
             SourceEvent::Sample(sample) => {
                 let number = index.points.len();
                 if sample.links.is_some() {
@@ -128,7 +137,7 @@ pub fn build<R: Read + Seek>(
                     changes(&previous, &current, number, &mut index);
                 }
                 previous = current;
-                keep_facts(&mut index.facts, sample.facts);
+                keep_facts(&mut index, sample.facts);
             }
             SourceEvent::Warning(_) | SourceEvent::Error(_) => {}
         }
@@ -136,14 +145,40 @@ pub fn build<R: Read + Seek>(
     Some(index)
 }
 
-fn keep_facts(kept: &mut HashMap<ProgramKey, ProgramFacts>, facts: Vec<ProgramFacts>) {
+/// The first sample of a rebuilt moment gets the facts of every program it
+/// lists: they were sent once, when each program was new.
+pub fn with_known_facts(sample: &mut Sample, index: &Index) {
+    let has: std::collections::HashSet<ProgramKey> = sample
+        .facts
+        .iter()
+        .map(|f| ProgramKey {
+            id: f.id,
+            load_time_ns: f.load_time_ns,
+        })
+        .collect();
+    for program in &sample.programs {
+        let key = ProgramKey::of(program);
+        if !has.contains(&key)
+            && let Some(facts) = index.facts.get(&key)
+        {
+            sample.facts.push(facts.clone());
+        }
+    }
+}
+
+fn keep_facts(index: &mut Index, facts: Vec<ProgramFacts>) {
     for facts in facts {
         let key = ProgramKey {
             id: facts.id,
             load_time_ns: facts.load_time_ns,
         };
-        if kept.len() < FACTS_KEPT || kept.contains_key(&key) {
-            kept.insert(key, facts);
+        let size = facts.approx_bytes();
+        let room = index.facts.len() < FACTS_KEPT && index.facts_bytes + size <= FACTS_BYTES_MAX;
+        if room && let Some(old) = index.facts.insert(key, facts) {
+            index.facts_bytes = index.facts_bytes.saturating_sub(old.approx_bytes());
+        }
+        if room {
+            index.facts_bytes += size;
         }
     }
 }
@@ -267,7 +302,9 @@ mod tests {
         assert_eq!(links[0], Some(0));
         assert_eq!(links[6], Some(0));
         assert_eq!(links[7], Some(7));
-        assert_eq!(links[11], Some(7));
+        // A restarted sampler's links are its own (it sends them again).
+        assert_eq!(links[8], None);
+        assert_eq!(links[11], None);
         let marks: Vec<(usize, bool, u32)> = index
             .markers
             .iter()

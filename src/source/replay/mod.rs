@@ -9,6 +9,7 @@ mod index;
 mod player;
 
 use std::collections::VecDeque;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -23,6 +24,8 @@ use player::{Player, lock};
 
 /// Deliveries buffered between the replay thread and the window.
 const DELIVERIES: usize = 64;
+/// Moments the window is done with, waiting to be dropped off its thread.
+const TRASH: usize = 2;
 
 /// What the window asks of the thread; read whole by the thread, so a burst
 /// of seeks while dragging costs one rebuild, of the last.
@@ -35,6 +38,9 @@ pub(super) struct Control {
     epoch: u64,
     /// Samples to step forward while paused.
     steps: u32,
+    /// How much history a rebuilt moment holds (the plots' window);
+    /// `None`: as much as the store keeps.
+    history: Option<Duration>,
     quit: bool,
 }
 
@@ -66,6 +72,9 @@ pub(super) enum Delivery {
 /// The window's end of a replay.
 pub struct Replay {
     deliveries: Receiver<Delivery>,
+    /// Moments replaced, freed on the replay thread: dropping ten
+    /// thousand programs' history costs milliseconds a frame should not.
+    trash: Sender<Moment>,
     control: Arc<Mutex<Control>>,
     poke: Option<Sender<()>>,
     timeline: Timeline,
@@ -92,8 +101,19 @@ impl Replay {
     /// called after every delivery.
     pub fn open(path: &Path, waker: Waker) -> Result<Self, String> {
         let shown = crate::model::clean_label(&path.display().to_string());
-        let file = std::fs::File::open(path).map_err(|err| format!("{shown}: {err}"))?;
-        let total = file.metadata().map_or(0, |m| m.len());
+        // Non-blocking, so a named pipe or a terminal (another user's trap)
+        // cannot hold the window at open; only a regular file is read (on
+        // which O_NONBLOCK changes nothing).
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NONBLOCK)
+            .open(path)
+            .map_err(|err| format!("{shown}: {err}"))?;
+        let meta = file.metadata().map_err(|err| format!("{shown}: {err}"))?;
+        if !meta.is_file() {
+            return Err(format!("{shown}: not a regular file, so not a recording"));
+        }
+        let total = meta.len();
         let reader = RecordingReader::new(std::io::BufReader::new(file))
             .map_err(|why| format!("{shown}: {why}"))?;
         let timeline = Timeline {
@@ -104,12 +124,14 @@ impl Replay {
         };
         let (out, deliveries) = bounded(DELIVERIES);
         let (poke, poked) = bounded(1);
+        let (trash, trashed) = bounded(TRASH);
         let control = Arc::new(Mutex::new(Control::default()));
         let player = Player {
             reader,
             out,
             control: Arc::clone(&control),
             poke: poked,
+            trash: trashed,
             waker,
             timeline: timeline.clone(),
         };
@@ -119,6 +141,7 @@ impl Replay {
             .map_err(|err| format!("cannot start the replay thread: {err}"))?;
         Ok(Self {
             deliveries,
+            trash,
             control,
             poke: Some(poke),
             timeline,
@@ -179,6 +202,8 @@ impl Replay {
             Delivery::Moment { .. } | Delivery::Event { .. } => {}
             Delivery::Ended => self.timeline.playing = false,
             Delivery::Failed(why) => {
+                self.timeline.seeking = None;
+                self.timeline.playing = false;
                 tracing::warn!("{}: {why}", self.timeline.file);
                 self.status = Status::Stopped {
                     message: format!("{}: {why}", self.timeline.file),
@@ -213,6 +238,25 @@ impl Replay {
     /// A moment rebuilt for a seek, to show instead of the one shown.
     pub fn take_moment(&mut self) -> Option<Box<Moment>> {
         self.moment.take()
+    }
+
+    /// Frees a moment the window replaced on the replay thread (here if
+    /// that one is busy with two already).
+    pub fn recycle(&self, moment: Moment) {
+        let _ = self.trash.try_send(moment);
+    }
+
+    /// How much history a seek's moment holds: the plots' window. A longer
+    /// one than before rebuilds the moment shown.
+    pub fn set_history(&mut self, history: Duration) {
+        let mut control = lock(&self.control);
+        let longer = control.history.is_some_and(|h| history > h);
+        control.history = Some(history);
+        drop(control);
+        if longer && let Some(at) = self.timeline.seeking.or(self.timeline.position) {
+            self.seek(at);
+            self.poke();
+        }
     }
 
     #[must_use]
@@ -286,10 +330,10 @@ impl Drop for Replay {
         self.poke = None;
         let (_, closed) = bounded(1);
         drop(std::mem::replace(&mut self.deliveries, closed));
-        if let Some(handle) = self.handle.take()
-            && super::pipe::join_within(handle, Duration::from_secs(3)).is_none()
-        {
-            tracing::warn!("the replay thread did not stop within 3 s; leaving it");
+        // It owns nothing that must be finished: a short wait, then it
+        // ends alone at its next look at `quit`.
+        if let Some(handle) = self.handle.take() {
+            let _ = super::pipe::join_within(handle, Duration::from_millis(200));
         }
     }
 }

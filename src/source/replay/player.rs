@@ -6,19 +6,21 @@ use std::io::BufReader;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
+use crossbeam_channel::{Receiver, Sender, select};
 
 use super::index::{self, Index};
 use super::{Control, Delivery};
-use crate::model::{LinkFacts, ProgramKey, Sample, SourceEvent, Timeline, Waker};
+use crate::model::{LinkFacts, SourceEvent, Timeline, Waker};
 use crate::record::{Next, RecordingReader};
-use crate::store::{FACTS_AHEAD_MAX, HISTORY_AGE, HISTORY_POINTS, Moment};
+use crate::store::{HISTORY_AGE, HISTORY_POINTS, Moment};
 
 /// The longest real wait between two samples while playing: a recording
 /// with a gap (the recorder paused, the host suspended) plays on.
 const LONGEST_WAIT: Duration = Duration::from_secs(5);
-/// Samples pushed between looks at whether a newer seek came.
-const CHECK_EVERY: usize = 16;
+/// Facts kept ahead of a sample while a moment is rebuilt, at most, and
+/// their bytes (the store's own bound is for the helper of this machine).
+const FACTS_AHEAD_REPLAY: usize = 100_000;
+use super::index::FACTS_BYTES_MAX;
 
 type Reader = RecordingReader<BufReader<std::fs::File>>;
 
@@ -27,6 +29,7 @@ pub(super) struct Player {
     pub(super) out: Sender<Delivery>,
     pub(super) control: Arc<Mutex<Control>>,
     pub(super) poke: Receiver<()>,
+    pub(super) trash: Receiver<Moment>,
     pub(super) waker: Waker,
     pub(super) timeline: Timeline,
 }
@@ -57,11 +60,13 @@ impl Player {
         let out = self.out.clone();
         let mut last_percent = None;
         let built = index::build(&mut self.reader, |offset| {
-            let percent = offset.saturating_mul(100) / total_bytes.max(1);
-            if last_percent != Some(percent) {
-                last_percent = Some(percent);
-                let _ = out.try_send(Delivery::Progress(percent.min(100) as u8));
-                waker();
+            if let Some(offset) = offset {
+                let percent = offset.saturating_mul(100) / total_bytes.max(1);
+                if last_percent != Some(percent) {
+                    last_percent = Some(percent);
+                    let _ = out.try_send(Delivery::Progress(percent.min(100) as u8));
+                    waker();
+                }
             }
             !lock(&control).quit
         });
@@ -107,6 +112,8 @@ impl Player {
 
     fn play(&mut self, cursor: &mut Cursor) {
         loop {
+            // What the window replaced goes here.
+            while self.trash.try_recv().is_ok() {}
             let control = lock(&self.control).clone();
             if control.quit {
                 return;
@@ -116,8 +123,10 @@ impl Player {
             {
                 let built = self.build(cursor, epoch, target);
                 if let Err(Unbuilt::Unreadable(why)) = &built {
-                    // Not again for this seek: say so and wait for another.
+                    // Not again for this seek: say so and wait for another;
+                    // nothing plays on from where the reading stopped.
                     cursor.epoch = epoch;
+                    cursor.next = cursor.index.points.len();
                     if !self.send(Delivery::Failed(format!(
                         "cannot read the recording again: {why}"
                     ))) {
@@ -146,7 +155,7 @@ impl Player {
                     let wait = Self::due(cursor, control.speed.factor());
                     if !wait.is_zero() {
                         // A command wakes the thread early.
-                        if self.poke.recv_timeout(wait) == Err(RecvTimeoutError::Disconnected) {
+                        if !self.wait(Some(wait)) {
                             return;
                         }
                         continue;
@@ -173,8 +182,31 @@ impl Player {
             }
             // Paused, or at the end: wait for a command (the handle's drop
             // disconnects the poke).
-            if self.poke.recv().is_err() {
+            if !self.wait(None) {
                 return;
+            }
+        }
+    }
+
+    /// Waits for a command (`timeout` at most), freeing the moments the
+    /// window sends back meanwhile; `false` once the window is gone.
+    fn wait(&self, timeout: Option<Duration>) -> bool {
+        let deadline = timeout.map(|t| Instant::now() + t);
+        loop {
+            let trashed = if let Some(deadline) = deadline {
+                select! {
+                    recv(self.poke) -> poked => return poked.is_ok(),
+                    recv(self.trash) -> moment => moment.is_ok(),
+                    default(deadline.saturating_duration_since(Instant::now())) => return true,
+                }
+            } else {
+                select! {
+                    recv(self.poke) -> poked => return poked.is_ok(),
+                    recv(self.trash) -> moment => moment.is_ok(),
+                }
+            };
+            if !trashed {
+                return false;
             }
         }
     }
@@ -191,6 +223,12 @@ impl Player {
         let gap = Duration::from_nanos(next.boottime_ns.saturating_sub(now.boottime_ns));
         let wait = gap.div_f64(speed).min(LONGEST_WAIT);
         wait.saturating_sub(at.elapsed())
+    }
+
+    /// Whether the window closed or asked for a newer seek than `epoch`.
+    fn superseded(&self, epoch: u64) -> bool {
+        let control = lock(&self.control);
+        control.quit || control.seek.is_some_and(|(e, _)| e != epoch)
     }
 
     /// Sends the events up to and including the next sample.
@@ -234,10 +272,16 @@ impl Player {
         let index = &cursor.index;
         let target = target.min(index.points.len() - 1);
         let at_ns = index.points[target].boottime_ns;
-        let age = u64::try_from(HISTORY_AGE.as_nanos()).unwrap_or(u64::MAX);
+        let history = lock(&self.control)
+            .history
+            .unwrap_or(HISTORY_AGE)
+            .min(HISTORY_AGE);
+        let age = u64::try_from(history.as_nanos()).unwrap_or(u64::MAX);
+        // One sample before the window, so its first point has a rate.
         let mut start = index
             .points
-            .partition_point(|p| p.boottime_ns.saturating_add(age) < at_ns);
+            .partition_point(|p| p.boottime_ns.saturating_add(age) < at_ns)
+            .saturating_sub(1);
         start = start.max((target + 1).saturating_sub(HISTORY_POINTS));
         if let Some((first, _)) = index.hello_for(target) {
             start = start.max(first);
@@ -258,21 +302,26 @@ impl Player {
         cursor.next = block.first_sample;
         let mut moment = Moment::default();
         let mut ahead = Vec::new();
+        let mut ahead_bytes = 0usize;
         let mut links = links;
         loop {
             match self.reader.next_event() {
                 Next::Event(SourceEvent::Sample(mut sample)) => {
                     let number = cursor.next;
                     cursor.next += 1;
+                    if self.superseded(epoch) {
+                        return Err(Unbuilt::Superseded);
+                    }
                     if number < start {
                         ahead.clear();
+                        ahead_bytes = 0;
                         continue;
                     }
                     let mut facts = std::mem::take(&mut ahead);
                     facts.append(&mut sample.facts);
                     sample.facts = facts;
                     if number == start {
-                        with_known_facts(&mut sample, &cursor.index);
+                        index::with_known_facts(&mut sample, &cursor.index);
                         if sample.links.is_none() {
                             sample.links = links.take();
                         }
@@ -281,17 +330,18 @@ impl Player {
                     if number >= target {
                         return Ok(Box::new(moment));
                     }
-                    if (number - start).is_multiple_of(CHECK_EVERY) {
-                        let control = lock(&self.control);
-                        if control.quit || control.seek.is_some_and(|(e, _)| e != epoch) {
-                            return Err(Unbuilt::Superseded);
+                }
+                Next::Event(SourceEvent::Facts(facts)) => {
+                    // Bounded by bytes, not only count: a hostile file's
+                    // facts can be large, and compress to nothing.
+                    for facts in facts {
+                        let size = facts.approx_bytes();
+                        if ahead.len() < FACTS_AHEAD_REPLAY && ahead_bytes + size <= FACTS_BYTES_MAX
+                        {
+                            ahead_bytes += size;
+                            ahead.push(facts);
                         }
                     }
-                }
-                Next::Event(SourceEvent::Facts(mut facts)) => {
-                    let room = FACTS_AHEAD_MAX.saturating_sub(ahead.len());
-                    facts.truncate(room);
-                    ahead.append(&mut facts);
                 }
                 Next::Event(_) => {}
                 Next::End => {
@@ -315,6 +365,9 @@ impl Player {
         self.reader.seek_block(block.pos).ok()?;
         cursor.next = block.first_sample;
         loop {
+            if lock(&self.control).quit {
+                return None;
+            }
             match self.reader.next_event() {
                 Next::Event(SourceEvent::Sample(sample)) => {
                     cursor.next += 1;
@@ -325,27 +378,6 @@ impl Player {
                 Next::Event(_) => {}
                 Next::End | Next::Stopped(_) => return None,
             }
-        }
-    }
-}
-
-/// The first sample of a rebuilt moment gets the facts of every program it
-/// lists: they were sent once, when each program was new.
-fn with_known_facts(sample: &mut Sample, index: &Index) {
-    let has: std::collections::HashSet<ProgramKey> = sample
-        .facts
-        .iter()
-        .map(|f| ProgramKey {
-            id: f.id,
-            load_time_ns: f.load_time_ns,
-        })
-        .collect();
-    for program in &sample.programs {
-        let key = ProgramKey::of(program);
-        if !has.contains(&key)
-            && let Some(facts) = index.facts.get(&key)
-        {
-            sample.facts.push(facts.clone());
         }
     }
 }
