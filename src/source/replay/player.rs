@@ -55,6 +55,11 @@ struct Cursor {
 
 impl Player {
     pub(super) fn run(mut self, total_bytes: u64) {
+        // Rebuilding minutes of history at thousands of programs takes a
+        // core for a second: the window's thread comes first.
+        // SAFETY: setpriority takes plain integers; 0 as `who` with
+        // PRIO_PROCESS names the calling thread on Linux.
+        let _ = unsafe { libc::setpriority(libc::PRIO_PROCESS, 0, 10) };
         let waker = Arc::clone(&self.waker);
         let control = Arc::clone(&self.control);
         let out = self.out.clone();
