@@ -82,12 +82,14 @@ pub fn timeline_ui(ui: &mut egui::Ui, timeline: &Timeline, commands: &mut Vec<Co
                 length(end.duration_since(start).unwrap_or_default())
             )
         });
-        let label_width = 300.0_f32.min(ui.available_width() * 0.4);
-        let strip_width = (ui.available_width() - label_width - 8.0).max(60.0);
-        if let Some(at) = strip_ui(ui, timeline, strip_width) {
-            push(ReplayCommand::Seek(at));
-        }
-        ui.label(RichText::new(label).monospace());
+        // The times at the right end, the strip in the room between.
+        ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+            ui.label(RichText::new(label).monospace());
+            let width = (ui.available_width() - 8.0).max(60.0);
+            if let Some(at) = strip_ui(ui, timeline, width) {
+                push(ReplayCommand::Seek(at));
+            }
+        });
     });
 }
 
