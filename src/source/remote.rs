@@ -201,6 +201,15 @@ impl Remote {
                 ),
                 Some(Action::Retry),
             ),
+            Ending::Garbage(crate::protocol::ProtocolError::Version { got }) => (
+                format!(
+                    "{} runs a bpfscope sampler of frame protocol {got}; this bpfscope speaks \
+                     protocol {}: install the same bpfscope release on both.",
+                    self.host(),
+                    crate::protocol::PROTOCOL_VERSION
+                ),
+                Some(Action::Retry),
+            ),
             Ending::Garbage(err) => (
                 format!(
                     "{} sent data bpfscope cannot read ({err}): is bpfscope there of the same \

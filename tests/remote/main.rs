@@ -205,6 +205,48 @@ fn each_way_a_host_refuses_is_said_within_15_s() {
 }
 
 #[test]
+fn a_host_with_another_bpfscope_release_is_said() {
+    use bpfscope::model::{Enumeration, SourceInfo, StatsMode};
+    use bpfscope::protocol::{Frame, Hello, PROTOCOL_VERSION, encode};
+    if !sshd::ready("a_host_with_another_bpfscope_release_is_said") {
+        return;
+    }
+    let sshd = Sshd::start();
+    // What a sampler of the previous protocol says first, where the test
+    // user can read it.
+    let hello = Frame::Hello(Hello {
+        protocol_version: PROTOCOL_VERSION - 1,
+        source: SourceInfo {
+            stats_mode: StatsMode::Syscall,
+            enumeration: Enumeration::Iterator,
+            owners_available: true,
+            kernel_release: "6.1.0".into(),
+            online_cpus: 2,
+            notices: Vec::new(),
+        },
+    });
+    let file = tempfile::Builder::new().tempfile().unwrap();
+    std::fs::write(file.path(), encode(&hello).unwrap()).unwrap();
+    let status = Command::new("chmod")
+        .arg("0644")
+        .arg(file.path())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let command = format!("cat {}; true", file.path().display());
+    let (said, code, took) = fails(USER, &sshd.options(), &["--remote-command", &command]);
+    assert!(
+        said.contains(&format!(
+            "runs a bpfscope sampler of frame protocol {}; this bpfscope speaks protocol {PROTOCOL_VERSION}",
+            PROTOCOL_VERSION - 1
+        )),
+        "{said}"
+    );
+    assert_eq!(code, Some(2));
+    assert!(took < Duration::from_secs(15), "{took:?}");
+}
+
+#[test]
 fn a_host_that_connects_and_says_nothing_is_given_up_within_15_s() {
     if !sshd::ready("a_host_that_connects_and_says_nothing_is_given_up_within_15_s") {
         return;
