@@ -39,16 +39,11 @@ impl Browse {
         if let Some(name) = start.file_name() {
             file = file.set_file_name(name.to_string_lossy());
         }
-        match Self::spawn(ctx, move || file.save_file()) {
-            Ok(browse) => {
-                dialog.browsing = true;
-                Some(browse)
-            }
-            Err(err) => {
-                dialog.note = Some(format!("cannot open a file dialog: {err}"));
-                None
-            }
-        }
+        Self::started(
+            Self::spawn(ctx, move || file.save_file()),
+            &mut dialog.browsing,
+            &mut dialog.note,
+        )
     }
 
     /// The open dialog, for a recording, in `dir`.
@@ -60,13 +55,26 @@ impl Browse {
         let file = rfd::FileDialog::new()
             .add_filter("bpfscope recording", &["bpfscope"])
             .set_directory(dir);
-        match Self::spawn(ctx, move || file.pick_file()) {
+        Self::started(
+            Self::spawn(ctx, move || file.pick_file()),
+            &mut dialog.browsing,
+            &mut dialog.note,
+        )
+    }
+
+    /// The dialog's state once its thread started, or why it could not.
+    fn started(
+        spawned: std::io::Result<Self>,
+        browsing: &mut bool,
+        note: &mut Option<String>,
+    ) -> Option<Self> {
+        match spawned {
             Ok(browse) => {
-                dialog.browsing = true;
+                *browsing = true;
                 Some(browse)
             }
             Err(err) => {
-                dialog.note = Some(format!("cannot open a file dialog: {err}"));
+                *note = Some(format!("cannot open a file dialog: {err}"));
                 None
             }
         }

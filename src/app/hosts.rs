@@ -142,12 +142,8 @@ impl BpfScopeApp {
         Ok(())
     }
 
-    /// Whether no window opened from here is running.
-    pub(super) fn hosts_idle(&self) -> bool {
-        self.hosts.windows.is_empty()
-    }
-
-    /// Forgets the windows that have exited.
+    /// Forgets the windows opened from here that have exited (nothing to
+    /// do, and no system call, while none runs).
     pub(super) fn reap_windows(&mut self) {
         self.hosts
             .windows

@@ -41,7 +41,7 @@ impl BpfScopeApp {
     /// The top bar and the view bar.
     fn bars_ui(&mut self, ui: &mut egui::Ui) {
         let paused = self.store.is_paused();
-        let elsewhere = self.elsewhere().is_some();
+        let elsewhere = self.source.elsewhere().is_some();
         egui::Panel::top("top_bar").show(ui, |ui| {
             ui::top_bar_ui(
                 ui,

@@ -142,6 +142,7 @@ impl BpfScopeApp {
             self.store.push(event);
         }
         self.replay_intake(ctx);
+        self.reap_windows();
         self.recording_intake(ctx);
         self.fleet_intake();
         if self.store.generation() != generation {
@@ -169,11 +170,7 @@ impl BpfScopeApp {
     /// when nothing it depends on changed); whether anything changed.
     pub(super) fn refresh(&mut self) -> bool {
         let grouping = self.settings.grouping;
-        let elsewhere = self
-            .source
-            .timeline()
-            .map(|t| t.host.as_str())
-            .or_else(|| self.source.remote_host());
+        let elsewhere = self.source.elsewhere();
         if grouping == Grouping::Cgroup && elsewhere.is_none() {
             self.procs.refresh_cgroups(&self.store);
         }

@@ -123,14 +123,6 @@ impl BpfScopeApp {
         self.procs = super::logic::Procs::default();
     }
 
-    /// The host the data comes from when it is not this machine.
-    pub(super) fn elsewhere(&self) -> Option<&str> {
-        self.source
-            .timeline()
-            .map(|t| t.host.as_str())
-            .or_else(|| self.source.remote_host())
-    }
-
     /// CPUs of the host the data comes from (the source's Hello), else of
     /// this machine.
     pub(super) fn cpus(&self) -> usize {
@@ -175,9 +167,6 @@ impl BpfScopeApp {
             (None, Some(host)) => format!("{host} — bpfscope"),
             (None, None) => "bpfscope".to_owned(),
         };
-        if !self.hosts_idle() {
-            self.reap_windows();
-        }
         if title != self.replay.title {
             ctx.send_viewport_cmd(egui::ViewportCommand::Title(title.clone()));
             self.replay.title = title;

@@ -209,6 +209,15 @@ impl Source {
         }
     }
 
+    /// The host the data comes from when it is not this machine: a
+    /// recording's, or the one watched over ssh.
+    #[must_use]
+    pub fn elsewhere(&self) -> Option<&str> {
+        self.timeline()
+            .map(|t| t.host.as_str())
+            .or_else(|| self.remote_host())
+    }
+
     /// The host watched over ssh; `None` for this machine or a recording.
     #[must_use]
     pub fn remote_host(&self) -> Option<&str> {
