@@ -29,6 +29,7 @@ fn sample(n: u64) -> Sample {
         links: None,
         owners_read_ns: None,
         pass_ns: 0,
+        per_cpu: None,
         programs: (0..PROGRAMS)
             .map(|id| ProgramSample {
                 id,

@@ -91,6 +91,7 @@ fn frame(rng: &mut Rng) -> Frame {
         links,
         owners_read_ns: rng.next().is_multiple_of(2).then(|| rng.edgy()),
         pass_ns: 0,
+        per_cpu: None,
     })
 }
 

@@ -13,7 +13,9 @@ use std::time::Duration;
 use bpfscope::model::metrics::program_metrics;
 use bpfscope::model::{Enumeration, StatsMode};
 use bpfscope::model::{ProgramSample, Sample};
-use bpfscope::sampler::{Sampler, SamplerConfig, StatsGuard, StatsRequest, read_program};
+use bpfscope::sampler::{
+    PerCpuLimits, Sampler, SamplerConfig, StatsGuard, StatsRequest, read_program,
+};
 use bpfscope::test_support::{TestProgram, require_privilege};
 
 static KERNEL: Mutex<()> = Mutex::new(());
@@ -186,6 +188,7 @@ fn sysctl_fallback_counts_and_restores_the_previous_value() {
         facts: false,
         owners_every: None,
         facts_by_syscall: false,
+        ..SamplerConfig::default()
     })
     .expect("sysctl mode");
     assert_eq!(sampler.stats_mode(), StatsMode::Sysctl);
@@ -227,4 +230,94 @@ fn owners_include_this_process_and_own_programs_are_marked() {
         assert_eq!(p.type_name(), "tracing");
         assert!(p.owners.iter().any(|o| o.pid == pid));
     }
+}
+
+/// Runs `prog` `repeat` times from a thread pinned to `cpu`.
+fn run_on_cpu(prog: &TestProgram, cpu: usize, repeat: u32) {
+    std::thread::scope(|s| {
+        std::thread::Builder::new()
+            .name(format!("pinned-{cpu}"))
+            .spawn_scoped(s, || {
+                // SAFETY: a zeroed cpu_set_t is the empty set; CPU_SET and
+                // sched_setaffinity only touch that set and this thread.
+                unsafe {
+                    let mut set: libc::cpu_set_t = std::mem::zeroed();
+                    libc::CPU_SET(cpu, &mut set);
+                    assert_eq!(
+                        libc::sched_setaffinity(0, std::mem::size_of_val(&set), &set),
+                        0,
+                        "pin to CPU {cpu}"
+                    );
+                }
+                prog.run(repeat).expect("test run");
+            })
+            .expect("spawn")
+            .join()
+            .expect("pinned run");
+    });
+}
+
+/// `(cpu, runs)` of `id` in `sample`'s per-CPU figures.
+fn runs_by_cpu(sample: &Sample, id: u32) -> Vec<(u32, u64)> {
+    let per_cpu = sample.per_cpu.as_ref().expect("the iterator reads per CPU");
+    per_cpu.program(id).map_or_else(Vec::new, |p| {
+        p.cpus.iter().map(|c| (c.cpu, c.run_cnt)).collect()
+    })
+}
+
+#[test]
+fn runs_are_counted_on_the_cpu_that_ran_them() {
+    if !require_privilege("runs_are_counted_on_the_cpu_that_ran_them") {
+        return;
+    }
+    let cpus = std::thread::available_parallelism().map_or(1, usize::from);
+    assert!(cpus >= 2, "this test needs two CPUs, the machine has {cpus}");
+    let _serial = serial();
+    let mut sampler = Sampler::new(SamplerConfig {
+        enumeration: Some(Enumeration::Iterator),
+        per_cpu: PerCpuLimits {
+            floor_ppm: 0,
+            programs_max: u32::MAX,
+        },
+        ..SamplerConfig::default()
+    })
+    .expect("sampler starts as root");
+    let prog = TestProgram::load("bpfscope_cpu").expect("load");
+    let first = take(&mut sampler);
+    assert!(runs_by_cpu(&first, prog.id()).is_empty());
+
+    for (cpu, other, repeat) in [(0, 1, 7_000), (1, 0, 3_000)] {
+        let before = take(&mut sampler);
+        run_on_cpu(&prog, cpu, repeat);
+        let after = take(&mut sampler);
+        let total = find(&after, prog.id()).run_cnt - find(&before, prog.id()).run_cnt;
+        assert_eq!(total, u64::from(repeat));
+        let by_cpu = runs_by_cpu(&after, prog.id());
+        assert_eq!(
+            by_cpu,
+            [(cpu as u32, u64::from(repeat))],
+            "{repeat} runs pinned to CPU {cpu}, none on CPU {other}"
+        );
+        let per_cpu = after.per_cpu.as_ref().expect("per CPU");
+        let p = per_cpu.program(prog.id()).expect("ran");
+        let time: u64 = p.cpus.iter().map(|c| c.run_time_ns).sum();
+        let total_time = find(&after, prog.id()).run_time_ns - find(&before, prog.id()).run_time_ns;
+        assert_eq!(time, total_time, "the per-CPU run time sums to the total");
+        // Every CPU's total over all programs includes this program's.
+        let cpu_total = per_cpu.cpus.iter().find(|c| c.cpu == cpu as u32);
+        assert!(cpu_total.is_some_and(|c| c.run_cnt >= u64::from(repeat)));
+    }
+    // Not run in a period: no per-CPU figures for it.
+    let quiet = take(&mut sampler);
+    assert!(runs_by_cpu(&quiet, prog.id()).is_empty());
+}
+
+#[test]
+fn the_syscall_path_says_it_has_no_per_cpu_figures() {
+    if !require_privilege("the_syscall_path_says_it_has_no_per_cpu_figures") {
+        return;
+    }
+    let _serial = serial();
+    let mut sampler = sampler(Enumeration::Syscall);
+    assert!(take(&mut sampler).per_cpu.is_none());
 }

@@ -13,6 +13,12 @@
  * per-CPU offsets are learned from a per-CPU array map of our own: the address
  * bpf_map_lookup_percpu_elem() returns for a CPU, minus the map's per-CPU base
  * pointer, is that CPU's per-CPU offset.
+ *
+ * A program whose summed counters changed since this iterator last wrote
+ * its per-CPU counters (or that it never wrote) is followed by one
+ * `struct cpu_record` per CPU that ever ran it: cumulative counters, which
+ * the sampler turns into per-CPU deltas. An unchanged program writes none,
+ * so a pass over thousands of idle programs on 128 CPUs stays small.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -32,8 +38,44 @@ struct prog_record {
 	__u8 tag[8];
 	char name[16];
 	__u32 prog_array_refs; /* program arrays it is in (tail calls) */
-	__u32 flags;           /* bit 0: an extension (freplace) replaces it */
+	__u32 flags;           /* FLAG_* */
+	__u32 cpu_records;     /* struct cpu_record that follow */
+	__u32 nr_cpus;         /* possible CPUs read */
 };
+
+#define FLAG_EXTENDED 1    /* an extension (freplace) replaces it */
+#define FLAG_PER_CPU 2     /* per-CPU records follow (counters changed) */
+#define FLAG_TOO_MANY 4    /* ran on more CPUs than one record can carry */
+
+struct cpu_record {
+	__u32 cpu;
+	__u32 pad;
+	__u64 run_cnt;
+	__u64 run_time_ns;
+};
+
+/* One object's output must fit the iterator's seq buffer (8 pages). */
+#define MAX_CPU_RECORDS 1024
+
+/* The counters last written per CPU, by program id. An entry evicted (or
+ * of an id reused by a new program) only makes the program write again. */
+struct written {
+	__u64 load_time_ns;
+	__u64 run_cnt;
+	__u64 run_time_ns;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u32);
+	__type(value, struct written);
+} per_cpu_written SEC(".maps");
+
+/* Scratch for one program's per-CPU records. Only the sampler's thread
+ * reads this iterator, one instance at a time. Twice the records used, so
+ * that a count masked to its bits is a size the verifier sees fits. */
+static struct cpu_record cpu_records[2 * MAX_CPU_RECORDS];
 
 /* Kernels before 6.13 do not count program-array memberships. */
 struct bpf_prog_aux___members {
@@ -114,7 +156,29 @@ struct scope_sum_ctx {
 	__u64 run_cnt;
 	__u64 run_time_ns;
 	__u64 recursion_misses;
+	__u32 records;
+	__u32 too_many;
 };
+
+static __always_inline void keep_cpu(struct scope_sum_ctx *ctx, __u32 cpu, __u64 cnt,
+				     __u64 nsecs)
+{
+	__u32 at = ctx->records;
+
+	if (!cnt && !nsecs)
+		return;
+	if (at >= MAX_CPU_RECORDS) {
+		ctx->too_many = 1;
+		return;
+	}
+	barrier_var(at);
+	at &= MAX_CPU_RECORDS - 1;
+	cpu_records[at].cpu = cpu;
+	cpu_records[at].pad = 0;
+	cpu_records[at].run_cnt = cnt;
+	cpu_records[at].run_time_ns = nsecs;
+	ctx->records = at + 1;
+}
 
 static long add_one_cpu(__u32 cpu, struct scope_sum_ctx *ctx)
 {
@@ -131,6 +195,7 @@ static long add_one_cpu(__u32 cpu, struct scope_sum_ctx *ctx)
 		ctx->run_cnt += s.cnt.v.a.a.counter;
 		ctx->run_time_ns += s.nsecs.v.a.a.counter;
 		ctx->recursion_misses += s.misses.v.a.a.counter;
+		keep_cpu(ctx, cpu, s.cnt.v.a.a.counter, s.nsecs.v.a.a.counter);
 	} else {
 		struct bpf_prog_stats___old s;
 
@@ -138,6 +203,7 @@ static long add_one_cpu(__u32 cpu, struct scope_sum_ctx *ctx)
 			return 0;
 		ctx->run_cnt += s.cnt.v.a.a.counter;
 		ctx->run_time_ns += s.nsecs.v.a.a.counter;
+		keep_cpu(ctx, cpu, s.cnt.v.a.a.counter, s.nsecs.v.a.a.counter);
 	}
 	return 0;
 }
@@ -149,6 +215,8 @@ int dump_prog(struct bpf_iter__bpf_prog *ctx)
 	struct bpf_prog *prog = ctx->prog;
 	struct prog_record rec = {};
 	struct scope_sum_ctx sum = {};
+	struct written *last, now = {};
+	__u32 bytes;
 
 	if (!prog)
 		return 0;
@@ -168,7 +236,7 @@ int dump_prog(struct bpf_iter__bpf_prog *ctx)
 			((struct bpf_prog_aux___members *)prog->aux)->prog_array_member_cnt;
 	if (bpf_core_field_exists(((struct bpf_prog_aux___members *)0)->is_extended) &&
 	    ((struct bpf_prog_aux___members *)prog->aux)->is_extended)
-		rec.flags |= 1;
+		rec.flags |= FLAG_EXTENDED;
 
 	sum.stats_base = as_scalar(prog->stats);
 	if (sum.stats_base && nr_cpus)
@@ -176,7 +244,29 @@ int dump_prog(struct bpf_iter__bpf_prog *ctx)
 	rec.run_cnt = sum.run_cnt;
 	rec.run_time_ns = sum.run_time_ns;
 	rec.recursion_misses = sum.recursion_misses;
+	rec.nr_cpus = nr_cpus;
 
-	bpf_seq_write(seq, &rec, sizeof(rec));
+	now.load_time_ns = rec.load_time_ns;
+	now.run_cnt = rec.run_cnt;
+	now.run_time_ns = rec.run_time_ns;
+	last = bpf_map_lookup_elem(&per_cpu_written, &rec.id);
+	if (!last || last->load_time_ns != now.load_time_ns || last->run_cnt != now.run_cnt ||
+	    last->run_time_ns != now.run_time_ns) {
+		rec.flags |= FLAG_PER_CPU;
+		if (sum.too_many)
+			rec.flags |= FLAG_TOO_MANY;
+		else
+			rec.cpu_records = sum.records;
+	}
+	bytes = (rec.cpu_records & (2 * MAX_CPU_RECORDS - 1)) * sizeof(struct cpu_record);
+
+	/* Written only when the whole object was: an object that does not fit
+	 * the buffer is shown again by the next read, and must write again. */
+	if (bpf_seq_write(seq, &rec, sizeof(rec)))
+		return 0;
+	if (bytes && bpf_seq_write(seq, cpu_records, bytes))
+		return 0;
+	if (rec.flags & FLAG_PER_CPU)
+		bpf_map_update_elem(&per_cpu_written, &rec.id, &now, BPF_ANY);
 	return 0;
 }

@@ -19,7 +19,7 @@ use clap::ValueEnum;
 
 use crate::export::terminal_safe;
 use crate::model::{Enumeration, Interval, Waker};
-use crate::sampler::{Sampler, SamplerConfig, StatsRequest};
+use crate::sampler::{PerCpuLimits, Sampler, SamplerConfig, StatsRequest};
 use crate::source::{HelperLaunch, Remote, Source};
 
 #[derive(Debug, clap::Args)]
@@ -229,6 +229,7 @@ fn sample_source(args: &SampleArgs, mut launch: HelperLaunch) -> Result<Source, 
         facts: true,
         owners_every: args.owners_every.map(Interval::duration),
         facts_by_syscall: false,
+        per_cpu: PerCpuLimits::default(),
     };
     start_source(config, args.interval, launch)
 }

@@ -220,6 +220,7 @@ mod tests {
             links: None,
             owners_read_ns: None,
             pass_ns: 0,
+            per_cpu: None,
             programs,
         }
     }

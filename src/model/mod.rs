@@ -7,6 +7,7 @@ mod facts;
 mod fleet;
 pub mod metrics;
 mod name;
+mod per_cpu;
 mod sample;
 mod status;
 mod timeline;
@@ -22,6 +23,9 @@ pub use fleet::{
     TOP_PROGRAMS, clean_label, is_hidden_or_control,
 };
 pub use name::{KernelName, NAME_MAX};
+pub use per_cpu::{
+    CPUS_MAX, CpuDelta, PER_CPU_FLOOR_PPM, PER_CPU_PROGRAMS, PerCpuSample, ProgramCpus, spread,
+};
 pub use sample::{Owner, ProgramKey, ProgramSample, Sample};
 pub use status::{Action, Status, Via};
 pub use timeline::{

@@ -131,6 +131,9 @@ pub struct Sample {
     pub owners_read_ns: Option<u64>,
     /// How long the pass took, in nanoseconds (0: not measured).
     pub pass_ns: u64,
+    /// Runs and run time per CPU this period; `None` when this source
+    /// cannot tell (the syscall fallback reads the kernel's sums only).
+    pub per_cpu: Option<super::PerCpuSample>,
 }
 
 impl Sample {

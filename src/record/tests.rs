@@ -29,6 +29,7 @@ fn sample(n: u64) -> SourceEvent {
         links: None,
         owners_read_ns: None,
         pass_ns: 1_000,
+        per_cpu: None,
     })
 }
 

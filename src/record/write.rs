@@ -84,6 +84,7 @@ impl<W: Write> Recorder<W> {
                         links: None,
                         owners_read_ns: None,
                         pass_ns: 0,
+                        per_cpu: None,
                     },
                     MAX_FRAME_BYTES,
                 )

@@ -7,11 +7,9 @@ use std::os::fd::AsFd;
 use libbpf_rs::{Iter, Link, Object, ObjectBuilder};
 
 use crate::model::ProgramSample;
+pub use super::prog_records::{Indirect, Parsed, RECORD_SIZE};
 
 const OBJECT: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/progs.bpf.o"));
-
-/// Size of `struct prog_record` in `progs.bpf.c`.
-pub const RECORD_SIZE: usize = 72;
 
 /// A loaded and attached program iterator. Each [`ProgIter::read`] makes a
 /// fresh iterator instance from the link and reads it to the end.
@@ -20,20 +18,10 @@ pub struct ProgIter {
     // Drop order: the link before the object that owns the program.
     link: Link,
     object: Object,
-    /// Programs that run from a program array or are replaced by an
-    /// extension, from the last read.
-    indirect: Vec<Indirect>,
+    /// What the last read found besides the programs.
+    parsed: Parsed,
 }
 
-/// A program that runs as a tail call or is replaced by an extension.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub struct Indirect {
-    pub id: u32,
-    /// Program arrays it is in.
-    pub prog_array_refs: u32,
-    /// An extension (freplace) replaces it.
-    pub extended: bool,
-}
 
 impl ProgIter {
     /// Loads and attaches the iterator program.
@@ -42,7 +30,7 @@ impl ProgIter {
         Ok(Self {
             link,
             object,
-            indirect: Vec::new(),
+            parsed: Parsed::default(),
         })
     }
 
@@ -54,26 +42,18 @@ impl ProgIter {
     /// Appends one sample per program to `out`, using `buf` as scratch space.
     pub fn read(&mut self, buf: &mut Vec<u8>, out: &mut Vec<ProgramSample>) -> io::Result<()> {
         read_all(&self.link, buf)?;
-        parse_records(buf, out)?;
-        self.indirect.clear();
-        for rec in records(buf, RECORD_SIZE, "program")? {
-            let (refs, flags) = (u32_at(rec, 64), u32_at(rec, 68));
-            if refs > 0 || flags & 1 != 0 {
-                self.indirect.push(Indirect {
-                    id: u32_at(rec, 0),
-                    prog_array_refs: refs,
-                    extended: flags & 1 != 0,
-                });
-            }
-        }
-        self.indirect.sort_unstable();
-        Ok(())
+        self.parsed.parse(buf, out)
+    }
+
+    /// What the last [`ProgIter::read`] found besides the programs.
+    pub fn parsed(&self) -> &Parsed {
+        &self.parsed
     }
 
     /// Programs run from a program array or replaced by an extension, as of
     /// the last [`ProgIter::read`], sorted by id.
     pub fn indirect(&self) -> &[Indirect] {
-        &self.indirect
+        &self.parsed.indirect
     }
 }
 
@@ -212,58 +192,9 @@ pub(super) fn records<'a>(
     }
 }
 
-/// Decodes `struct prog_record`s (native byte order: they come from this
-/// machine's kernel).
-fn parse_records(bytes: &[u8], out: &mut Vec<ProgramSample>) -> io::Result<()> {
-    let records = records(bytes, RECORD_SIZE, "program")?;
-    out.extend(records.map(|rec| {
-        let mut tag = [0u8; 8];
-        tag.copy_from_slice(&rec[40..48]);
-        ProgramSample {
-            id: u32_at(rec, 0),
-            prog_type: u32_at(rec, 4),
-            run_time_ns: u64_at(rec, 8),
-            run_cnt: u64_at(rec, 16),
-            recursion_misses: u64_at(rec, 24),
-            load_time_ns: u64_at(rec, 32),
-            tag,
-            name: crate::model::KernelName::from_c(&rec[48..64]),
-            owners: std::sync::Arc::default(),
-            own: false,
-        }
-    }));
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn records_decode_field_by_field() {
-        let mut rec = Vec::new();
-        rec.extend(7u32.to_ne_bytes());
-        rec.extend(6u32.to_ne_bytes());
-        rec.extend(1_000u64.to_ne_bytes());
-        rec.extend(10u64.to_ne_bytes());
-        rec.extend(2u64.to_ne_bytes());
-        rec.extend(99u64.to_ne_bytes());
-        rec.extend([1, 2, 3, 4, 5, 6, 7, 8]);
-        rec.extend(b"xdp_prog\0\0\0\0\0\0\0\0");
-        rec.extend(2u32.to_ne_bytes());
-        rec.extend(0u32.to_ne_bytes());
-        assert_eq!(rec.len(), RECORD_SIZE);
-        let mut out = Vec::new();
-        parse_records(&rec, &mut out).expect("whole record");
-        let p = &out[0];
-        assert_eq!((p.id, p.prog_type, p.name.as_str()), (7, 6, "xdp_prog"));
-        assert_eq!(
-            (p.run_time_ns, p.run_cnt, p.recursion_misses),
-            (1_000, 10, 2)
-        );
-        assert_eq!(p.load_time_ns, 99);
-        assert_eq!(p.tag_hex(), "0102030405060708");
-    }
 
     /// Gives `chunks` with an `EAGAIN` between each.
     struct Stuttering(Vec<&'static [u8]>, bool);
@@ -297,10 +228,4 @@ mod tests {
         assert_eq!(buf, b"abcde");
     }
 
-    #[test]
-    fn partial_records_are_an_error() {
-        let mut out = Vec::new();
-        let err = parse_records(&[0u8; RECORD_SIZE + 3], &mut out).expect_err("partial");
-        assert_eq!(err.kind(), io::ErrorKind::InvalidData);
-    }
 }

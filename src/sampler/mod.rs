@@ -14,6 +14,8 @@ mod link_words;
 mod links;
 mod owners;
 mod pass;
+mod per_cpu;
+mod prog_records;
 mod stats;
 mod syscall;
 mod sysctl;
@@ -54,6 +56,26 @@ pub struct SamplerConfig {
     /// on old kernels, kept to check the iterators against.
     #[doc(hidden)]
     pub facts_by_syscall: bool,
+    /// Which programs' per-CPU figures each sample carries.
+    pub per_cpu: PerCpuLimits,
+}
+
+/// Which programs' per-CPU figures a sample carries: those whose cost was
+/// at least `floor_ppm` millionths of one CPU, the `programs_max`
+/// costliest of them. Every CPU's total over all programs is always sent.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PerCpuLimits {
+    pub floor_ppm: u32,
+    pub programs_max: u32,
+}
+
+impl Default for PerCpuLimits {
+    fn default() -> Self {
+        Self {
+            floor_ppm: crate::model::PER_CPU_FLOOR_PPM,
+            programs_max: crate::model::PER_CPU_PROGRAMS,
+        }
+    }
 }
 
 /// How often owners are read when no program or link came or went.
@@ -115,6 +137,7 @@ pub struct Sampler {
     links_failing: WarnOnce,
     netns_unseen: WarnOnce,
     attached_failing: WarnOnce,
+    per_cpu: per_cpu::PerCpuTracker,
 }
 
 impl Sampler {
@@ -211,6 +234,10 @@ impl Sampler {
             links_failing: WarnOnce::default(),
             netns_unseen: WarnOnce::default(),
             attached_failing: WarnOnce::default(),
+            per_cpu: per_cpu::PerCpuTracker::new(
+                config.per_cpu.floor_ppm,
+                config.per_cpu.programs_max,
+            ),
         })
     }
 
@@ -262,6 +289,9 @@ impl Sampler {
         if let Some(progs) = &mut self.progs {
             let mut scratch = Vec::new();
             progs.read(&mut self.buf, &mut scratch)?;
+            // The iterator writes per-CPU counters only when they change:
+            // what it wrote here is the first pass's baseline.
+            self.per_cpu.update(progs.parsed(), sys::boottime_ns());
         }
         if let Some(owners) = &mut self.owners {
             owners.read(&mut self.buf)?;

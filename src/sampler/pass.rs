@@ -41,6 +41,10 @@ impl Sampler {
             program.own = self.own_ids.contains(&program.id);
         }
         let facts = self.new_facts(&programs, prog_ids);
+        let per_cpu = self
+            .progs
+            .as_ref()
+            .map(|it| self.per_cpu.update(it.parsed(), boottime_ns));
         Ok(Sample {
             taken_at,
             boottime_ns,
@@ -53,6 +57,7 @@ impl Sampler {
                 .as_ref()
                 .and(self.owner_cache.read_boottime_ns()),
             pass_ns: u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX),
+            per_cpu,
         })
     }
 

@@ -107,6 +107,7 @@ pub fn sample_at(secs: u64, programs: Vec<crate::model::ProgramSample>) -> crate
         links: None,
         owners_read_ns: None,
         pass_ns: 0,
+        per_cpu: None,
         programs,
     }
 }

@@ -13,6 +13,7 @@ fn steady(n: u64, avg_ns: u64, rate: u64) -> Sample {
         links: None,
         owners_read_ns: None,
         pass_ns: 0,
+        per_cpu: None,
         programs: vec![program(
             10,
             6,

@@ -52,6 +52,7 @@ pub fn sample(n: u64) -> Sample {
         // Owners read at the first sample and not since.
         owners_read_ns: Some(START_NS),
         pass_ns: 0,
+        per_cpu: None,
         programs: vec![
             program(10, 6, "xdp_fw", "cilium-agent", runs(100), runs(100) * 50),
             program(20, 2, "trace_exec", "tetragon", runs(10), runs(10) * 400),
@@ -232,6 +233,7 @@ pub fn changing_sample(n: u64) -> Sample {
         links: None,
         owners_read_ns: None,
         pass_ns: 0,
+        per_cpu: None,
         programs,
     }
 }
