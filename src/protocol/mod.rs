@@ -21,7 +21,7 @@ mod validate;
 pub use validate::validate;
 
 /// Bumped whenever the frame layout changes incompatibly.
-pub const PROTOCOL_VERSION: u32 = 6;
+pub const PROTOCOL_VERSION: u32 = 7;
 
 /// The largest payload accepted (a sample of 100,000 programs fits).
 pub const MAX_FRAME_BYTES: u32 = 64 << 20;

@@ -78,6 +78,9 @@ fn validate_sample(sample: &mut Sample) -> Result<(), ProtocolError> {
             ));
         }
     }
+    if let Some(per_cpu) = &mut sample.per_cpu {
+        validate_per_cpu(per_cpu)?;
+    }
     for facts in &mut sample.facts {
         if let Some(name) = &mut facts.full_name {
             cut(name, FULL_NAME_MAX);
@@ -101,6 +104,42 @@ fn validate_sample(sample: &mut Sample) -> Result<(), ProtocolError> {
         }
         cut(&mut link.target, TEXT_MAX);
     }
+    Ok(())
+}
+
+/// Most programs one sample may give per CPU.
+pub const PER_CPU_PROGRAMS_MAX: usize = 4_096;
+
+/// CPUs within the CPUs read, each listed once in order (sorted here, so
+/// that every reader may search them); programs sorted and unique.
+fn validate_per_cpu(per_cpu: &mut crate::model::PerCpuSample) -> Result<(), ProtocolError> {
+    let bad = |what: String| Err(ProtocolError::Garbage(what));
+    if per_cpu.nr_cpus > crate::model::CPUS_MAX {
+        return bad(format!("per-CPU figures of {} CPUs", per_cpu.nr_cpus));
+    }
+    if per_cpu.programs.len() > PER_CPU_PROGRAMS_MAX {
+        return bad(format!(
+            "per-CPU figures of {} programs",
+            per_cpu.programs.len()
+        ));
+    }
+    let nr_cpus = per_cpu.nr_cpus;
+    let tidy = |cpus: &mut Vec<crate::model::CpuDelta>| {
+        if cpus.iter().any(|c| c.cpu >= nr_cpus) {
+            return Err(ProtocolError::Garbage(format!(
+                "per-CPU figures for a CPU past the {nr_cpus} read"
+            )));
+        }
+        cpus.sort_unstable_by_key(|c| c.cpu);
+        cpus.dedup_by_key(|c| c.cpu);
+        Ok(())
+    };
+    tidy(&mut per_cpu.cpus)?;
+    for program in &mut per_cpu.programs {
+        tidy(&mut program.cpus)?;
+    }
+    per_cpu.programs.sort_unstable_by_key(|p| p.id);
+    per_cpu.programs.dedup_by_key(|p| p.id);
     Ok(())
 }
 
@@ -152,5 +191,54 @@ mod tests {
             unreachable!()
         };
         assert!(text.len() <= MESSAGE_MAX + '…'.len_utf8());
+    }
+
+    #[test]
+    fn per_cpu_figures_past_the_cpus_read_are_refused_and_the_rest_sorted() {
+        use crate::model::{CpuDelta, PerCpuSample, ProgramCpus};
+        let cpu = |cpu| CpuDelta {
+            cpu,
+            run_cnt: 1,
+            run_time_ns: 1,
+        };
+        let with = |per_cpu| {
+            let mut sample = sample_at(1, Vec::new());
+            sample.per_cpu = Some(per_cpu);
+            Frame::Sample(sample)
+        };
+        let mut fine = with(PerCpuSample {
+            nr_cpus: 4,
+            cpus: vec![cpu(3), cpu(1), cpu(3)],
+            programs: vec![
+                ProgramCpus {
+                    id: 9,
+                    cpus: vec![cpu(2), cpu(0)],
+                },
+                ProgramCpus {
+                    id: 2,
+                    cpus: vec![],
+                },
+            ],
+            ..PerCpuSample::default()
+        });
+        validate(&mut fine).expect("in range");
+        let Frame::Sample(sample) = fine else {
+            unreachable!()
+        };
+        let per_cpu = sample.per_cpu.expect("kept");
+        assert_eq!(per_cpu.cpus, [cpu(1), cpu(3)]);
+        assert_eq!(per_cpu.programs[0].id, 2);
+        assert_eq!(per_cpu.programs[1].cpus, [cpu(0), cpu(2)]);
+        let past = PerCpuSample {
+            nr_cpus: 2,
+            cpus: vec![cpu(2)],
+            ..PerCpuSample::default()
+        };
+        assert!(validate(&mut with(past)).is_err());
+        let many = PerCpuSample {
+            nr_cpus: crate::model::CPUS_MAX + 1,
+            ..PerCpuSample::default()
+        };
+        assert!(validate(&mut with(many)).is_err());
     }
 }

@@ -18,7 +18,7 @@ use std::time::{Duration, SystemTime};
 
 use crate::model::{ProgramKey, ProgramSample, Sample, SourceEvent, SourceInfo};
 pub use aggregate::{Averages, Band, Breakdown, Diff};
-pub use moment::{Marker, Moment, Point};
+pub use moment::{Cell, Marker, Moment, PER_CPU_CELLS_MAX, PerCpuLatest, Period, Point};
 pub use row::{Row, RowText, program_label};
 
 /// How far back history is kept: the longest plot window.

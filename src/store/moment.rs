@@ -11,10 +11,14 @@ use std::collections::{HashSet, VecDeque};
 use std::sync::Arc;
 use std::time::SystemTime;
 
+mod per_cpu;
 mod retire;
+
+pub use per_cpu::{Cell, PER_CPU_CELLS_MAX, PerCpuLatest, Period};
 
 use super::row::{Row, RowText};
 use super::{HISTORY_AGE, HISTORY_POINTS, MARKERS_KEPT};
+use per_cpu::PerCpuHistory;
 use crate::model::metrics::{Metrics, baseline, delta_metrics, total_cpu_percent};
 use crate::model::{Catalog, ProgramKey, ProgramSample, Sample};
 
@@ -110,6 +114,7 @@ pub struct Moment {
     owners_read_ns: Option<u64>,
     /// Rows of unloaded programs.
     gone: usize,
+    per_cpu: PerCpuHistory,
 }
 
 impl Moment {
@@ -158,6 +163,8 @@ impl Moment {
         let points =
             (HISTORY_AGE.as_secs_f64() / sample.period.as_secs_f64().max(0.001)).ceil() as usize;
         let points = points.saturating_add(2).min(HISTORY_POINTS + 1);
+        let elapsed = prev_boottime.map_or(0, |p| sample.boottime_ns.saturating_sub(p));
+        self.per_cpu.push(sample.per_cpu.take(), elapsed);
         let absorbed = self.catalog.absorb(&mut sample);
         let fresh: HashSet<ProgramKey> = absorbed.facts.into_iter().collect();
         let links_changed = absorbed.links;
@@ -246,6 +253,11 @@ impl Moment {
         let excess = self.markers.len().saturating_sub(MARKERS_KEPT);
         self.markers.drain(..excess);
 
+        if let Some(latest) = self.per_cpu.latest() {
+            for row in rows.iter_mut().filter(|r| !r.gone) {
+                row.spread = latest.sample.program(row.key.id).and_then(|p| p.spread());
+            }
+        }
         self.total_cpu_percent =
             total_cpu_percent(rows.iter().filter_map(|row| row.metrics.as_ref()));
         self.entries = entries;
@@ -262,32 +274,6 @@ impl Moment {
             self.catalog.facts(ProgramKey::of(program)).cloned(),
             self.catalog.links(program.id),
         )
-    }
-
-    fn prune(&mut self) {
-        let Some(newest) = self.times.back().map(|t| t.boottime_ns) else {
-            return;
-        };
-        let horizon = newest.saturating_sub(HISTORY_AGE.as_nanos() as u64);
-        let old_markers = self.markers.partition_point(|m| m.boottime_ns < horizon);
-        self.markers.drain(..old_markers);
-        let by_age = self.times.partition_point(|t| t.boottime_ns < horizon);
-        let by_count = self.times.len().saturating_sub(HISTORY_POINTS);
-        let drop = by_age.max(by_count);
-        if drop == 0 {
-            return;
-        }
-        self.times.drain(..drop);
-        self.base += drop as u64;
-        for entry in &mut self.entries {
-            if entry.first < self.base {
-                let stale = usize::try_from(self.base - entry.first)
-                    .unwrap_or(usize::MAX)
-                    .min(entry.values.len());
-                entry.values.drain(..stale);
-                entry.first = self.base;
-            }
-        }
     }
 
     /// Forgets programs that are no longer loaded, with their history;

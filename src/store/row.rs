@@ -118,6 +118,9 @@ pub struct Row {
     pub gone: bool,
     /// One of bpfscope's own programs.
     pub own: bool,
+    /// The busiest CPU's share of its run time this period (0 to 1), where
+    /// the source gave it per CPU.
+    pub spread: Option<f64>,
 }
 
 impl Row {
@@ -136,6 +139,7 @@ impl Row {
             recursion_misses: program.recursion_misses,
             gone: false,
             own: program.own,
+            spread: None,
         }
     }
 
@@ -183,6 +187,7 @@ impl Row {
             recursion_misses: 0,
             gone: false,
             own: false,
+            spread: None,
         }
     }
 }

@@ -1,11 +1,12 @@
-//! Unloaded programs leave: once their history has, and beyond the newest
-//! [`GONE_KEPT`] (or the set limit).
+//! Old points and unloaded programs leave: points past the history's age
+//! or count; unloaded programs once their history has, and beyond the
+//! newest [`GONE_KEPT`] (or the set limit).
 
 use std::collections::HashSet;
 
 use super::{Entry, Moment};
 use crate::model::ProgramKey;
-use crate::store::GONE_KEPT;
+use crate::store::{GONE_KEPT, HISTORY_AGE, HISTORY_POINTS};
 
 impl Moment {
     /// Drops unloaded programs whose last sample has left the history (they
@@ -59,5 +60,34 @@ impl Moment {
         self.gone = self.rows.iter().filter(|r| r.gone).count();
         let kept: HashSet<ProgramKey> = self.entries.iter().map(Entry::key).collect();
         self.catalog.retain(|k| kept.contains(k));
+    }
+
+    /// Drops points older than [`HISTORY_AGE`] or past [`HISTORY_POINTS`],
+    /// and markers older than the oldest point kept.
+    pub(super) fn prune(&mut self) {
+        let Some(newest) = self.times.back().map(|t| t.boottime_ns) else {
+            return;
+        };
+        let horizon = newest.saturating_sub(HISTORY_AGE.as_nanos() as u64);
+        let old_markers = self.markers.partition_point(|m| m.boottime_ns < horizon);
+        self.markers.drain(..old_markers);
+        let by_age = self.times.partition_point(|t| t.boottime_ns < horizon);
+        let by_count = self.times.len().saturating_sub(HISTORY_POINTS);
+        let drop = by_age.max(by_count);
+        if drop == 0 {
+            return;
+        }
+        self.times.drain(..drop);
+        self.per_cpu.drop_oldest(drop);
+        self.base += drop as u64;
+        for entry in &mut self.entries {
+            if entry.first < self.base {
+                let stale = usize::try_from(self.base - entry.first)
+                    .unwrap_or(usize::MAX)
+                    .min(entry.values.len());
+                entry.values.drain(..stale);
+                entry.first = self.base;
+            }
+        }
     }
 }
