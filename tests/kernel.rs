@@ -232,31 +232,6 @@ fn owners_include_this_process_and_own_programs_are_marked() {
     }
 }
 
-/// Runs `prog` `repeat` times from a thread pinned to `cpu`.
-fn run_on_cpu(prog: &TestProgram, cpu: usize, repeat: u32) {
-    std::thread::scope(|s| {
-        std::thread::Builder::new()
-            .name(format!("pinned-{cpu}"))
-            .spawn_scoped(s, || {
-                // SAFETY: a zeroed cpu_set_t is the empty set; CPU_SET and
-                // sched_setaffinity only touch that set and this thread.
-                unsafe {
-                    let mut set: libc::cpu_set_t = std::mem::zeroed();
-                    libc::CPU_SET(cpu, &mut set);
-                    assert_eq!(
-                        libc::sched_setaffinity(0, std::mem::size_of_val(&set), &set),
-                        0,
-                        "pin to CPU {cpu}"
-                    );
-                }
-                prog.run(repeat).expect("test run");
-            })
-            .expect("spawn")
-            .join()
-            .expect("pinned run");
-    });
-}
-
 /// `(cpu, runs)` of `id` in `sample`'s per-CPU figures.
 fn runs_by_cpu(sample: &Sample, id: u32) -> Vec<(u32, u64)> {
     let per_cpu = sample.per_cpu.as_ref().expect("the iterator reads per CPU");
@@ -288,7 +263,7 @@ fn runs_are_counted_on_the_cpu_that_ran_them() {
 
     for (cpu, other, repeat) in [(0, 1, 7_000), (1, 0, 3_000)] {
         let before = take(&mut sampler);
-        run_on_cpu(&prog, cpu, repeat);
+        prog.run_on_cpu(cpu, repeat).expect("pinned run");
         let after = take(&mut sampler);
         let total = find(&after, prog.id()).run_cnt - find(&before, prog.id()).run_cnt;
         assert_eq!(total, u64::from(repeat));

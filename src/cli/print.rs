@@ -126,6 +126,11 @@ impl Printer {
             let described = Described {
                 facts: catalog.facts(ProgramKey::of(program)).map(AsRef::as_ref),
                 links: catalog.links(program.id),
+                per_cpu: cur
+                    .per_cpu
+                    .as_ref()
+                    .and_then(|p| p.program(program.id))
+                    .map(|p| &p.cpus[..]),
             };
             match self {
                 Self::Csv(w) => w.write(&timestamp, program, metrics.as_ref(), described)?,

@@ -27,6 +27,9 @@ pub struct Described<'a> {
     pub facts: Option<&'a ProgramFacts>,
     /// `None`: the source reads no links, so nothing is known.
     pub links: Option<&'a [LinkFacts]>,
+    /// Its runs and run time on each CPU that ran it this period, where the
+    /// source gave them (JSON only: the CSV's columns stay as they are).
+    pub per_cpu: Option<&'a [crate::model::CpuDelta]>,
 }
 
 impl Described<'_> {
@@ -207,11 +210,15 @@ struct JsonRecord<'a> {
     full_name: Option<&'a str>,
     facts: Option<&'a ProgramFacts>,
     links: Option<&'a [LinkFacts]>,
+    /// `{cpu, run_cnt, run_time_ns}` deltas; left out where not given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    per_cpu: Option<&'a [crate::model::CpuDelta]>,
 }
 
 /// Writes one program's record as a line of JSON with the CSV's keys (owners
 /// as an array of `{pid, comm}`), plus `full_name`, `facts` (maps included)
-/// and `links` (each with its target in words).
+/// and `links` (each with its target in words), and `per_cpu` where the
+/// source gave the program per CPU.
 pub fn write_json_line<W: Write>(
     out: &mut W,
     timestamp: &str,
@@ -237,6 +244,7 @@ pub fn write_json_line<W: Write>(
         full_name: described.facts.and_then(|f| f.full_name.as_deref()),
         facts: described.facts,
         links: described.links,
+        per_cpu: described.per_cpu,
     };
     serde_json::to_writer(&mut *out, &record).map_err(io::Error::from)?;
     out.write_all(b"\n")

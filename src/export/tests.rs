@@ -35,6 +35,7 @@ fn csv_has_the_documented_header_and_values() {
     let linked = Described {
         facts: None,
         links: Some(&xdp_link),
+        per_cpu: None,
     };
     w.write("2026-01-01T00:00:00.000000Z", &program(), Some(&m), linked)
         .expect("row");
@@ -84,6 +85,7 @@ fn json_lines_have_the_csv_keys_and_owner_objects() {
     let described = Described {
         facts: Some(&facts),
         links: Some(&[]),
+        per_cpu: None,
     };
     write_json_line(&mut out, "t", &program(), None, described).expect("json");
     let v: serde_json::Value = serde_json::from_slice(&out).expect("valid json");
@@ -206,6 +208,7 @@ fn no_cell_starts_a_formula_whether_split_on_commas_or_semicolons() {
     let described = Described {
         facts: None,
         links: Some(&links),
+        per_cpu: None,
     };
     w.write("2026-01-01T00:00:00Z", &hostile, None, described)
         .unwrap();

@@ -20,6 +20,7 @@ pub fn write_snapshot(path: &Path, store: &Store) -> io::Result<usize> {
                 let described = Described {
                     facts: row.text.facts.as_deref(),
                     links: row.text.attach.links(),
+                    per_cpu: None,
                 };
                 csv.write(&timestamp, program, row.metrics.as_ref(), described)?;
                 records += 1;

@@ -194,6 +194,7 @@ impl Consumer {
                     let described = crate::export::Described {
                         facts: row.text.facts.as_deref(),
                         links: row.text.attach.links(),
+                        per_cpu: None,
                     };
                     let _ = csv.write(&timestamp, program, row.metrics.as_ref(), described);
                 }

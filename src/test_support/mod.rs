@@ -99,6 +99,41 @@ impl TestProgram {
     pub fn run(&self, repeat: u32) -> io::Result<()> {
         test_run(self.fd.as_fd(), repeat)
     }
+
+    /// Runs the program `repeat` times from a thread pinned to `cpu`: the
+    /// kernel accounts the runs on that CPU.
+    pub fn run_on_cpu(&self, cpu: usize, repeat: u32) -> io::Result<()> {
+        std::thread::scope(|s| {
+            std::thread::Builder::new()
+                .name(format!("bpfscope-test-cpu{cpu}"))
+                .spawn_scoped(s, || {
+                    pin_to_cpu(cpu)?;
+                    self.run(repeat)
+                })?
+                .join()
+                .map_err(|_| io::Error::other("the pinned run panicked"))?
+        })
+    }
+}
+
+/// Pins the calling thread to `cpu`.
+pub fn pin_to_cpu(cpu: usize) -> io::Result<()> {
+    if cpu >= libc::CPU_SETSIZE as usize {
+        return Err(io::Error::from_raw_os_error(libc::EINVAL));
+    }
+    // SAFETY: a zeroed cpu_set_t is the empty set; CPU_SET writes inside
+    // it (cpu is below CPU_SETSIZE) and sched_setaffinity reads it for this
+    // thread only.
+    let rc = unsafe {
+        let mut set: libc::cpu_set_t = mem::zeroed();
+        libc::CPU_SET(cpu, &mut set);
+        libc::sched_setaffinity(0, mem::size_of_val(&set), &raw const set)
+    };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
 }
 
 /// Runs the program behind `fd` `repeat` times (at least once) on a dummy

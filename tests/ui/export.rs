@@ -12,6 +12,7 @@ fn expected_snapshot(samples: u64) -> String {
         let described = Described {
             facts: catalog.facts(ProgramKey::of(p)).map(AsRef::as_ref),
             links: catalog.links(p.id),
+            per_cpu: None,
         };
         w.write(
             &rfc3339(cur.taken_at),
