@@ -13,6 +13,8 @@ use bpfscope::test_support::{TestProgram, require_privilege};
 const BIN: &str = env!("CARGO_BIN_EXE_bpfscope");
 /// Runs per second the rate test drives.
 const RATE: u64 = 20_000;
+/// Runs the per-CPU test makes on one CPU (about 10 ms of run time).
+const PER_CPU_RUNS: u32 = 300_000;
 
 /// Runs `prog` at `runs_per_sec` on a fixed schedule until `stop` is set;
 /// returns the number of runs.
@@ -369,17 +371,24 @@ fn sample_json_gives_the_runs_of_each_cpu_for_a_busy_program() {
     if !require_privilege("sample_json_gives_the_runs_of_each_cpu_for_a_busy_program") {
         return;
     }
-    const RUNS: u32 = 300_000;
     let prog = TestProgram::load("bpfscope_percpu").expect("load");
     let mut child = Command::new(BIN)
-        .args(["sample", "--count", "4", "--format", "json", "--interval", "0.3"])
+        .args([
+            "sample",
+            "--count",
+            "4",
+            "--format",
+            "json",
+            "--interval",
+            "0.3",
+        ])
         .stdout(Stdio::piped())
         .spawn()
         .expect("spawn");
     let mut lines = BufReader::new(child.stdout.take().expect("piped")).lines();
     // The first period is out: runs from now on fall in the next ones.
     let first = lines.next().expect("a first line").expect("line");
-    prog.run_on_cpu(1, RUNS).expect("pinned run");
+    prog.run_on_cpu(1, PER_CPU_RUNS).expect("pinned run");
     let ours: Vec<serde_json::Value> = std::iter::once(Ok(first))
         .chain(lines)
         .map(|l| serde_json::from_str(&l.expect("line")).expect("JSON line"))
@@ -396,10 +405,16 @@ fn sample_json_gives_the_runs_of_each_cpu_for_a_busy_program() {
         // Only CPU 1 ran it, and its runs there are the period's runs.
         assert_eq!(per_cpu.len(), 1, "{per_cpu:?}");
         assert_eq!(per_cpu[0]["cpu"], 1);
-        assert_eq!(per_cpu[0]["run_cnt"].as_u64(), Some(runs(&pair[1]) - runs(&pair[0])));
+        assert_eq!(
+            per_cpu[0]["run_cnt"].as_u64(),
+            Some(runs(&pair[1]) - runs(&pair[0]))
+        );
         assert!(per_cpu[0]["run_time_ns"].as_u64().is_some_and(|ns| ns > 0));
         given += per_cpu[0]["run_cnt"].as_u64().unwrap_or(0);
     }
     assert!(given > 0, "no period gave the program per CPU: {ours:?}");
-    assert_eq!(runs(ours.last().expect("lines")) - runs(&ours[0]), u64::from(RUNS));
+    assert_eq!(
+        runs(ours.last().expect("lines")) - runs(&ours[0]),
+        u64::from(PER_CPU_RUNS)
+    );
 }

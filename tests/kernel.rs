@@ -246,7 +246,10 @@ fn runs_are_counted_on_the_cpu_that_ran_them() {
         return;
     }
     let cpus = std::thread::available_parallelism().map_or(1, usize::from);
-    assert!(cpus >= 2, "this test needs two CPUs, the machine has {cpus}");
+    assert!(
+        cpus >= 2,
+        "this test needs two CPUs, the machine has {cpus}"
+    );
     let _serial = serial();
     let mut sampler = Sampler::new(SamplerConfig {
         enumeration: Some(Enumeration::Iterator),

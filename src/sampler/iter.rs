@@ -6,8 +6,8 @@ use std::os::fd::AsFd;
 
 use libbpf_rs::{Iter, Link, Object, ObjectBuilder};
 
-use crate::model::ProgramSample;
 pub use super::prog_records::{Indirect, Parsed, RECORD_SIZE};
+use crate::model::ProgramSample;
 
 const OBJECT: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/progs.bpf.o"));
 
@@ -21,7 +21,6 @@ pub struct ProgIter {
     /// What the last read found besides the programs.
     parsed: Parsed,
 }
-
 
 impl ProgIter {
     /// Loads and attaches the iterator program.
@@ -227,5 +226,4 @@ mod tests {
             .expect("EAGAIN is retried");
         assert_eq!(buf, b"abcde");
     }
-
 }

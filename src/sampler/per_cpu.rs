@@ -58,17 +58,12 @@ impl PerCpuTracker {
                     let loaded_since = prev_boottime.is_some_and(|prev| load_time_ns >= prev);
                     let zero = Vec::new();
                     let base = before.as_ref().or(loaded_since.then_some(&zero));
-                    if let (Some(base), Some(_)) = (base, prev_boottime) {
-                        if let Some(cpus) = subtract(now, base) {
-                            for c in &cpus {
-                                if let Some(t) = totals.get_mut(c.cpu as usize) {
-                                    t.run_cnt = t.run_cnt.saturating_add(c.run_cnt);
-                                    t.run_time_ns = t.run_time_ns.saturating_add(c.run_time_ns);
-                                }
-                            }
-                            if !cpus.is_empty() {
-                                programs.push(ProgramCpus { id, cpus });
-                            }
+                    if prev_boottime.is_some()
+                        && let Some(cpus) = base.and_then(|base| subtract(now, base))
+                    {
+                        add_to(&mut totals, &cpus);
+                        if !cpus.is_empty() {
+                            programs.push(ProgramCpus { id, cpus });
                         }
                     }
                     now.to_vec()
@@ -86,7 +81,8 @@ impl PerCpuTracker {
         };
         let elapsed = u128::from(boottime_ns.saturating_sub(prev));
         let floor = elapsed * u128::from(self.floor_ppm) / 1_000_000;
-        let cost = |p: &ProgramCpus| -> u128 { p.cpus.iter().map(|c| u128::from(c.run_time_ns)).sum() };
+        let cost =
+            |p: &ProgramCpus| -> u128 { p.cpus.iter().map(|c| u128::from(c.run_time_ns)).sum() };
         programs.retain(|p| cost(p) >= floor);
         programs.sort_unstable_by_key(|p| std::cmp::Reverse(cost(p)));
         let max = self.programs_max as usize;
@@ -108,6 +104,16 @@ impl PerCpuTracker {
     }
 }
 
+/// Adds a program's period to every CPU's total.
+fn add_to(totals: &mut [CpuDelta], cpus: &[CpuDelta]) {
+    for c in cpus {
+        if let Some(t) = totals.get_mut(c.cpu as usize) {
+            t.run_cnt = t.run_cnt.saturating_add(c.run_cnt);
+            t.run_time_ns = t.run_time_ns.saturating_add(c.run_time_ns);
+        }
+    }
+}
+
 /// `now − before`, per CPU (both sorted by CPU), without the CPUs that did
 /// not change; `None` when a counter went backwards.
 fn subtract(now: &[CpuDelta], before: &[CpuDelta]) -> Option<Vec<CpuDelta>> {
@@ -119,7 +125,10 @@ fn subtract(now: &[CpuDelta], before: &[CpuDelta]) -> Option<Vec<CpuDelta>> {
             // counters went backwards (a reused id read as the same).
             return None;
         }
-        let b = before.next_if(|b| b.cpu == c.cpu).copied().unwrap_or_default();
+        let b = before
+            .next_if(|b| b.cpu == c.cpu)
+            .copied()
+            .unwrap_or_default();
         let run_cnt = c.run_cnt.checked_sub(b.run_cnt)?;
         let run_time_ns = c.run_time_ns.checked_sub(b.run_time_ns)?;
         if run_cnt > 0 || run_time_ns > 0 {
@@ -183,7 +192,11 @@ mod tests {
         assert!(first.cpus.is_empty() && first.programs.is_empty());
         let second = t.update(
             &parsed(&[
-                (1, 10, Some(&[cpu(0, 7, 700), cpu(2, 1, 100), cpu(3, 4, 40)])),
+                (
+                    1,
+                    10,
+                    Some(&[cpu(0, 7, 700), cpu(2, 1, 100), cpu(3, 4, 40)]),
+                ),
                 (2, 10, None),
                 (3, 1_500, Some(&[cpu(1, 2, 20)])),
             ]),
@@ -211,7 +224,10 @@ mod tests {
     #[test]
     fn the_floor_and_the_cap_keep_the_costliest() {
         let mut t = PerCpuTracker::new(100_000, 1); // 10 % of a CPU, one program
-        t.update(&parsed(&[(1, 0, Some(&[])), (2, 0, Some(&[])), (3, 0, Some(&[]))]), 0);
+        t.update(
+            &parsed(&[(1, 0, Some(&[])), (2, 0, Some(&[])), (3, 0, Some(&[]))]),
+            0,
+        );
         let s = t.update(
             &parsed(&[
                 (1, 0, Some(&[cpu(0, 1, 50)])),  // 5 %: below the floor

@@ -120,7 +120,6 @@ impl Parsed {
             .push((program.id, program.load_time_ns, reading));
         Ok((program, &bytes[end..]))
     }
-
 }
 
 /// Decodes the fixed part of one `struct prog_record` (`rec` is
@@ -177,7 +176,6 @@ mod tests {
         assert_eq!(p.tag_hex(), "0102030405060708");
     }
 
-
     fn record(id: u32, flags: u32, cpus: &[(u32, u64, u64)]) -> Vec<u8> {
         let mut rec = vec![0u8; RECORD_SIZE];
         rec[..4].copy_from_slice(&id.to_ne_bytes());
@@ -217,7 +215,10 @@ mod tests {
             run_cnt,
             run_time_ns,
         };
-        assert_eq!(parsed.cpu_values, [cpu(0, 5, 50), cpu(3, 1, 7), cpu(2, 8, 80)]);
+        assert_eq!(
+            parsed.cpu_values,
+            [cpu(0, 5, 50), cpu(3, 1, 7), cpu(2, 8, 80)]
+        );
         // A CPU record cut short is an error, not a program read wrong.
         let cut = &bytes[..RECORD_SIZE + CPU_RECORD_SIZE + 5];
         assert!(Parsed::default().parse(cut, &mut Vec::new()).is_err());
@@ -226,7 +227,9 @@ mod tests {
     #[test]
     fn partial_records_are_an_error() {
         let mut out = Vec::new();
-        let err = Parsed::default().parse(&[0u8; RECORD_SIZE + 3], &mut out).expect_err("partial");
+        let err = Parsed::default()
+            .parse(&[0u8; RECORD_SIZE + 3], &mut out)
+            .expect_err("partial");
         assert_eq!(err.kind(), io::ErrorKind::InvalidData);
     }
 }

@@ -18,9 +18,9 @@ pub use per_cpu::{Cell, PER_CPU_CELLS_MAX, PerCpuLatest, Period};
 
 use super::row::{Row, RowText};
 use super::{HISTORY_AGE, HISTORY_POINTS, MARKERS_KEPT};
-use per_cpu::PerCpuHistory;
 use crate::model::metrics::{Metrics, baseline, delta_metrics, total_cpu_percent};
 use crate::model::{Catalog, ProgramKey, ProgramSample, Sample};
+use per_cpu::PerCpuHistory;
 
 /// A program load or unload seen between two samples.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -253,11 +253,7 @@ impl Moment {
         let excess = self.markers.len().saturating_sub(MARKERS_KEPT);
         self.markers.drain(..excess);
 
-        if let Some(latest) = self.per_cpu.latest() {
-            for row in rows.iter_mut().filter(|r| !r.gone) {
-                row.spread = latest.sample.program(row.key.id).and_then(|p| p.spread());
-            }
-        }
+        self.per_cpu.set_spreads(&mut rows);
         self.total_cpu_percent =
             total_cpu_percent(rows.iter().filter_map(|row| row.metrics.as_ref()));
         self.entries = entries;

@@ -56,7 +56,10 @@ impl Period {
             let start = u32::try_from(period.cells.len()).unwrap_or(u32::MAX);
             period.cells.extend(program.cpus.iter().map(|c| {
                 let cpu = u16::try_from(c.cpu).unwrap_or(u16::MAX);
-                (cpu, (c.run_time_ns as f64 * 100.0 / elapsed_ns as f64) as f32)
+                (
+                    cpu,
+                    (c.run_time_ns as f64 * 100.0 / elapsed_ns as f64) as f32,
+                )
             }));
             let len = u32::try_from(program.cpus.len()).unwrap_or(u32::MAX);
             period.programs.push((program.id, start, len));
@@ -105,6 +108,18 @@ impl PerCpuHistory {
             }
             if let Some(old) = slot.take() {
                 self.cells -= old.cells.len();
+            }
+        }
+    }
+
+    /// Gives loaded rows their spread from the latest figures.
+    pub fn set_spreads(&self, rows: &mut [super::Row]) {
+        if let Some(latest) = &self.latest {
+            for row in rows.iter_mut().filter(|r| !r.gone) {
+                row.spread = latest
+                    .sample
+                    .program(row.key.id)
+                    .and_then(crate::model::ProgramCpus::spread);
             }
         }
     }
@@ -213,7 +228,10 @@ mod tests {
         let key = ProgramKey::of(&p(0));
         assert_eq!(moment.row(key).and_then(|r| r.spread), Some(0.75));
         let history: Vec<_> = moment.cpu_history(key).collect();
-        assert_eq!(history, [(2_000_000_000, Some(&[(0, 25.0), (1, 75.0)][..]))]);
+        assert_eq!(
+            history,
+            [(2_000_000_000, Some(&[(0, 25.0), (1, 75.0)][..]))]
+        );
         let latest = moment.per_cpu().expect("given");
         assert_eq!(latest.elapsed_ns, 1_000_000_000);
         // A source without per-CPU figures: none, and no spread.
