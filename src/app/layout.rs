@@ -125,6 +125,7 @@ impl BpfScopeApp {
             online_cpus: self.cpus(),
             cpu_mode: self.settings.cpu_mode,
             owners_age: self.store.shown().owners_age(),
+            per_cpu: per_cpu_input(&self.store, self.settings.plot_window, row.key),
         };
         let width = self.settings.details_width();
         let shown = egui::Panel::right("details")
@@ -255,5 +256,26 @@ impl BpfScopeApp {
                 }
             }
         });
+    }
+}
+
+/// The shown moment's per-CPU figures for one program, over the plot
+/// window.
+fn per_cpu_input(
+    store: &crate::store::Store,
+    window: crate::view::PlotWindow,
+    key: crate::model::ProgramKey,
+) -> ui::PerCpuInput<'_> {
+    let shown = store.shown();
+    let since = shown.latest_boottime_ns().map_or(0, |now| {
+        now.saturating_sub(window.duration().as_nanos() as u64)
+    });
+    ui::PerCpuInput {
+        latest: shown.per_cpu(),
+        heat: shown
+            .cpu_history(key)
+            .filter(|(t, _)| *t >= since)
+            .collect(),
+        window: window.label(),
     }
 }

@@ -93,7 +93,8 @@ pub(super) fn cell_text(
         | SortColumn::Memlock
         | SortColumn::MissesPerSec
         | SortColumn::LoadedAt
-        | SortColumn::Uid => optional_cell_text(column, row, input),
+        | SortColumn::Uid
+        | SortColumn::Spread => optional_cell_text(column, row, input),
         SortColumn::DeltaAvgRuntime | SortColumn::DeltaEventsPerSec | SortColumn::DeltaCpu => {
             delta_text(column, input.diffs.and_then(|d| d.get(&row.key)))
         }
@@ -207,6 +208,16 @@ pub(super) fn optional_cell_text(
             None => (dash(), None),
         },
         SortColumn::Uid => (facts.map_or_else(dash, |f| f.uid.to_string()), None),
+        SortColumn::Spread => match row.spread {
+            Some(share) => (
+                format!("{:.0} %", share * 100.0),
+                Some(format!(
+                    "The busiest CPU ran {:.1} % of its run time this period",
+                    share * 100.0
+                )),
+            ),
+            None => (dash(), None),
+        },
         _ => (dash(), None),
     }
 }

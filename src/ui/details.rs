@@ -22,6 +22,7 @@ pub struct DetailsInput<'a> {
     pub cpu_mode: CpuMode,
     /// How old the owners are, at the shown sample.
     pub owners_age: Option<std::time::Duration>,
+    pub per_cpu: super::per_cpu::PerCpuInput<'a>,
 }
 
 fn grid_row(ui: &mut egui::Ui, label: &str, value: impl Into<egui::WidgetText>) {
@@ -81,6 +82,7 @@ pub fn details_ui(ui: &mut egui::Ui, input: &DetailsInput<'_>, commands: &mut Ve
         .auto_shrink([false, false])
         .show(ui, |ui| {
             facts_grid(ui, input);
+            super::per_cpu::per_cpu_section(ui, input.row.key.id, &input.per_cpu);
             links_section(ui, &input.row.text);
             maps_section(ui, facts);
             owners_section(ui, input.owners, input.owners_age);

@@ -86,6 +86,12 @@ fn title(column: SortColumn) -> (&'static str, &'static str) {
         ),
         SortColumn::LoadedAt => ("Loaded at", "When the program was loaded (local time)"),
         SortColumn::Uid => ("UID", "User id that loaded the program"),
+        SortColumn::Spread => (
+            "Spread",
+            "The busiest CPU's share of the program's run time over the last period: 100 % \
+             when one CPU pays it all, 1/N when N CPUs share it evenly. Shown for programs \
+             above 0.1 % of one CPU (the 64 costliest)",
+        ),
         SortColumn::DeltaAvgRuntime => (
             "Δ Avg runtime",
             "Average runtime over the baseline's window now, minus the baseline's",

@@ -27,6 +27,8 @@ pub enum SortColumn {
     DeltaAvgRuntime,
     DeltaEventsPerSec,
     DeltaCpu,
+    /// The busiest CPU's share of the program's run time this period.
+    Spread,
 }
 
 impl SortColumn {
@@ -51,7 +53,8 @@ impl SortColumn {
 
     /// Columns the user can show from the header's context menu, in the
     /// order they appear (before Owners).
-    pub const OPTIONAL: [Self; 9] = [
+    pub const OPTIONAL: [Self; 10] = [
+        Self::Spread,
         Self::Tag,
         Self::Attach,
         Self::Maps,
@@ -80,6 +83,7 @@ impl SortColumn {
                 | Self::DeltaAvgRuntime
                 | Self::DeltaEventsPerSec
                 | Self::DeltaCpu
+                | Self::Spread
         )
     }
 

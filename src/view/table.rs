@@ -36,6 +36,7 @@ fn number(row: &Row, column: SortColumn, diffs: Option<&Diffs>) -> Option<f64> {
         SortColumn::DeltaAvgRuntime => Some(delta(|d| d.avg_runtime_ns)),
         SortColumn::DeltaEventsPerSec => Some(delta(|d| d.events_per_sec)),
         SortColumn::DeltaCpu => Some(delta(|d| d.cpu_percent)),
+        SortColumn::Spread => Some(row.spread.unwrap_or(f64::NEG_INFINITY)),
         SortColumn::Type
         | SortColumn::Name
         | SortColumn::Owners
