@@ -169,15 +169,16 @@ impl BpfScopeApp {
             );
             if settings.view == MainView::Breakdown {
                 if let Some(breakdown) = self.derived.breakdown() {
-                    ui::breakdown_ui(
-                        ui,
+                    let input = ui::BreakdownInput {
                         breakdown,
-                        store.latest_boottime_ns(),
-                        settings.plot_window,
-                        settings.cpu_mode.divisor(cpus),
-                        settings.cpu_mode,
-                        settings.show_own,
-                    );
+                        now: store.latest_boottime_ns(),
+                        window: settings.plot_window,
+                        cpu_divisor: settings.cpu_mode.divisor(cpus),
+                        cpu_mode: settings.cpu_mode,
+                        with_own: settings.show_own,
+                        per_cpu: store.shown().per_cpu(),
+                    };
+                    ui::breakdown_ui(ui, &input);
                 }
                 return;
             }

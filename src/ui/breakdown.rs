@@ -23,16 +23,30 @@ const PALETTE: [egui::Color32; 10] = [
     egui::Color32::from_rgb(240, 98, 146),
 ];
 
+/// What the breakdown shows.
+#[derive(Debug)]
+pub struct BreakdownInput<'a> {
+    pub breakdown: &'a Breakdown,
+    /// `CLOCK_BOOTTIME` of the latest sample.
+    pub now: Option<u64>,
+    pub window: PlotWindow,
+    pub cpu_divisor: f64,
+    pub cpu_mode: CpuMode,
+    pub with_own: bool,
+    pub per_cpu: Option<&'a crate::store::PerCpuLatest>,
+}
+
 /// Draws the breakdown; x in seconds before `now`.
-pub fn breakdown_ui(
-    ui: &mut egui::Ui,
-    breakdown: &Breakdown,
-    now: Option<u64>,
-    window: PlotWindow,
-    cpu_divisor: f64,
-    cpu_mode: CpuMode,
-    with_own: bool,
-) {
+pub fn breakdown_ui(ui: &mut egui::Ui, input: &BreakdownInput<'_>) {
+    let BreakdownInput {
+        breakdown,
+        now,
+        window,
+        cpu_divisor,
+        cpu_mode,
+        with_own,
+        per_cpu,
+    } = *input;
     let Some(now) = now else {
         ui.label("Waiting for samples…");
         return;
@@ -97,6 +111,7 @@ pub fn breakdown_ui(
         plot_ui.line(Line::new("total", total).color(text_color).width(1.5));
     });
 
+    super::per_cpu::by_cpu_ui(ui, per_cpu);
     by_type_ui(ui, breakdown, cpu_divisor, cpu_mode);
 }
 

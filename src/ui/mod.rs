@@ -21,7 +21,7 @@ mod table;
 mod timeline;
 
 pub use bars::{ViewBar, top_bar_ui, view_bar_ui};
-pub use breakdown::breakdown_ui;
+pub use breakdown::{BreakdownInput, breakdown_ui};
 pub use connect::connect_dialog_ui;
 pub use details::{DetailsInput, details_ui};
 pub use export::export_dialog_ui;

@@ -27,8 +27,9 @@ pub struct PerCpuInput<'a> {
 }
 
 /// Why a source gives no per-CPU figures.
-pub const PER_CPU_UNAVAILABLE: &str = "Not available here: programs are read by syscall (the \
-     program iterator did not load), and the kernel sums those counters over every CPU.";
+pub const PER_CPU_UNAVAILABLE: &str = "Not available from this source: it reads programs by \
+     syscall (where the program iterator cannot load), and the kernel sums those counters over \
+     every CPU.";
 
 /// The per-CPU section for program `id`.
 pub fn per_cpu_section(ui: &mut egui::Ui, id: u32, input: &PerCpuInput<'_>) {
@@ -42,7 +43,11 @@ pub fn per_cpu_section(ui: &mut egui::Ui, id: u32, input: &PerCpuInput<'_>) {
     let nr_cpus = sample.nr_cpus.max(1) as usize;
     match sample.program(id) {
         Some(program) if latest.elapsed_ns > 0 => {
-            let busiest = program.cpus.iter().max_by_key(|c| c.run_time_ns);
+            // The lowest-numbered of the busiest.
+            let busiest = program
+                .cpus
+                .iter()
+                .max_by(|a, b| a.run_time_ns.cmp(&b.run_time_ns).then(b.cpu.cmp(&a.cpu)));
             if let (Some(b), Some(spread)) = (busiest, program.spread()) {
                 ui.label(format!(
                     "Latest period: {} of {nr_cpus} CPUs ran it; CPU {} ran {:.0} % of its time",
@@ -58,7 +63,7 @@ pub fn per_cpu_section(ui: &mut egui::Ui, id: u32, input: &PerCpuInput<'_>) {
                 RichText::new(format!(
                     "Not given this period: per-CPU figures are kept for programs above {} \
                      of one CPU, the {} costliest.",
-                    format::percent(f64::from(sample.floor_ppm) / 10_000.0),
+                    floor_words(sample.floor_ppm),
                     sample.programs_max
                 ))
                 .weak(),
@@ -66,6 +71,12 @@ pub fn per_cpu_section(ui: &mut egui::Ui, id: u32, input: &PerCpuInput<'_>) {
         }
     }
     heat_map(ui, nr_cpus, input);
+}
+
+/// The floor as a share of one CPU: `0.1 %`.
+#[must_use]
+pub fn floor_words(floor_ppm: u32) -> String {
+    format!("{} %", f64::from(floor_ppm) / 10_000.0)
 }
 
 /// A bar per CPU: its share of that CPU over the period. Every bar that ran
@@ -111,7 +122,7 @@ pub fn cpu_bars(
                 egui::Id::unique(("per_cpu_bar", what, c.cpu)),
                 Sense::hover(),
             );
-            response.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Label, true, &label));
+            response.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Image, true, &label));
             response.on_hover_text(&label);
         }
     }
@@ -121,6 +132,37 @@ pub fn cpu_bars(
             ui.label(RichText::new(format!("CPU {}", nr_cpus - 1)).weak().small());
         });
     });
+}
+
+/// The breakdown's BPF time per CPU over the latest period, every program
+/// counted (those below the floor too).
+pub fn by_cpu_ui(ui: &mut egui::Ui, per_cpu: Option<&PerCpuLatest>) {
+    ui.add_space(6.0);
+    ui.label(RichText::new("By CPU (latest period, % of each CPU)").strong());
+    let Some(latest) = per_cpu else {
+        ui.label(PER_CPU_UNAVAILABLE);
+        return;
+    };
+    let cpus = &latest.sample.cpus;
+    let nr_cpus = latest.sample.nr_cpus.max(1) as usize;
+    // The lowest-numbered of the busiest.
+    let busiest = cpus
+        .iter()
+        .max_by(|a, b| a.run_time_ns.cmp(&b.run_time_ns).then(b.cpu.cmp(&a.cpu)));
+    match busiest {
+        Some(b) if latest.elapsed_ns > 0 => {
+            ui.label(format!(
+                "BPF ran on {} of {nr_cpus} CPUs; the busiest, CPU {}, spent {} of its time in BPF",
+                cpus.len(),
+                b.cpu,
+                format::percent(latest.percent(b.run_time_ns))
+            ));
+            cpu_bars(ui, "BPF on CPU", cpus, nr_cpus, latest);
+        }
+        _ => {
+            ui.label(RichText::new("No BPF program ran in the latest period.").weak());
+        }
+    }
 }
 
 /// CPU × time over the plot window: a row per CPU, a column per sample,

@@ -11,6 +11,7 @@ mod fixtures;
 mod layout;
 mod own;
 mod pause;
+mod per_cpu;
 mod plots;
 mod record;
 mod replay;
