@@ -75,6 +75,10 @@ fn recording(dir: &Path, programs: u32, samples: u64) -> PathBuf {
             kernel_release: "6.18.0".into(),
             online_cpus: 16,
             notices: Vec::new(),
+            accounting: bpfscope::model::AccountingCost::Measured {
+                without_ns: 12,
+                with_ns: 40,
+            },
         }))
         .unwrap();
     for n in 0..samples {

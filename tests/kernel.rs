@@ -299,3 +299,47 @@ fn the_syscall_path_says_it_has_no_per_cpu_figures() {
     let mut sampler = sampler(Enumeration::Syscall);
     assert!(take(&mut sampler).per_cpu.is_none());
 }
+
+#[test]
+fn the_accounting_cost_lies_within_what_back_to_back_runs_give() {
+    use bpfscope::model::AccountingCost;
+    if !require_privilege("the_accounting_cost_lies_within_what_back_to_back_runs_give") {
+        return;
+    }
+    let _serial = serial();
+    // Ten back-to-back pairs, statistics off then on.
+    let prog = TestProgram::load("bpfscope_pairs").expect("load");
+    let mut added = Vec::new();
+    for _ in 0..10 {
+        let off = prog.timed_run(100_000).expect("run");
+        let on = StatsGuard::enable(StatsRequest::Syscall).expect("stats on");
+        let with = prog.timed_run(100_000).expect("run");
+        drop(on);
+        added.push(i64::from(with) - i64::from(off));
+    }
+    let sampler = Sampler::new(SamplerConfig::default()).expect("sampler");
+    let cost = sampler.info().accounting.clone();
+    drop(sampler);
+    let per_run = i64::from(
+        cost.per_run_ns()
+            .unwrap_or_else(|| panic!("not measured: {cost:?}")),
+    );
+    let (lo, hi) = (added.iter().min().copied(), added.iter().max().copied());
+    let (lo, hi) = (lo.expect("pairs"), hi.expect("pairs"));
+    eprintln!("measured {per_run} ns a run; back-to-back pairs gave {added:?}");
+    assert!(
+        per_run > 0,
+        "reading the clock twice costs something: {cost:?}"
+    );
+    // 1 ns either side: the kernel gives whole nanoseconds.
+    assert!(
+        (lo - 1..=hi + 1).contains(&per_run),
+        "{per_run} ns is outside {lo}..={hi} ns"
+    );
+
+    // Statistics someone else holds on: no "off" to measure against.
+    let other = StatsGuard::enable(StatsRequest::Syscall).expect("stats on");
+    let sampler = Sampler::new(SamplerConfig::default()).expect("sampler");
+    assert_eq!(sampler.info().accounting, AccountingCost::AlreadyOn);
+    drop(other);
+}

@@ -140,6 +140,45 @@ pub struct SourceInfo {
     pub online_cpus: u32,
     /// Things the user should know once (a fallback taken and why).
     pub notices: Vec<String>,
+    /// What the kernel's accounting costs a program run on this machine.
+    pub accounting: AccountingCost,
+}
+
+/// What statistics cost each program run, measured at start-up: a trivial
+/// program test-run many times with statistics off and on, in turns.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum AccountingCost {
+    /// The median time a run took, in nanoseconds, without and with
+    /// statistics.
+    Measured { without_ns: u32, with_ns: u32 },
+    /// Statistics were on before bpfscope turned them on (another tool, or
+    /// the sysctl): there was no "off" to measure against, and the cost is
+    /// paid with or without bpfscope.
+    AlreadyOn,
+    /// Not measured, and why.
+    NotMeasured(String),
+}
+
+impl AccountingCost {
+    /// The time statistics add to each run, in nanoseconds.
+    #[must_use]
+    pub fn per_run_ns(&self) -> Option<u32> {
+        match self {
+            Self::Measured {
+                without_ns,
+                with_ns,
+            } => Some(with_ns.saturating_sub(*without_ns)),
+            Self::AlreadyOn | Self::NotMeasured(_) => None,
+        }
+    }
+
+    /// The share of one CPU, in percent, that statistics add to `runs_per_sec`
+    /// runs a second.
+    #[must_use]
+    pub fn percent_of_one_cpu(&self, runs_per_sec: f64) -> Option<f64> {
+        self.per_run_ns()
+            .map(|ns| runs_per_sec * f64::from(ns) / 1e7)
+    }
 }
 
 #[cfg(test)]

@@ -13,7 +13,9 @@ mod status;
 mod timeline;
 mod types;
 
-pub use event::{Enumeration, Interval, IntervalError, SourceEvent, SourceInfo, StatsMode, Waker};
+pub use event::{
+    AccountingCost, Enumeration, Interval, IntervalError, SourceEvent, SourceInfo, StatsMode, Waker,
+};
 pub use facts::{
     Absorbed, Attach, AttachVia, Catalog, LinkFacts, MapFacts, ProgramFacts, WITHOUT_LINK,
     WITHOUT_LINK_EXPLAINED, attach_summary, map_names,

@@ -13,6 +13,10 @@ fn hello() -> Frame {
             kernel_release: "6.18.0".into(),
             online_cpus: 2,
             notices: vec!["a notice".into()],
+            accounting: crate::model::AccountingCost::Measured {
+                without_ns: 12,
+                with_ns: 40,
+            },
         },
     })
 }

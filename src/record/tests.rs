@@ -11,6 +11,10 @@ fn hello() -> SourceEvent {
         kernel_release: "6.18.0-test".into(),
         online_cpus: 2,
         notices: vec!["a notice".into()],
+        accounting: crate::model::AccountingCost::Measured {
+            without_ns: 12,
+            with_ns: 40,
+        },
     })
 }
 

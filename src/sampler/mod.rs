@@ -12,6 +12,7 @@ mod iter;
 mod least;
 mod link_words;
 mod links;
+pub mod observer;
 mod owners;
 mod pass;
 mod per_cpu;
@@ -30,7 +31,7 @@ use std::time::Duration;
 
 use thiserror::Error;
 
-use crate::model::{Enumeration, LinkFacts, ProgramKey, SourceInfo, StatsMode};
+use crate::model::{AccountingCost, Enumeration, LinkFacts, ProgramKey, SourceInfo, StatsMode};
 use crate::sys;
 
 pub use least::least_privilege;
@@ -143,6 +144,12 @@ pub struct Sampler {
 impl Sampler {
     /// Turns statistics on and loads the iterators.
     pub fn new(config: SamplerConfig) -> Result<Self, SamplerError> {
+        // Before statistics are on: the cost is measured against "off".
+        let accounting = if config.stats == StatsRequest::Sysctl {
+            AccountingCost::NotMeasured("statistics are on through the sysctl".to_owned())
+        } else {
+            observer::measure(stats::enable_stats_fd)
+        };
         let stats = StatsGuard::enable(config.stats)?;
         let mut notices = Vec::new();
         if stats.mode() == StatsMode::Sysctl && config.stats == StatsRequest::Auto {
@@ -212,6 +219,7 @@ impl Sampler {
             kernel_release: sys::kernel_release(),
             online_cpus: u32::try_from(sys::online_cpus()).unwrap_or(u32::MAX),
             notices,
+            accounting,
         };
         Ok(Self {
             progs,

@@ -75,7 +75,7 @@ impl Drop for StatsGuard {
     }
 }
 
-fn enable_stats_fd() -> io::Result<OwnedFd> {
+pub(super) fn enable_stats_fd() -> io::Result<OwnedFd> {
     // SAFETY: bpf_enable_stats takes a plain enum and returns a new fd or a
     // negative errno; it touches no memory of ours.
     let fd = unsafe { libbpf_sys::bpf_enable_stats(libbpf_sys::BPF_STATS_RUN_TIME) };

@@ -5,18 +5,11 @@
 use std::ffi::CString;
 use std::io;
 use std::mem;
-use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 
-/// `r0 = 0; exit` and `r0 = 2; exit`, as raw `struct bpf_insn`s (8 bytes
-/// each; the register nibbles are zero).
-#[repr(C, align(8))]
-struct Insns([u8; 16]);
+use crate::sampler::observer::{Insns, RETURN_ZERO, load_program};
 
-static RETURN_ZERO: Insns = Insns([
-    0xb7, 0, 0, 0, 0, 0, 0, 0, // BPF_ALU64 | BPF_MOV | BPF_K: r0 = 0
-    0x95, 0, 0, 0, 0, 0, 0, 0, // BPF_JMP | BPF_EXIT
-]);
-
+/// `r0 = 2; exit`, as raw `struct bpf_insn`s.
 static RETURN_TWO: Insns = Insns([
     0xb7, 0, 0, 0, 2, 0, 0, 0, // r0 = 2 (XDP_PASS)
     0x95, 0, 0, 0, 0, 0, 0, 0, // exit
@@ -57,28 +50,7 @@ impl TestProgram {
             TestProgramType::SchedCls => (libbpf_sys::BPF_PROG_TYPE_SCHED_CLS, &RETURN_ZERO),
         };
         let name = CString::new(name).map_err(io::Error::other)?;
-        let license = c"GPL";
-        // SAFETY: bpf_prog_load_opts is a plain C struct; all-zeroes plus
-        // its size is the documented "no options" value.
-        let mut opts: libbpf_sys::bpf_prog_load_opts = unsafe { mem::zeroed() };
-        opts.sz = mem::size_of::<libbpf_sys::bpf_prog_load_opts>() as _;
-        // SAFETY: every pointer is valid for the call; the instructions are
-        // two 8-byte bpf_insns with the required alignment.
-        let fd = unsafe {
-            libbpf_sys::bpf_prog_load(
-                prog_type,
-                name.as_ptr(),
-                license.as_ptr(),
-                std::ptr::from_ref(insns).cast::<libbpf_sys::bpf_insn>(),
-                2,
-                &raw mut opts,
-            )
-        };
-        if fd < 0 {
-            return Err(io::Error::from_raw_os_error(-fd));
-        }
-        // SAFETY: the kernel just returned this fd and nothing else owns it.
-        let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+        let fd = load_program(prog_type, &name, insns)?;
         let id = crate::sampler::prog_id_of(&fd)?;
         Ok(Self { fd, id })
     }
@@ -98,6 +70,12 @@ impl TestProgram {
     /// Runs the program `repeat` times (at least once) on a dummy packet.
     pub fn run(&self, repeat: u32) -> io::Result<()> {
         test_run(self.fd.as_fd(), repeat)
+    }
+
+    /// Runs the program `repeat` times; the kernel's mean time a run, in
+    /// nanoseconds.
+    pub fn timed_run(&self, repeat: u32) -> io::Result<u32> {
+        crate::sampler::observer::test_run(self.fd.as_fd(), repeat)
     }
 
     /// Runs the program `repeat` times from a thread pinned to `cpu`: the
@@ -139,20 +117,7 @@ pub fn pin_to_cpu(cpu: usize) -> io::Result<()> {
 /// Runs the program behind `fd` `repeat` times (at least once) on a dummy
 /// 64-byte packet with `BPF_PROG_TEST_RUN`.
 pub fn test_run(fd: std::os::fd::BorrowedFd<'_>, repeat: u32) -> io::Result<()> {
-    let packet = [0u8; 64];
-    // SAFETY: plain C struct; all-zeroes plus its size means defaults.
-    let mut opts: libbpf_sys::bpf_test_run_opts = unsafe { mem::zeroed() };
-    opts.sz = mem::size_of::<libbpf_sys::bpf_test_run_opts>() as _;
-    opts.data_in = packet.as_ptr().cast();
-    opts.data_size_in = packet.len() as u32;
-    opts.repeat = i32::try_from(repeat).unwrap_or(i32::MAX);
-    // SAFETY: `opts` points at `packet`, which outlives the call; no
-    // output buffers are given.
-    let rc = unsafe { libbpf_sys::bpf_prog_test_run_opts(fd.as_raw_fd(), &raw mut opts) };
-    if rc < 0 {
-        return Err(io::Error::from_raw_os_error(-rc));
-    }
-    Ok(())
+    crate::sampler::observer::test_run(fd, repeat).map(drop)
 }
 
 /// Raises the soft open-file limit to the hard one, so that thousands of

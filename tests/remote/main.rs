@@ -223,6 +223,10 @@ fn a_host_with_another_bpfscope_release_is_said() {
             kernel_release: "6.1.0".into(),
             online_cpus: 2,
             notices: Vec::new(),
+            accounting: bpfscope::model::AccountingCost::Measured {
+                without_ns: 12,
+                with_ns: 40,
+            },
         },
     });
     let file = tempfile::Builder::new().tempfile().unwrap();

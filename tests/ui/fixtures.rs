@@ -125,6 +125,10 @@ pub fn hello() -> SourceEvent {
         kernel_release: "6.18.0-test".into(),
         online_cpus: 4,
         notices: Vec::new(),
+        accounting: bpfscope::model::AccountingCost::Measured {
+            without_ns: 12,
+            with_ns: 40,
+        },
     })
 }
 

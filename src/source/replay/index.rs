@@ -251,6 +251,10 @@ mod tests {
             kernel_release: "6.18".into(),
             online_cpus: 2,
             notices: Vec::new(),
+            accounting: crate::model::AccountingCost::Measured {
+                without_ns: 12,
+                with_ns: 40,
+            },
         })
     }
 
