@@ -97,6 +97,8 @@ impl BpfScopeApp {
                     over_threshold: self.derived.over_threshold(),
                     replay: self.source.timeline(),
                     remote: self.source.remote_host(),
+                    runs_per_sec: store.shown().total_events_per_sec(),
+                    cpu_divisor: divisor,
                 },
             );
         });
@@ -126,6 +128,7 @@ impl BpfScopeApp {
             cpu_mode: self.settings.cpu_mode,
             owners_age: self.store.shown().owners_age(),
             per_cpu: per_cpu_input(&self.store, self.settings.plot_window, row.key),
+            accounting: self.store.info().map(|info| &info.accounting),
         };
         let width = self.settings.details_width();
         let shown = egui::Panel::right("details")
@@ -230,6 +233,7 @@ impl BpfScopeApp {
                     diffs,
                     thresholds: settings.thresholds,
                     fit_width,
+                    accounting: store.info().map(|info| &info.accounting),
                 },
                 &mut self.commands,
             );

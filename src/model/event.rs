@@ -160,6 +160,10 @@ pub enum AccountingCost {
 }
 
 impl AccountingCost {
+    /// Batches of each kind measured, in turns, and runs a batch.
+    pub const ROUNDS: usize = 7;
+    pub const RUNS: u32 = 100_000;
+
     /// The time statistics add to each run, in nanoseconds.
     #[must_use]
     pub fn per_run_ns(&self) -> Option<u32> {

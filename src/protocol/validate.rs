@@ -38,6 +38,9 @@ pub fn validate(frame: &mut Frame) -> Result<(), ProtocolError> {
             for notice in &mut source.notices {
                 cut(notice, MESSAGE_MAX);
             }
+            if let crate::model::AccountingCost::NotMeasured(reason) = &mut source.accounting {
+                cut(reason, MESSAGE_MAX);
+            }
             Ok(())
         }
         Frame::Error(message) | Frame::Warning(message) => {

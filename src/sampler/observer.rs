@@ -15,9 +15,8 @@ use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 
 use crate::model::AccountingCost;
 
-/// Batches of each kind, in turns, and runs a batch.
-pub const ROUNDS: usize = 7;
-pub const RUNS: u32 = 100_000;
+const ROUNDS: usize = AccountingCost::ROUNDS;
+const RUNS: u32 = AccountingCost::RUNS;
 
 /// `r0 = 0; exit` as raw `struct bpf_insn`s.
 #[derive(Debug)]

@@ -105,6 +105,8 @@ pub struct Moment {
     rows: Vec<Row>,
     latest_taken_at: Option<SystemTime>,
     total_cpu_percent: f64,
+    /// Every program's runs a second over the latest period.
+    total_events_per_sec: f64,
     /// Facts and links, kept while the program's row is.
     catalog: Catalog,
     markers: VecDeque<Marker>,
@@ -256,6 +258,12 @@ impl Moment {
         self.per_cpu.set_spreads(&mut rows);
         self.total_cpu_percent =
             total_cpu_percent(rows.iter().filter_map(|row| row.metrics.as_ref()));
+        self.total_events_per_sec = rows
+            .iter()
+            .filter_map(|row| row.metrics.as_ref())
+            .map(|m| m.events_per_sec)
+            .filter(|r| r.is_finite())
+            .sum();
         self.entries = entries;
         self.rows = rows;
         self.latest_taken_at = Some(sample.taken_at);
@@ -359,6 +367,12 @@ impl Moment {
     #[must_use]
     pub fn total_cpu_percent(&self) -> f64 {
         self.total_cpu_percent
+    }
+
+    /// Every program's runs a second over the latest period.
+    #[must_use]
+    pub fn total_events_per_sec(&self) -> f64 {
+        self.total_events_per_sec
     }
 
     /// Number of samples kept.

@@ -65,12 +65,24 @@ pub(super) fn cell_text(
                     format::cpu(m.cpu_percent / divisor, input.cpu_mode)
                 }),
                 metrics.map(|m| {
-                    format!(
+                    let mut tip = format!(
                         "{:.6} % of one CPU\n{:.6} % of all CPUs\n{:.0} ns of CPU time per second",
                         m.cpu_percent,
                         m.cpu_percent / CpuMode::AllCpus.divisor(input.online_cpus),
                         m.cpu_percent * 1e7
-                    )
+                    );
+                    if let Some(cost) = input.accounting.and_then(|cost| {
+                        super::observer::program_cost(
+                            cost,
+                            m.events_per_sec,
+                            divisor,
+                            input.cpu_mode,
+                        )
+                    }) {
+                        tip.push_str("\nStatistics add ");
+                        tip.push_str(&cost);
+                    }
+                    tip
                 }),
             )
         }

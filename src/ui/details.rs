@@ -23,6 +23,8 @@ pub struct DetailsInput<'a> {
     /// How old the owners are, at the shown sample.
     pub owners_age: Option<std::time::Duration>,
     pub per_cpu: super::per_cpu::PerCpuInput<'a>,
+    /// What statistics cost a run, where the source measured it.
+    pub accounting: Option<&'a crate::model::AccountingCost>,
 }
 
 fn grid_row(ui: &mut egui::Ui, label: &str, value: impl Into<egui::WidgetText>) {
@@ -274,6 +276,18 @@ fn metrics_rows(ui: &mut egui::Ui, input: &DetailsInput<'_>) {
                 format::cpu(m.cpu_percent / divisor, input.cpu_mode),
             );
             grid_row(ui, "Misses/s", format::rate(m.recursion_misses_per_sec));
+            if let Some(cost) = input.accounting.and_then(|cost| {
+                super::observer::program_cost(cost, m.events_per_sec, divisor, input.cpu_mode)
+            }) {
+                ui.label(RichText::new("Statistics add").weak())
+                    .on_hover_text(
+                        "What the kernel's accounting of this program's runs costs while \
+                     statistics are on: its runs a second × the time measured for each run's \
+                     accounting when sampling started",
+                    );
+                ui.add(egui::Label::new(cost).wrap());
+                ui.end_row();
+            }
         }
         None => grid_row(ui, "Metrics", "after the next sample"),
     }

@@ -12,6 +12,7 @@ mod fleet;
 pub mod format;
 mod keys;
 mod notes;
+mod observer;
 mod open;
 mod per_cpu;
 mod plots;

@@ -35,6 +35,10 @@ pub struct StatusBar<'a> {
     pub replay: Option<&'a Timeline>,
     /// The host watched over ssh, if not this machine.
     pub remote: Option<&'a str>,
+    /// Every program's runs a second over the latest period.
+    pub runs_per_sec: f64,
+    /// What `status.cpu_mode` divides a share of one CPU by.
+    pub cpu_divisor: f64,
 }
 
 /// Programs shown/total, total BPF CPU, stats mode, sample age, last error.
@@ -75,6 +79,10 @@ pub fn status_bar_ui(ui: &mut egui::Ui, status: &StatusBar<'_>) {
             ui.separator();
         }
         total_ui(ui, status);
+        if let Some(info) = status.info {
+            ui.separator();
+            super::observer::stats_cost_ui(ui, &info.accounting, status);
+        }
         ui.separator();
         source_info_ui(ui, status);
         ui.separator();

@@ -35,6 +35,8 @@ pub struct TableInput<'a> {
     pub thresholds: Thresholds,
     /// The width the columns' first widths fit in.
     pub fit_width: f32,
+    /// What statistics cost a run, where the source measured it.
+    pub accounting: Option<&'a crate::model::AccountingCost>,
 }
 
 /// A column's header and its tooltip.
