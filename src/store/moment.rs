@@ -258,12 +258,7 @@ impl Moment {
         self.per_cpu.set_spreads(&mut rows);
         self.total_cpu_percent =
             total_cpu_percent(rows.iter().filter_map(|row| row.metrics.as_ref()));
-        self.total_events_per_sec = rows
-            .iter()
-            .filter_map(|row| row.metrics.as_ref())
-            .map(|m| m.events_per_sec)
-            .filter(|r| r.is_finite())
-            .sum();
+        self.total_events_per_sec = total_events_per_sec(&rows);
         self.entries = entries;
         self.rows = rows;
         self.latest_taken_at = Some(sample.taken_at);
@@ -380,6 +375,15 @@ impl Moment {
     pub fn sample_count(&self) -> usize {
         self.times.len()
     }
+}
+
+/// Every row's runs a second.
+fn total_events_per_sec(rows: &[Row]) -> f64 {
+    rows.iter()
+        .filter_map(|row| row.metrics.as_ref())
+        .map(|m| m.events_per_sec)
+        .filter(|r| r.is_finite())
+        .sum()
 }
 
 /// An unload marker for an entry missing from sample `index`, if it was in
