@@ -30,6 +30,7 @@ fn sample(n: u64) -> Sample {
         owners_read_ns: None,
         pass_ns: 0,
         per_cpu: None,
+        stats_on_ns: None,
         programs: (0..PROGRAMS)
             .map(|id| ProgramSample {
                 id,

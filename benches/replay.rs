@@ -35,6 +35,7 @@ fn sample(n: u64, programs: u32, owners: &[Arc<[Owner]>]) -> Sample {
         owners_read_ns: Some(1_000_000_000_000),
         pass_ns: 3_000_000,
         per_cpu: None,
+        stats_on_ns: None,
         programs: (0..programs)
             .map(|id| ProgramSample {
                 id: id + 1,

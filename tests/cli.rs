@@ -418,3 +418,76 @@ fn sample_json_gives_the_runs_of_each_cpu_for_a_busy_program() {
         u64::from(PER_CPU_RUNS)
     );
 }
+
+#[test]
+fn low_overhead_mode_counts_the_driven_rate_over_the_time_statistics_were_on() {
+    if !require_privilege(
+        "low_overhead_mode_counts_the_driven_rate_over_the_time_statistics_were_on",
+    ) {
+        return;
+    }
+    let prog = Arc::new(TestProgram::load("bpfscope_duty").expect("load"));
+    let stop = Arc::new(AtomicBool::new(false));
+    let total = Arc::new(AtomicU64::new(0));
+    let driver = drive(
+        Arc::clone(&prog),
+        RATE,
+        Arc::clone(&stop),
+        Arc::clone(&total),
+    );
+    std::thread::sleep(Duration::from_millis(200));
+    // Statistics on 25 % of each second.
+    let out = Command::new(BIN)
+        .args([
+            "sample",
+            "--count",
+            "3",
+            "--format",
+            "csv",
+            "--interval",
+            "1",
+        ])
+        .args(["--stats-duty", "25"])
+        .output()
+        .expect("run bpfscope");
+    stop.store(true, Ordering::Relaxed);
+    driver.join().expect("driver");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "exit {:?}: {stderr}", out.status);
+    let text = String::from_utf8(out.stdout).expect("utf-8");
+    assert!(
+        text.starts_with(
+            "timestamp,id,type,name,avg_runtime_ns,total_avg_runtime_ns,events_per_sec,\
+             cpu_percent,run_cnt,run_time_ns,recursion_misses,owners,attach,stats_on_s\n"
+        ),
+        "the header says the records are sampled:\n{text}"
+    );
+    let id = prog.id().to_string();
+    let rows = csv_rows(&text);
+    let ours: Vec<&csv::StringRecord> = rows.iter().filter(|r| &r[1] == id.as_str()).collect();
+    assert_eq!(ours.len(), 3, "one row per printed period:\n{text}");
+    let mut prev_runs: Option<u64> = None;
+    for row in ours {
+        let on: f64 = row[13].parse().expect("stats_on_s");
+        assert!(
+            (on - 0.25).abs() <= 0.02,
+            "statistics on {on} s of the period, not 0.25 s"
+        );
+        let rate: f64 = row[6].parse().expect("events_per_sec");
+        assert!(
+            (rate - RATE as f64).abs() <= RATE as f64 * 0.10,
+            "events_per_sec {rate} is not within 10 % of the {RATE}/s driven"
+        );
+        // The kernel's own count: runs counted in a period are the driven
+        // rate times the time statistics were on, not times the period.
+        let runs: u64 = row[8].parse().expect("run_cnt");
+        if let Some(prev) = prev_runs {
+            let counted_for = (runs - prev) as f64 / RATE as f64;
+            assert!(
+                (counted_for - 0.25).abs() <= 0.025,
+                "the kernel counted runs for {counted_for:.3} s of a second, not 0.25 s"
+            );
+        }
+        prev_runs = Some(runs);
+    }
+}

@@ -203,6 +203,7 @@ fn helper_source(helper: &str) -> Source {
         via_pkexec: false,
         terminal_agent: false,
         remote: None,
+        stats_duty: None,
     };
     let interval = Interval::new(Duration::from_millis(200)).unwrap();
     Source::helper(launch, interval, Arc::new(|| {}), false)

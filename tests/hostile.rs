@@ -92,6 +92,7 @@ fn frame(rng: &mut Rng) -> Frame {
         owners_read_ns: rng.next().is_multiple_of(2).then(|| rng.edgy()),
         pass_ns: 0,
         per_cpu: None,
+        stats_on_ns: None,
     })
 }
 

@@ -32,6 +32,11 @@ struct Args {
     #[arg(long, value_name = "N", default_value_t = 1000,
           value_parser = clap::value_parser!(u64).range(100..=3_600_000))]
     interval_ms: u64,
+    /// Low-overhead mode: statistics on for only this many milliseconds at
+    /// the end of each interval (10 to the interval, exclusive); rates are
+    /// over the time they were on.
+    #[arg(long, value_name = "N")]
+    stats_on_ms: Option<u64>,
     /// Take one sample, write it and exit.
     #[arg(long)]
     once: bool,
@@ -47,6 +52,16 @@ enum Format {
 }
 
 fn main() -> ExitCode {
+    // Low-overhead mode's statistics toggler: this binary started again by
+    // the sampler, with only its schedule (see `bpfscope::sampler::duty`).
+    let mut args = std::env::args_os().skip(1);
+    if args
+        .next()
+        .is_some_and(|a| a == bpfscope::sampler::duty::TOGGLER_ARG)
+    {
+        let rest: Vec<String> = args.map(|a| a.to_string_lossy().into_owned()).collect();
+        return bpfscope::sampler::duty::toggler_main(&rest);
+    }
     let args = Args::parse();
     sys::init_logging("bpfscope-sampler");
     // Die with the parent *process*. PR_SET_PDEATHSIG is not used: it
@@ -79,9 +94,21 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    let duty = match args
+        .stats_on_ms
+        .map(|on| sampler::duty::Duty::new(Duration::from_millis(on), interval.duration()))
+    {
+        None => None,
+        Some(Ok(duty)) => Some(duty),
+        Some(Err(why)) => {
+            eprintln!("bpfscope-sampler: --stats-on-ms: {why}");
+            return ExitCode::from(2);
+        }
+    };
     let config = SamplerConfig {
         owners: true,
         facts: true,
+        duty,
         ..SamplerConfig::default()
     };
     let mut sampler = match Sampler::new(config) {

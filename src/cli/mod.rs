@@ -49,6 +49,11 @@ pub struct SampleArgs {
     /// Print a recording's periods (`bpfscope record`) instead of sampling.
     #[arg(long, value_name = "FILE", conflicts_with = "host")]
     pub from: Option<std::path::PathBuf>,
+    /// Low-overhead mode: keep statistics on for only PERCENT % of each
+    /// interval (1 to 99, at least 10 ms); rates are over the time they were
+    /// on, and every record says so.
+    #[arg(long, value_name = "PERCENT", value_parser = clap::value_parser!(u8).range(1..=99))]
+    pub stats_duty: Option<u8>,
     #[command(flatten)]
     pub remote: RemoteArgs,
 }
@@ -214,6 +219,20 @@ fn from_recording(path: &std::path::Path, args: &SampleArgs) -> ExitCode {
 /// another host over ssh with `--host`.
 fn sample_source(args: &SampleArgs, mut launch: HelperLaunch) -> Result<Source, ExitCode> {
     launch.remote = remote_or_exit(&args.remote)?;
+    launch.stats_duty = args.stats_duty;
+    let duty = match args.stats_duty {
+        None => None,
+        Some(percent) => match crate::sampler::duty::Duty::percent_of(
+            u32::from(percent),
+            args.interval.duration(),
+        ) {
+            Ok(duty) => Some(duty),
+            Err(why) => {
+                eprintln!("bpfscope: --stats-duty: {why}");
+                return Err(ExitCode::from(2));
+            }
+        },
+    };
     let config = SamplerConfig {
         stats: match args.stats {
             StatsArg::Auto => StatsRequest::Auto,
@@ -230,6 +249,7 @@ fn sample_source(args: &SampleArgs, mut launch: HelperLaunch) -> Result<Source, 
         owners_every: args.owners_every.map(Interval::duration),
         facts_by_syscall: false,
         per_cpu: PerCpuLimits::default(),
+        duty,
     };
     start_source(config, args.interval, launch)
 }
@@ -271,7 +291,11 @@ pub(crate) fn start_source(
             facts: true,
             ..SamplerConfig::default()
         };
-        if config != helper_config {
+        if (SamplerConfig {
+            duty: None,
+            ..config
+        }) != helper_config
+        {
             eprintln!(
                 "bpfscope: --stats, --enumerate, --no-owners and --owners-every apply only when bpfscope runs \
                  with CAP_SYS_ADMIN itself; the sampler started through polkit uses its defaults"

@@ -68,11 +68,13 @@ impl Printing {
                 if let Some(prev) = &self.previous {
                     let written = match &mut self.printer {
                         Some(printer) => printer.period(prev, &sample, &self.catalog),
-                        None => Printer::new(self.format).and_then(|new| {
-                            self.printer
-                                .insert(new)
-                                .period(prev, &sample, &self.catalog)
-                        }),
+                        None => Printer::new(self.format, sample.stats_on_ns.is_some()).and_then(
+                            |new| {
+                                self.printer
+                                    .insert(new)
+                                    .period(prev, &sample, &self.catalog)
+                            },
+                        ),
                     };
                     match written {
                         Ok(()) => {}
@@ -104,8 +106,9 @@ enum Printer {
 
 impl Printer {
     /// On a terminal every control character is escaped: names in the
-    /// output are anyone's to choose.
-    fn new(format: Format) -> io::Result<Self> {
+    /// output are anyone's to choose. `sampled`: low-overhead mode's CSV,
+    /// with the seconds statistics were on.
+    fn new(format: Format, sampled: bool) -> io::Result<Self> {
         let stdout = io::stdout();
         let out: Box<dyn Write> = if stdout.is_terminal() {
             Box::new(TerminalSafeWriter::new(stdout))
@@ -114,6 +117,7 @@ impl Printer {
         };
         let out = BufWriter::new(out);
         Ok(match format {
+            Format::Csv if sampled => Self::Csv(Box::new(CsvWriter::sampled(out)?)),
             Format::Csv => Self::Csv(Box::new(CsvWriter::new(out)?)),
             Format::Json => Self::Json(out),
         })
@@ -131,6 +135,7 @@ impl Printer {
                     .as_ref()
                     .and_then(|p| p.program(program.id))
                     .map(|p| &p.cpus[..]),
+                stats_on_ns: cur.stats_on_ns,
             };
             match self {
                 Self::Csv(w) => w.write(&timestamp, program, metrics.as_ref(), described)?,

@@ -30,6 +30,8 @@ pub struct Described<'a> {
     /// Its runs and run time on each CPU that ran it this period, where the
     /// source gave them (JSON only: the CSV's columns stay as they are).
     pub per_cpu: Option<&'a [crate::model::CpuDelta]>,
+    /// Low-overhead mode: how long statistics were on in the period.
+    pub stats_on_ns: Option<u64>,
 }
 
 impl Described<'_> {
@@ -93,6 +95,10 @@ fn fixed(value: Option<f64>, decimals: usize) -> String {
     value.map_or_else(String::new, |v| format!("{v:.decimals$}"))
 }
 
+/// The column a snapshot CSV of low-overhead mode adds: the seconds
+/// statistics were on in the period, which its rates are over.
+pub const SAMPLED_COLUMN: &str = "stats_on_s";
+
 /// The history columns, in order: one program at one sample.
 pub const HISTORY_COLUMNS: [&str; 6] = [
     "timestamp",
@@ -109,12 +115,24 @@ pub const HISTORY_COLUMNS: [&str; 6] = [
 #[derive(Debug)]
 pub struct CsvWriter<W: Write> {
     inner: csv::Writer<W>,
+    /// Low-overhead mode's records: with [`SAMPLED_COLUMN`].
+    sampled: bool,
 }
 
 impl<W: Write> CsvWriter<W> {
     /// Starts a snapshot CSV document on `out` and writes the header.
     pub fn new(out: W) -> io::Result<Self> {
         Self::with_header(out, &SNAPSHOT_COLUMNS)
+    }
+
+    /// Starts a snapshot CSV document of low-overhead mode: the header ends
+    /// with [`SAMPLED_COLUMN`].
+    pub fn sampled(out: W) -> io::Result<Self> {
+        let mut header = SNAPSHOT_COLUMNS.to_vec();
+        header.push(SAMPLED_COLUMN);
+        let mut writer = Self::with_header(out, &header)?;
+        writer.sampled = true;
+        Ok(writer)
     }
 
     /// Starts a history CSV document on `out` and writes the header.
@@ -125,7 +143,10 @@ impl<W: Write> CsvWriter<W> {
     fn with_header(out: W, header: &[&str]) -> io::Result<Self> {
         let mut inner = csv::Writer::from_writer(out);
         inner.write_record(header).map_err(csv_io)?;
-        Ok(Self { inner })
+        Ok(Self {
+            inner,
+            sampled: false,
+        })
     }
 
     /// Writes one plotted point of program `id` (a history record).
@@ -166,7 +187,16 @@ impl<W: Write> CsvWriter<W> {
             spreadsheet_safe(&owners).into_owned(),
             spreadsheet_safe(&described.attach()).into_owned(),
         ];
-        self.inner.write_record(&record).map_err(csv_io)
+        if self.sampled {
+            let on = described
+                .stats_on_ns
+                .map_or_else(String::new, |ns| format!("{:.3}", ns as f64 / 1e9));
+            self.inner
+                .write_record(record.iter().map(String::as_str).chain([on.as_str()]))
+                .map_err(csv_io)
+        } else {
+            self.inner.write_record(&record).map_err(csv_io)
+        }
     }
 
     /// Flushes buffered records to the output.
@@ -213,6 +243,10 @@ struct JsonRecord<'a> {
     /// `{cpu, run_cnt, run_time_ns}` deltas; left out where not given.
     #[serde(skip_serializing_if = "Option::is_none")]
     per_cpu: Option<&'a [crate::model::CpuDelta]>,
+    /// Low-overhead mode: statistics were on this long in the period, and
+    /// the rates are over it; left out when they were on all along.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    stats_on_ns: Option<u64>,
 }
 
 /// Writes one program's record as a line of JSON with the CSV's keys (owners
@@ -245,6 +279,7 @@ pub fn write_json_line<W: Write>(
         facts: described.facts,
         links: described.links,
         per_cpu: described.per_cpu,
+        stats_on_ns: described.stats_on_ns,
     };
     serde_json::to_writer(&mut *out, &record).map_err(io::Error::from)?;
     out.write_all(b"\n")

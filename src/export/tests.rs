@@ -36,6 +36,7 @@ fn csv_has_the_documented_header_and_values() {
         facts: None,
         links: Some(&xdp_link),
         per_cpu: None,
+        stats_on_ns: None,
     };
     w.write("2026-01-01T00:00:00.000000Z", &program(), Some(&m), linked)
         .expect("row");
@@ -86,6 +87,7 @@ fn json_lines_have_the_csv_keys_and_owner_objects() {
         facts: Some(&facts),
         links: Some(&[]),
         per_cpu: None,
+        stats_on_ns: None,
     };
     write_json_line(&mut out, "t", &program(), None, described).expect("json");
     let v: serde_json::Value = serde_json::from_slice(&out).expect("valid json");
@@ -209,6 +211,7 @@ fn no_cell_starts_a_formula_whether_split_on_commas_or_semicolons() {
         facts: None,
         links: Some(&links),
         per_cpu: None,
+        stats_on_ns: None,
     };
     w.write("2026-01-01T00:00:00Z", &hostile, None, described)
         .unwrap();

@@ -21,6 +21,7 @@ pub fn write_snapshot(path: &Path, store: &Store) -> io::Result<usize> {
                     facts: row.text.facts.as_deref(),
                     links: row.text.attach.links(),
                     per_cpu: None,
+                    stats_on_ns: None,
                 };
                 csv.write(&timestamp, program, row.metrics.as_ref(), described)?;
                 records += 1;

@@ -83,15 +83,30 @@ pub fn program_metrics(
     cur_sample: &Sample,
     cur: &ProgramSample,
 ) -> Option<Metrics> {
-    let elapsed_ns = cur_sample
-        .boottime_ns
-        .checked_sub(prev_sample.boottime_ns)?;
+    let elapsed_ns = measured_ns(
+        cur_sample.stats_on_ns,
+        cur_sample.boottime_ns,
+        prev_sample.boottime_ns,
+    )?;
     let prev = prev_sample
         .program(cur.id)
         .filter(|p| p.load_time_ns == cur.load_time_ns)
         .map(ProgramSample::counters);
     let start = baseline(prev, prev_sample.boottime_ns, cur.load_time_ns)?;
     delta_metrics(start, cur.counters(), elapsed_ns)
+}
+
+/// The time a period's counters grew over: the time statistics were on in
+/// low-overhead mode (`stats_on_ns`, at most the period), else the whole
+/// period; `None` when the clock went backwards.
+#[must_use]
+pub fn measured_ns(
+    stats_on_ns: Option<u64>,
+    boottime_ns: u64,
+    prev_boottime_ns: u64,
+) -> Option<u64> {
+    let period = boottime_ns.checked_sub(prev_boottime_ns)?;
+    Some(stats_on_ns.map_or(period, |on| on.min(period)))
 }
 
 /// The counters a period starts from: the same program's previous reading
@@ -221,6 +236,7 @@ mod tests {
             owners_read_ns: None,
             pass_ns: 0,
             per_cpu: None,
+            stats_on_ns: None,
             programs,
         }
     }

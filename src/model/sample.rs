@@ -134,6 +134,10 @@ pub struct Sample {
     /// Runs and run time per CPU this period; `None` when this source
     /// cannot tell (the syscall fallback reads the kernel's sums only).
     pub per_cpu: Option<super::PerCpuSample>,
+    /// Low-overhead mode: how long statistics were on since the sample
+    /// before (rates are over that time, not the whole period); `None`:
+    /// on all the time.
+    pub stats_on_ns: Option<u64>,
 }
 
 impl Sample {

@@ -29,6 +29,7 @@ fn sample(programs: u32) -> Frame {
         owners_read_ns: Some(40),
         pass_ns: 0,
         per_cpu: None,
+        stats_on_ns: None,
         facts: vec![crate::model::ProgramFacts {
             id: 1,
             full_name: Some("handle_a_very_long_name".into()),

@@ -34,6 +34,7 @@ fn sample(n: u64) -> SourceEvent {
         owners_read_ns: None,
         pass_ns: 1_000,
         per_cpu: None,
+        stats_on_ns: None,
     })
 }
 

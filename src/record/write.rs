@@ -85,6 +85,7 @@ impl<W: Write> Recorder<W> {
                         owners_read_ns: None,
                         pass_ns: 0,
                         per_cpu: None,
+                        stats_on_ns: None,
                     },
                     MAX_FRAME_BYTES,
                 )

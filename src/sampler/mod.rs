@@ -5,6 +5,7 @@
 //! bounded channel. The sampler knows nothing about filters or the UI: every
 //! program is read every time.
 
+pub mod duty;
 mod facts;
 mod facts_iter;
 mod facts_source;
@@ -59,6 +60,8 @@ pub struct SamplerConfig {
     pub facts_by_syscall: bool,
     /// Which programs' per-CPU figures each sample carries.
     pub per_cpu: PerCpuLimits,
+    /// Low-overhead mode: statistics on only part of each period.
+    pub duty: Option<duty::Duty>,
 }
 
 /// Which programs' per-CPU figures a sample carries: those whose cost was
@@ -114,7 +117,11 @@ pub struct Sampler {
     // Field order is drop order: iterators go before statistics are turned off.
     progs: Option<iter::ProgIter>,
     owners: Option<owners::OwnerIter>,
-    stats: StatsGuard,
+    /// Statistics held on (`None` in low-overhead mode: the toggler turns
+    /// them on and off).
+    _stats: Option<StatsGuard>,
+    stats_mode: StatsMode,
+    toggler: Option<duty::Toggler>,
     /// bpfscope's own iterators (three at most: a list beats hashing every
     /// program every pass).
     own_ids: Vec<u32>,
@@ -151,8 +158,43 @@ impl Sampler {
             observer::measure(stats::enable_stats_fd)
         };
         let stats = StatsGuard::enable(config.stats)?;
+        let stats_mode = stats.mode();
         let mut notices = Vec::new();
-        if stats.mode() == StatsMode::Sysctl && config.stats == StatsRequest::Auto {
+        let toggler = match config.duty {
+            Some(_) if accounting == AccountingCost::AlreadyOn => {
+                notices.push(
+                    "low-overhead mode is off: statistics were already on (another tool holds \
+                     them), so runs are counted all the time anyway"
+                        .to_owned(),
+                );
+                None
+            }
+            Some(_) if stats_mode == StatsMode::Sysctl => {
+                notices.push(
+                    "low-overhead mode is off: it needs BPF_ENABLE_STATS (Linux 5.8 or later)"
+                        .to_owned(),
+                );
+                None
+            }
+            Some(duty) => match duty::Toggler::spawn(duty) {
+                Ok(toggler) => Some(toggler),
+                Err(err) => {
+                    notices.push(format!(
+                        "low-overhead mode is off: its statistics toggler did not start ({err})"
+                    ));
+                    None
+                }
+            },
+            None => None,
+        };
+        // The toggler turns statistics on and off from now on.
+        let stats = if toggler.is_some() {
+            drop(stats);
+            None
+        } else {
+            Some(stats)
+        };
+        if stats_mode == StatsMode::Sysctl && config.stats == StatsRequest::Auto {
             notices.push(
                 "this kernel has no BPF_ENABLE_STATS (Linux < 5.8): statistics are on through \
                  the kernel.bpf_stats_enabled sysctl until bpfscope exits"
@@ -209,7 +251,7 @@ impl Sampler {
         }
 
         let info = SourceInfo {
-            stats_mode: stats.mode(),
+            stats_mode,
             enumeration: if progs.is_some() {
                 Enumeration::Iterator
             } else {
@@ -224,7 +266,9 @@ impl Sampler {
         Ok(Self {
             progs,
             owners,
-            stats,
+            _stats: stats,
+            stats_mode,
+            toggler,
             own_ids,
             info,
             buf: Vec::new(),
@@ -258,7 +302,13 @@ impl Sampler {
     /// How statistics are turned on.
     #[must_use]
     pub fn stats_mode(&self) -> StatsMode {
-        self.stats.mode()
+        self.stats_mode
+    }
+
+    /// Low-overhead mode's toggler, when it runs.
+    #[must_use]
+    pub fn toggler(&self) -> Option<&duty::Toggler> {
+        self.toggler.as_ref()
     }
 
     /// Adds a notice to what [`Sampler::info`] reports (sent in the `Hello`).
@@ -274,7 +324,7 @@ impl Sampler {
         if self.info.enumeration == Enumeration::Syscall {
             why.push("programs are listed by syscall (GET_NEXT_ID)");
         }
-        if self.stats.mode() == StatsMode::Sysctl {
+        if self.stats_mode == StatsMode::Sysctl {
             why.push("statistics are on through the sysctl, which only it can turn off");
         }
         if matches!(self.facts, Some(FactsSource::Syscall(_))) {

@@ -9,6 +9,16 @@ use crate::sys;
 impl Sampler {
     /// Reads every program once.
     pub fn sample(&mut self, period: Duration) -> Result<Sample, SamplerError> {
+        self.sample_after(period, None)
+    }
+
+    /// Reads every program once, after a window statistics were on (in
+    /// low-overhead mode; `Some` zero-length for the first sample).
+    pub fn sample_after(
+        &mut self,
+        period: Duration,
+        window: Option<super::duty::Window>,
+    ) -> Result<Sample, SamplerError> {
         let started = std::time::Instant::now();
         let taken_at = SystemTime::now();
         let boottime_ns = sys::boottime_ns();
@@ -58,6 +68,7 @@ impl Sampler {
                 .and(self.owner_cache.read_boottime_ns()),
             pass_ns: u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX),
             per_cpu,
+            stats_on_ns: window.map(|w| w.off_ns.saturating_sub(w.on_ns)),
         })
     }
 

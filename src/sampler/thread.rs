@@ -160,6 +160,10 @@ fn run(mut sampler: Sampler, period: Duration, out: &Outbox<'_>) {
     if !out.send(SourceEvent::Hello(sampler.info().clone()), &mut pending) {
         return;
     }
+    if let Some(toggler) = sampler.toggler() {
+        let (windows, every) = (toggler.windows().clone(), toggler.duty().every);
+        return run_windows(sampler, every, &windows, out);
+    }
     let mut schedule = Schedule::new(period);
     loop {
         let event = match sampler.sample(schedule.period) {
@@ -190,6 +194,57 @@ fn run(mut sampler: Sampler, period: Duration, out: &Outbox<'_>) {
                 }
                 Err(crossbeam_channel::RecvTimeoutError::Disconnected) => return,
             }
+        }
+    }
+}
+
+/// Low-overhead mode: a sample after every window the toggler reports
+/// (the first before any), on its schedule. Interval changes wait for a
+/// new sampler: the toggler's schedule is fixed when it starts.
+fn run_windows(
+    mut sampler: Sampler,
+    every: Duration,
+    windows: &Receiver<io::Result<super::duty::Window>>,
+    out: &Outbox<'_>,
+) {
+    let mut pending = None;
+    let now = crate::sys::boottime_ns();
+    let mut window = Some(super::duty::Window {
+        on_ns: now,
+        off_ns: now,
+    });
+    loop {
+        if let Some(w) = window.take() {
+            let event = match sampler.sample_after(every, Some(w)) {
+                Ok(sample) => SourceEvent::Sample(sample),
+                Err(err) => SourceEvent::Error(err.to_string()),
+            };
+            if !out.send(event, &mut pending) {
+                return;
+            }
+            for warning in sampler.take_warnings() {
+                if !out.send(SourceEvent::Warning(warning), &mut pending) {
+                    return;
+                }
+            }
+        }
+        crossbeam_channel::select! {
+            recv(windows) -> got => match got {
+                Ok(Ok(w)) => window = Some(w),
+                Ok(Err(err)) => {
+                    let message = format!(
+                        "{err}: statistics are off and sampling has stopped (restart bpfscope)"
+                    );
+                    let _ = out.send(SourceEvent::Error(message), &mut pending);
+                    return;
+                }
+                Err(_) => return,
+            },
+            recv(out.control) -> got => {
+                if got.is_err() {
+                    return;
+                }
+            },
         }
     }
 }

@@ -50,6 +50,8 @@ pub struct HelperLaunch {
     pub terminal_agent: bool,
     /// Another host's helper, over ssh, instead of this machine's.
     pub remote: Option<Remote>,
+    /// Low-overhead mode: statistics on this percentage of each interval.
+    pub stats_duty: Option<u8>,
 }
 
 impl HelperLaunch {
@@ -61,6 +63,7 @@ impl HelperLaunch {
             via_pkexec: true,
             terminal_agent: false,
             remote: None,
+            stats_duty: None,
         }
     }
 
@@ -74,8 +77,9 @@ impl HelperLaunch {
     }
 
     fn command(&self, interval: Interval) -> Command {
+        let duty = stats_on_ms(interval, self.stats_duty);
         if let Some(remote) = &self.remote {
-            return remote.command(interval);
+            return remote.command(interval, duty);
         }
         let interval_ms = interval.duration().as_millis().to_string();
         let mut command = if self.via_pkexec {
@@ -88,13 +92,25 @@ impl HelperLaunch {
         } else {
             Command::new(&self.helper)
         };
+        command.args(["--interval-ms", &interval_ms]);
+        if let Some(on_ms) = duty {
+            command.args(["--stats-on-ms", &on_ms.to_string()]);
+        }
         command
-            .args(["--interval-ms", &interval_ms])
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
         command
     }
+}
+
+/// The helper's `--stats-on-ms` for `percent` % of `interval` (10 ms at
+/// least).
+#[must_use]
+pub fn stats_on_ms(interval: Interval, percent: Option<u8>) -> Option<u64> {
+    let percent = u64::from(percent?);
+    let interval_ms = u64::try_from(interval.duration().as_millis()).unwrap_or(u64::MAX);
+    Some((interval_ms.saturating_mul(percent) / 100).max(10))
 }
 
 /// Where the helper thread sends what it learns.

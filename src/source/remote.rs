@@ -72,8 +72,9 @@ impl Remote {
     /// `ssh -T … -- destination 'command --interval-ms N'`: no terminal, no
     /// password prompt (BatchMode), bounded connection time, and a
     /// connection that stops answering ends within 15 s.
-    pub(super) fn command(&self, interval: Interval) -> Command {
+    pub(super) fn command(&self, interval: Interval, stats_on_ms: Option<u64>) -> Command {
         let interval_ms = interval.duration().as_millis();
+        let duty = stats_on_ms.map_or_else(String::new, |on| format!(" --stats-on-ms {on}"));
         let mut command = Command::new(SSH);
         command.args([
             "-T",
@@ -99,7 +100,10 @@ impl Remote {
         command
             .arg("--")
             .arg(&self.destination)
-            .arg(format!("{} --interval-ms {interval_ms}", self.command))
+            .arg(format!(
+                "{} --interval-ms {interval_ms}{duty}",
+                self.command
+            ))
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
@@ -253,7 +257,7 @@ mod tests {
     #[test]
     fn the_command_ends_options_before_the_destination() {
         let remote = Remote::new("ops@db-7").unwrap();
-        let command = remote.command(Interval::new(Duration::from_secs(2)).unwrap());
+        let command = remote.command(Interval::new(Duration::from_secs(2)).unwrap(), None);
         let args: Vec<_> = command
             .get_args()
             .map(|a| a.to_string_lossy().into_owned())

@@ -18,7 +18,7 @@ pub use per_cpu::{Cell, PER_CPU_CELLS_MAX, PerCpuLatest, Period};
 
 use super::row::{Row, RowText};
 use super::{HISTORY_AGE, HISTORY_POINTS, MARKERS_KEPT};
-use crate::model::metrics::{Metrics, baseline, delta_metrics, total_cpu_percent};
+use crate::model::metrics::{Metrics, baseline, delta_metrics, measured_ns, total_cpu_percent};
 use crate::model::{Catalog, ProgramKey, ProgramSample, Sample};
 use per_cpu::PerCpuHistory;
 
@@ -165,7 +165,9 @@ impl Moment {
         let points =
             (HISTORY_AGE.as_secs_f64() / sample.period.as_secs_f64().max(0.001)).ceil() as usize;
         let points = points.saturating_add(2).min(HISTORY_POINTS + 1);
-        let elapsed = prev_boottime.map_or(0, |p| sample.boottime_ns.saturating_sub(p));
+        let elapsed = prev_boottime
+            .and_then(|p| measured_ns(sample.stats_on_ns, sample.boottime_ns, p))
+            .unwrap_or(0);
         self.per_cpu.push(sample.per_cpu.take(), elapsed);
         let absorbed = self.catalog.absorb(&mut sample);
         let fresh: HashSet<ProgramKey> = absorbed.facts.into_iter().collect();
@@ -203,7 +205,7 @@ impl Moment {
                     .filter(|e| e.seen + 1 == index)
                     .map(|e| e.latest.counters());
                 let start = baseline(prev, prev_boottime, program.load_time_ns)?;
-                let elapsed = sample.boottime_ns.checked_sub(prev_boottime)?;
+                let elapsed = measured_ns(sample.stats_on_ns, sample.boottime_ns, prev_boottime)?;
                 delta_metrics(start, program.counters(), elapsed)
             });
             let mut entry = if let Some(mut entry) = found {

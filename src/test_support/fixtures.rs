@@ -108,6 +108,7 @@ pub fn sample_at(secs: u64, programs: Vec<crate::model::ProgramSample>) -> crate
         owners_read_ns: None,
         pass_ns: 0,
         per_cpu: None,
+        stats_on_ns: None,
         programs,
     }
 }
@@ -195,6 +196,7 @@ impl Consumer {
                         facts: row.text.facts.as_deref(),
                         links: row.text.attach.links(),
                         per_cpu: None,
+                        stats_on_ns: None,
                     };
                     let _ = csv.write(&timestamp, program, row.metrics.as_ref(), described);
                 }

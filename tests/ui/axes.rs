@@ -14,6 +14,7 @@ fn steady(n: u64, avg_ns: u64, rate: u64) -> Sample {
         owners_read_ns: None,
         pass_ns: 0,
         per_cpu: None,
+        stats_on_ns: None,
         programs: vec![program(
             10,
             6,

@@ -13,6 +13,7 @@ fn expected_snapshot(samples: u64) -> String {
             facts: catalog.facts(ProgramKey::of(p)).map(AsRef::as_ref),
             links: catalog.links(p.id),
             per_cpu: None,
+            stats_on_ns: None,
         };
         w.write(
             &rfc3339(cur.taken_at),

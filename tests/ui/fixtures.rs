@@ -53,6 +53,7 @@ pub fn sample(n: u64) -> Sample {
         owners_read_ns: Some(START_NS),
         pass_ns: 0,
         per_cpu: None,
+        stats_on_ns: None,
         programs: vec![
             program(10, 6, "xdp_fw", "cilium-agent", runs(100), runs(100) * 50),
             program(20, 2, "trace_exec", "tetragon", runs(10), runs(10) * 400),
@@ -238,6 +239,7 @@ pub fn changing_sample(n: u64) -> Sample {
         owners_read_ns: None,
         pass_ns: 0,
         per_cpu: None,
+        stats_on_ns: None,
         programs,
     }
 }

@@ -1,0 +1,235 @@
+//! Low-overhead mode: statistics on for only part of each period.
+//!
+//! Turning statistics on needs CAP_SYS_ADMIN, which the sampler gives up
+//! after start-up. So a tiny child process holds only that capability and
+//! does nothing but its fixed schedule, read from its command line: each
+//! period it keeps statistics off, then on for the last `on` of it, and
+//! writes when they were on (two `CLOCK_BOOTTIME` nanosecond counts) to its
+//! output. It reads no input. The sampler takes a sample after each window,
+//! and rates are computed over the windows only.
+//!
+//! The child is the running binary started again with [`TOGGLER_ARG`]
+//! first; both binaries hand that straight to [`toggler_main`].
+
+use std::io::{self, Read, Write};
+use std::process::{Child, ChildStdout, Command, ExitCode, Stdio};
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{Receiver, bounded};
+
+use crate::sys;
+
+/// The first argument that makes either binary the toggler.
+pub const TOGGLER_ARG: &str = "--bpfscope-stats-toggler";
+
+/// Statistics on for `on` of every `every`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Duty {
+    pub on: Duration,
+    pub every: Duration,
+}
+
+impl Duty {
+    /// `on` of every `every`, where 10 ms ≤ `on` < `every` ≤ 1 h.
+    pub fn new(on: Duration, every: Duration) -> Result<Self, String> {
+        if on < Duration::from_millis(10) || on >= every || every > Duration::from_secs(3_600) {
+            return Err(format!(
+                "statistics on {} ms of every {} ms: the time on must be at least 10 ms and \
+                 shorter than the period (at most an hour)",
+                on.as_millis(),
+                every.as_millis()
+            ));
+        }
+        Ok(Self { on, every })
+    }
+
+    /// `percent` % of `every`, rounded to the millisecond.
+    pub fn percent_of(percent: u32, every: Duration) -> Result<Self, String> {
+        let on_ms = every.as_millis() * u128::from(percent) / 100;
+        Self::new(
+            Duration::from_millis(u64::try_from(on_ms).unwrap_or(u64::MAX)),
+            every,
+        )
+    }
+}
+
+/// One window statistics were on, in `CLOCK_BOOTTIME` nanoseconds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Window {
+    pub on_ns: u64,
+    pub off_ns: u64,
+}
+
+/// The running toggler and the windows it reports.
+#[derive(Debug)]
+pub struct Toggler {
+    child: Child,
+    windows: Receiver<io::Result<Window>>,
+    duty: Duty,
+}
+
+impl Toggler {
+    /// Starts the toggler (the caller must still hold CAP_SYS_ADMIN: the
+    /// child gives up everything else itself).
+    pub fn spawn(duty: Duty) -> io::Result<Self> {
+        let exe = std::env::current_exe()?;
+        let mut child = Command::new(exe)
+            .arg(TOGGLER_ARG)
+            .arg(duty.on.as_millis().to_string())
+            .arg(duty.every.as_millis().to_string())
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .spawn()?;
+        let stdout = child
+            .stdout
+            .take()
+            .ok_or_else(|| io::Error::other("the toggler has no output"))?;
+        let (tx, windows) = bounded(4);
+        std::thread::Builder::new()
+            .name("bpfscope-toggler".to_owned())
+            .spawn(move || read_windows(stdout, &tx))?;
+        Ok(Self {
+            child,
+            windows,
+            duty,
+        })
+    }
+
+    /// The windows as they end; a read error or the end of the toggler's
+    /// output ends the channel.
+    pub fn windows(&self) -> &Receiver<io::Result<Window>> {
+        &self.windows
+    }
+
+    /// The schedule it follows.
+    pub fn duty(&self) -> Duty {
+        self.duty
+    }
+
+    /// The toggler's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+}
+
+impl Drop for Toggler {
+    fn drop(&mut self) {
+        // Statistics go off with its descriptor when it dies.
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn read_windows(mut out: ChildStdout, tx: &crossbeam_channel::Sender<io::Result<Window>>) {
+    let mut rec = [0u8; 16];
+    loop {
+        let window = match out.read_exact(&mut rec) {
+            Ok(()) => {
+                let (on, off) = rec.split_at(8);
+                let word = |b: &[u8]| u64::from_ne_bytes(b.try_into().unwrap_or([0; 8]));
+                Ok(Window {
+                    on_ns: word(on),
+                    off_ns: word(off),
+                })
+            }
+            Err(err) if err.kind() == io::ErrorKind::UnexpectedEof => {
+                let _ = tx.send(Err(io::Error::other("the statistics toggler stopped")));
+                return;
+            }
+            Err(err) => Err(err),
+        };
+        let failed = window.is_err();
+        if tx.send(window).is_err() || failed {
+            return;
+        }
+    }
+}
+
+/// The toggler's whole life: `args` are what followed [`TOGGLER_ARG`].
+/// Gives up every capability but CAP_SYS_ADMIN (and root, where the
+/// `bpfscope` user exists), then keeps statistics on for the last `on`
+/// milliseconds of every `every`, writing each window, until its output
+/// closes or its parent dies.
+pub fn toggler_main(args: &[String]) -> ExitCode {
+    let duty = match args {
+        [on, every] => match (on.parse::<u64>(), every.parse::<u64>()) {
+            (Ok(on), Ok(every)) => {
+                Duty::new(Duration::from_millis(on), Duration::from_millis(every))
+            }
+            _ => Err("the schedule is two whole numbers of milliseconds".to_owned()),
+        },
+        _ => Err("usage: ON_MS EVERY_MS".to_owned()),
+    };
+    let duty = match duty {
+        Ok(duty) => duty,
+        Err(why) => {
+            eprintln!("bpfscope statistics toggler: {why}");
+            return ExitCode::from(2);
+        }
+    };
+    if let Err(err) = keep_only_sys_admin() {
+        eprintln!("bpfscope statistics toggler: cannot give up privileges: {err}");
+        return ExitCode::FAILURE;
+    }
+    // SAFETY: getppid has no preconditions.
+    let parent = unsafe { libc::getppid() };
+    let orphaned = || {
+        // SAFETY: getppid has no preconditions.
+        unsafe { libc::getppid() != parent }
+    };
+    let mut out = io::stdout().lock();
+    let start = Instant::now();
+    let off_for = duty.every - duty.on;
+    for k in 0u32.. {
+        let cycle = start + duty.every.saturating_mul(k);
+        if !sleep_until(cycle + off_for, &orphaned) {
+            return ExitCode::SUCCESS;
+        }
+        let on = match super::stats::enable_stats_fd() {
+            Ok(fd) => fd,
+            Err(err) => {
+                eprintln!("bpfscope statistics toggler: cannot turn statistics on: {err}");
+                return ExitCode::FAILURE;
+            }
+        };
+        let on_ns = sys::boottime_ns();
+        let kept = sleep_until(cycle + duty.every, &orphaned);
+        drop(on);
+        let off_ns = sys::boottime_ns();
+        let mut rec = [0u8; 16];
+        rec[..8].copy_from_slice(&on_ns.to_ne_bytes());
+        rec[8..].copy_from_slice(&off_ns.to_ne_bytes());
+        if !kept || out.write_all(&rec).and_then(|()| out.flush()).is_err() {
+            return ExitCode::SUCCESS;
+        }
+    }
+    ExitCode::SUCCESS
+}
+
+/// Sleeps until `deadline`, looking at the parent every 100 ms; `false`
+/// when it died.
+fn sleep_until(deadline: Instant, orphaned: &dyn Fn() -> bool) -> bool {
+    loop {
+        if orphaned() {
+            return false;
+        }
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return true;
+        }
+        std::thread::sleep(left.min(Duration::from_millis(100)));
+    }
+}
+
+/// Becomes the `bpfscope` user where it exists (else stays root) with only
+/// CAP_SYS_ADMIN, permitted and effective, and `no_new_privs`.
+fn keep_only_sys_admin() -> io::Result<()> {
+    use caps::Capability::CAP_SYS_ADMIN;
+    match crate::privilege::Account::for_helper() {
+        Some(account) => {
+            crate::privilege::become_user(&account, &[CAP_SYS_ADMIN])?;
+            crate::privilege::make_effective(&[CAP_SYS_ADMIN])
+        }
+        None => crate::privilege::keep_only(&[CAP_SYS_ADMIN]),
+    }
+}
