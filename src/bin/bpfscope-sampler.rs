@@ -52,15 +52,8 @@ enum Format {
 }
 
 fn main() -> ExitCode {
-    // Low-overhead mode's statistics toggler: this binary started again by
-    // the sampler, with only its schedule (see `bpfscope::sampler::duty`).
-    let mut args = std::env::args_os().skip(1);
-    if args
-        .next()
-        .is_some_and(|a| a == bpfscope::sampler::duty::TOGGLER_ARG)
-    {
-        let rest: Vec<String> = args.map(|a| a.to_string_lossy().into_owned()).collect();
-        return bpfscope::sampler::duty::toggler_main(&rest);
+    if let Some(code) = bpfscope::sampler::duty::toggler_if_asked() {
+        return code;
     }
     let args = Args::parse();
     sys::init_logging("bpfscope-sampler");

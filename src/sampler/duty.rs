@@ -97,16 +97,19 @@ impl Toggler {
 
     /// The windows as they end; a read error or the end of the toggler's
     /// output ends the channel.
+    #[must_use]
     pub fn windows(&self) -> &Receiver<io::Result<Window>> {
         &self.windows
     }
 
     /// The schedule it follows.
+    #[must_use]
     pub fn duty(&self) -> Duty {
         self.duty
     }
 
     /// The toggler's process id.
+    #[must_use]
     pub fn pid(&self) -> u32 {
         self.child.id()
     }
@@ -145,11 +148,25 @@ fn read_windows(mut out: ChildStdout, tx: &crossbeam_channel::Sender<io::Result<
     }
 }
 
+/// Low-overhead mode's statistics toggler, when this process is one (this
+/// binary started again by a sampler with [`TOGGLER_ARG`] first): its exit
+/// code, for `main` to return at once.
+#[must_use]
+pub fn toggler_if_asked() -> Option<ExitCode> {
+    let mut args = std::env::args_os().skip(1);
+    if args.next().is_none_or(|a| a != TOGGLER_ARG) {
+        return None;
+    }
+    let rest: Vec<String> = args.map(|a| a.to_string_lossy().into_owned()).collect();
+    Some(toggler_main(&rest))
+}
+
 /// The toggler's whole life: `args` are what followed [`TOGGLER_ARG`].
 /// Gives up every capability but CAP_SYS_ADMIN (and root, where the
 /// `bpfscope` user exists), then keeps statistics on for the last `on`
 /// milliseconds of every `every`, writing each window, until its output
 /// closes or its parent dies.
+#[must_use]
 pub fn toggler_main(args: &[String]) -> ExitCode {
     let duty = match args {
         [on, every] => match (on.parse::<u64>(), every.parse::<u64>()) {
@@ -179,10 +196,15 @@ pub fn toggler_main(args: &[String]) -> ExitCode {
     };
     let mut out = io::stdout().lock();
     let start = Instant::now();
-    let off_for = duty.every - duty.on;
+    let off_for = duty.every.saturating_sub(duty.on);
     for k in 0u32.. {
-        let cycle = start + duty.every.saturating_mul(k);
-        if !sleep_until(cycle + off_for, &orphaned) {
+        let times = start
+            .checked_add(duty.every.saturating_mul(k))
+            .and_then(|cycle| Some((cycle.checked_add(off_for)?, cycle.checked_add(duty.every)?)));
+        let Some((on_at, off_at)) = times else {
+            return ExitCode::SUCCESS;
+        };
+        if !sleep_until(on_at, &orphaned) {
             return ExitCode::SUCCESS;
         }
         let on = match super::stats::enable_stats_fd() {
@@ -193,7 +215,7 @@ pub fn toggler_main(args: &[String]) -> ExitCode {
             }
         };
         let on_ns = sys::boottime_ns();
-        let kept = sleep_until(cycle + duty.every, &orphaned);
+        let kept = sleep_until(off_at, &orphaned);
         drop(on);
         let off_ns = sys::boottime_ns();
         let mut rec = [0u8; 16];
@@ -204,6 +226,31 @@ pub fn toggler_main(args: &[String]) -> ExitCode {
         }
     }
     ExitCode::SUCCESS
+}
+
+/// Starts the toggler for `duty` where low-overhead mode can work, else
+/// says why not in `notices`.
+pub fn start(
+    duty: Option<Duty>,
+    accounting: &crate::model::AccountingCost,
+    stats_mode: crate::model::StatsMode,
+    notices: &mut Vec<String>,
+) -> Option<Toggler> {
+    let duty = duty?;
+    let why_not = if *accounting == crate::model::AccountingCost::AlreadyOn {
+        "statistics were already on (another tool holds them), so runs are counted all the time \
+         anyway"
+            .to_owned()
+    } else if stats_mode == crate::model::StatsMode::Sysctl {
+        "it needs BPF_ENABLE_STATS (Linux 5.8 or later)".to_owned()
+    } else {
+        match Toggler::spawn(duty) {
+            Ok(toggler) => return Some(toggler),
+            Err(err) => format!("its statistics toggler did not start ({err})"),
+        }
+    };
+    notices.push(format!("low-overhead mode is off: {why_not}"));
+    None
 }
 
 /// Sleeps until `deadline`, looking at the parent every 100 ms; `false`

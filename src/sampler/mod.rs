@@ -160,33 +160,7 @@ impl Sampler {
         let stats = StatsGuard::enable(config.stats)?;
         let stats_mode = stats.mode();
         let mut notices = Vec::new();
-        let toggler = match config.duty {
-            Some(_) if accounting == AccountingCost::AlreadyOn => {
-                notices.push(
-                    "low-overhead mode is off: statistics were already on (another tool holds \
-                     them), so runs are counted all the time anyway"
-                        .to_owned(),
-                );
-                None
-            }
-            Some(_) if stats_mode == StatsMode::Sysctl => {
-                notices.push(
-                    "low-overhead mode is off: it needs BPF_ENABLE_STATS (Linux 5.8 or later)"
-                        .to_owned(),
-                );
-                None
-            }
-            Some(duty) => match duty::Toggler::spawn(duty) {
-                Ok(toggler) => Some(toggler),
-                Err(err) => {
-                    notices.push(format!(
-                        "low-overhead mode is off: its statistics toggler did not start ({err})"
-                    ));
-                    None
-                }
-            },
-            None => None,
-        };
+        let toggler = duty::start(config.duty, &accounting, stats_mode, &mut notices);
         // The toggler turns statistics on and off from now on.
         let stats = if toggler.is_some() {
             drop(stats);
@@ -202,36 +176,8 @@ impl Sampler {
             );
         }
 
-        let progs = match config.enumeration {
-            Some(Enumeration::Syscall) => None,
-            want => match iter::ProgIter::load() {
-                Ok(it) => Some(it),
-                Err(err) if want == Some(Enumeration::Iterator) => {
-                    return Err(SamplerError::Enumerate(err));
-                }
-                Err(err) => {
-                    notices.push(format!(
-                        "the BPF program iterator could not load ({err}); reading programs \
-                         with one syscall each instead, which costs more CPU"
-                    ));
-                    None
-                }
-            },
-        };
-        let owners = if config.owners {
-            match owners::OwnerIter::load() {
-                Ok(it) => Some(it),
-                Err(err) => {
-                    notices.push(format!(
-                        "owning processes are not shown: the task_file iterator could not \
-                         load ({err})"
-                    ));
-                    None
-                }
-            }
-        } else {
-            None
-        };
+        let progs = load_progs(config.enumeration, &mut notices)?;
+        let owners = load_owners(config.owners, &mut notices);
 
         let (facts, links) = if config.facts {
             let (links, notice) = links::LinkReader::new(config.facts_by_syscall);
@@ -376,6 +322,46 @@ impl Sampler {
     /// Trouble met while sampling that did not stop it, each said once.
     pub fn take_warnings(&mut self) -> Vec<String> {
         std::mem::take(&mut self.warnings)
+    }
+}
+
+/// The program iterator, unless syscalls were asked for; where it cannot
+/// load, the syscall fallback (said in `notices`) unless only it would do.
+fn load_progs(
+    enumeration: Option<Enumeration>,
+    notices: &mut Vec<String>,
+) -> Result<Option<iter::ProgIter>, SamplerError> {
+    match enumeration {
+        Some(Enumeration::Syscall) => Ok(None),
+        want => match iter::ProgIter::load() {
+            Ok(it) => Ok(Some(it)),
+            Err(err) if want == Some(Enumeration::Iterator) => Err(SamplerError::Enumerate(err)),
+            Err(err) => {
+                notices.push(format!(
+                    "the BPF program iterator could not load ({err}); reading programs \
+                     with one syscall each instead, which costs more CPU"
+                ));
+                Ok(None)
+            }
+        },
+    }
+}
+
+/// The owners iterator, if asked for and it loads (else said in `notices`).
+fn load_owners(owners: bool, notices: &mut Vec<String>) -> Option<owners::OwnerIter> {
+    if owners {
+        match owners::OwnerIter::load() {
+            Ok(it) => Some(it),
+            Err(err) => {
+                notices.push(format!(
+                    "owning processes are not shown: the task_file iterator could not \
+                     load ({err})"
+                ));
+                None
+            }
+        }
+    } else {
+        None
     }
 }
 

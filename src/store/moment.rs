@@ -165,10 +165,7 @@ impl Moment {
         let points =
             (HISTORY_AGE.as_secs_f64() / sample.period.as_secs_f64().max(0.001)).ceil() as usize;
         let points = points.saturating_add(2).min(HISTORY_POINTS + 1);
-        let elapsed = prev_boottime
-            .and_then(|p| measured_ns(sample.stats_on_ns, sample.boottime_ns, p))
-            .unwrap_or(0);
-        self.per_cpu.push(sample.per_cpu.take(), elapsed);
+        self.per_cpu.push_from(&mut sample, prev_boottime);
         let absorbed = self.catalog.absorb(&mut sample);
         let fresh: HashSet<ProgramKey> = absorbed.facts.into_iter().collect();
         let links_changed = absorbed.links;

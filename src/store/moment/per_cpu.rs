@@ -124,6 +124,17 @@ impl PerCpuHistory {
         }
     }
 
+    /// Takes the per-CPU figures out of `sample`, the sample after one at
+    /// `prev_boottime`.
+    pub fn push_from(&mut self, sample: &mut crate::model::Sample, prev_boottime: Option<u64>) {
+        let elapsed = prev_boottime
+            .and_then(|p| {
+                crate::model::metrics::measured_ns(sample.stats_on_ns, sample.boottime_ns, p)
+            })
+            .unwrap_or(0);
+        self.push(sample.per_cpu.take(), elapsed);
+    }
+
     /// Forgets the oldest `drop` periods (as the times are).
     pub fn drop_oldest(&mut self, drop: usize) {
         for old in self.periods.drain(..drop.min(self.periods.len())).flatten() {
