@@ -12,6 +12,21 @@ use crate::view::{
 };
 
 impl BpfScopeApp {
+    /// How this machine is sampled: the interval, low-overhead mode.
+    fn sampling_cmd(&mut self, command: &Command) {
+        match *command {
+            Command::SetInterval(interval) => {
+                self.settings.set_interval(interval);
+                self.source.set_interval(interval);
+            }
+            Command::SetStatsDuty(duty) => {
+                self.settings.set_stats_duty(duty);
+                self.source.set_stats_duty(self.settings.stats_duty(), true);
+            }
+            _ => {}
+        }
+    }
+
     /// Applies one command now (the UI queues them; tests may call this).
     pub fn run_cmd(&mut self, ctx: &egui::Context, command: Command) {
         match command {
@@ -38,10 +53,7 @@ impl BpfScopeApp {
                 }
             }
             Command::Sort(column) => self.settings.sort = self.settings.sort.clicked(column),
-            Command::SetInterval(interval) => {
-                self.settings.set_interval(interval);
-                self.source.set_interval(interval);
-            }
+            Command::SetInterval(_) | Command::SetStatsDuty(_) => self.sampling_cmd(&command),
             Command::Source(action) => self.source.act(action),
             Command::SetPlotWindow(window) => {
                 self.settings.plot_window = window;

@@ -99,6 +99,7 @@ impl BpfScopeApp {
                     remote: self.source.remote_host(),
                     runs_per_sec: store.shown().total_events_per_sec(),
                     cpu_divisor: divisor,
+                    sampled: store.shown().sampled(),
                 },
             );
         });
@@ -129,6 +130,7 @@ impl BpfScopeApp {
             owners_age: self.store.shown().owners_age(),
             per_cpu: per_cpu_input(&self.store, self.settings.plot_window, row.key),
             accounting: self.store.info().map(|info| &info.accounting),
+            stats_fraction: self.store.shown().stats_fraction(),
         };
         let width = self.settings.details_width();
         let shown = egui::Panel::right("details")
@@ -172,16 +174,7 @@ impl BpfScopeApp {
             );
             if settings.view == MainView::Breakdown {
                 if let Some(breakdown) = self.derived.breakdown() {
-                    let input = ui::BreakdownInput {
-                        breakdown,
-                        now: store.latest_boottime_ns(),
-                        window: settings.plot_window,
-                        cpu_divisor: settings.cpu_mode.divisor(cpus),
-                        cpu_mode: settings.cpu_mode,
-                        with_own: settings.show_own,
-                        per_cpu: store.shown().per_cpu(),
-                    };
-                    ui::breakdown_ui(ui, &input);
+                    breakdown_view(ui, breakdown, store, settings, cpus);
                 }
                 return;
             }
@@ -234,6 +227,7 @@ impl BpfScopeApp {
                     thresholds: settings.thresholds,
                     fit_width,
                     accounting: store.info().map(|info| &info.accounting),
+                    stats_fraction: store.shown().stats_fraction(),
                 },
                 &mut self.commands,
             );
@@ -283,4 +277,24 @@ fn per_cpu_input(
             .collect(),
         window: window.label(),
     }
+}
+
+/// "Where BPF time goes".
+fn breakdown_view(
+    ui: &mut egui::Ui,
+    breakdown: &crate::store::Breakdown,
+    store: &crate::store::Store,
+    settings: &crate::view::Settings,
+    cpus: usize,
+) {
+    let input = ui::BreakdownInput {
+        breakdown,
+        now: store.latest_boottime_ns(),
+        window: settings.plot_window,
+        cpu_divisor: settings.cpu_mode.divisor(cpus),
+        cpu_mode: settings.cpu_mode,
+        with_own: settings.show_own,
+        per_cpu: store.shown().per_cpu(),
+    };
+    ui::breakdown_ui(ui, &input);
 }

@@ -94,6 +94,9 @@ impl BpfScopeApp {
             settings.set_interval(interval);
         }
         let mut source = start(settings.interval(), replay::waker(&cc.egui_ctx));
+        // Low-overhead mode as the user left it (this machine's sampler
+        // starts again if it started without).
+        source.set_stats_duty(settings.stats_duty(), false);
         // A replay's seeks rebuild what the plots show.
         source.set_replay_history(settings.plot_window.duration());
         let mut store = Store::new();

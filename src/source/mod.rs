@@ -44,10 +44,18 @@ pub struct Source {
 }
 
 enum Kind {
-    InProcess(SamplerThread),
+    InProcess(InProcess),
     Helper(HelperSource),
     Replay(Box<Replay>),
     Fixed,
+}
+
+/// Sampling on a thread of this process, with what starting it again takes.
+struct InProcess {
+    thread: SamplerThread,
+    interval: Interval,
+    waker: Waker,
+    duty: Option<u8>,
 }
 
 struct HelperSource {
@@ -81,22 +89,32 @@ impl Source {
     #[must_use]
     pub fn start(interval: Interval, waker: Waker, launch: HelperLaunch) -> Self {
         if sys::has_cap(sys::CAP_SYS_ADMIN) {
-            Self::in_process(interval, waker)
+            Self::in_process(interval, waker, launch.stats_duty)
         } else {
             Self::helper(launch, interval, waker, false)
         }
     }
 
-    /// Samples on a thread of this process.
+    /// Samples on a thread of this process; `duty`: low-overhead mode's
+    /// percentage of each interval.
     #[must_use]
-    pub fn in_process(interval: Interval, waker: Waker) -> Self {
+    pub fn in_process(interval: Interval, waker: Waker, duty: Option<u8>) -> Self {
         let config = SamplerConfig {
             owners: true,
             facts: true,
+            duty: duty.and_then(|p| {
+                crate::sampler::duty::Duty::percent_of(u32::from(p), interval.duration()).ok()
+            }),
             ..SamplerConfig::default()
         };
         match Sampler::new(config) {
-            Ok(sampler) => Self::from_sampler(sampler, interval, waker),
+            Ok(sampler) => {
+                let mut source = Self::from_sampler(sampler, interval, waker);
+                if let Kind::InProcess(running) = &mut source.kind {
+                    running.duty = duty;
+                }
+                source
+            }
             Err(err) => Self::unavailable(err.to_string()),
         }
     }
@@ -105,11 +123,16 @@ impl Source {
     #[must_use]
     pub fn from_sampler(sampler: Sampler, interval: Interval, waker: Waker) -> Self {
         let (tx, rx) = bounded(CHANNEL_CAPACITY);
-        match spawn_with_waker(sampler, interval, tx, waker) {
+        match spawn_with_waker(sampler, interval, tx, Arc::clone(&waker)) {
             Ok(thread) => Self {
                 rx,
                 status: Status::Sampling(Via::InProcess),
-                kind: Kind::InProcess(thread),
+                kind: Kind::InProcess(InProcess {
+                    thread,
+                    interval,
+                    waker,
+                    duty: None,
+                }),
             },
             Err(err) => Self::unavailable(format!("cannot start the sampling thread: {err}")),
         }
@@ -334,7 +357,15 @@ impl Source {
     /// for a while, so that does not ask again).
     pub fn set_interval(&mut self, interval: Interval) {
         match &mut self.kind {
-            Kind::InProcess(thread) => thread.set_interval(interval),
+            // Low-overhead mode's toggler keeps the schedule it started with.
+            Kind::InProcess(running) if running.duty.is_some() => {
+                let (waker, duty) = (Arc::clone(&running.waker), running.duty);
+                *self = Self::in_process(interval, waker, duty);
+            }
+            Kind::InProcess(running) => {
+                running.interval = interval;
+                running.thread.set_interval(interval);
+            }
             Kind::Helper(helper) => {
                 helper.interval = interval;
                 self.update_status();
@@ -346,6 +377,38 @@ impl Source {
                 }
             }
             Kind::Replay(_) | Kind::Fixed => {}
+        }
+    }
+
+    /// Turns low-overhead mode on (statistics on `duty` % of each
+    /// interval) or off (`None`), starting the sampler again when it
+    /// changes: the toggler's schedule is fixed when it starts.
+    /// `interactive`: polkit may ask for a password.
+    pub fn set_stats_duty(&mut self, duty: Option<u8>, interactive: bool) {
+        match &mut self.kind {
+            Kind::InProcess(running) if running.duty != duty => {
+                let (waker, interval) = (Arc::clone(&running.waker), running.interval);
+                // The old sampler (and its toggler) goes before the new one
+                // turns statistics on.
+                self.kind = Kind::Fixed;
+                *self = Self::in_process(interval, waker, duty);
+            }
+            Kind::Helper(helper) if helper.launch.stats_duty != duty => {
+                helper.launch.stats_duty = duty;
+                helper.stop();
+                self.status = helper.start(interactive);
+            }
+            Kind::InProcess(_) | Kind::Helper(_) | Kind::Replay(_) | Kind::Fixed => {}
+        }
+    }
+
+    /// Low-overhead mode's percentage of each interval, where it is on.
+    #[must_use]
+    pub fn stats_duty(&self) -> Option<u8> {
+        match &self.kind {
+            Kind::InProcess(running) => running.duty,
+            Kind::Helper(helper) => helper.launch.stats_duty,
+            Kind::Replay(_) | Kind::Fixed => None,
         }
     }
 

@@ -107,6 +107,9 @@ pub struct Moment {
     total_cpu_percent: f64,
     /// Every program's runs a second over the latest period.
     total_events_per_sec: f64,
+    /// Low-overhead mode: how long statistics were on in the latest period,
+    /// and the period, in nanoseconds.
+    sampled: Option<(u64, u64)>,
     /// Facts and links, kept while the program's row is.
     catalog: Catalog,
     markers: VecDeque<Marker>,
@@ -166,6 +169,8 @@ impl Moment {
             (HISTORY_AGE.as_secs_f64() / sample.period.as_secs_f64().max(0.001)).ceil() as usize;
         let points = points.saturating_add(2).min(HISTORY_POINTS + 1);
         self.per_cpu.push_from(&mut sample, prev_boottime);
+        self.sampled =
+            (sample.stats_on_ns).zip(prev_boottime.map(|p| sample.boottime_ns.saturating_sub(p)));
         let absorbed = self.catalog.absorb(&mut sample);
         let fresh: HashSet<ProgramKey> = absorbed.facts.into_iter().collect();
         let links_changed = absorbed.links;
@@ -367,6 +372,23 @@ impl Moment {
     #[must_use]
     pub fn total_events_per_sec(&self) -> f64 {
         self.total_events_per_sec
+    }
+
+    /// Low-overhead mode: how long statistics were on in the latest period
+    /// and the period, in nanoseconds; `None` when they were on throughout.
+    #[must_use]
+    pub fn sampled(&self) -> Option<(u64, u64)> {
+        self.sampled
+    }
+
+    /// The share of the latest period statistics were on (1 when on
+    /// throughout).
+    #[must_use]
+    pub fn stats_fraction(&self) -> f64 {
+        match self.sampled {
+            Some((on, period)) if period > 0 => (on as f64 / period as f64).min(1.0),
+            _ => 1.0,
+        }
     }
 
     /// Number of samples kept.

@@ -74,7 +74,7 @@ pub(super) fn cell_text(
                     if let Some(cost) = input.accounting.and_then(|cost| {
                         super::observer::program_cost(
                             cost,
-                            m.events_per_sec,
+                            m.events_per_sec * input.stats_fraction,
                             divisor,
                             input.cpu_mode,
                         )

@@ -25,6 +25,9 @@ pub struct DetailsInput<'a> {
     pub per_cpu: super::per_cpu::PerCpuInput<'a>,
     /// What statistics cost a run, where the source measured it.
     pub accounting: Option<&'a crate::model::AccountingCost>,
+    /// The share of the period statistics were on (1 but in low-overhead
+    /// mode).
+    pub stats_fraction: f64,
 }
 
 fn grid_row(ui: &mut egui::Ui, label: &str, value: impl Into<egui::WidgetText>) {
@@ -277,7 +280,12 @@ fn metrics_rows(ui: &mut egui::Ui, input: &DetailsInput<'_>) {
             );
             grid_row(ui, "Misses/s", format::rate(m.recursion_misses_per_sec));
             if let Some(cost) = input.accounting.and_then(|cost| {
-                super::observer::program_cost(cost, m.events_per_sec, divisor, input.cpu_mode)
+                super::observer::program_cost(
+                    cost,
+                    m.events_per_sec * input.stats_fraction,
+                    divisor,
+                    input.cpu_mode,
+                )
             }) {
                 ui.label(RichText::new("Statistics add").weak())
                     .on_hover_text(

@@ -39,6 +39,9 @@ pub struct StatusBar<'a> {
     pub runs_per_sec: f64,
     /// What `status.cpu_mode` divides a share of one CPU by.
     pub cpu_divisor: f64,
+    /// Low-overhead mode: statistics on this long of the latest period, and
+    /// the period (ns).
+    pub sampled: Option<(u64, u64)>,
 }
 
 /// Programs shown/total, total BPF CPU, stats mode, sample age, last error.
@@ -76,6 +79,10 @@ pub fn status_bar_ui(ui: &mut egui::Ui, status: &StatusBar<'_>) {
             } else {
                 ui.label(text);
             }
+            ui.separator();
+        }
+        if let Some(sampled) = status.sampled {
+            super::observer::sampled_ui(ui, sampled);
             ui.separator();
         }
         total_ui(ui, status);

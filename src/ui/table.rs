@@ -37,6 +37,9 @@ pub struct TableInput<'a> {
     pub fit_width: f32,
     /// What statistics cost a run, where the source measured it.
     pub accounting: Option<&'a crate::model::AccountingCost>,
+    /// The share of the period statistics were on (1 but in low-overhead
+    /// mode).
+    pub stats_fraction: f64,
 }
 
 /// A column's header and its tooltip.

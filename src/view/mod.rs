@@ -21,8 +21,8 @@ pub use fleet::{ConnectDialog, FleetCommand, FleetState, HostColumn};
 pub use open::{HostDialog, OpenDialog};
 pub use selection::Selection;
 pub use settings::{
-    CpuMode, DETAILS_WIDTH_RANGE, HOSTS_KEPT, MainView, PlotMetric, PlotWindow, Settings,
-    TABLE_SHARE_RANGE, Thresholds,
+    CpuMode, DETAILS_WIDTH_RANGE, HOSTS_KEPT, MainView, PlotMetric, PlotWindow, STATS_DUTIES,
+    Settings, TABLE_SHARE_RANGE, Thresholds,
 };
 pub use table::{Group, Grouping, Line, View, group, order};
 
@@ -61,6 +61,9 @@ pub enum Command {
     TogglePause,
     Sort(SortColumn),
     SetInterval(Interval),
+    /// Low-overhead mode: statistics on this percentage of each interval
+    /// (`None`: all the time).
+    SetStatsDuty(Option<u8>),
     SetPlotWindow(PlotWindow),
     SetCpuMode(CpuMode),
     FocusFilter,

@@ -165,7 +165,13 @@ pub struct Settings {
     /// Hosts connected to over ssh, the newest first (at most
     /// [`HOSTS_KEPT`]).
     pub hosts: Vec<String>,
+    /// Low-overhead mode: statistics on this percentage of each interval
+    /// (`None`: all the time; validated on use).
+    stats_duty: Option<u8>,
 }
+
+/// Low-overhead choices offered: statistics on this share of each interval.
+pub const STATS_DUTIES: [Option<u8>; 4] = [None, Some(50), Some(25), Some(10)];
 
 /// Hosts remembered for Connect to host… at most.
 pub const HOSTS_KEPT: usize = 10;
@@ -270,11 +276,22 @@ impl Default for Settings {
             fleet_user: String::new(),
             fleet_ca: String::new(),
             hosts: Vec::new(),
+            stats_duty: None,
         }
     }
 }
 
 impl Settings {
+    /// Low-overhead mode's share of each interval, 1 to 99 %, if on.
+    #[must_use]
+    pub fn stats_duty(&self) -> Option<u8> {
+        self.stats_duty.filter(|p| (1..=99).contains(p))
+    }
+
+    pub fn set_stats_duty(&mut self, duty: Option<u8>) {
+        self.stats_duty = duty.filter(|p| (1..=99).contains(p));
+    }
+
     /// Puts `host` first in the hosts remembered.
     pub fn remember_host(&mut self, host: &str) {
         self.hosts.retain(|h| h != host);

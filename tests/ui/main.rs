@@ -15,5 +15,6 @@ mod per_cpu;
 mod plots;
 mod record;
 mod replay;
+mod sampled;
 mod snapshots;
 mod table;
