@@ -65,6 +65,7 @@ impl BpfScopeApp {
                     baseline: self.baseline.as_ref().map(|b| (b.captured_at, b.window)),
                     diff: self.diff,
                     over_threshold: self.derived.over_threshold(),
+                    replay: self.is_replay(),
                 },
                 &mut self.commands,
             );

@@ -152,7 +152,6 @@ pub fn top_bar_ui(
         if !replay {
             pause_and_record_ui(ui, paused, recording, commands);
             interval_ui(ui, settings, commands);
-            stats_duty_ui(ui, settings, commands);
         }
         plot_window_ui(ui, settings, commands);
         cpu_and_own_ui(ui, settings, commands);
@@ -267,6 +266,8 @@ pub struct ViewBar<'a> {
     pub baseline: Option<(SystemTime, PlotWindow)>,
     pub diff: bool,
     pub over_threshold: Option<usize>,
+    /// A recording replays: it was sampled as it was recorded.
+    pub replay: bool,
 }
 
 /// View switch, grouping, baseline and diff, thresholds.
@@ -359,6 +360,10 @@ pub fn view_bar_ui(ui: &mut egui::Ui, bar: &ViewBar<'_>, commands: &mut Vec<Comm
         ui.menu_button(title, |ui| {
             thresholds_menu(ui, settings.thresholds, commands);
         });
+        if !bar.replay {
+            ui.separator();
+            stats_duty_ui(ui, settings, commands);
+        }
     });
 }
 

@@ -1,6 +1,8 @@
 //! Low-overhead mode in the window: the figures marked sampled, rates over
 //! the time statistics were on, the setting that turns it on.
 
+use egui_kittest::kittest::NodeT;
+
 use crate::fixtures::*;
 
 /// [`sample`] taken in low-overhead mode: statistics on 250 ms of each
@@ -38,7 +40,6 @@ fn the_stats_on_setting_is_kept_across_a_restart() {
     eframe::App::save(harness.state_mut(), &mut storage);
     let (restarted, _tx) = harness_stored((0..2).map(sample), storage);
     assert_eq!(restarted.state().settings().stats_duty(), Some(25));
-    use egui_kittest::kittest::NodeT;
     let combo = restarted.get_by_label("Stats on");
     assert_eq!(combo.accesskit_node().value().as_deref(), Some("25 %"));
 }
