@@ -64,7 +64,10 @@ pub struct Window {
 #[derive(Debug)]
 pub struct Toggler {
     child: Child,
-    windows: Receiver<io::Result<Window>>,
+    /// Its output, until [`Toggler::windows`] hands it to a reader thread
+    /// (started late: the helper gives up root before any thread runs).
+    output: Option<ChildStdout>,
+    windows: Option<Receiver<io::Result<Window>>>,
     duty: Duty,
 }
 
@@ -80,26 +83,28 @@ impl Toggler {
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .spawn()?;
-        let stdout = child
-            .stdout
-            .take()
-            .ok_or_else(|| io::Error::other("the toggler has no output"))?;
-        let (tx, windows) = bounded(4);
-        std::thread::Builder::new()
-            .name("bpfscope-toggler".to_owned())
-            .spawn(move || read_windows(stdout, &tx))?;
+        let output = child.stdout.take();
         Ok(Self {
             child,
-            windows,
+            output,
+            windows: None,
             duty,
         })
     }
 
-    /// The windows as they end; a read error or the end of the toggler's
-    /// output ends the channel.
-    #[must_use]
-    pub fn windows(&self) -> &Receiver<io::Result<Window>> {
-        &self.windows
+    /// The windows as they end, read on a thread started at the first call;
+    /// a read error or the end of the toggler's output is the last.
+    pub fn windows(&mut self) -> io::Result<Receiver<io::Result<Window>>> {
+        if let Some(output) = self.output.take() {
+            let (tx, rx) = bounded(4);
+            std::thread::Builder::new()
+                .name("bpfscope-toggler".to_owned())
+                .spawn(move || read_windows(output, &tx))?;
+            self.windows = Some(rx);
+        }
+        self.windows
+            .clone()
+            .ok_or_else(|| io::Error::other("the toggler has no output"))
     }
 
     /// The schedule it follows.
@@ -184,6 +189,15 @@ pub fn toggler_main(args: &[String]) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    // A terminal's Ctrl-C (or `timeout`) signals the whole process group:
+    // the sampler stops this process itself (SIGKILL), and it ends within
+    // 100 ms of its parent anyway, so it must not die first and make the
+    // sampler report a stopped toggler.
+    for signal in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
+        // SAFETY: setting a signal's disposition to SIG_IGN, before any
+        // other thread exists; no handler code runs.
+        unsafe { libc::signal(signal, libc::SIG_IGN) };
+    }
     if let Err(err) = keep_only_sys_admin() {
         eprintln!("bpfscope statistics toggler: cannot give up privileges: {err}");
         return ExitCode::FAILURE;

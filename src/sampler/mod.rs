@@ -252,9 +252,8 @@ impl Sampler {
     }
 
     /// Low-overhead mode's toggler, when it runs.
-    #[must_use]
-    pub fn toggler(&self) -> Option<&duty::Toggler> {
-        self.toggler.as_ref()
+    pub fn toggler(&mut self) -> Option<&mut duty::Toggler> {
+        self.toggler.as_mut()
     }
 
     /// Adds a notice to what [`Sampler::info`] reports (sent in the `Hello`).

@@ -161,8 +161,15 @@ fn run(mut sampler: Sampler, period: Duration, out: &Outbox<'_>) {
         return;
     }
     if let Some(toggler) = sampler.toggler() {
-        let (windows, every) = (toggler.windows().clone(), toggler.duty().every);
-        return run_windows(sampler, every, &windows, out);
+        let every = toggler.duty().every;
+        match toggler.windows() {
+            Ok(windows) => return run_windows(sampler, every, &windows, out),
+            Err(err) => {
+                let message = format!("cannot read the statistics toggler: {err}");
+                let _ = out.send(SourceEvent::Error(message), &mut pending);
+                return;
+            }
+        }
     }
     let mut schedule = Schedule::new(period);
     loop {

@@ -289,3 +289,112 @@ fn a_helper_outlives_its_starting_thread_and_ends_within_2_s_of_its_process() {
     }
     eprintln!("helper gone {:?} after its process", killed.elapsed());
 }
+
+/// Low-overhead mode keeps the split: the helper holds no CAP_SYS_ADMIN,
+/// and its statistics toggler holds only that, as the `bpfscope` user,
+/// with nothing to read from but its command line.
+#[test]
+fn in_low_overhead_mode_only_the_toggler_can_turn_statistics_on() {
+    let test = "in_low_overhead_mode_only_the_toggler_can_turn_statistics_on";
+    if !ready(test) {
+        return;
+    }
+    let args = [
+        "sample",
+        "--count",
+        "3",
+        "--interval",
+        "1",
+        "--format",
+        "json",
+    ];
+    let mut command = as_user(PERMITTED, INSTALLED_BIN, &args);
+    command.args(["--stats-duty", "25"]);
+    let mut child = Guard(command.spawn().unwrap());
+    let out = lines_of(child.0.stdout.take().unwrap());
+    let err = lines_of(child.0.stderr.take().unwrap());
+    let helper = unprivileged_helper(child.0.id());
+    let start = Instant::now();
+    let toggler = loop {
+        if let Some(&pid) = children_named(helper, "bpfscope-sample").first() {
+            break pid;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "no toggler under {helper}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let helper_uid = uid_of("bpfscope").expect("the package creates the bpfscope user");
+    let all = |id: u32| format!("{id}\t{id}\t{id}\t{id}");
+    let caps =
+        |pid: u32, set: &str| u64::from_str_radix(&proc_status(pid, set).unwrap(), 16).unwrap();
+    let sys_admin = 1u64 << bpfscope::sys::CAP_SYS_ADMIN;
+    for pid in [helper, toggler] {
+        assert_eq!(proc_status(pid, "Uid:").unwrap(), all(helper_uid), "{pid}");
+        assert_eq!(
+            proc_status(pid, "NoNewPrivs:").as_deref(),
+            Some("1"),
+            "{pid}"
+        );
+        for set in ["CapInh:", "CapAmb:"] {
+            assert_eq!(caps(pid, set), 0, "{pid} {set}");
+        }
+    }
+    // The helper: never CAP_SYS_ADMIN, so it cannot turn statistics on.
+    for set in ["CapEff:", "CapPrm:", "CapBnd:"] {
+        assert_eq!(caps(helper, set) & sys_admin, 0, "helper {set}");
+    }
+    // The toggler: CAP_SYS_ADMIN and nothing else, in every set.
+    for set in ["CapEff:", "CapPrm:", "CapBnd:"] {
+        assert_eq!(caps(toggler, set), sys_admin, "toggler {set}");
+    }
+    // It reads nothing: its input is /dev/null, and it holds nothing
+    // besides its output, stderr and (while they are on) statistics.
+    let fds: Vec<(String, String)> = std::fs::read_dir(format!("/proc/{toggler}/fd"))
+        .unwrap()
+        .flatten()
+        .map(|e| {
+            let target = std::fs::read_link(e.path())
+                .map_or_else(|_| String::new(), |t| t.display().to_string());
+            (e.file_name().to_string_lossy().into_owned(), target)
+        })
+        .collect();
+    assert!(
+        fds.iter().any(|(fd, t)| fd == "0" && t == "/dev/null"),
+        "{fds:?}"
+    );
+    for (fd, target) in &fds {
+        assert!(
+            ["0", "1", "2"].contains(&fd.as_str()) || target == "anon_inode:bpf-stats",
+            "the toggler holds fd {fd} → {target}: {fds:?}"
+        );
+    }
+
+    let status = wait_bounded(&mut child.0, Duration::from_secs(60));
+    let stderr: Vec<String> = err.iter().collect();
+    assert!(status.success(), "exit {status}: {stderr:#?}");
+    let records: Vec<serde_json::Value> = out
+        .iter()
+        .map(|l| serde_json::from_str(&l).unwrap())
+        .collect();
+    assert!(!records.is_empty());
+    for record in &records {
+        let on = record["stats_on_ns"]
+            .as_u64()
+            .expect("every record says it is sampled");
+        assert!(
+            (230_000_000..=270_000_000).contains(&on),
+            "statistics on {on} ns: {record}"
+        );
+    }
+    // With the helper gone, so is the toggler.
+    let start = Instant::now();
+    while !gone(toggler) {
+        assert!(
+            start.elapsed() < Duration::from_secs(5),
+            "the toggler outlived the helper"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
