@@ -42,6 +42,9 @@ pub struct Exposition {
     pub stats_seconds: f64,
     /// How long the sampler's last pass took, in seconds.
     pub pass_seconds: f64,
+    /// The share of each interval statistics are on: 1, or less in
+    /// low-overhead mode (0 before a sample).
+    pub stats_duty: f64,
     /// Whether a sample has arrived at all.
     pub ready: bool,
 }
@@ -103,6 +106,9 @@ impl Exposition {
             programs,
             stats_seconds,
             pass_seconds: sample.pass_ns as f64 / 1e9,
+            stats_duty: sample.stats_on_ns.map_or(1.0, |on| {
+                (on as f64 / sample.period.as_nanos().max(1) as f64).min(1.0)
+            }),
             ready: true,
         }
     }
@@ -232,6 +238,14 @@ impl Exposition {
             None,
             MetricType::Counter,
         )?)?;
+        ConstGauge::new(self.stats_duty).encode(encoder.encode_descriptor(
+            "bpfscope_stats_duty_ratio",
+            "Share of the last interval the statistics were on: 1, or less in low-overhead mode, \
+             where runs are counted only then (divide rates by the rate of \
+             bpfscope_stats_enabled_seconds_total)",
+            None,
+            MetricType::Gauge,
+        )?)?;
         let build = [("version", env!("CARGO_PKG_VERSION"))];
         ConstGauge::new(1i64).encode(
             encoder
@@ -283,6 +297,7 @@ mod tests {
         let exposition = Arc::new(Exposition {
             programs: vec![line("a\"b\\c\nd", "x} 1\nevil 2")],
             stats_seconds: 3.0,
+            stats_duty: 1.0,
             pass_seconds: 0.002_5,
             ready: true,
         });
@@ -302,6 +317,7 @@ mod tests {
         let exposition = Arc::new(Exposition {
             programs: vec![line("xdp_fw", "agent")],
             stats_seconds: 3.0,
+            stats_duty: 1.0,
             pass_seconds: 0.002_5,
             ready: true,
         });

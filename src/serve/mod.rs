@@ -42,15 +42,33 @@ pub struct ServeArgs {
     /// `basic_auth_users` with bcrypt hashes, `http_server_config.headers`.
     #[arg(long = "web.config.file", value_name = "FILE")]
     pub web_config: Option<std::path::PathBuf>,
+    /// Low-overhead mode: statistics on for only PERCENT % of each interval
+    /// (1 to 99); counters grow only then, bpfscope_stats_duty_ratio says
+    /// so, and bpfscope_stats_enabled_seconds_total counts only that time.
+    #[arg(long, value_name = "PERCENT", value_parser = clap::value_parser!(u8).range(1..=99))]
+    pub stats_duty: Option<u8>,
 }
 
 /// As root: the sampler in this process, which then gives up root as the
 /// helper does (the `bpfscope` user, no capabilities where the kernel
 /// allows). Otherwise the helper, through polkit.
-fn start(interval: Interval, launch: HelperLaunch) -> Result<Source, ExitCode> {
+fn start(
+    interval: Interval,
+    mut launch: HelperLaunch,
+    stats_duty: Option<u8>,
+) -> Result<Source, ExitCode> {
+    let duty = stats_duty
+        .map(|p| crate::sampler::duty::Duty::percent_of(u32::from(p), interval.duration()))
+        .transpose()
+        .map_err(|why| {
+            eprintln!("bpfscope: --stats-duty: {why}");
+            ExitCode::from(2)
+        })?;
+    launch.stats_duty = stats_duty;
     let config = SamplerConfig {
         owners: true,
         facts: true,
+        duty,
         ..SamplerConfig::default()
     };
     if !crate::sys::has_cap(crate::sys::CAP_SYS_ADMIN) {
@@ -110,7 +128,7 @@ pub fn serve_command(args: &ServeArgs, launch: HelperLaunch) -> ExitCode {
         _ => "http",
     };
     // The source first: as root it gives up root before any thread starts.
-    let mut source = match start(args.interval, launch) {
+    let mut source = match start(args.interval, launch, args.stats_duty) {
         Ok(source) => source,
         Err(code) => return code,
     };
@@ -145,6 +163,8 @@ fn watch(
 ) -> ExitCode {
     let mut catalog = Catalog::default();
     let mut started: Option<Instant> = None;
+    // Low-overhead mode: the time statistics were on, summed.
+    let mut on_seconds = 0.0;
     loop {
         if stop.load(Ordering::Relaxed) {
             return ExitCode::SUCCESS;
@@ -171,11 +191,14 @@ fn watch(
             SourceEvent::Sample(mut sample) => {
                 catalog.absorb(&mut sample);
                 let since = *started.get_or_insert_with(Instant::now);
-                let exposition = Arc::new(Exposition::of(
-                    &sample,
-                    &catalog,
-                    since.elapsed().as_secs_f64(),
-                ));
+                let stats_seconds = match sample.stats_on_ns {
+                    Some(on) => {
+                        on_seconds += on as f64 / 1e9;
+                        on_seconds
+                    }
+                    None => since.elapsed().as_secs_f64(),
+                };
+                let exposition = Arc::new(Exposition::of(&sample, &catalog, stats_seconds));
                 match shared.lock() {
                     Ok(mut guard) => *guard = exposition,
                     Err(poisoned) => *poisoned.into_inner() = exposition,

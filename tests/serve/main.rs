@@ -10,6 +10,7 @@
 
 #[path = "../common/mod.rs"]
 mod common;
+mod duty;
 mod fleet;
 mod fleet_window;
 mod http;
@@ -84,8 +85,13 @@ pub(crate) fn get(
 /// `bpfscope serve` on `listen` sampling every `interval` seconds, once it
 /// answers `/metrics` with a sample.
 pub(crate) fn exporter(listen: Option<SocketAddr>, reach: SocketAddr, interval: &str) -> Guard {
+    exporter_with(listen, reach, &["--interval", interval])
+}
+
+/// `bpfscope serve` with `args`, once it answers `/metrics` with a sample.
+pub(crate) fn exporter_with(listen: Option<SocketAddr>, reach: SocketAddr, args: &[&str]) -> Guard {
     let mut command = Command::new(BIN);
-    command.args(["serve", "--interval", interval]);
+    command.arg("serve").args(args);
     if let Some(listen) = listen {
         command.args(["--listen", &listen.to_string()]);
     }
