@@ -96,15 +96,22 @@ impl TestProgram {
 
 /// Pins the calling thread to `cpu`.
 pub fn pin_to_cpu(cpu: usize) -> io::Result<()> {
-    if cpu >= libc::CPU_SETSIZE as usize {
+    pin_to_cpus(&[cpu])
+}
+
+/// Lets the calling thread run on `cpus` only.
+pub fn pin_to_cpus(cpus: &[usize]) -> io::Result<()> {
+    if cpus.iter().any(|&cpu| cpu >= libc::CPU_SETSIZE as usize) {
         return Err(io::Error::from_raw_os_error(libc::EINVAL));
     }
     // SAFETY: a zeroed cpu_set_t is the empty set; CPU_SET writes inside
-    // it (cpu is below CPU_SETSIZE) and sched_setaffinity reads it for this
-    // thread only.
+    // it (every cpu is below CPU_SETSIZE) and sched_setaffinity reads it
+    // for this thread only.
     let rc = unsafe {
         let mut set: libc::cpu_set_t = mem::zeroed();
-        libc::CPU_SET(cpu, &mut set);
+        for &cpu in cpus {
+            libc::CPU_SET(cpu, &mut set);
+        }
         libc::sched_setaffinity(0, mem::size_of_val(&set), &raw const set)
     };
     if rc == 0 {
