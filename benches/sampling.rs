@@ -16,9 +16,7 @@ use std::time::Duration;
 
 use bpfscope::model::Enumeration;
 use bpfscope::sampler::{Sampler, SamplerConfig, enumerate_with_syscalls};
-use bpfscope::test_support::{
-    TestProgram, pin_to_cpu, pin_to_cpus, privileged, raise_fd_limit,
-};
+use bpfscope::test_support::{TestProgram, pin_to_cpu, pin_to_cpus, privileged, raise_fd_limit};
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 
 const SIZES: [usize; 3] = [100, 1_000, 5_000];

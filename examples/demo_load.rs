@@ -8,7 +8,9 @@
 //! `--loads-per-sec R` of them a second (default 100), as container starts,
 //! one-liners and agents reloading do. `--hold-fds N` starts processes that
 //! hold N open descriptors of `/dev/null` together (a busy server's files).
-//! Needs root: `sudo cargo run --example demo_load -- [--extra N] [--attach]
+//! The first program runs on one CPU at a time (moving every 5 s, as an
+//! XDP program on one receive queue), the others on every CPU in turn, so
+//! the per-CPU views have a shape. Needs root: `sudo cargo run --example demo_load -- [--extra N] [--attach]
 //! [--churn N [--loads-per-sec R]] [--hold-fds N]`.
 
 #![allow(clippy::expect_used)] // a demo without its programs has nothing to do
@@ -210,6 +212,7 @@ fn main() {
         (None, Vec::new(), None)
     };
     let mut churn = Churn::new(churn, loads_per_sec);
+    let cpus = std::thread::available_parallelism().map_or(1, usize::from);
     let start = Instant::now();
     let mut tick = 0u32;
     loop {
@@ -219,6 +222,12 @@ fn main() {
         for (i, (program, rate)) in programs.iter().enumerate() {
             let wobble = 1.0 + 0.5 * (phase + i as f64).sin();
             let runs = (f64::from(*rate) / 100.0 * wobble).round() as u32;
+            let cpu = if i == 0 {
+                (tick as usize / 500) % cpus
+            } else {
+                (tick as usize + i) % cpus
+            };
+            let _ = bpfscope::test_support::pin_to_cpu(cpu);
             program.run(runs.max(1)).expect("test run");
         }
         // The attached programs that BPF_PROG_TEST_RUN can run.

@@ -11,8 +11,8 @@
 use serde::{Deserialize, Serialize};
 
 /// Programs' per-CPU cost at least this share of one CPU (in millionths)
-/// by default: 0.1 %.
-pub const PER_CPU_FLOOR_PPM: u32 = 1_000;
+/// by default: 0.01 %.
+pub const PER_CPU_FLOOR_PPM: u32 = 100;
 /// Programs given per CPU at most by default (the costliest).
 pub const PER_CPU_PROGRAMS: u32 = 64;
 /// Most CPUs a sample may name (the iterator reads at most 4,096).

@@ -8,9 +8,10 @@ use super::format;
 use crate::model::CpuDelta;
 use crate::store::{Cell, PerCpuLatest};
 
-/// Heat map rows are at most this tall, and the strip's bars this wide.
-const ROW_MAX: f32 = 8.0;
-const BAR_MAX: f32 = 24.0;
+/// Heat map rows are at most this tall.
+const ROW_MAX: f32 = 20.0;
+/// CPUs each named under the strip at most.
+const LABELLED_MAX: usize = 16;
 /// CPUs given a hover target each at most (past it, only those that ran).
 const TARGETS_MAX: usize = 512;
 
@@ -79,8 +80,8 @@ pub fn floor_words(floor_ppm: u32) -> String {
     format!("{} %", f64::from(floor_ppm) / 10_000.0)
 }
 
-/// A bar per CPU: its share of that CPU over the period. Every bar that ran
-/// is a hover target named `"{what} N: …"`.
+/// A bar per CPU: its share of that CPU over the period, scaled to the
+/// busiest. Every bar that ran is a hover target named `"{what} N: …"`.
 pub fn cpu_bars(
     ui: &mut egui::Ui,
     what: &str,
@@ -89,23 +90,40 @@ pub fn cpu_bars(
     latest: &PerCpuLatest,
 ) {
     let width = ui.available_width().max(60.0);
-    let bar = (width / nr_cpus as f32).clamp(1.0, BAR_MAX);
+    let bar = (width / nr_cpus as f32).max(1.0);
+    let gap = if bar > 6.0 { 2.0 } else { 0.0 };
     let height = 48.0;
     let (rect, _) = ui.allocate_exact_size(Vec2::new(bar * nr_cpus as f32, height), Sense::hover());
     let painter = ui.painter_at(rect);
     painter.rect_filled(rect, 2.0, ui.visuals().extreme_bg_color);
     let percent = |c: &CpuDelta| latest.percent(c.run_time_ns);
-    let top = cpus.iter().map(percent).fold(1.0, f64::max);
+    let top = cpus.iter().map(percent).fold(0.0, f64::max);
     let fill = ui.visuals().selection.bg_fill;
+    let text = ui.visuals().strong_text_color();
     let secs = latest.elapsed_ns as f64 / 1e9;
+    let labelled = nr_cpus <= LABELLED_MAX;
     for c in cpus {
         let x = rect.left() + bar * c.cpu as f32;
-        let h = (percent(c) / top) as f32 * height;
+        let share = if top > 0.0 {
+            (percent(c) / top) as f32
+        } else {
+            0.0
+        };
+        let h = (share * (height - 14.0)).max(1.0);
         let bar_rect = Rect::from_min_max(
-            egui::pos2(x, rect.bottom() - h.max(1.0)),
-            egui::pos2(x + (bar - 1.0).max(1.0), rect.bottom()),
+            egui::pos2(x + gap / 2.0, rect.bottom() - h),
+            egui::pos2(x + bar - gap / 2.0, rect.bottom()),
         );
         painter.rect_filled(bar_rect, 0.0, fill);
+        if labelled {
+            painter.text(
+                egui::pos2(x + bar / 2.0, bar_rect.top() - 1.0),
+                egui::Align2::CENTER_BOTTOM,
+                format::percent(percent(c)),
+                egui::FontId::proportional(10.0),
+                text,
+            );
+        }
         if cpus.len() <= TARGETS_MAX {
             let target = Rect::from_min_max(
                 egui::pos2(x, rect.top()),
@@ -117,21 +135,45 @@ pub fn cpu_bars(
                 format::percent(percent(c)),
                 format::rate(c.run_cnt as f64 / secs.max(1e-9))
             );
-            let response = ui.interact(
-                target,
-                egui::Id::unique(("per_cpu_bar", what, c.cpu)),
-                Sense::hover(),
-            );
+            let id = egui::Id::unique(("per_cpu_bar", what, c.cpu));
+            let response = ui.interact(target, id, Sense::hover());
             response.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Image, true, &label));
             response.on_hover_text(&label);
         }
     }
-    ui.horizontal(|ui| {
-        ui.label(RichText::new("CPU 0").weak().small());
-        ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
-            ui.label(RichText::new(format!("CPU {}", nr_cpus - 1)).weak().small());
-        });
-    });
+    cpu_axis(ui, rect.left(), bar, nr_cpus);
+}
+
+/// CPU numbers under a row of `nr_cpus` columns `bar` wide from `left`:
+/// each one where they fit, else the first and the last.
+fn cpu_axis(ui: &mut egui::Ui, left: f32, bar: f32, nr_cpus: usize) {
+    let (rect, _) = ui.allocate_exact_size(Vec2::new(bar * nr_cpus as f32, 12.0), Sense::hover());
+    let painter = ui.painter_at(rect);
+    let color = ui.visuals().weak_text_color();
+    let font = egui::FontId::proportional(10.0);
+    if nr_cpus <= LABELLED_MAX {
+        for cpu in 0..nr_cpus {
+            let x = left + bar * (cpu as f32 + 0.5);
+            let pos = egui::pos2(x, rect.top());
+            painter.text(
+                pos,
+                egui::Align2::CENTER_TOP,
+                format!("CPU {cpu}"),
+                font.clone(),
+                color,
+            );
+        }
+    } else {
+        painter.text(
+            rect.left_top(),
+            egui::Align2::LEFT_TOP,
+            "CPU 0",
+            font.clone(),
+            color,
+        );
+        let last = format!("CPU {}", nr_cpus - 1);
+        painter.text(rect.right_top(), egui::Align2::RIGHT_TOP, last, font, color);
+    }
 }
 
 /// The breakdown's BPF time per CPU over the latest period, every program
@@ -175,7 +217,8 @@ fn heat_map(ui: &mut egui::Ui, nr_cpus: usize, input: &PerCpuInput<'_>) {
     ui.add_space(4.0);
     ui.label(
         RichText::new(format!(
-            "Over the last {}: each row a CPU, each column a sample",
+            "Over the last {}: a row per CPU (CPU 0 at the top), a column per sample (now at \
+             the right), brighter where it took more of that CPU",
             input.window
         ))
         .weak()
@@ -184,7 +227,7 @@ fn heat_map(ui: &mut egui::Ui, nr_cpus: usize, input: &PerCpuInput<'_>) {
     let width = ui.available_width().max(60.0);
     let columns = input.heat.len().max(1);
     let col = width / columns as f32;
-    let row = (160.0 / nr_cpus as f32).clamp(1.0, ROW_MAX);
+    let row = (128.0 / nr_cpus as f32).clamp(1.0, ROW_MAX);
     let (rect, response) =
         ui.allocate_exact_size(Vec2::new(width, row * nr_cpus as f32), Sense::hover());
     let top = input
@@ -193,16 +236,20 @@ fn heat_map(ui: &mut egui::Ui, nr_cpus: usize, input: &PerCpuInput<'_>) {
         .filter_map(|(_, c)| *c)
         .flatten()
         .map(|c| c.1)
-        .fold(1.0_f32, f32::max);
+        .fold(f32::MIN_POSITIVE, f32::max);
     let painter = ui.painter_at(rect);
     painter.rect_filled(rect, 2.0, ui.visuals().extreme_bg_color);
-    let hot = Color32::from_rgb(230, 110, 30);
+    let cold = ui.visuals().extreme_bg_color;
+    let hot = Color32::from_rgb(255, 140, 30);
     for (i, (_, cells)) in input.heat.iter().enumerate() {
         for &(cpu, pct) in cells.iter().copied().flatten() {
             let x = rect.left() + col * i as f32;
             let y = rect.top() + row * f32::from(cpu);
             let cell = Rect::from_min_size(egui::pos2(x, y), Vec2::new(col.max(1.0), row));
-            painter.rect_filled(cell, 0.0, hot.gamma_multiply((pct / top).clamp(0.08, 1.0)));
+            // The square root spreads small shares apart; a cell that ran
+            // at all stays visible.
+            let t = (pct / top).clamp(0.0, 1.0).sqrt().max(0.2);
+            painter.rect_filled(cell, 0.0, cold.lerp_to_gamma(hot, t));
         }
     }
     let summary = format!("Per-CPU heat map: {nr_cpus} CPUs × {columns} samples");

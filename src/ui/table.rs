@@ -95,7 +95,7 @@ fn title(column: SortColumn) -> (&'static str, &'static str) {
             "Spread",
             "The busiest CPU's share of the program's run time over the last period: 100 % \
              when one CPU pays it all, 1/N when N CPUs share it evenly. Shown for programs \
-             above 0.1 % of one CPU (the 64 costliest)",
+             above 0.01 % of one CPU (the 64 costliest)",
         ),
         SortColumn::DeltaAvgRuntime => (
             "Δ Avg runtime",

@@ -49,7 +49,10 @@ fn the_exporter_in_low_overhead_mode_says_so_and_its_counters_give_the_true_rate
     let runs = format!("bpfscope_program_runs_total{{id=\"{}\"", prog.id());
     let first = scrape();
     let duty = value(&first, "bpfscope_stats_duty_ratio");
-    assert!((0.24..=0.26).contains(&duty), "statistics on {duty} of the interval");
+    assert!(
+        (0.24..=0.26).contains(&duty),
+        "statistics on {duty} of the interval"
+    );
     std::thread::sleep(Duration::from_secs(6));
     let last = scrape();
     stop.store(true, Ordering::Relaxed);
