@@ -43,6 +43,7 @@ fn whole(owners_every: Option<Duration>) -> Sampler {
     .expect("sampler (run as root)")
 }
 
+#[allow(clippy::too_many_lines)] // one group, case after case
 fn sampling_pass(c: &mut Criterion) {
     if !privileged() {
         eprintln!("sampling benchmark skipped: needs CAP_SYS_ADMIN (run as root)");

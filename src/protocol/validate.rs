@@ -110,8 +110,11 @@ fn validate_sample(sample: &mut Sample) -> Result<(), ProtocolError> {
     Ok(())
 }
 
-/// Most programs one sample may give per CPU.
+/// Most programs one sample may give per CPU, and most (program, CPU)
+/// entries in all: a sampler sends 64 programs by default, each on at most
+/// the CPUs it read.
 pub const PER_CPU_PROGRAMS_MAX: usize = 4_096;
+pub const PER_CPU_ENTRIES_MAX: usize = 262_144;
 
 /// CPUs within the CPUs read, each listed once in order (sorted here, so
 /// that every reader may search them); programs sorted and unique.
@@ -125,6 +128,10 @@ fn validate_per_cpu(per_cpu: &mut crate::model::PerCpuSample) -> Result<(), Prot
             "per-CPU figures of {} programs",
             per_cpu.programs.len()
         ));
+    }
+    let entries: usize = per_cpu.programs.iter().map(|p| p.cpus.len()).sum();
+    if entries > PER_CPU_ENTRIES_MAX {
+        return bad(format!("{entries} per-CPU figures in one sample"));
     }
     let nr_cpus = per_cpu.nr_cpus;
     let tidy = |cpus: &mut Vec<crate::model::CpuDelta>| {

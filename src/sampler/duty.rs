@@ -75,8 +75,9 @@ impl Toggler {
     /// Starts the toggler (the caller must still hold CAP_SYS_ADMIN: the
     /// child gives up everything else itself).
     pub fn spawn(duty: Duty) -> io::Result<Self> {
-        let exe = std::env::current_exe()?;
-        let mut child = Command::new(exe)
+        // This very binary, even if the file was replaced or removed since
+        // (a package upgrade): not a path looked up again.
+        let mut child = Command::new("/proc/self/exe")
             .arg(TOGGLER_ARG)
             .arg(duty.on.as_millis().to_string())
             .arg(duty.every.as_millis().to_string())
@@ -122,9 +123,14 @@ impl Toggler {
 
 impl Drop for Toggler {
     fn drop(&mut self) {
-        // Statistics go off with its descriptor when it dies.
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        // Statistics go off with its descriptor when it dies. Where it
+        // cannot be killed (never expected), closing its output ends it at
+        // its next write; it is not waited for then.
+        drop(self.output.take());
+        drop(self.windows.take());
+        if self.child.kill().is_ok() {
+            let _ = self.child.wait();
+        }
     }
 }
 
@@ -193,11 +199,14 @@ pub fn toggler_main(args: &[String]) -> ExitCode {
     // the sampler stops this process itself (SIGKILL), and it ends within
     // 100 ms of its parent anyway, so it must not die first and make the
     // sampler report a stopped toggler.
-    for signal in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
+    for signal in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP, libc::SIGTSTP] {
         // SAFETY: setting a signal's disposition to SIG_IGN, before any
         // other thread exists; no handler code runs.
         unsafe { libc::signal(signal, libc::SIG_IGN) };
     }
+    // Named for what it is (started as /proc/self/exe, it would be "exe").
+    // SAFETY: prctl with a NUL-terminated name of at most 16 bytes.
+    unsafe { libc::prctl(libc::PR_SET_NAME, c"bpfscope-toggle".as_ptr(), 0, 0, 0) };
     if let Err(err) = keep_only_sys_admin() {
         eprintln!("bpfscope statistics toggler: cannot give up privileges: {err}");
         return ExitCode::FAILURE;
@@ -211,7 +220,12 @@ pub fn toggler_main(args: &[String]) -> ExitCode {
     let mut out = io::stdout().lock();
     let start = Instant::now();
     let off_for = duty.every.saturating_sub(duty.on);
-    for k in 0u32.. {
+    let mut k = 0u32;
+    loop {
+        // A cycle missed (the machine stalled) is skipped, not made up for
+        // with a burst of short windows.
+        let behind = start.elapsed().as_nanos() / duty.every.as_nanos().max(1);
+        k = k.max(u32::try_from(behind).unwrap_or(u32::MAX));
         let times = start
             .checked_add(duty.every.saturating_mul(k))
             .and_then(|cycle| Some((cycle.checked_add(off_for)?, cycle.checked_add(duty.every)?)));
@@ -238,8 +252,8 @@ pub fn toggler_main(args: &[String]) -> ExitCode {
         if !kept || out.write_all(&rec).and_then(|()| out.flush()).is_err() {
             return ExitCode::SUCCESS;
         }
+        k = k.saturating_add(1);
     }
-    ExitCode::SUCCESS
 }
 
 /// Starts the toggler for `duty` where low-overhead mode can work, else

@@ -160,14 +160,6 @@ impl Sampler {
         let stats = StatsGuard::enable(config.stats)?;
         let stats_mode = stats.mode();
         let mut notices = Vec::new();
-        let toggler = duty::start(config.duty, &accounting, stats_mode, &mut notices);
-        // The toggler turns statistics on and off from now on.
-        let stats = if toggler.is_some() {
-            drop(stats);
-            None
-        } else {
-            Some(stats)
-        };
         if stats_mode == StatsMode::Sysctl && config.stats == StatsRequest::Auto {
             notices.push(
                 "this kernel has no BPF_ENABLE_STATS (Linux < 5.8): statistics are on through \
@@ -196,6 +188,15 @@ impl Sampler {
             own_ids.extend(it.prog_ids());
         }
 
+        // Last, so that its first window is as near as can be to the first
+        // sample; from now on it turns statistics on and off.
+        let toggler = duty::start(config.duty, &accounting, stats_mode, &mut notices);
+        let stats = if toggler.is_some() {
+            drop(stats);
+            None
+        } else {
+            Some(stats)
+        };
         let info = SourceInfo {
             stats_mode,
             enumeration: if progs.is_some() {
@@ -294,7 +295,8 @@ impl Sampler {
             progs.read(&mut self.buf, &mut scratch)?;
             // The iterator writes per-CPU counters only when they change:
             // what it wrote here is the first pass's baseline.
-            self.per_cpu.update(progs.parsed(), sys::boottime_ns());
+            self.per_cpu
+                .update(progs.parsed(), sys::boottime_ns(), None);
         }
         if let Some(owners) = &mut self.owners {
             owners.read(&mut self.buf)?;

@@ -12,19 +12,24 @@ impl Sampler {
         self.sample_after(period, None)
     }
 
-    /// Reads every program once, after a window statistics were on (in
-    /// low-overhead mode; `Some` zero-length for the first sample).
+    /// Reads every program once, after statistics were on for `stats_on_ns`
+    /// since the last pass (in low-overhead mode; `Some(0)` for the first
+    /// sample).
     pub fn sample_after(
         &mut self,
         period: Duration,
-        window: Option<super::duty::Window>,
+        stats_on_ns: Option<u64>,
     ) -> Result<Sample, SamplerError> {
         let started = std::time::Instant::now();
         let taken_at = SystemTime::now();
         let boottime_ns = sys::boottime_ns();
         let mut programs = Vec::with_capacity(self.buf.len() / iter::RECORD_SIZE + 16);
         match &mut self.progs {
-            Some(it) => it.read(&mut self.buf, &mut programs),
+            Some(it) => it.read(&mut self.buf, &mut programs).inspect_err(|_| {
+                // Programs the iterator marked as written may be lost:
+                // start over rather than subtract from old counters.
+                self.per_cpu.reset();
+            }),
             None => syscall::enumerate(&mut programs),
         }
         .map_err(|err| {
@@ -54,7 +59,7 @@ impl Sampler {
         let per_cpu = self
             .progs
             .as_ref()
-            .map(|it| self.per_cpu.update(it.parsed(), boottime_ns));
+            .map(|it| self.per_cpu.update(it.parsed(), boottime_ns, stats_on_ns));
         Ok(Sample {
             taken_at,
             boottime_ns,
@@ -68,7 +73,7 @@ impl Sampler {
                 .and(self.owner_cache.read_boottime_ns()),
             pass_ns: u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX),
             per_cpu,
-            stats_on_ns: window.map(|w| w.off_ns.saturating_sub(w.on_ns)),
+            stats_on_ns,
         })
     }
 

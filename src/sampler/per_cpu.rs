@@ -29,9 +29,23 @@ impl PerCpuTracker {
         }
     }
 
+    /// Forgets every program's counters (after a failed read: what the
+    /// iterator wrote may not have been seen). Programs give per-CPU
+    /// deltas again from their second change on.
+    pub fn reset(&mut self) {
+        self.last.clear();
+        self.prev_boottime_ns = None;
+    }
+
     /// This pass's per-CPU figures, from what the iterator read at
-    /// `boottime_ns`.
-    pub fn update(&mut self, parsed: &Parsed, boottime_ns: u64) -> PerCpuSample {
+    /// `boottime_ns`; `stats_on_ns`: how long statistics were on since the
+    /// pass before, where not all along (the floor is a share of it).
+    pub fn update(
+        &mut self,
+        parsed: &Parsed,
+        boottime_ns: u64,
+        stats_on_ns: Option<u64>,
+    ) -> PerCpuSample {
         let nr_cpus = parsed.nr_cpus.min(CPUS_MAX);
         let prev_boottime = self.prev_boottime_ns.replace(boottime_ns);
         let mut readings: Vec<_> = parsed.cpu_readings.iter().collect();
@@ -79,7 +93,8 @@ impl PerCpuTracker {
                 ..PerCpuSample::default()
             };
         };
-        let elapsed = u128::from(boottime_ns.saturating_sub(prev));
+        let period = boottime_ns.saturating_sub(prev);
+        let elapsed = u128::from(stats_on_ns.map_or(period, |on| on.min(period)));
         let floor = elapsed * u128::from(self.floor_ppm) / 1_000_000;
         let cost =
             |p: &ProgramCpus| -> u128 { p.cpus.iter().map(|c| u128::from(c.run_time_ns)).sum() };
@@ -188,6 +203,7 @@ mod tests {
                 (2, 10, Some(&[cpu(1, 3, 30)])),
             ]),
             1_000,
+            None,
         );
         assert!(first.cpus.is_empty() && first.programs.is_empty());
         let second = t.update(
@@ -201,6 +217,7 @@ mod tests {
                 (3, 1_500, Some(&[cpu(1, 2, 20)])),
             ]),
             2_000,
+            None,
         );
         assert_eq!(
             second.programs,
@@ -217,7 +234,7 @@ mod tests {
         );
         assert_eq!(second.cpus, [cpu(0, 2, 200), cpu(1, 2, 20), cpu(3, 4, 40)]);
         // Program 2 was unchanged: its counters are kept for its next change.
-        let third = t.update(&parsed(&[(2, 10, Some(&[cpu(1, 4, 44)]))]), 3_000);
+        let third = t.update(&parsed(&[(2, 10, Some(&[cpu(1, 4, 44)]))]), 3_000, None);
         assert_eq!(third.cpus, [cpu(1, 1, 14)]);
     }
 
@@ -227,6 +244,7 @@ mod tests {
         t.update(
             &parsed(&[(1, 0, Some(&[])), (2, 0, Some(&[])), (3, 0, Some(&[]))]),
             0,
+            None,
         );
         let s = t.update(
             &parsed(&[
@@ -235,6 +253,7 @@ mod tests {
                 (3, 0, Some(&[cpu(1, 1, 200)])), // 20 %: above it, over the cap
             ]),
             1_000,
+            None,
         );
         assert_eq!(s.programs.iter().map(|p| p.id).collect::<Vec<_>>(), [2]);
         assert_eq!(s.left_out, 1);

@@ -206,8 +206,11 @@ fn run(mut sampler: Sampler, period: Duration, out: &Outbox<'_>) {
 }
 
 /// Low-overhead mode: a sample after every window the toggler reports
-/// (the first before any), on its schedule. Interval changes wait for a
-/// new sampler: the toggler's schedule is fixed when it starts.
+/// (the first before any), on its schedule. Windows that pile up while a
+/// pass or the reader lags are summed into the next sample, and time that
+/// ended before the last sample counts for nothing: each sample's time on
+/// is the time its counters grew. Interval changes wait for a new
+/// sampler: the toggler's schedule is fixed when it starts.
 fn run_windows(
     mut sampler: Sampler,
     every: Duration,
@@ -215,15 +218,16 @@ fn run_windows(
     out: &Outbox<'_>,
 ) {
     let mut pending = None;
-    let now = crate::sys::boottime_ns();
-    let mut window = Some(super::duty::Window {
-        on_ns: now,
-        off_ns: now,
-    });
+    // The first sample is the baseline: nothing was counted before it.
+    let mut on_ns = Some(0);
+    let mut last_ns = 0;
     loop {
-        if let Some(w) = window.take() {
-            let event = match sampler.sample_after(every, Some(w)) {
-                Ok(sample) => SourceEvent::Sample(sample),
+        if let Some(on) = on_ns.take() {
+            let event = match sampler.sample_after(every, Some(on)) {
+                Ok(sample) => {
+                    last_ns = sample.boottime_ns;
+                    SourceEvent::Sample(sample)
+                }
                 Err(err) => SourceEvent::Error(err.to_string()),
             };
             if !out.send(event, &mut pending) {
@@ -235,16 +239,25 @@ fn run_windows(
                 }
             }
         }
+        let mut failed = None;
         crossbeam_channel::select! {
             recv(windows) -> got => match got {
-                Ok(Ok(w)) => window = Some(w),
-                Ok(Err(err)) => {
-                    let message = format!(
-                        "{err}: statistics are off and sampling has stopped (restart bpfscope)"
-                    );
-                    let _ = out.send(SourceEvent::Error(message), &mut pending);
-                    return;
+                Ok(Ok(first)) => {
+                    let counted = |w: super::duty::Window| w.off_ns.saturating_sub(w.on_ns.max(last_ns));
+                    let mut total = counted(first);
+                    loop {
+                        match windows.try_recv() {
+                            Ok(Ok(w)) => total = total.saturating_add(counted(w)),
+                            Ok(Err(err)) => {
+                                failed = Some(err);
+                                break;
+                            }
+                            Err(_) => break,
+                        }
+                    }
+                    on_ns = (total > 0).then_some(total);
                 }
+                Ok(Err(err)) => failed = Some(err),
                 Err(_) => return,
             },
             recv(out.control) -> got => {
@@ -252,6 +265,12 @@ fn run_windows(
                     return;
                 }
             },
+        }
+        if let Some(err) = failed {
+            let message =
+                format!("{err}: statistics are off and sampling has stopped (restart bpfscope)");
+            let _ = out.send(SourceEvent::Error(message), &mut pending);
+            return;
         }
     }
 }

@@ -262,7 +262,7 @@ impl Moment {
         self.per_cpu.set_spreads(&mut rows);
         self.total_cpu_percent =
             total_cpu_percent(rows.iter().filter_map(|row| row.metrics.as_ref()));
-        self.total_events_per_sec = total_events_per_sec(&rows);
+        self.total_events_per_sec = per_cpu::total_events_per_sec(&rows);
         self.entries = entries;
         self.rows = rows;
         self.latest_taken_at = Some(sample.taken_at);
@@ -368,43 +368,11 @@ impl Moment {
         self.total_cpu_percent
     }
 
-    /// Every program's runs a second over the latest period.
-    #[must_use]
-    pub fn total_events_per_sec(&self) -> f64 {
-        self.total_events_per_sec
-    }
-
-    /// Low-overhead mode: how long statistics were on in the latest period
-    /// and the period, in nanoseconds; `None` when they were on throughout.
-    #[must_use]
-    pub fn sampled(&self) -> Option<(u64, u64)> {
-        self.sampled
-    }
-
-    /// The share of the latest period statistics were on (1 when on
-    /// throughout).
-    #[must_use]
-    pub fn stats_fraction(&self) -> f64 {
-        match self.sampled {
-            Some((on, period)) if period > 0 => (on as f64 / period as f64).min(1.0),
-            _ => 1.0,
-        }
-    }
-
     /// Number of samples kept.
     #[must_use]
     pub fn sample_count(&self) -> usize {
         self.times.len()
     }
-}
-
-/// Every row's runs a second.
-fn total_events_per_sec(rows: &[Row]) -> f64 {
-    rows.iter()
-        .filter_map(|row| row.metrics.as_ref())
-        .map(|m| m.events_per_sec)
-        .filter(|r| r.is_finite())
-        .sum()
 }
 
 /// An unload marker for an entry missing from sample `index`, if it was in

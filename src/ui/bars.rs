@@ -158,40 +158,6 @@ pub fn top_bar_ui(
     });
 }
 
-/// Low-overhead mode: statistics on all the time, or a share of each
-/// interval.
-fn stats_duty_ui(ui: &mut egui::Ui, settings: &Settings, commands: &mut Vec<Command>) {
-    let words = |duty: Option<u8>| match duty {
-        None => "always".to_owned(),
-        Some(p) => format!("{p} %"),
-    };
-    let current = settings.stats_duty();
-    let label = ui.label("Stats on");
-    egui::ComboBox::from_id_salt("stats_duty")
-        .selected_text(words(current))
-        .width(72.0)
-        .show_ui(ui, |ui| {
-            for choice in crate::view::STATS_DUTIES {
-                if ui
-                    .selectable_label(choice == current, words(choice))
-                    .clicked()
-                    && choice != current
-                {
-                    commands.push(Command::SetStatsDuty(choice));
-                }
-            }
-        })
-        .response
-        .labelled_by(label.id)
-        .on_hover_text(
-            "Low-overhead mode: keep the kernel's statistics on for only this share of each \
-             interval, at its end. Rates are over the time they were on, so they stay right \
-             for steady load (events/s within a few % of the truth at 25 %) while the cost of \
-             watching drops by the same share; short bursts between windows are missed. \
-             Changing it starts the sampler again.",
-        );
-}
-
 fn interval_ui(ui: &mut egui::Ui, settings: &Settings, commands: &mut Vec<Command>) {
     let interval = settings.interval();
     let label = ui.label("Interval");
@@ -362,7 +328,7 @@ pub fn view_bar_ui(ui: &mut egui::Ui, bar: &ViewBar<'_>, commands: &mut Vec<Comm
         });
         if !bar.replay {
             ui.separator();
-            stats_duty_ui(ui, settings, commands);
+            super::observer::stats_duty_ui(ui, settings, commands);
         }
     });
 }

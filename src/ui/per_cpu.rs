@@ -10,6 +10,8 @@ use crate::store::{Cell, PerCpuLatest};
 
 /// Heat map rows are at most this tall.
 const ROW_MAX: f32 = 20.0;
+/// Heat map rows at most (CPUs beyond share rows).
+const HEAT_ROWS_MAX: usize = 128;
 /// CPUs each named under the strip at most.
 const LABELLED_MAX: usize = 16;
 /// CPUs given a hover target each at most (past it, only those that ran).
@@ -90,7 +92,9 @@ pub fn cpu_bars(
     latest: &PerCpuLatest,
 ) {
     let width = ui.available_width().max(60.0);
-    let bar = (width / nr_cpus as f32).max(1.0);
+    // Narrower than a pixel past one CPU a pixel: each is drawn a pixel
+    // wide where it falls, and the strip fits the pane.
+    let bar = width / nr_cpus as f32;
     let gap = if bar > 6.0 { 2.0 } else { 0.0 };
     let height = 48.0;
     let (rect, _) = ui.allocate_exact_size(Vec2::new(bar * nr_cpus as f32, height), Sense::hover());
@@ -112,7 +116,7 @@ pub fn cpu_bars(
         let h = (share * (height - 14.0)).max(1.0);
         let bar_rect = Rect::from_min_max(
             egui::pos2(x + gap / 2.0, rect.bottom() - h),
-            egui::pos2(x + bar - gap / 2.0, rect.bottom()),
+            egui::pos2(x + (bar - gap / 2.0).max(1.0), rect.bottom()),
         );
         painter.rect_filled(bar_rect, 0.0, fill);
         if labelled {
@@ -225,47 +229,64 @@ fn heat_map(ui: &mut egui::Ui, nr_cpus: usize, input: &PerCpuInput<'_>) {
         .small(),
     );
     let width = ui.available_width().max(60.0);
-    let columns = input.heat.len().max(1);
-    let col = width / columns as f32;
-    let row = (128.0 / nr_cpus as f32).clamp(1.0, ROW_MAX);
+    let samples = input.heat.len().max(1);
+    // Bins of CPUs and of samples, so that a cell is at least a pixel and
+    // a frame draws at most 128 rows × the pane's width in pixels.
+    let cpus_per_row = nr_cpus.div_ceil(HEAT_ROWS_MAX).max(1);
+    let rows = nr_cpus.div_ceil(cpus_per_row).max(1);
+    let cols = samples.min(width as usize).max(1);
+    let samples_per_col = samples.div_ceil(cols);
+    let (row, col) = (
+        (128.0 / rows as f32).clamp(1.0, ROW_MAX),
+        width / cols as f32,
+    );
     let (rect, response) =
-        ui.allocate_exact_size(Vec2::new(width, row * nr_cpus as f32), Sense::hover());
-    let top = input
-        .heat
-        .iter()
-        .filter_map(|(_, c)| *c)
-        .flatten()
-        .map(|c| c.1)
-        .fold(f32::MIN_POSITIVE, f32::max);
-    let painter = ui.painter_at(rect);
-    painter.rect_filled(rect, 2.0, ui.visuals().extreme_bg_color);
-    let cold = ui.visuals().extreme_bg_color;
-    let hot = Color32::from_rgb(255, 140, 30);
+        ui.allocate_exact_size(Vec2::new(width, row * rows as f32), Sense::hover());
+    let mut grid = vec![0.0_f32; rows * cols];
     for (i, (_, cells)) in input.heat.iter().enumerate() {
         for &(cpu, pct) in cells.iter().copied().flatten() {
-            let x = rect.left() + col * i as f32;
-            let y = rect.top() + row * f32::from(cpu);
-            let cell = Rect::from_min_size(egui::pos2(x, y), Vec2::new(col.max(1.0), row));
-            // The square root spreads small shares apart; a cell that ran
-            // at all stays visible.
-            let t = (pct / top).clamp(0.0, 1.0).sqrt().max(0.2);
-            painter.rect_filled(cell, 0.0, cold.lerp_to_gamma(hot, t));
+            let at = (usize::from(cpu) / cpus_per_row).min(rows - 1) * cols
+                + (i / samples_per_col).min(cols - 1);
+            if let Some(cell) = grid.get_mut(at)
+                && pct > *cell
+            {
+                *cell = pct; // NaN is never greater
+            }
         }
     }
-    let summary = format!("Per-CPU heat map: {nr_cpus} CPUs × {columns} samples");
+    let top = grid.iter().copied().fold(f32::MIN_POSITIVE, f32::max);
+    let painter = ui.painter_at(rect);
+    let background = ui.visuals().extreme_bg_color;
+    painter.rect_filled(rect, 2.0, background);
+    let hot = Color32::from_rgb(255, 140, 30);
+    for (at, &pct) in grid.iter().enumerate().filter(|(_, p)| **p > 0.0) {
+        let x = rect.left() + col * (at % cols) as f32;
+        let y = rect.top() + row * (at / cols) as f32;
+        let cell = Rect::from_min_size(egui::pos2(x, y), Vec2::new(col.max(1.0), row));
+        // The square root spreads small shares apart; a cell that ran at
+        // all stays visible.
+        let t = (pct / top).clamp(0.0, 1.0).sqrt().max(0.2);
+        painter.rect_filled(cell, 0.0, background.lerp_to_gamma(hot, t));
+    }
+    let summary = format!("Per-CPU heat map: {nr_cpus} CPUs × {samples} samples");
     response.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Image, true, &summary));
     if let Some(at) = response.hover_pos() {
-        let i = (((at.x - rect.left()) / col) as usize).min(columns - 1);
-        let cpu = (((at.y - rect.top()) / row) as usize).min(nr_cpus - 1);
-        if let Some((t, cells)) = input.heat.get(i) {
-            let now = input.heat.last().map_or(*t, |l| l.0);
+        let c = (((at.x - rect.left()) / col).max(0.0) as usize).min(cols - 1);
+        let r = (((at.y - rect.top()) / row).max(0.0) as usize).min(rows - 1);
+        let first = r * cpus_per_row;
+        let last = (first + cpus_per_row).min(nr_cpus) - 1;
+        let cpus = if first == last {
+            format!("CPU {first}")
+        } else {
+            format!("CPUs {first}–{last}")
+        };
+        let now = input.heat.last().map_or(0, |l| l.0);
+        if let Some((t, _)) = input.heat.get(c * samples_per_col) {
             let ago = now.saturating_sub(*t) as f64 / 1e9;
-            let pct = cells
-                .and_then(|c| c.iter().find(|c| usize::from(c.0) == cpu))
-                .map_or(0.0, |c| f64::from(c.1));
+            let pct = grid.get(r * cols + c).copied().unwrap_or(0.0);
             response.on_hover_text(format!(
-                "CPU {cpu}, {ago:.0} s ago: {} of that CPU",
-                format::percent(pct)
+                "{cpus}, {ago:.0} s ago: {} of that CPU",
+                format::percent(f64::from(pct))
             ));
         }
     }

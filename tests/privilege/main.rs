@@ -316,7 +316,7 @@ fn in_low_overhead_mode_only_the_toggler_can_turn_statistics_on() {
     let helper = unprivileged_helper(child.0.id());
     let start = Instant::now();
     let toggler = loop {
-        if let Some(&pid) = children_named(helper, "bpfscope-sample").first() {
+        if let Some(&pid) = children_named(helper, "bpfscope-toggle").first() {
             break pid;
         }
         assert!(

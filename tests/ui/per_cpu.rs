@@ -148,3 +148,26 @@ fn what_statistics_cost_is_in_the_status_bar_and_the_details() {
     harness.get_by_label("Statistics add");
     harness.get_by_label("≈ 0.00056 % of one CPU (28 ns × 200.0 runs/s)");
 }
+
+#[test]
+fn hostile_per_cpu_figures_draw_without_panic() {
+    // 4,096 CPUs, a program on every one, with absurd run times.
+    let many = |n: u64| {
+        let mut s = per_cpu_sample(n);
+        if let Some(p) = &mut s.per_cpu {
+            p.nr_cpus = 4_096;
+            p.programs[1].cpus = (0..4_096)
+                .map(|c| cpu(c, u64::MAX, if c % 2 == 0 { u64::MAX } else { 0 }))
+                .collect();
+            p.cpus = p.programs[1].cpus.clone();
+        }
+        s
+    };
+    let (mut harness, _tx) = harness_of((0..4).map(many));
+    harness.get_by_label("trace_exec").click();
+    harness.run();
+    harness.get_by_label("Per-CPU heat map: 4096 CPUs × 3 samples");
+    harness.get_by_label("Where BPF time goes").click();
+    harness.run();
+    harness.get_by_label("By CPU (latest period, % of each CPU)");
+}

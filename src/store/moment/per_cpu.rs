@@ -163,6 +163,29 @@ impl PerCpuHistory {
 }
 
 impl Moment {
+    /// Every program's runs a second over the latest period.
+    #[must_use]
+    pub fn total_events_per_sec(&self) -> f64 {
+        self.total_events_per_sec
+    }
+
+    /// Low-overhead mode: how long statistics were on in the latest period
+    /// and the period, in nanoseconds; `None` when they were on throughout.
+    #[must_use]
+    pub fn sampled(&self) -> Option<(u64, u64)> {
+        self.sampled
+    }
+
+    /// The share of the latest period statistics were on (1 when on
+    /// throughout).
+    #[must_use]
+    pub fn stats_fraction(&self) -> f64 {
+        match self.sampled {
+            Some((on, period)) if period > 0 => (on as f64 / period as f64).min(1.0),
+            _ => 1.0,
+        }
+    }
+
     /// The latest sample's per-CPU figures; `None` when its source gives
     /// none (the syscall fallback, an older recording).
     #[must_use]
@@ -182,6 +205,15 @@ impl Moment {
             Some((t.boottime_ns, cells))
         })
     }
+}
+
+/// Every row's runs a second.
+pub(super) fn total_events_per_sec(rows: &[super::Row]) -> f64 {
+    rows.iter()
+        .filter_map(|row| row.metrics.as_ref())
+        .map(|m| m.events_per_sec)
+        .filter(|r| r.is_finite())
+        .sum()
 }
 
 #[cfg(test)]
