@@ -47,6 +47,8 @@ fn the_exporter_in_low_overhead_mode_says_so_and_its_counters_give_the_true_rate
     let _serve = exporter_with(Some(at), at, &["--interval", "1", "--stats-duty", "25"]);
     let scrape = || get(at, "/metrics", None).unwrap().1;
     let runs = format!("bpfscope_program_runs_total{{id=\"{}\"", prog.id());
+    // Past the first sample, which only starts the counting.
+    std::thread::sleep(Duration::from_millis(1_200));
     let first = scrape();
     let duty = value(&first, "bpfscope_stats_duty_ratio");
     assert!(
