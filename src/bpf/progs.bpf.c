@@ -249,9 +249,12 @@ int dump_prog(struct bpf_iter__bpf_prog *ctx)
 	now.load_time_ns = rec.load_time_ns;
 	now.run_cnt = rec.run_cnt;
 	now.run_time_ns = rec.run_time_ns;
-	last = bpf_map_lookup_elem(&per_cpu_written, &rec.id);
-	if (!last || last->load_time_ns != now.load_time_ns || last->run_cnt != now.run_cnt ||
-	    last->run_time_ns != now.run_time_ns) {
+	/* A program that never ran has nothing per CPU: no lookup at all. */
+	last = (rec.run_cnt || rec.run_time_ns) ? bpf_map_lookup_elem(&per_cpu_written, &rec.id)
+						: NULL;
+	if ((rec.run_cnt || rec.run_time_ns) &&
+	    (!last || last->load_time_ns != now.load_time_ns || last->run_cnt != now.run_cnt ||
+	     last->run_time_ns != now.run_time_ns)) {
 		rec.flags |= FLAG_PER_CPU;
 		if (sum.too_many)
 			rec.flags |= FLAG_TOO_MANY;

@@ -64,6 +64,8 @@ impl PerCpuTracker {
                     None => continue,
                 },
                 CpuReading::TooMany => continue,
+                // Zero everywhere: an exact baseline for its first runs.
+                CpuReading::NeverRan => Vec::new(),
                 CpuReading::Read { start, len } => {
                     let Some(now) = parsed.cpu_values.get(start..start + len) else {
                         continue;
@@ -258,6 +260,16 @@ mod tests {
         assert_eq!(s.programs.iter().map(|p| p.id).collect::<Vec<_>>(), [2]);
         assert_eq!(s.left_out, 1);
         assert_eq!(s.cpus, [cpu(0, 1, 50), cpu(1, 2, 500)]);
+    }
+
+    #[test]
+    fn a_program_that_never_ran_counts_its_first_runs_whole() {
+        let mut t = PerCpuTracker::new(0, 64);
+        let mut never = parsed(&[]);
+        never.cpu_readings.push((5, 1, CpuReading::NeverRan));
+        t.update(&never, 1_000, None);
+        let first = t.update(&parsed(&[(5, 1, Some(&[cpu(1, 3, 30)]))]), 2_000, None);
+        assert_eq!(first.programs[0].cpus, [cpu(1, 3, 30)]);
     }
 
     #[test]

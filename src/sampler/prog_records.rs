@@ -28,6 +28,8 @@ pub enum CpuReading {
     Read { start: usize, len: usize },
     /// It ran on more CPUs than the iterator writes for one program.
     TooMany,
+    /// It never ran: zero on every CPU.
+    NeverRan,
 }
 
 /// A program that runs as a tail call or is replaced by an extension.
@@ -113,6 +115,8 @@ impl Parsed {
                 start,
                 len: cpu_records,
             }
+        } else if program.run_cnt == 0 && program.run_time_ns == 0 {
+            CpuReading::NeverRan
         } else {
             CpuReading::Unchanged
         };
@@ -205,7 +209,7 @@ mod tests {
             parsed.cpu_readings,
             [
                 (3, 0, CpuReading::Read { start: 0, len: 2 }),
-                (4, 0, CpuReading::Unchanged),
+                (4, 0, CpuReading::NeverRan),
                 (9, 0, CpuReading::TooMany),
                 (12, 0, CpuReading::Read { start: 2, len: 1 }),
             ]
