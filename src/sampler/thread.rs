@@ -155,6 +155,32 @@ impl Schedule {
     }
 }
 
+/// Sends a pass's sample (or its error) and the warnings it left; `None`
+/// means stop, else the sample's `CLOCK_BOOTTIME` if there was one.
+fn send_pass(
+    sampler: &mut Sampler,
+    pass: Result<crate::model::Sample, super::SamplerError>,
+    out: &Outbox<'_>,
+    pending: &mut Option<Duration>,
+) -> Option<Option<u64>> {
+    let (event, at) = match pass {
+        Ok(sample) => {
+            let at = sample.boottime_ns;
+            (SourceEvent::Sample(sample), Some(at))
+        }
+        Err(err) => (SourceEvent::Error(err.to_string()), None),
+    };
+    if !out.send(event, pending) {
+        return None;
+    }
+    for warning in sampler.take_warnings() {
+        if !out.send(SourceEvent::Warning(warning), pending) {
+            return None;
+        }
+    }
+    Some(at)
+}
+
 fn run(mut sampler: Sampler, period: Duration, out: &Outbox<'_>) {
     let mut pending = None;
     if !out.send(SourceEvent::Hello(sampler.info().clone()), &mut pending) {
@@ -173,17 +199,9 @@ fn run(mut sampler: Sampler, period: Duration, out: &Outbox<'_>) {
     }
     let mut schedule = Schedule::new(period);
     loop {
-        let event = match sampler.sample(schedule.period) {
-            Ok(sample) => SourceEvent::Sample(sample),
-            Err(err) => SourceEvent::Error(err.to_string()),
-        };
-        if !out.send(event, &mut pending) {
+        let sample = sampler.sample(schedule.period);
+        if send_pass(&mut sampler, sample, out, &mut pending).is_none() {
             return;
-        }
-        for warning in sampler.take_warnings() {
-            if !out.send(SourceEvent::Warning(warning), &mut pending) {
-                return;
-            }
         }
         // An interval change restarts the grid: the next sample comes one
         // new interval after it.
@@ -223,20 +241,11 @@ fn run_windows(
     let mut last_ns = 0;
     loop {
         if let Some(on) = on_ns.take() {
-            let event = match sampler.sample_after(every, Some(on)) {
-                Ok(sample) => {
-                    last_ns = sample.boottime_ns;
-                    SourceEvent::Sample(sample)
-                }
-                Err(err) => SourceEvent::Error(err.to_string()),
-            };
-            if !out.send(event, &mut pending) {
-                return;
-            }
-            for warning in sampler.take_warnings() {
-                if !out.send(SourceEvent::Warning(warning), &mut pending) {
-                    return;
-                }
+            let sample = sampler.sample_after(every, Some(on));
+            match send_pass(&mut sampler, sample, out, &mut pending) {
+                None => return,
+                Some(Some(at)) => last_ns = at,
+                Some(None) => {}
             }
         }
         let mut failed = None;

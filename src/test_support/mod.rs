@@ -94,6 +94,45 @@ impl TestProgram {
     }
 }
 
+/// Processes holding a `BPF_ENABLE_STATS` descriptor now, as `comm (pid)`:
+/// whoever keeps statistics on machine-wide.
+#[must_use]
+pub fn stats_holders() -> Vec<String> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name.to_str().filter(|n| n.bytes().all(|b| b.is_ascii_digit())) else {
+            continue;
+        };
+        let holds = std::fs::read_dir(entry.path().join("fd"))
+            .into_iter()
+            .flatten()
+            .flatten()
+            .any(|fd| {
+                std::fs::read_link(fd.path())
+                    .is_ok_and(|t| t.as_os_str() == "anon_inode:bpf-stats")
+            });
+        if holds {
+            let comm = std::fs::read_to_string(entry.path().join("comm")).unwrap_or_default();
+            found.push(format!("{} ({pid})", comm.trim()));
+        }
+    }
+    found
+}
+
+/// Waits up to `within` for nobody to hold statistics on; who still does.
+#[must_use]
+pub fn wait_for_stats_off(within: std::time::Duration) -> Vec<String> {
+    let start = std::time::Instant::now();
+    loop {
+        let holders = stats_holders();
+        if holders.is_empty() || start.elapsed() >= within {
+            return holders;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
 /// Pins the calling thread to `cpu`.
 pub fn pin_to_cpu(cpu: usize) -> io::Result<()> {
     pin_to_cpus(&[cpu])

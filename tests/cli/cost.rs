@@ -70,6 +70,9 @@ fn low_overhead_mode_counts_the_driven_rate_over_the_time_statistics_were_on() {
     ) {
         return;
     }
+    // Low-overhead mode needs statistics off to start from.
+    let holders = bpfscope::test_support::wait_for_stats_off(Duration::from_secs(15));
+    assert!(holders.is_empty(), "statistics are held on by {holders:?}");
     let prog = Arc::new(TestProgram::load("bpfscope_duty").expect("load"));
     let stop = Arc::new(AtomicBool::new(false));
     let total = Arc::new(AtomicU64::new(0));
