@@ -101,7 +101,10 @@ pub fn stats_holders() -> Vec<String> {
     let mut found = Vec::new();
     for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
         let name = entry.file_name();
-        let Some(pid) = name.to_str().filter(|n| n.bytes().all(|b| b.is_ascii_digit())) else {
+        let Some(pid) = name
+            .to_str()
+            .filter(|n| n.bytes().all(|b| b.is_ascii_digit()))
+        else {
             continue;
         };
         let holds = std::fs::read_dir(entry.path().join("fd"))
@@ -109,8 +112,7 @@ pub fn stats_holders() -> Vec<String> {
             .flatten()
             .flatten()
             .any(|fd| {
-                std::fs::read_link(fd.path())
-                    .is_ok_and(|t| t.as_os_str() == "anon_inode:bpf-stats")
+                std::fs::read_link(fd.path()).is_ok_and(|t| t.as_os_str() == "anon_inode:bpf-stats")
             });
         if holds {
             let comm = std::fs::read_to_string(entry.path().join("comm")).unwrap_or_default();
