@@ -155,30 +155,39 @@ impl Schedule {
     }
 }
 
-/// Sends a pass's sample (or its error) and the warnings it left; `None`
-/// means stop, else the sample's `CLOCK_BOOTTIME` if there was one.
+/// What sending a pass came to.
+enum Sent {
+    /// The receiver is gone or the thread stopped.
+    Stop,
+    /// A sample taken at this `CLOCK_BOOTTIME`.
+    Sample(u64),
+    /// The pass failed (its error was sent).
+    Failed,
+}
+
+/// Sends a pass's sample (or its error) and the warnings it left.
 fn send_pass(
     sampler: &mut Sampler,
     pass: Result<crate::model::Sample, super::SamplerError>,
     out: &Outbox<'_>,
     pending: &mut Option<Duration>,
-) -> Option<Option<u64>> {
-    let (event, at) = match pass {
+) -> Sent {
+    let (event, sent) = match pass {
         Ok(sample) => {
             let at = sample.boottime_ns;
-            (SourceEvent::Sample(sample), Some(at))
+            (SourceEvent::Sample(sample), Sent::Sample(at))
         }
-        Err(err) => (SourceEvent::Error(err.to_string()), None),
+        Err(err) => (SourceEvent::Error(err.to_string()), Sent::Failed),
     };
     if !out.send(event, pending) {
-        return None;
+        return Sent::Stop;
     }
     for warning in sampler.take_warnings() {
         if !out.send(SourceEvent::Warning(warning), pending) {
-            return None;
+            return Sent::Stop;
         }
     }
-    Some(at)
+    sent
 }
 
 fn run(mut sampler: Sampler, period: Duration, out: &Outbox<'_>) {
@@ -200,7 +209,10 @@ fn run(mut sampler: Sampler, period: Duration, out: &Outbox<'_>) {
     let mut schedule = Schedule::new(period);
     loop {
         let sample = sampler.sample(schedule.period);
-        if send_pass(&mut sampler, sample, out, &mut pending).is_none() {
+        if matches!(
+            send_pass(&mut sampler, sample, out, &mut pending),
+            Sent::Stop
+        ) {
             return;
         }
         // An interval change restarts the grid: the next sample comes one
@@ -243,9 +255,9 @@ fn run_windows(
         if let Some(on) = on_ns.take() {
             let sample = sampler.sample_after(every, Some(on));
             match send_pass(&mut sampler, sample, out, &mut pending) {
-                None => return,
-                Some(Some(at)) => last_ns = at,
-                Some(None) => {}
+                Sent::Stop => return,
+                Sent::Sample(at) => last_ns = at,
+                Sent::Failed => {}
             }
         }
         let mut failed = None;
