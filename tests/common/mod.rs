@@ -92,8 +92,14 @@ pub fn xvfb() -> (Guard, String) {
                 .stderr(Stdio::null())
                 .status()
                 .is_ok_and(|s| s.success());
+            // Answered by this Xvfb, not by another that took the display
+            // first (this one then exits, and its window would have none).
             if answered {
-                return (guard, display);
+                std::thread::sleep(Duration::from_millis(100));
+                if guard.0.try_wait().ok().flatten().is_none() {
+                    return (guard, display);
+                }
+                break;
             }
             std::thread::sleep(Duration::from_millis(50));
         }
