@@ -101,6 +101,7 @@ impl BpfScopeApp {
                     runs_per_sec: store.shown().total_events_per_sec(),
                     cpu_divisor: divisor,
                     sampled: store.shown().sampled(),
+                    stats_fraction: store.shown().stats_fraction(),
                 },
             );
         });

@@ -30,21 +30,9 @@ fn how_measured(cost: &AccountingCost) -> String {
     }
 }
 
-/// The share of a period statistics were on, `(on, period)` in ns.
-fn fraction((on, period): (u64, u64)) -> f64 {
-    if period == 0 {
-        1.0
-    } else {
-        (on as f64 / period as f64).min(1.0)
-    }
-}
-
 /// Low-overhead mode's mark: every figure is sampled.
-pub(super) fn sampled_ui(ui: &mut egui::Ui, (on, period): (u64, u64)) {
-    let text = format!(
-        "⏱ SAMPLED: stats on {:.0} % of each period",
-        fraction((on, period)) * 100.0
-    );
+pub(super) fn sampled_ui(ui: &mut egui::Ui, (on, period): (u64, u64), share: f64) {
+    let text = format!("⏱ SAMPLED: stats on {:.0} % of each period", share * 100.0);
     ui.label(
         egui::RichText::new(text)
             .color(ui.visuals().warn_fg_color)
@@ -62,7 +50,7 @@ pub(super) fn sampled_ui(ui: &mut egui::Ui, (on, period): (u64, u64)) {
 /// The status bar's "stats cost" segment: measured rates are over the time
 /// statistics were on, so the cost is paid for that share of the time.
 pub(super) fn stats_cost_ui(ui: &mut egui::Ui, cost: &AccountingCost, status: &StatusBar<'_>) {
-    let share = status.sampled.map_or(1.0, fraction);
+    let share = status.stats_fraction;
     let what = "While statistics are on, the kernel reads the clock before and after every BPF \
                 program run and adds to the program's counters: bpfscope's figures cost that \
                 much, paid only while statistics are on.";

@@ -42,6 +42,9 @@ pub struct StatusBar<'a> {
     /// Low-overhead mode: statistics on this long of the latest period, and
     /// the period (ns).
     pub sampled: Option<(u64, u64)>,
+    /// The share of the latest period statistics were on (1 but in
+    /// low-overhead mode).
+    pub stats_fraction: f64,
 }
 
 /// Programs shown/total, total BPF CPU, stats mode, sample age, last error.
@@ -82,7 +85,7 @@ pub fn status_bar_ui(ui: &mut egui::Ui, status: &StatusBar<'_>) {
             ui.separator();
         }
         if let Some(sampled) = status.sampled {
-            super::observer::sampled_ui(ui, sampled);
+            super::observer::sampled_ui(ui, sampled, status.stats_fraction);
             ui.separator();
         }
         total_ui(ui, status);
