@@ -40,21 +40,22 @@ pub const POLKIT_ACTION: &str = "io.github.bpfscope.BpfScope.sample";
 /// Where packages install the helper; the polkit policy names this path.
 pub const HELPER_INSTALL_PATH: &str = "/usr/libexec/bpfscope/bpfscope-sampler";
 
+// The layers below, each its own crate so that the compiler holds the
+// direction: `bpfscope-wire` (vocabulary and formats) ← `bpfscope-kernel`
+// (the sampler and the root-side helper) ← this crate.
+pub use bpfscope_kernel::{privilege, sampler, sys};
+pub use bpfscope_wire::{model, protocol, record};
+
 pub mod app;
 pub mod cli;
 pub mod export;
 pub mod fleet;
-pub mod model;
-pub mod privilege;
-pub mod protocol;
-pub mod record;
-pub mod sampler;
 pub mod serve;
 pub mod source;
 pub mod store;
-pub mod sys;
 pub mod ui;
 pub mod view;
 
+#[cfg(any(test, feature = "test-support"))]
 #[doc(hidden)]
 pub mod test_support;

@@ -10,7 +10,18 @@ use bpfscope::protocol::{Frame, FrameReader, PROTOCOL_VERSION};
 use bpfscope::sampler::read_program;
 use bpfscope::test_support::{TestProgram, require_privilege};
 
-const HELPER: &str = env!("CARGO_BIN_EXE_bpfscope-sampler");
+/// The helper is built from the kernel crate (`bpfscope-kernel`), beside
+/// this package's binaries in the same target directory.
+static HELPER: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    let path =
+        std::path::Path::new(env!("CARGO_BIN_EXE_bpfscope")).with_file_name("bpfscope-sampler");
+    assert!(
+        path.exists(),
+        "{} is missing: build the workspace (cargo build, or cargo nextest run at the top)",
+        path.display()
+    );
+    path.to_string_lossy().into_owned()
+});
 
 fn wait_exit(child: &mut std::process::Child, within: Duration) -> std::process::ExitStatus {
     let start = Instant::now();
@@ -29,7 +40,7 @@ fn frames_carry_a_hello_and_exact_run_counts() {
         return;
     }
     let prog = TestProgram::load("helper_exact").unwrap();
-    let mut child = Command::new(HELPER)
+    let mut child = Command::new(&*HELPER)
         .args(["--interval-ms", "200"])
         .stdout(Stdio::piped())
         .spawn()
@@ -96,7 +107,7 @@ fn once_writes_one_sample_and_text_is_readable() {
         return;
     }
     let prog = TestProgram::load("helper_text").unwrap();
-    let out = Command::new(HELPER)
+    let out = Command::new(&*HELPER)
         .args(["--once", "--format", "text"])
         .output()
         .unwrap();
@@ -117,7 +128,7 @@ fn a_bad_command_line_is_refused() {
         &["--interval-ms", "99999999"],
         &["--shell"],
     ] {
-        let out = Command::new(HELPER).args(args).output().unwrap();
+        let out = Command::new(&*HELPER).args(args).output().unwrap();
         assert_eq!(out.status.code(), Some(2), "{args:?}");
         assert!(out.stdout.is_empty());
     }
@@ -135,7 +146,7 @@ fn the_helper_dies_with_its_parent_and_accounting_stops() {
     let mut parent = Command::new("sh")
         .args([
             "-c",
-            &format!("{HELPER} --interval-ms 200 >/dev/null & echo $!; wait"),
+            &format!("{} --interval-ms 200 >/dev/null & echo $!; wait", *HELPER),
         ])
         .stdout(Stdio::piped())
         .spawn()
@@ -249,7 +260,7 @@ fn the_window_source_relays_the_helper_and_reconnects_after_it_dies() {
     }
     let _sysctl = bpfscope::test_support::sysctl_for_test("0").unwrap();
     let prog = TestProgram::load("helper_source").unwrap();
-    let mut source = helper_source(HELPER);
+    let mut source = helper_source(&HELPER);
 
     // Exact counts through the pipe, the frames and the channel.
     let mut counts = Vec::new();

@@ -8,7 +8,7 @@
 use std::time::{Duration, SystemTime};
 
 use bpfscope::model::{LinkFacts, MapFacts, ProgramFacts, Sample};
-use bpfscope::protocol::{Frame, decode_payload, encode, validate};
+use bpfscope::protocol::{Frame, PROTOCOL_VERSION, decode_payload, encode, validate};
 use bpfscope::test_support::{Consumer, program};
 
 /// xorshift64*: a fixed sequence, so a failure names its input.
@@ -110,7 +110,7 @@ fn a_million_hostile_frames_reach_every_consumer_without_a_panic() {
                 bytes[at] = rng.next() as u8;
             }
         }
-        let decoded = decode_payload(&bytes[4..]).and_then(|mut frame| {
+        let decoded = decode_payload(&bytes[4..], PROTOCOL_VERSION).and_then(|mut frame| {
             validate(&mut frame)?;
             Ok(frame)
         });

@@ -14,11 +14,12 @@ use crate::model::metrics::{Metrics, total_avg_runtime_ns};
 use crate::model::{LinkFacts, Owner, ProgramFacts, ProgramSample, attach_summary};
 use crate::store::Point;
 
-mod terminal;
 mod window;
 
 pub use crate::model::rfc3339;
-pub use terminal::{TerminalSafeWriter, is_unsafe_for_terminal, report_on_stderr, terminal_safe};
+pub use bpfscope_wire::terminal::{
+    TerminalSafeWriter, is_unsafe_for_terminal, report_on_stderr, terminal_safe,
+};
 pub use window::{write_history, write_snapshot};
 
 /// What is known of a program beyond its counters, for a record.

@@ -207,10 +207,17 @@ impl Remote {
             ),
             Ending::Garbage(crate::protocol::ProtocolError::Version { got }) => (
                 format!(
-                    "{} runs a bpfscope sampler of frame protocol {got}; this bpfscope speaks \
-                     protocol {}: install the same bpfscope release on both.",
+                    "{} runs a bpfscope sampler of frame protocol {got}; this bpfscope ({}) \
+                     reads protocols {} to {}: {}",
                     self.host(),
-                    crate::protocol::PROTOCOL_VERSION
+                    env!("CARGO_PKG_VERSION"),
+                    crate::protocol::OLDEST_PROTOCOL,
+                    crate::protocol::PROTOCOL_VERSION,
+                    if got > crate::protocol::PROTOCOL_VERSION {
+                        "upgrade bpfscope here."
+                    } else {
+                        "upgrade bpfscope on that host."
+                    }
                 ),
                 Some(Action::Retry),
             ),

@@ -340,3 +340,51 @@ mod churn {
         assert_eq!(ids.len(), 4);
     }
 }
+
+mod facts_ahead {
+    use super::super::*;
+    use crate::protocol::{Frame, FrameReader, encode, sample_frames};
+    use crate::test_support::{program, sample_at};
+
+    /// A sample too large for one frame goes as its facts first, then the
+    /// sample (`protocol::sample_frames`): the store gives every listed
+    /// program its facts.
+    #[test]
+    fn facts_sent_ahead_of_their_sample_join_it() {
+        let mut big = sample_at(1, (0..50).map(|id| program(id).build()).collect());
+        big.facts = (0..200)
+            .map(|id| crate::model::ProgramFacts {
+                id,
+                load_time_ns: 0,
+                full_name: Some(format!("a_long_function_name_{id:0>40}")),
+                ..Default::default()
+            })
+            .collect();
+        let frames = sample_frames(big, 4096).expect("splits");
+        assert!(frames.len() > 2, "{} frames", frames.len());
+        let hello = Frame::Hello(crate::protocol::Hello::now(crate::model::SourceInfo {
+            stats_mode: crate::model::StatsMode::Syscall,
+            enumeration: crate::model::Enumeration::Iterator,
+            owners_available: true,
+            kernel_release: "6.18.0".into(),
+            online_cpus: 2,
+            notices: Vec::new(),
+            accounting: crate::model::AccountingCost::AlreadyOn,
+        }));
+        let mut stream = encode(&hello).expect("encodes");
+        for frame in &frames {
+            stream.extend(encode(frame).expect("encodes"));
+        }
+        let mut reader = FrameReader::new(&stream[..]);
+        let mut store = Store::new();
+        while let Some(frame) = reader.next_frame().expect("reads") {
+            store.push(SourceEvent::from(frame));
+        }
+        let with_facts = store
+            .rows()
+            .iter()
+            .filter(|r| r.text.facts.is_some())
+            .count();
+        assert_eq!(with_facts, 50, "every listed program got its facts");
+    }
+}

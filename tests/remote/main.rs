@@ -204,33 +204,11 @@ fn each_way_a_host_refuses_is_said_within_15_s() {
     }
 }
 
-#[test]
-fn a_host_with_another_bpfscope_release_is_said() {
-    use bpfscope::model::{Enumeration, SourceInfo, StatsMode};
-    use bpfscope::protocol::{Frame, Hello, PROTOCOL_VERSION, encode};
-    if !sshd::ready("a_host_with_another_bpfscope_release_is_said") {
-        return;
-    }
-    let sshd = Sshd::start();
-    // What a sampler of the previous protocol says first, where the test
-    // user can read it.
-    let hello = Frame::Hello(Hello {
-        protocol_version: PROTOCOL_VERSION - 1,
-        source: SourceInfo {
-            stats_mode: StatsMode::Syscall,
-            enumeration: Enumeration::Iterator,
-            owners_available: true,
-            kernel_release: "6.1.0".into(),
-            online_cpus: 2,
-            notices: Vec::new(),
-            accounting: bpfscope::model::AccountingCost::Measured {
-                without_ns: 12,
-                with_ns: 40,
-            },
-        },
-    });
+/// `bytes` in a file the test user can read, and the remote command that
+/// prints them as a sampler would.
+fn served(bytes: &[u8]) -> (tempfile::NamedTempFile, String) {
     let file = tempfile::Builder::new().tempfile().unwrap();
-    std::fs::write(file.path(), encode(&hello).unwrap()).unwrap();
+    std::fs::write(file.path(), bytes).unwrap();
     let status = Command::new("chmod")
         .arg("0644")
         .arg(file.path())
@@ -238,16 +216,99 @@ fn a_host_with_another_bpfscope_release_is_said() {
         .unwrap();
     assert!(status.success());
     let command = format!("cat {}; true", file.path().display());
-    let (said, code, took) = fails(USER, &sshd.options(), &["--remote-command", &command]);
-    assert!(
-        said.contains(&format!(
-            "runs a bpfscope sampler of frame protocol {}; this bpfscope speaks protocol {PROTOCOL_VERSION}",
-            PROTOCOL_VERSION - 1
-        )),
-        "{said}"
-    );
-    assert_eq!(code, Some(2));
-    assert!(took < Duration::from_secs(15), "{took:?}");
+    (file, command)
+}
+
+#[test]
+fn a_host_with_the_previous_protocol_is_read() {
+    use bpfscope::protocol::{Frame, FrameReader, OLDEST_PROTOCOL, encode_as};
+    if !sshd::ready("a_host_with_the_previous_protocol_is_read") {
+        return;
+    }
+    let sshd = Sshd::start();
+    // What a protocol 7 helper wrote (`bpfscope-sampler --once` of the
+    // release before protocol 8), then a second period of it, in its
+    // layout: 1,000 more runs of its first program a second later.
+    let old = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/protocol-7.frames"
+    ))
+    .unwrap();
+    let mut reader = FrameReader::new(&old[..]);
+    let mut frames = Vec::new();
+    while let Some(frame) = reader.next_frame().unwrap() {
+        frames.push(frame);
+    }
+    assert_eq!(reader.version(), Some(OLDEST_PROTOCOL));
+    let Some(Frame::Sample(first)) = frames.last().cloned() else {
+        panic!("the fixture ends with a sample: {frames:?}")
+    };
+    let mut second = first.clone();
+    second.taken_at += Duration::from_secs(1);
+    second.boottime_ns += 1_000_000_000;
+    second.period = Duration::from_secs(1);
+    second.facts.clear();
+    second.programs[0].run_cnt += 1_000;
+    second.programs[0].run_time_ns += 50_000;
+    let mut bytes = old.clone();
+    bytes.extend(encode_as(&Frame::Sample(second), OLDEST_PROTOCOL).unwrap());
+    let (_file, command) = served(&bytes);
+    let out = over_ssh(
+        "sample",
+        USER,
+        &sshd.options(),
+        &[
+            "--remote-command",
+            &command,
+            "--format",
+            "json",
+            "--count",
+            "1",
+        ],
+    )
+    .output()
+    .unwrap();
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{said}");
+    let id = first.programs[0].id;
+    let line = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|line| serde_json::from_str::<serde_json::Value>(line).unwrap())
+        .find(|v| v["id"] == id)
+        .unwrap_or_else(|| panic!("program {id} printed: {said}"));
+    assert_eq!(line["events_per_sec"].as_f64(), Some(1000.0), "{line}");
+    assert_eq!(line["avg_runtime_ns"].as_f64(), Some(50.0), "{line}");
+}
+
+#[test]
+fn a_host_with_a_protocol_too_old_or_too_new_is_said_in_both_versions() {
+    use bpfscope::protocol::{OLDEST_PROTOCOL, PROTOCOL_VERSION};
+    if !sshd::ready("a_host_with_a_protocol_too_old_or_too_new_is_said_in_both_versions") {
+        return;
+    }
+    let sshd = Sshd::start();
+    for (got, advice) in [
+        (OLDEST_PROTOCOL - 1, "upgrade bpfscope on that host"),
+        (PROTOCOL_VERSION + 1, "upgrade bpfscope here"),
+    ] {
+        // Any protocol's Hello starts so: message 0, then the version
+        // (postcard varints), whatever its layout after.
+        let payload = [0u8, u8::try_from(got).unwrap(), 0, 0, 0, 0];
+        let mut bytes = u32::try_from(payload.len()).unwrap().to_le_bytes().to_vec();
+        bytes.extend(payload);
+        let (_file, command) = served(&bytes);
+        let (said, code, took) = fails(USER, &sshd.options(), &["--remote-command", &command]);
+        assert!(
+            said.contains(&format!(
+                "runs a bpfscope sampler of frame protocol {got}; this bpfscope ({}) reads \
+                 protocols {OLDEST_PROTOCOL} to {PROTOCOL_VERSION}: {advice}",
+                env!("CARGO_PKG_VERSION")
+            )),
+            "{said}"
+        );
+        assert_eq!(code, Some(2));
+        assert!(took < Duration::from_secs(15), "{took:?}");
+    }
 }
 
 #[test]

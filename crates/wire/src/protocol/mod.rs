@@ -1,9 +1,18 @@
 //! Frames from the sampler helper to the window.
 //!
 //! A frame is a little-endian `u32` payload length, then the payload: one
-//! [`Frame`] in postcard (a compact serde format). The first frame is a
-//! [`Frame::Hello`] carrying [`PROTOCOL_VERSION`]. Frames are at most
-//! [`MAX_FRAME_BYTES`] long.
+//! message in postcard (a compact serde format) in the layout of one frame
+//! protocol. The first frame is a `Hello` carrying the protocol version,
+//! and every later frame of the stream is read in that version's layout.
+//! Frames are at most [`MAX_FRAME_BYTES`] long.
+//!
+//! The layouts are their own types, one module a protocol ([`v7`], [`v8`]),
+//! apart from the in-memory [`Frame`] made of model types: a writer speaks
+//! [`PROTOCOL_VERSION`], a reader reads every protocol from
+//! [`OLDEST_PROTOCOL`] on. Every protocol's `Hello` is its message 0 with
+//! the version as its first field, so any reader can tell the version of a
+//! stream it cannot read and say so. The rule for changing a layout is in
+//! `docs/formats.md`.
 //!
 //! The reader treats every byte as untrusted: truncated, oversized, garbage
 //! or wrong-version input is a [`ProtocolError`], never a panic, and no
@@ -12,30 +21,52 @@
 
 use std::io::{self, Read, Write};
 
-use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use crate::model::{Sample, SourceEvent, SourceInfo};
 
+pub mod v7;
+pub mod v8;
 mod validate;
 pub use validate::validate;
 
-/// Bumped whenever the frame layout changes incompatibly.
-pub const PROTOCOL_VERSION: u32 = 7;
+/// The protocol this build writes. A new layout is a new module and a new
+/// number (`docs/formats.md`).
+pub const PROTOCOL_VERSION: u32 = 8;
+
+/// The oldest protocol this build reads: every recording and every helper
+/// from the first versioned release on.
+pub const OLDEST_PROTOCOL: u32 = 7;
 
 /// The largest payload accepted (a sample of 100,000 programs fits).
 pub const MAX_FRAME_BYTES: u32 = 64 << 20;
 
 /// What the helper says first.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Hello {
+    /// The protocol of the frames that follow.
     pub protocol_version: u32,
+    /// The helper's release, where its protocol says (8 on); empty before.
+    pub bpfscope_version: String,
     /// Kernel release, CPU count, stats mode, enumeration, notices.
     pub source: SourceInfo,
 }
 
-/// One message from the helper.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+impl Hello {
+    /// The `Hello` this build's helper sends.
+    #[must_use]
+    pub fn now(source: SourceInfo) -> Self {
+        Self {
+            protocol_version: PROTOCOL_VERSION,
+            bpfscope_version: env!("CARGO_PKG_VERSION").to_owned(),
+            source,
+        }
+    }
+}
+
+/// One message from the helper, in model terms (whatever protocol carried
+/// it).
+#[derive(Clone, Debug, PartialEq)]
 pub enum Frame {
     Hello(Hello),
     Sample(Sample),
@@ -51,10 +82,7 @@ pub enum Frame {
 impl From<SourceEvent> for Frame {
     fn from(event: SourceEvent) -> Self {
         match event {
-            SourceEvent::Hello(source) => Self::Hello(Hello {
-                protocol_version: PROTOCOL_VERSION,
-                source,
-            }),
+            SourceEvent::Hello(source) => Self::Hello(Hello::now(source)),
             SourceEvent::Sample(sample) => Self::Sample(sample),
             SourceEvent::Warning(message) => Self::Warning(message),
             SourceEvent::Error(message) => Self::Error(message),
@@ -75,6 +103,38 @@ impl From<Frame> for SourceEvent {
     }
 }
 
+impl From<&Frame> for v8::Frame {
+    fn from(frame: &Frame) -> Self {
+        match frame {
+            Frame::Hello(hello) => Self::Hello(v8::Hello {
+                protocol_version: hello.protocol_version,
+                bpfscope_version: hello.bpfscope_version.clone(),
+                source: (&hello.source).into(),
+            }),
+            Frame::Sample(sample) => Self::Sample(sample.into()),
+            Frame::Error(text) => Self::Error(text.clone()),
+            Frame::Warning(text) => Self::Warning(text.clone()),
+            Frame::Facts(facts) => Self::Facts(facts.iter().map(Into::into).collect()),
+        }
+    }
+}
+
+impl From<v8::Frame> for Frame {
+    fn from(frame: v8::Frame) -> Self {
+        match frame {
+            v8::Frame::Hello(hello) => Self::Hello(Hello {
+                protocol_version: hello.protocol_version,
+                bpfscope_version: hello.bpfscope_version,
+                source: hello.source.into(),
+            }),
+            v8::Frame::Sample(sample) => Self::Sample(sample.into()),
+            v8::Frame::Error(text) => Self::Error(text),
+            v8::Frame::Warning(text) => Self::Warning(text),
+            v8::Frame::Facts(facts) => Self::Facts(facts.into_iter().map(Into::into).collect()),
+        }
+    }
+}
+
 /// Why the helper's output could not be read.
 #[derive(Debug, Error)]
 pub enum ProtocolError {
@@ -85,8 +145,10 @@ pub enum ProtocolError {
     #[error("the sampler sent a frame bpfscope cannot read: {0}")]
     Garbage(String),
     #[error(
-        "the sampler speaks protocol version {got}, this bpfscope speaks version \
-         {PROTOCOL_VERSION}: install matching versions"
+        "the sampler speaks frame protocol {got}; this bpfscope ({}) reads protocols \
+         {OLDEST_PROTOCOL} to {PROTOCOL_VERSION}: {}",
+        env!("CARGO_PKG_VERSION"),
+        if *got > PROTOCOL_VERSION { "upgrade this bpfscope" } else { "upgrade the sampler's bpfscope" }
     )]
     Version { got: u32 },
     #[error("the sampler did not introduce itself (its first frame was not a Hello)")]
@@ -95,10 +157,38 @@ pub enum ProtocolError {
     Io(#[from] io::Error),
 }
 
-/// Encodes `frame` with its length prefix.
+/// The protocol a `Hello` payload announces, in any protocol's layout
+/// (message 0, the version first); `None` if the payload is not a `Hello`.
+#[must_use]
+pub fn hello_version(payload: &[u8]) -> Option<u32> {
+    match postcard::take_from_bytes::<(u32, u32)>(payload) {
+        Ok(((0, version), _)) => Some(version),
+        _ => None,
+    }
+}
+
+/// Whether this build reads frames of `version`.
+#[must_use]
+pub fn reads(version: u32) -> bool {
+    (OLDEST_PROTOCOL..=PROTOCOL_VERSION).contains(&version)
+}
+
+/// Encodes `frame` with its length prefix, in this build's protocol.
 pub fn encode(frame: &Frame) -> Result<Vec<u8>, ProtocolError> {
-    let payload =
-        postcard::to_stdvec(frame).map_err(|err| ProtocolError::Garbage(err.to_string()))?;
+    encode_as(frame, PROTOCOL_VERSION)
+}
+
+/// Encodes `frame` with its length prefix in the layout of protocol
+/// `version` (what a helper of that protocol wrote: for tests of the
+/// readers, and fixtures). What that protocol cannot carry is left out.
+pub fn encode_as(frame: &Frame, version: u32) -> Result<Vec<u8>, ProtocolError> {
+    let wire = v8::Frame::from(frame);
+    let payload = match version {
+        8 => postcard::to_stdvec(&wire),
+        7 => postcard::to_stdvec(&v7::Frame::from(wire)),
+        got => return Err(ProtocolError::Version { got }),
+    }
+    .map_err(|err| ProtocolError::Garbage(err.to_string()))?;
     let len = u32::try_from(payload.len())
         .ok()
         .filter(|&len| len <= MAX_FRAME_BYTES)
@@ -115,7 +205,7 @@ pub fn encode(frame: &Frame) -> Result<Vec<u8>, ProtocolError> {
 /// only if one program's facts, or the sample without facts, do not fit.
 pub fn sample_frames(sample: crate::model::Sample, max: u32) -> Result<Vec<Frame>, ProtocolError> {
     let fits = |frame: &Frame| {
-        postcard::experimental::serialized_size(frame)
+        postcard::experimental::serialized_size(&v8::Frame::from(frame))
             .map_err(|err| ProtocolError::Garbage(err.to_string()))
             .map(|size| u32::try_from(size).is_ok_and(|size| size <= max))
     };
@@ -165,10 +255,18 @@ pub fn write_frame<W: Write>(out: &mut W, frame: &Frame) -> Result<(), ProtocolE
     Ok(())
 }
 
-/// Decodes one payload (without its length prefix). Trailing bytes are an
-/// error: a frame is exactly one message.
-pub fn decode_payload(payload: &[u8]) -> Result<Frame, ProtocolError> {
-    let (frame, rest) = postcard::take_from_bytes::<Frame>(payload)
+/// Decodes one payload (without its length prefix) of protocol `version`.
+/// Trailing bytes are an error: a frame is exactly one message.
+pub fn decode_payload(payload: &[u8], version: u32) -> Result<Frame, ProtocolError> {
+    match version {
+        7 => take_whole::<v7::Frame>(payload).map(|frame| v8::Frame::from(frame).into()),
+        8 => take_whole::<v8::Frame>(payload).map(Frame::from),
+        got => Err(ProtocolError::Version { got }),
+    }
+}
+
+fn take_whole<'a, T: serde::Deserialize<'a>>(payload: &'a [u8]) -> Result<T, ProtocolError> {
+    let (frame, rest) = postcard::take_from_bytes::<T>(payload)
         .map_err(|err| ProtocolError::Garbage(err.to_string()))?;
     if rest.is_empty() {
         Ok(frame)
@@ -185,7 +283,8 @@ pub fn decode_payload(payload: &[u8]) -> Result<Frame, ProtocolError> {
 pub struct FrameReader<R> {
     inner: R,
     buf: Vec<u8>,
-    greeted: bool,
+    /// The stream's protocol, once its `Hello` is read.
+    version: Option<u32>,
 }
 
 impl<R: Read> FrameReader<R> {
@@ -193,8 +292,14 @@ impl<R: Read> FrameReader<R> {
         Self {
             inner,
             buf: Vec::new(),
-            greeted: false,
+            version: None,
         }
+    }
+
+    /// The stream's protocol, once its `Hello` is read.
+    #[must_use]
+    pub fn version(&self) -> Option<u32> {
+        self.version
     }
 
     /// The input read from.
@@ -203,7 +308,8 @@ impl<R: Read> FrameReader<R> {
     }
 
     /// The next frame; `None` at a clean end of output (between frames).
-    /// The first frame must be a `Hello` of this [`PROTOCOL_VERSION`].
+    /// The first frame must be a `Hello` of a protocol this build
+    /// [`reads`]; the rest are read in its layout.
     pub fn next_frame(&mut self) -> Result<Option<Frame>, ProtocolError> {
         let mut prefix = [0u8; 4];
         let got = read_up_to(&mut self.inner, &mut prefix)?;
@@ -229,22 +335,18 @@ impl<R: Read> FrameReader<R> {
                 want,
             });
         }
-        let mut frame = decode_payload(&self.buf)?;
-        validate::validate(&mut frame)?;
-        if !self.greeted {
-            match &frame {
-                Frame::Hello(hello) if hello.protocol_version == PROTOCOL_VERSION => {}
-                Frame::Hello(hello) => {
-                    return Err(ProtocolError::Version {
-                        got: hello.protocol_version,
-                    });
-                }
-                Frame::Sample(_) | Frame::Error(_) | Frame::Warning(_) | Frame::Facts(_) => {
-                    return Err(ProtocolError::NoHello);
-                }
+        let version = if let Some(version) = self.version {
+            version
+        } else {
+            let version = hello_version(&self.buf).ok_or(ProtocolError::NoHello)?;
+            if !reads(version) {
+                return Err(ProtocolError::Version { got: version });
             }
-            self.greeted = true;
-        }
+            version
+        };
+        let mut frame = decode_payload(&self.buf, version)?;
+        validate::validate(&mut frame)?;
+        self.version = Some(version);
         // Keep a large buffer from one huge frame from pinning memory.
         if self.buf.capacity() > 4 << 20 {
             self.buf = Vec::new();

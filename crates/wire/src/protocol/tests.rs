@@ -6,6 +6,7 @@ use crate::model::{Enumeration, StatsMode};
 fn hello() -> Frame {
     Frame::Hello(Hello {
         protocol_version: PROTOCOL_VERSION,
+        bpfscope_version: "0.1.0".into(),
         source: SourceInfo {
             stats_mode: StatsMode::Syscall,
             enumeration: Enumeration::Iterator,
@@ -105,7 +106,7 @@ fn the_first_frame_must_be_a_hello_of_this_version() {
     }
     let err = read_all(&stream(&[old])).expect_err("wrong version");
     assert!(matches!(err, ProtocolError::Version { got: 99 }), "{err}");
-    assert!(err.to_string().contains("version 99"));
+    assert!(err.to_string().contains("protocol 99"), "{err}");
 }
 
 #[test]
@@ -190,7 +191,8 @@ fn a_hundred_thousand_hostile_inputs_never_panic() {
             errors += 1;
         }
         // The payload decoder alone, on the raw noise.
-        let _ = decode_payload(&input);
+        let _ = decode_payload(&input, PROTOCOL_VERSION);
+        let _ = decode_payload(&input, OLDEST_PROTOCOL);
     }
     assert!(
         errors > 50_000,
@@ -211,7 +213,7 @@ fn a_sample_too_large_for_one_frame_goes_as_facts_first_and_reads_back_whole() {
             ..Default::default()
         })
         .collect();
-    let whole = postcard::experimental::serialized_size(&Frame::Sample(big.clone())).unwrap();
+    let whole = encode(&Frame::Sample(big.clone())).unwrap().len() - 4;
     let max = u32::try_from(whole / 5).unwrap();
     let frames = sample_frames(big.clone(), max).expect("splits");
     assert!(frames.len() > 5, "{} frames", frames.len());
@@ -219,20 +221,79 @@ fn a_sample_too_large_for_one_frame_goes_as_facts_first_and_reads_back_whole() {
     // Each fits, and the store sees every fact with the sample.
     let mut stream = encode(&hello()).unwrap();
     for frame in &frames {
-        assert!(postcard::experimental::serialized_size(frame).unwrap() <= max as usize);
+        assert!(encode(frame).unwrap().len() - 4 <= max as usize);
         stream.extend(encode(frame).unwrap());
     }
+    // Every fact arrives, ahead of the sample (the store joins them: its
+    // test `facts_sent_ahead_of_their_sample_join_it`).
     let mut reader = FrameReader::new(&stream[..]);
-    let mut store = crate::store::Store::new();
+    let mut facts = Vec::new();
+    let mut programs = None;
     while let Some(frame) = reader.next_frame().expect("reads") {
-        store.push(SourceEvent::from(frame));
+        match SourceEvent::from(frame) {
+            SourceEvent::Facts(chunk) => {
+                assert!(programs.is_none(), "facts come before the sample");
+                facts.extend(chunk.into_iter().map(|f| f.id));
+            }
+            SourceEvent::Sample(sample) => programs = Some(sample.programs.len()),
+            _ => {}
+        }
     }
-    let with_facts = store
-        .rows()
-        .iter()
-        .filter(|r| r.text.facts.is_some())
-        .count();
-    assert_eq!(with_facts, 50, "every listed program got its facts");
+    assert_eq!(facts, (0..200).collect::<Vec<_>>(), "every fact, in order");
+    assert_eq!(programs, Some(50));
     // A sample that fits is one frame.
     assert_eq!(sample_frames(big, u32::MAX).unwrap().len(), 1);
+}
+
+/// Every frame of `frames` in protocol 7's layout, length-prefixed, as a
+/// helper of that protocol wrote them.
+fn stream_v7(frames: &[Frame]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for frame in frames {
+        let mut frame = frame.clone();
+        if let Frame::Hello(hello) = &mut frame {
+            hello.protocol_version = 7;
+        }
+        out.extend(encode_as(&frame, 7).expect("encodes"));
+    }
+    out
+}
+
+#[test]
+fn a_protocol_7_stream_reads_as_the_same_frames() {
+    let frames = [hello(), sample(5), Frame::Warning("w".into()), sample(2)];
+    let read = read_all(&stream_v7(&frames)).expect("protocol 7 reads");
+    let Frame::Hello(first) = &read[0] else {
+        panic!("{:?}", read[0])
+    };
+    assert_eq!(first.protocol_version, 7);
+    assert_eq!(
+        first.bpfscope_version, "",
+        "protocol 7 does not say its release"
+    );
+    let Frame::Hello(sent) = &frames[0] else {
+        unreachable!()
+    };
+    assert_eq!(first.source, sent.source);
+    assert_eq!(&read[1..], &frames[1..]);
+}
+
+#[test]
+fn a_protocol_6_hello_is_refused_in_words_of_both_versions() {
+    // Protocol 6's Hello, as any protocol's: message 0, the version first.
+    let mut payload = postcard::to_stdvec(&(0u32, 6u32)).expect("encodes");
+    payload.extend([0u8; 8]);
+    let mut bytes = u32::try_from(payload.len())
+        .expect("fits")
+        .to_le_bytes()
+        .to_vec();
+    bytes.extend(payload);
+    let err = read_all(&bytes).expect_err("too old");
+    assert!(matches!(err, ProtocolError::Version { got: 6 }), "{err}");
+    let said = err.to_string();
+    assert!(said.contains("protocol 6"), "{said}");
+    assert!(
+        said.contains(&format!("protocols 7 to {PROTOCOL_VERSION}")),
+        "{said}"
+    );
 }

@@ -2,10 +2,10 @@
 //!
 //! It is what polkit runs as root for the window, so it accepts nothing but
 //! its range-checked command line, and writes protocol frames (see
-//! `bpfscope::protocol`) to standard output: a `Hello`, then one `Sample` per
+//! `bpfscope_wire::protocol`) to standard output: a `Hello`, then one `Sample` per
 //! period, `Error` frames for trouble it survives. `--format text` prints the
 //! same for a person instead. Once started it runs as the unprivileged
-//! `bpfscope` user (see `bpfscope::privilege`). It exits, turning statistics
+//! `bpfscope` user (see `bpfscope_kernel::privilege`). It exits, turning statistics
 //! off, when its output closes, when its parent dies, or on a signal that
 //! ends a process.
 
@@ -14,11 +14,12 @@ use std::process::ExitCode;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use bpfscope::export::{rfc3339, terminal_safe};
-use bpfscope::model::{Interval, SourceEvent};
-use bpfscope::protocol::{Frame, MAX_FRAME_BYTES, ProtocolError, sample_frames, write_frame};
-use bpfscope::sampler::{self, Sampler, SamplerConfig};
-use bpfscope::sys;
+use bpfscope_kernel::sampler::{self, Sampler, SamplerConfig};
+use bpfscope_kernel::sys;
+use bpfscope_wire::model::rfc3339;
+use bpfscope_wire::model::{Interval, SourceEvent};
+use bpfscope_wire::protocol::{Frame, MAX_FRAME_BYTES, ProtocolError, sample_frames, write_frame};
+use bpfscope_wire::terminal::terminal_safe;
 use clap::{Parser, ValueEnum};
 use crossbeam_channel::RecvTimeoutError;
 
@@ -52,7 +53,7 @@ enum Format {
 }
 
 fn main() -> ExitCode {
-    if let Some(code) = bpfscope::sampler::duty::toggler_if_asked() {
+    if let Some(code) = bpfscope_kernel::sampler::duty::toggler_if_asked() {
         return code;
     }
     let args = Args::parse();
@@ -72,7 +73,7 @@ fn main() -> ExitCode {
         // The parent died before this process looked.
         return ExitCode::SUCCESS;
     }
-    let stop = match bpfscope::sys::stop_on_signals() {
+    let stop = match bpfscope_kernel::sys::stop_on_signals() {
         Ok(stop) => stop,
         Err(err) => {
             eprintln!("bpfscope-sampler: cannot handle SIGINT/SIGTERM: {err}");

@@ -9,7 +9,8 @@ use std::time::SystemTime;
 use super::{BLOCK_MAX, BLOCK_RAW_MAX, END_MAGIC, FORMAT_VERSION, HEADER_MAX, Header, MAGIC};
 use crate::model::SourceEvent;
 use crate::protocol::{
-    Frame, MAX_FRAME_BYTES, PROTOCOL_VERSION, decode_payload, read_up_to, validate,
+    Frame, MAX_FRAME_BYTES, OLDEST_PROTOCOL, PROTOCOL_VERSION, decode_payload, read_up_to, reads,
+    validate,
 };
 
 /// What reading gives next.
@@ -88,11 +89,18 @@ impl<R: Read> RecordingReader<R> {
         }
         let mut header: Header =
             postcard::from_bytes(&bytes).map_err(|_| format!("{not} (its header is damaged)"))?;
-        if header.protocol_version != PROTOCOL_VERSION {
+        if !reads(header.protocol_version) {
             return Err(format!(
-                "this recording holds frames of protocol version {}; this bpfscope reads \
-                 version {PROTOCOL_VERSION}: open it with the bpfscope {} that made it",
-                header.protocol_version, header.bpfscope_version
+                "this recording holds frames of protocol {} (made by bpfscope {}); this \
+                 bpfscope ({}) reads protocols {OLDEST_PROTOCOL} to {PROTOCOL_VERSION}{}",
+                header.protocol_version,
+                crate::model::clean_label(&header.bpfscope_version),
+                env!("CARGO_PKG_VERSION"),
+                if header.protocol_version > PROTOCOL_VERSION {
+                    ": open it with a newer bpfscope"
+                } else {
+                    ""
+                }
             ));
         }
         for text in [
@@ -285,10 +293,14 @@ impl<R: Read> RecordingReader<R> {
         let payload = rest
             .get(4..4 + len as usize)
             .ok_or_else(|| damaged("a frame cut short"))?;
-        let mut frame = decode_payload(payload).map_err(|err| damaged(&err.to_string()))?;
+        let mut frame = decode_payload(payload, self.header.protocol_version)
+            .map_err(|err| damaged(&err.to_string()))?;
         validate(&mut frame).map_err(|err| damaged(&err.to_string()))?;
         self.at += 4 + len as usize;
         match (&frame, self.greeted) {
+            (Frame::Hello(hello), _) if hello.protocol_version != self.header.protocol_version => {
+                return Err(damaged("a Hello of another protocol than its header's"));
+            }
             (Frame::Hello(_), false) => self.greeted = true,
             (_, false) => return Err(damaged("it does not start with the source's Hello")),
             _ => {}

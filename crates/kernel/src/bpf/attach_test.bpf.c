@@ -2,7 +2,7 @@
 /*
  * bpfscope's tests: programs of the kinds users attach through BPF links,
  * each doing nothing, and one map with a known name and type. Loaded by
- * `bpfscope::test_support::AttachTestObject`.
+ * `bpfscope_kernel::test_support::AttachTestObject`.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
