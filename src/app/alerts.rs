@@ -71,18 +71,31 @@ impl Alerts {
     }
 }
 
+/// Why desktop notifications fail.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum NotifyError {
+    #[error("cannot start the notification thread: {0}")]
+    Thread(String),
+    /// No session bus to send them on (a session without a desktop).
+    #[error("desktop notifications are unavailable (no session bus: {0})")]
+    NoSessionBus(String),
+    /// The notification service refused or did not answer.
+    #[error("desktop notification failed: {0}")]
+    Refused(String),
+}
+
 /// Sends notifications from a thread of its own (a D-Bus call can block).
 #[derive(Debug)]
 pub struct Notifier {
     tx: Sender<Note>,
-    failures: Receiver<String>,
+    failures: Receiver<NotifyError>,
 }
 
 impl Notifier {
     /// Starts the sender thread; `None` (with the reason) if it cannot start.
-    pub fn start() -> Result<Self, String> {
+    pub fn start() -> Result<Self, NotifyError> {
         let (tx, rx) = bounded::<Note>(4);
-        let (fail_tx, failures) = bounded::<String>(4);
+        let (fail_tx, failures) = bounded::<NotifyError>(4);
         std::thread::Builder::new()
             .name("bpfscope-notify".into())
             .spawn(move || {
@@ -93,7 +106,7 @@ impl Notifier {
                     }
                 }
             })
-            .map_err(|e| format!("cannot start the notification thread: {e}"))?;
+            .map_err(|e| NotifyError::Thread(e.to_string()))?;
         Ok(Self { tx, failures })
     }
 
@@ -106,7 +119,7 @@ impl Notifier {
     }
 
     /// Why notifications failed since the last call, if they did.
-    pub fn failure(&self) -> Option<String> {
+    pub fn failure(&self) -> Option<NotifyError> {
         self.failures.try_iter().last()
     }
 }
@@ -124,7 +137,7 @@ pub struct Watch {
 impl Watch {
     /// Looks at a new sample of `live`, if there is one, and sends a
     /// notification when one is due; the error says why notifications fail.
-    pub fn check(&mut self, live: &Moment, thresholds: &Thresholds) -> Result<(), String> {
+    pub fn check(&mut self, live: &Moment, thresholds: &Thresholds) -> Result<(), NotifyError> {
         let failure = self.notifier.as_ref().and_then(Notifier::failure);
         let checked = self.check_sample(live, thresholds);
         match failure {
@@ -133,7 +146,11 @@ impl Watch {
         }
     }
 
-    fn check_sample(&mut self, live: &Moment, thresholds: &Thresholds) -> Result<(), String> {
+    fn check_sample(
+        &mut self,
+        live: &Moment,
+        thresholds: &Thresholds,
+    ) -> Result<(), NotifyError> {
         let latest = live.latest_boottime_ns();
         if latest == self.seen {
             return Ok(());
@@ -157,11 +174,11 @@ impl Watch {
 }
 
 /// `org.freedesktop.Notifications.Notify` on the session bus.
-fn send(note: &Note) -> Result<(), String> {
+fn send(note: &Note) -> Result<(), NotifyError> {
     use gio::glib::Variant;
     use gio::glib::variant::ToVariant;
     let bus = gio::bus_get_sync(gio::BusType::Session, None::<&gio::Cancellable>)
-        .map_err(|e| format!("desktop notifications are unavailable (no session bus: {e})"))?;
+        .map_err(|e| NotifyError::NoSessionBus(e.to_string()))?;
     let hints: std::collections::HashMap<String, Variant> = std::collections::HashMap::new();
     let params = (
         "bpfscope",
@@ -186,7 +203,7 @@ fn send(note: &Note) -> Result<(), String> {
         None::<&gio::Cancellable>,
     )
     .map(|_| ())
-    .map_err(|e| format!("desktop notification failed: {e}"))
+    .map_err(|e| NotifyError::Refused(e.to_string()))
 }
 
 #[cfg(test)]

@@ -66,7 +66,7 @@ impl BpfScopeApp {
             Ok(remote) => remote,
             Err(why) => {
                 if let Some(dialog) = &mut self.hosts.dialog {
-                    dialog.note = Some(why);
+                    dialog.note = Some(why.to_string());
                 }
                 return;
             }
@@ -97,6 +97,7 @@ impl BpfScopeApp {
                 self.hosts.dialog = None;
             }
             Err(why) => {
+                let why = why.to_string();
                 if let Some(dialog) = &mut self.hosts.dialog {
                     dialog.note = Some(why.clone());
                 }
@@ -106,13 +107,13 @@ impl BpfScopeApp {
     }
 
     /// Starts `bpfscope --host …` for `remote`, beside this window.
-    fn open_window(&mut self, remote: &Remote) -> Result<(), String> {
+    fn open_window(&mut self, remote: &Remote) -> Result<(), WindowError> {
         self.reap_windows();
         let Some(exe) = &self.hosts.exe else {
-            return Err("this window cannot open others".to_owned());
+            return Err(WindowError::NoExecutable);
         };
         if self.hosts.windows.len() >= WINDOWS_MAX {
-            return Err(format!("{WINDOWS_MAX} windows are open already"));
+            return Err(WindowError::TooMany);
         }
         let mut process = Process::new(exe);
         process
@@ -133,7 +134,10 @@ impl BpfScopeApp {
         let child = process
             .stdin(Stdio::null())
             .spawn()
-            .map_err(|err| format!("cannot open a window for {}: {err}", remote.host()))?;
+            .map_err(|source| WindowError::Spawn {
+                host: remote.host().to_owned(),
+                source,
+            })?;
         self.hosts.windows.push(child);
         self.notice = Some(Notice::Info(format!(
             "opened a window for {}",
@@ -149,4 +153,19 @@ impl BpfScopeApp {
             .windows
             .retain_mut(|child| matches!(child.try_wait(), Ok(None)));
     }
+}
+
+/// Why a window for another host could not be opened.
+#[derive(Debug, thiserror::Error)]
+enum WindowError {
+    /// This process does not know its own executable.
+    #[error("this window cannot open others")]
+    NoExecutable,
+    #[error("{WINDOWS_MAX} windows are open already")]
+    TooMany,
+    #[error("cannot open a window for {host}: {source}")]
+    Spawn {
+        host: String,
+        source: std::io::Error,
+    },
 }

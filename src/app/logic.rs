@@ -137,7 +137,7 @@ impl BpfScopeApp {
                 && !recording.finishing()
                 && let Err(why) = recording.offer(&event)
             {
-                self.notice = Some(crate::view::Notice::Error(why));
+                self.notice = Some(crate::view::Notice::Error(why.to_string()));
             }
             self.store.push(event);
         }
@@ -202,7 +202,7 @@ impl BpfScopeApp {
         let thresholds = self.settings.thresholds;
         match self.alerts.check(self.store.live(), &thresholds) {
             Ok(()) => {}
-            Err(message) => self.notice = Some(Notice::Error(message)),
+            Err(message) => self.notice = Some(Notice::Error(message.to_string())),
         }
     }
 }

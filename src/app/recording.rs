@@ -25,12 +25,34 @@ const QUEUE: usize = 256;
 /// How long closing the window waits for a recording to finish.
 const CLOSE_WAIT: Duration = Duration::from_secs(3);
 
+/// Why the window's recording could not start or stopped early.
+#[derive(Debug, thiserror::Error)]
+pub(super) enum RecordingError {
+    #[error("cannot write {path}: {source}")]
+    Create {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("cannot start recording: {0}")]
+    Start(String),
+    /// The writer fell behind the samples arriving.
+    #[error("the recording stopped: the disk could not keep up")]
+    FellBehind,
+    /// The writer ended (after an error it reported).
+    #[error("the recording stopped")]
+    Stopped,
+    #[error("cannot write the recording: {0}")]
+    Write(std::io::Error),
+    #[error("the recorder failed")]
+    Panicked,
+}
+
 /// A recording being written.
 #[derive(Debug)]
 pub(super) struct Recording {
     pub(super) path: PathBuf,
     tx: Option<Sender<SourceEvent>>,
-    worker: Option<JoinHandle<Result<(), String>>>,
+    worker: Option<JoinHandle<Result<(), RecordingError>>>,
     /// Samples and bytes written so far.
     samples: Arc<AtomicU64>,
     bytes: Arc<AtomicU64>,
@@ -49,14 +71,15 @@ impl Recording {
         host: String,
         opening: Vec<SourceEvent>,
         links: Option<Vec<LinkFacts>>,
-    ) -> Result<Self, String> {
-        let shown = path.display().to_string();
-        let file =
-            std::fs::File::create(&path).map_err(|err| format!("cannot write {shown}: {err}"))?;
+    ) -> Result<Self, RecordingError> {
+        let file = std::fs::File::create(&path).map_err(|source| RecordingError::Create {
+            path: path.display().to_string(),
+            source,
+        })?;
         let (tx, rx) = bounded(QUEUE + opening.len());
         for event in opening {
             tx.try_send(event)
-                .map_err(|_| "cannot start recording".to_owned())?;
+                .map_err(|_| RecordingError::Start("its queue is closed".to_owned()))?;
         }
         let samples = Arc::new(AtomicU64::new(0));
         let bytes = Arc::new(AtomicU64::new(0));
@@ -66,7 +89,7 @@ impl Recording {
             std::thread::Builder::new()
                 .name("bpfscope-record".into())
                 .spawn(move || write(recorder, &rx, &samples, &bytes))
-                .map_err(|err| format!("cannot start recording: {err}"))?
+                .map_err(|err| RecordingError::Start(err.to_string()))?
         };
         Ok(Self {
             path,
@@ -81,7 +104,7 @@ impl Recording {
 
     /// Hands `event` to the recorder; an error (the recorder stopped, the
     /// disk fell behind) ends the recording.
-    pub(super) fn offer(&mut self, event: &SourceEvent) -> Result<(), String> {
+    pub(super) fn offer(&mut self, event: &SourceEvent) -> Result<(), RecordingError> {
         let Some(tx) = &self.tx else {
             return Ok(());
         };
@@ -97,11 +120,11 @@ impl Recording {
             Err(TrySendError::Full(_)) => {
                 self.cut = Some("the disk could not keep up, so the recording stopped here".into());
                 self.finish();
-                Err("the recording stopped: the disk could not keep up".into())
+                Err(RecordingError::FellBehind)
             }
             Err(TrySendError::Disconnected(_)) => {
                 self.finish();
-                Err("the recording stopped".into())
+                Err(RecordingError::Stopped)
             }
         }
     }
@@ -118,12 +141,12 @@ impl Recording {
     }
 
     /// Once the writer is done: what to say of the recording. Never waits.
-    pub(super) fn finished(&mut self) -> Option<Result<String, String>> {
+    pub(super) fn finished(&mut self) -> Option<Result<String, RecordingError>> {
         if !self.worker.as_ref().is_some_and(JoinHandle::is_finished) {
             return None;
         }
         let outcome = self.worker.take().map_or(Ok(()), |w| {
-            w.join().unwrap_or(Err("the recorder failed".into()))
+            w.join().unwrap_or(Err(RecordingError::Panicked))
         });
         Some(outcome.map(|()| {
             let done = self.progress("recorded");
@@ -165,8 +188,8 @@ fn write(
     rx: &Receiver<SourceEvent>,
     samples: &AtomicU64,
     bytes: &AtomicU64,
-) -> Result<(), String> {
-    let failed = |err: std::io::Error| format!("cannot write the recording: {err}");
+) -> Result<(), RecordingError> {
+    let failed = RecordingError::Write;
     loop {
         match rx.recv_timeout(Duration::from_secs(1)) {
             Ok(event) => recorder.record(event).map_err(failed)?,
@@ -231,7 +254,7 @@ impl super::BpfScopeApp {
                 self.notice = Some(Notice::Info(recording.progress("recording")));
                 self.recording = Some(recording);
             }
-            Err(err) => self.notice = Some(Notice::Error(err)),
+            Err(err) => self.notice = Some(Notice::Error(err.to_string())),
         }
     }
 }
@@ -251,7 +274,7 @@ impl super::BpfScopeApp {
             Some(outcome) => {
                 self.notice = Some(match outcome {
                     Ok(done) => crate::view::Notice::Info(done),
-                    Err(err) => crate::view::Notice::Error(err),
+                    Err(err) => crate::view::Notice::Error(err.to_string()),
                 });
                 self.recording = None;
             }

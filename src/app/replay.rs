@@ -79,6 +79,7 @@ impl BpfScopeApp {
                 self.notice = None;
             }
             Err(why) => {
+                let why = why.to_string();
                 tracing::warn!("{why}");
                 if let Some(dialog) = &mut self.replay.dialog {
                     dialog.note = Some(why.clone());

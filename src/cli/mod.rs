@@ -78,14 +78,14 @@ pub struct RemoteArgs {
 
 impl RemoteArgs {
     /// The host to watch, if one was given; the error says why it cannot be.
-    pub fn remote(&self) -> Result<Option<Remote>, String> {
+    pub fn remote(&self) -> Result<Option<Remote>, crate::source::HostError> {
         let Some(host) = &self.host else {
             return Ok(None);
         };
         let mut remote = Remote::new(host)?;
         if let Some(command) = &self.remote_command {
             if command.trim().is_empty() {
-                return Err("--remote-command is empty".to_owned());
+                return Err(crate::source::HostError::EmptyCommand);
             }
             command.clone_into(&mut remote.command);
         }
@@ -185,12 +185,12 @@ pub fn sample_command(args: &SampleArgs, launch: HelperLaunch) -> ExitCode {
 fn from_recording(path: &std::path::Path, args: &SampleArgs) -> ExitCode {
     let shown = terminal_safe(&path.display().to_string()).into_owned();
     let mut reader = match std::fs::File::open(path)
-        .map_err(|err| err.to_string())
+        .map_err(crate::record::RecordError::Io)
         .and_then(|file| crate::record::RecordingReader::new(io::BufReader::new(file)))
     {
         Ok(reader) => reader,
         Err(err) => {
-            eprintln!("bpfscope: {shown}: {err}");
+            eprintln!("bpfscope: {shown}: {}", terminal_safe(&err.to_string()));
             return ExitCode::from(2);
         }
     };
@@ -200,7 +200,7 @@ fn from_recording(path: &std::path::Path, args: &SampleArgs) -> ExitCode {
             crate::record::Next::Event(event) => event,
             crate::record::Next::End => return ExitCode::SUCCESS,
             crate::record::Next::Stopped(why) => {
-                eprintln!("bpfscope: {shown}: {}", terminal_safe(&why));
+                eprintln!("bpfscope: {shown}: {}", terminal_safe(&why.to_string()));
                 return ExitCode::from(2);
             }
         };
@@ -258,7 +258,7 @@ fn sample_source(args: &SampleArgs, mut launch: HelperLaunch) -> Result<Source, 
 /// host name.
 pub(crate) fn remote_or_exit(args: &RemoteArgs) -> Result<Option<Remote>, ExitCode> {
     args.remote().map_err(|why| {
-        eprintln!("bpfscope: --host: {}", terminal_safe(&why));
+        eprintln!("bpfscope: --host: {}", terminal_safe(&why.to_string()));
         ExitCode::from(2)
     })
 }

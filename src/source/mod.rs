@@ -22,8 +22,8 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{Receiver, Sender, bounded, select};
 
 pub use helper::{HelperLaunch, PKEXEC};
-pub use remote::{DEFAULT_REMOTE_COMMAND, Remote};
-pub use replay::Replay;
+pub use remote::{DEFAULT_REMOTE_COMMAND, HostError, Remote};
+pub use replay::{OpenError, Replay};
 
 pub use crate::model::{Action, Status, Via};
 use crate::model::{Interval, ReplayCommand, SourceEvent, Timeline, Waker};
@@ -145,7 +145,7 @@ impl Source {
     pub fn replay(path: &std::path::Path, waker: Waker) -> Self {
         match Replay::open(path, waker) {
             Ok(replay) => Self::from_replay(replay),
-            Err(why) => Self::unavailable(why),
+            Err(why) => Self::unavailable(why.to_string()),
         }
     }
 

@@ -17,6 +17,20 @@ pub use crate::model::DEFAULT_REMOTE_COMMAND;
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 pub const HELLO_TIMEOUT: Duration = Duration::from_secs(12);
 
+/// Why a host given to watch cannot be one.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum HostError {
+    #[error("no host given")]
+    Empty,
+    /// It would read as an option to ssh, or has more than one `@`.
+    #[error("{given:?} is not a host name")]
+    NotAHostName { given: String },
+    #[error("{given:?} is not a host name ([user@]host: letters, digits and . _ - : [ ] only)")]
+    BadCharacters { given: String },
+    #[error("--remote-command is empty")]
+    EmptyCommand,
+}
+
 /// Where to connect, and what to run there.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Remote {
@@ -33,26 +47,24 @@ impl Remote {
     /// `[user@]host` checked, with the default command. Refused: an empty
     /// name, one ssh would take for an option, spaces and control
     /// characters.
-    pub fn new(destination: &str) -> Result<Self, String> {
+    pub fn new(destination: &str) -> Result<Self, HostError> {
         let destination = destination.trim();
         if destination.is_empty() {
-            return Err("no host given".to_owned());
+            return Err(HostError::Empty);
         }
         // Neither part may read as an option (to ssh, or to a ProxyCommand
         // of the user's config that gets %r or %h).
         let starts_dash = destination.split('@').any(|part| part.starts_with('-'));
         if starts_dash || destination.matches('@').count() > 1 {
-            return Err(format!(
-                "{:?} is not a host name",
-                crate::model::clean_label(destination)
-            ));
+            return Err(HostError::NotAHostName {
+                given: crate::model::clean_label(destination),
+            });
         }
         let allowed = |c: char| c.is_alphanumeric() || "@._-:[]%".contains(c);
         if destination.len() > 300 || !destination.chars().all(allowed) {
-            return Err(format!(
-                "{:?} is not a host name ([user@]host: letters, digits and . _ - : [ ] only)",
-                crate::model::clean_label(destination)
-            ));
+            return Err(HostError::BadCharacters {
+                given: crate::model::clean_label(destination),
+            });
         }
         Ok(Self {
             destination: destination.to_owned(),

@@ -329,7 +329,7 @@ fn in_low_overhead_mode_only_the_toggler_can_turn_statistics_on() {
     let all = |id: u32| format!("{id}\t{id}\t{id}\t{id}");
     let caps =
         |pid: u32, set: &str| u64::from_str_radix(&proc_status(pid, set).unwrap(), 16).unwrap();
-    let sys_admin = 1u64 << bpfscope::sys::CAP_SYS_ADMIN;
+    let sys_admin = bpfscope::sys::CAP_SYS_ADMIN.bitmask();
     for pid in [helper, toggler] {
         assert_eq!(proc_status(pid, "Uid:").unwrap(), all(helper_uid), "{pid}");
         assert_eq!(

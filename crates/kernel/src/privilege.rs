@@ -6,7 +6,6 @@
 //! with `setresgid`/`setresuid`, which glibc applies to every thread.
 
 use std::collections::HashSet;
-use std::ffi::CString;
 use std::io;
 
 use caps::{CapSet, Capability};
@@ -30,30 +29,15 @@ impl Account {
     /// The account named `name` in the system's user database.
     #[must_use]
     pub fn lookup(name: &str) -> Option<Self> {
-        let c_name = CString::new(name).ok()?;
-        // SAFETY: all-zeroes is a valid `passwd` for getpwnam_r to fill.
-        let mut entry: libc::passwd = unsafe { std::mem::zeroed() };
-        let mut buf = vec![0 as libc::c_char; 16 * 1024];
-        let mut found: *mut libc::passwd = std::ptr::null_mut();
-        // SAFETY: every pointer is valid for the call; `buf` is as long as
-        // said, and the strings getpwnam_r writes into it are not used
-        // after it (only the ids are copied out).
-        let rc = unsafe {
-            libc::getpwnam_r(
-                c_name.as_ptr(),
-                &raw mut entry,
-                buf.as_mut_ptr(),
-                buf.len(),
-                &raw mut found,
-            )
-        };
-        if rc != 0 || found.is_null() || entry.pw_uid == 0 || entry.pw_gid == 0 {
+        let user = nix::unistd::User::from_name(name).ok().flatten()?;
+        let (uid, gid) = (user.uid.as_raw(), user.gid.as_raw());
+        if uid == 0 || gid == 0 {
             return None;
         }
         Some(Self {
             name: name.to_owned(),
-            uid: entry.pw_uid,
-            gid: entry.pw_gid,
+            uid,
+            gid,
         })
     }
 

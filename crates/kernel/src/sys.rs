@@ -1,12 +1,12 @@
 //! The few operating-system facts bpfscope needs, behind safe functions.
 
 use std::ffi::CStr;
-use std::fs;
+
 use std::io;
 use std::mem::MaybeUninit;
 
-/// `CAP_SYS_ADMIN`'s bit in the capability sets.
-pub const CAP_SYS_ADMIN: u32 = 21;
+/// What turning statistics on and reading every program needs.
+pub const CAP_SYS_ADMIN: caps::Capability = caps::Capability::CAP_SYS_ADMIN;
 /// `CAP_PERFMON`'s bit.
 pub const CAP_PERFMON: u32 = 38;
 /// `CAP_BPF`'s bit.
@@ -53,25 +53,11 @@ pub fn kernel_release() -> String {
     release.to_string_lossy().into_owned()
 }
 
-/// The effective capability set of this process, from `/proc/self/status`.
-pub fn effective_caps() -> io::Result<u64> {
-    caps_of("/proc/self/status", "CapEff:")
-}
-
-/// A capability set of any process, from its `status` file.
-pub fn caps_of(status_path: &str, field: &str) -> io::Result<u64> {
-    let status = fs::read_to_string(status_path)?;
-    status
-        .lines()
-        .find_map(|line| line.strip_prefix(field))
-        .and_then(|hex| u64::from_str_radix(hex.trim(), 16).ok())
-        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, format!("no {field} line")))
-}
-
-/// Whether this process has `cap` in its effective set.
+/// Whether this process (its calling thread) has `cap` in its effective
+/// set.
 #[must_use]
-pub fn has_cap(cap: u32) -> bool {
-    effective_caps().is_ok_and(|caps| caps & (1 << cap) != 0)
+pub fn has_cap(cap: caps::Capability) -> bool {
+    caps::has_cap(None, caps::CapSet::Effective, cap).unwrap_or(false)
 }
 
 /// The signals whose default action ends the process and that bpfscope
@@ -172,16 +158,14 @@ pub fn read_cmdline(pid: u32) -> String {
     }
 }
 
-/// The user name of `uid` from `/etc/passwd`.
+/// The user name of `uid`, from the system's user database (NSS: local
+/// files, LDAP, systemd-homed …).
 #[must_use]
 pub fn user_name(uid: u32) -> Option<String> {
-    let passwd = std::fs::read_to_string("/etc/passwd").ok()?;
-    passwd.lines().find_map(|line| {
-        let mut fields = line.split(':');
-        let name = fields.next()?;
-        let id: u32 = fields.nth(1)?.parse().ok()?;
-        (id == uid).then(|| name.to_owned())
-    })
+    nix::unistd::User::from_uid(nix::unistd::Uid::from_raw(uid))
+        .ok()
+        .flatten()
+        .map(|user| user.name)
 }
 
 #[cfg(test)]
@@ -199,6 +183,9 @@ mod tests {
     fn facts_are_plausible() {
         assert!(online_cpus() >= 1);
         assert!(!kernel_release().is_empty());
-        assert!(effective_caps().is_ok());
+        assert_eq!(user_name(0).as_deref(), Some("root"));
+        // SAFETY: geteuid cannot fail and touches no memory.
+        let root = unsafe { libc::geteuid() } == 0;
+        assert_eq!(has_cap(CAP_SYS_ADMIN), root, "root has CAP_SYS_ADMIN here");
     }
 }

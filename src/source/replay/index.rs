@@ -83,7 +83,7 @@ pub fn build<R: Read + Seek>(
             Next::Event(event) => event,
             Next::End => break,
             Next::Stopped(why) => {
-                index.stopped = Some(why);
+                index.stopped = Some(why.to_string());
                 break;
             }
         };

@@ -22,6 +22,26 @@ use crate::record::RecordingReader;
 use crate::store::Moment;
 use player::{Player, lock};
 
+
+/// Why a recording cannot be opened for replay.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    /// The file cannot be opened or read.
+    #[error("{file}: {source}")]
+    Io { file: String, source: std::io::Error },
+    /// A directory, a pipe, a device: never read.
+    #[error("{file}: not a regular file, so not a recording")]
+    NotAFile { file: String },
+    /// Not a recording this build reads (its kind says why).
+    #[error("{file}: {source}")]
+    Recording {
+        file: String,
+        source: crate::record::RecordError,
+    },
+    #[error("cannot start the replay thread: {0}")]
+    Thread(std::io::Error),
+}
+
 /// Deliveries buffered between the replay thread and the window.
 const DELIVERIES: usize = 64;
 /// Moments the window is done with, waiting to be dropped off its thread.
@@ -99,7 +119,7 @@ impl Replay {
     /// Opens `path`; the error says why it is not a recording this
     /// bpfscope replays. The thread indexes it meanwhile; `waker` is
     /// called after every delivery.
-    pub fn open(path: &Path, waker: Waker) -> Result<Self, String> {
+    pub fn open(path: &Path, waker: Waker) -> Result<Self, OpenError> {
         let shown = crate::model::clean_label(&path.display().to_string());
         // Non-blocking, so a named pipe or a terminal (another user's trap)
         // cannot hold the window at open; only a regular file is read (on
@@ -108,14 +128,24 @@ impl Replay {
             .read(true)
             .custom_flags(libc::O_NONBLOCK)
             .open(path)
-            .map_err(|err| format!("{shown}: {err}"))?;
-        let meta = file.metadata().map_err(|err| format!("{shown}: {err}"))?;
+            .map_err(|source| OpenError::Io {
+                file: shown.clone(),
+                source,
+            })?;
+        let meta = file.metadata().map_err(|source| OpenError::Io {
+            file: shown.clone(),
+            source,
+        })?;
         if !meta.is_file() {
-            return Err(format!("{shown}: not a regular file, so not a recording"));
+            return Err(OpenError::NotAFile { file: shown });
         }
         let total = meta.len();
-        let reader = RecordingReader::new(std::io::BufReader::new(file))
-            .map_err(|why| format!("{shown}: {why}"))?;
+        let reader = RecordingReader::new(std::io::BufReader::new(file)).map_err(|source| {
+            OpenError::Recording {
+                file: shown.clone(),
+                source,
+            }
+        })?;
         let timeline = Timeline {
             host: reader.header.host.clone(),
             kernel_release: reader.header.kernel_release.clone(),
@@ -138,7 +168,7 @@ impl Replay {
         let handle = std::thread::Builder::new()
             .name("bpfscope-replay".to_owned())
             .spawn(move || player.run(total))
-            .map_err(|err| format!("cannot start the replay thread: {err}"))?;
+            .map_err(OpenError::Thread)?;
         Ok(Self {
             deliveries,
             trash,

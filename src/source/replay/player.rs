@@ -303,7 +303,7 @@ impl Player {
             .ok_or_else(|| Unbuilt::Unreadable("a block the index lost".to_owned()))?;
         self.reader
             .seek_block(block.pos)
-            .map_err(Unbuilt::Unreadable)?;
+            .map_err(|err| Unbuilt::Unreadable(err.to_string()))?;
         cursor.next = block.first_sample;
         let mut moment = Moment::default();
         let mut ahead = Vec::new();
@@ -356,7 +356,7 @@ impl Player {
                         Err(Unbuilt::Unreadable("the file ends before it".to_owned()))
                     };
                 }
-                Next::Stopped(why) => return Err(Unbuilt::Unreadable(why)),
+                Next::Stopped(why) => return Err(Unbuilt::Unreadable(why.to_string())),
             }
         }
     }

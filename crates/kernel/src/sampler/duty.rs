@@ -29,22 +29,31 @@ pub struct Duty {
     pub every: Duration,
 }
 
+/// A low-overhead schedule out of range: the time on must be at least
+/// 10 ms and shorter than the period, which is at most an hour.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "statistics on {} ms of every {} ms: the time on must be at least 10 ms and shorter than \
+     the period (at most an hour)",
+    on.as_millis(),
+    every.as_millis()
+)]
+pub struct DutyError {
+    pub on: Duration,
+    pub every: Duration,
+}
+
 impl Duty {
     /// `on` of every `every`, where 10 ms ≤ `on` < `every` ≤ 1 h.
-    pub fn new(on: Duration, every: Duration) -> Result<Self, String> {
+    pub fn new(on: Duration, every: Duration) -> Result<Self, DutyError> {
         if on < Duration::from_millis(10) || on >= every || every > Duration::from_secs(3_600) {
-            return Err(format!(
-                "statistics on {} ms of every {} ms: the time on must be at least 10 ms and \
-                 shorter than the period (at most an hour)",
-                on.as_millis(),
-                every.as_millis()
-            ));
+            return Err(DutyError { on, every });
         }
         Ok(Self { on, every })
     }
 
     /// `percent` % of `every`, rounded to the millisecond.
-    pub fn percent_of(percent: u32, every: Duration) -> Result<Self, String> {
+    pub fn percent_of(percent: u32, every: Duration) -> Result<Self, DutyError> {
         let on_ms = every.as_millis() * u128::from(percent) / 100;
         Self::new(
             Duration::from_millis(u64::try_from(on_ms).unwrap_or(u64::MAX)),
@@ -181,9 +190,8 @@ pub fn toggler_if_asked() -> Option<ExitCode> {
 pub fn toggler_main(args: &[String]) -> ExitCode {
     let duty = match args {
         [on, every] => match (on.parse::<u64>(), every.parse::<u64>()) {
-            (Ok(on), Ok(every)) => {
-                Duty::new(Duration::from_millis(on), Duration::from_millis(every))
-            }
+            (Ok(on), Ok(every)) => Duty::new(Duration::from_millis(on), Duration::from_millis(every))
+                .map_err(|err| err.to_string()),
             _ => Err("the schedule is two whole numbers of milliseconds".to_owned()),
         },
         _ => Err("usage: ON_MS EVERY_MS".to_owned()),

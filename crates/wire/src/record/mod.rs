@@ -18,6 +18,7 @@
 //! lengths are bounded, memory grows only with bytes that arrived, and a
 //! damaged block stops the reading with a message, never a panic.
 
+mod error;
 mod read;
 mod write;
 
@@ -25,6 +26,7 @@ use std::time::{Duration, SystemTime};
 
 use serde::{Deserialize, Serialize};
 
+pub use error::{RecordError, Stopped};
 pub use read::{BlockPos, Next, RecordingReader};
 pub use write::Recorder;
 

@@ -6,12 +6,12 @@
 use std::io::{Read, Seek, SeekFrom};
 use std::time::SystemTime;
 
-use super::{BLOCK_MAX, BLOCK_RAW_MAX, END_MAGIC, FORMAT_VERSION, HEADER_MAX, Header, MAGIC};
-use crate::model::SourceEvent;
-use crate::protocol::{
-    Frame, MAX_FRAME_BYTES, OLDEST_PROTOCOL, PROTOCOL_VERSION, decode_payload, read_up_to, reads,
-    validate,
+use super::{
+    BLOCK_MAX, BLOCK_RAW_MAX, END_MAGIC, FORMAT_VERSION, HEADER_MAX, Header, MAGIC, RecordError,
+    Stopped,
 };
+use crate::model::SourceEvent;
+use crate::protocol::{Frame, MAX_FRAME_BYTES, decode_payload, read_up_to, reads, validate};
 
 /// What reading gives next.
 #[derive(Debug)]
@@ -19,9 +19,9 @@ pub enum Next {
     Event(SourceEvent),
     /// The file ended after a whole block.
     End,
-    /// The file stops or is damaged here: said in words, with what was
-    /// loaded. Nothing follows.
-    Stopped(String),
+    /// The file stops or is damaged here, and what was loaded. Nothing
+    /// follows.
+    Stopped(Stopped),
 }
 
 /// Where a block starts: its number (from 1) and its byte in the file.
@@ -52,56 +52,37 @@ pub struct RecordingReader<R> {
 impl<R: Read> RecordingReader<R> {
     /// Reads the header; the error says in words why this is not a
     /// recording this bpfscope can read.
-    pub fn new(mut input: R) -> Result<Self, String> {
-        let not = "this is not a bpfscope recording";
+    pub fn new(mut input: R) -> Result<Self, RecordError> {
+        let not = |detail: Option<String>| RecordError::NotARecording { detail };
         let mut magic = [0u8; MAGIC.len()];
-        let got = read_up_to(&mut input, &mut magic).map_err(|err| err.to_string())?;
+        let got = read_up_to(&mut input, &mut magic)?;
         if got < magic.len() || &magic != MAGIC {
-            return Err(not.to_owned());
+            return Err(not(None));
         }
         let mut words = [0u8; 8];
-        if read_up_to(&mut input, &mut words).map_err(|err| err.to_string())? < 8 {
-            return Err("the recording ends inside its header".to_owned());
+        if read_up_to(&mut input, &mut words)? < 8 {
+            return Err(RecordError::HeaderCut);
         }
         let version = u32::from_le_bytes([words[0], words[1], words[2], words[3]]);
         if version != FORMAT_VERSION {
-            return Err(format!(
-                "this recording is of format {version}; this bpfscope reads format \
-                 {FORMAT_VERSION}{}",
-                if version > FORMAT_VERSION {
-                    ": open it with a newer bpfscope"
-                } else {
-                    ""
-                }
-            ));
+            return Err(RecordError::Format { got: version });
         }
         let len = u32::from_le_bytes([words[4], words[5], words[6], words[7]]);
         if len > HEADER_MAX {
-            return Err(format!("{not} (a header of {len} bytes)"));
+            return Err(not(Some(format!("a header of {len} bytes"))));
         }
         let mut bytes = Vec::new();
-        (&mut input)
-            .take(u64::from(len))
-            .read_to_end(&mut bytes)
-            .map_err(|err| err.to_string())?;
+        (&mut input).take(u64::from(len)).read_to_end(&mut bytes)?;
         if bytes.len() < len as usize {
-            return Err("the recording ends inside its header".to_owned());
+            return Err(RecordError::HeaderCut);
         }
-        let mut header: Header =
-            postcard::from_bytes(&bytes).map_err(|_| format!("{not} (its header is damaged)"))?;
+        let mut header: Header = postcard::from_bytes(&bytes)
+            .map_err(|_| not(Some("its header is damaged".to_owned())))?;
         if !reads(header.protocol_version) {
-            return Err(format!(
-                "this recording holds frames of protocol {} (made by bpfscope {}); this \
-                 bpfscope ({}) reads protocols {OLDEST_PROTOCOL} to {PROTOCOL_VERSION}{}",
-                header.protocol_version,
-                crate::model::clean_label(&header.bpfscope_version),
-                env!("CARGO_PKG_VERSION"),
-                if header.protocol_version > PROTOCOL_VERSION {
-                    ": open it with a newer bpfscope"
-                } else {
-                    ""
-                }
-            ));
+            return Err(RecordError::Protocol {
+                got: header.protocol_version,
+                made_by: crate::model::clean_label(&header.bpfscope_version),
+            });
         }
         for text in [
             &mut header.host,
@@ -142,7 +123,7 @@ impl<R: Read> RecordingReader<R> {
             if self.at < self.block.len() {
                 return match self.frame() {
                     Ok(event) => Next::Event(event),
-                    Err(why) => self.stop(&why),
+                    Err(why) => self.stop(why),
                 };
             }
             match self.next_block() {
@@ -151,62 +132,57 @@ impl<R: Read> RecordingReader<R> {
                     self.done = true;
                     return Next::End;
                 }
-                Err(why) => return self.stop(&why),
+                Err(why) => return self.stop(why),
             }
         }
     }
 
-    fn stop(&mut self, why: &str) -> Next {
+    fn stop(&mut self, why: RecordError) -> Next {
         self.done = true;
-        let shown = self.last_sample.map_or_else(
-            || "nothing was recorded before it".to_owned(),
-            |at| format!("shown up to {}", crate::model::rfc3339(at)),
-        );
-        Next::Stopped(format!("{why}; {shown}"))
+        Next::Stopped(Stopped {
+            why,
+            shown_up_to: self.last_sample,
+        })
     }
 
     /// Reads and decompresses the next block; `false` at a clean end.
-    fn next_block(&mut self) -> Result<bool, String> {
+    fn next_block(&mut self) -> Result<bool, RecordError> {
         let block = self.blocks + 1;
         let start = self.offset;
         let mut prefix = [0u8; 4];
-        let got = read_up_to(&mut self.input, &mut prefix).map_err(|err| err.to_string())?;
+        let got = read_up_to(&mut self.input, &mut prefix)?;
         if got == 0 {
-            return Err(format!(
-                "the recording stops at byte {start}, after block {} without its end mark \
-                 (its recorder was stopped before it finished, or is still recording)",
-                self.blocks
-            ));
+            return Err(RecordError::NoEndMark {
+                offset: start,
+                blocks: self.blocks,
+            });
         }
-        let cut = || {
-            format!(
-                "the recording stops at byte {start}, inside block {block} (a recorder \
-                 stopped or a full disk)"
-            )
+        let cut = RecordError::CutInBlock {
+            offset: start,
+            block,
         };
         if got < 4 {
-            return Err(cut());
+            return Err(cut);
         }
         let len = u32::from_le_bytes(prefix);
         if len == 0 {
             return self.end_mark(start).map(|()| false);
         }
+        let damaged = |what: &dyn std::fmt::Display| RecordError::Damaged {
+            block,
+            offset: start,
+            what: what.to_string(),
+        };
         if len > BLOCK_MAX {
-            return Err(format!(
-                "block {block} at byte {start} is damaged (its length)"
-            ));
+            return Err(damaged(&"its length"));
         }
         let mut compressed = Vec::new();
         (&mut self.input)
             .take(u64::from(len))
-            .read_to_end(&mut compressed)
-            .map_err(|err| err.to_string())?;
+            .read_to_end(&mut compressed)?;
         if compressed.len() < len as usize {
-            return Err(cut());
+            return Err(cut);
         }
-        let damaged = |err: &dyn std::fmt::Display| {
-            format!("block {block} at byte {start} is damaged ({err})")
-        };
         let mut raw = Vec::new();
         let mut decoder =
             zstd::stream::read::Decoder::new(&compressed[..]).map_err(|err| damaged(&err))?;
@@ -230,13 +206,11 @@ impl<R: Read> RecordingReader<R> {
 
     /// Reads on from the start of a block this reader (or another over the
     /// same file) saw; the events before it are not read again.
-    pub fn seek_block(&mut self, pos: BlockPos) -> Result<(), String>
+    pub fn seek_block(&mut self, pos: BlockPos) -> Result<(), RecordError>
     where
         R: Seek,
     {
-        self.input
-            .seek(SeekFrom::Start(pos.offset))
-            .map_err(|err| err.to_string())?;
+        self.input.seek(SeekFrom::Start(pos.offset))?;
         self.offset = pos.offset;
         self.blocks = pos.number.saturating_sub(1);
         self.block = Vec::new();
@@ -249,40 +223,40 @@ impl<R: Read> RecordingReader<R> {
 
     /// Checks the end mark after its zero length: the magic, the count of
     /// blocks read, and nothing after it.
-    fn end_mark(&mut self, start: u64) -> Result<(), String> {
+    fn end_mark(&mut self, start: u64) -> Result<(), RecordError> {
         let mut mark = [0u8; 12];
-        let got = read_up_to(&mut self.input, &mut mark).map_err(|err| err.to_string())?;
+        let got = read_up_to(&mut self.input, &mut mark)?;
         let blocks = u64::from_le_bytes([
             mark[4], mark[5], mark[6], mark[7], mark[8], mark[9], mark[10], mark[11],
         ]);
         if got < mark.len() {
-            return Err(format!(
-                "the recording stops at byte {start}, inside its end mark (after block {})",
-                self.blocks
-            ));
+            return Err(RecordError::CutInEndMark {
+                offset: start,
+                blocks: self.blocks,
+            });
         }
         if &mark[..4] != END_MAGIC || blocks != self.blocks {
-            return Err(format!(
-                "the recording is damaged at byte {start}, after block {} (zeroed or \
-                 overwritten bytes where a block or the end mark should be)",
-                self.blocks
-            ));
+            return Err(RecordError::DamagedEnd {
+                offset: start,
+                blocks: self.blocks,
+            });
         }
         let mut more = [0u8; 1];
-        if read_up_to(&mut self.input, &mut more).map_err(|err| err.to_string())? > 0 {
-            return Err(format!(
-                "the recording has bytes after its end mark (at byte {})",
-                start + 16
-            ));
+        if read_up_to(&mut self.input, &mut more)? > 0 {
+            return Err(RecordError::AfterEnd { offset: start + 16 });
         }
         Ok(())
     }
 
     /// The next frame of the block, checked as the helper's are.
-    fn frame(&mut self) -> Result<SourceEvent, String> {
+    fn frame(&mut self) -> Result<SourceEvent, RecordError> {
         let (block, at) = (self.blocks, self.block_at);
         let rest = &self.block[self.at..];
-        let damaged = |what: &str| format!("block {block} at byte {at} is damaged ({what})");
+        let damaged = |what: &str| RecordError::Damaged {
+            block,
+            offset: at,
+            what: what.to_owned(),
+        };
         let len = rest
             .get(..4)
             .map(|p| u32::from_le_bytes([p[0], p[1], p[2], p[3]]))

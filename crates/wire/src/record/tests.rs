@@ -52,7 +52,7 @@ fn recording(n: u64, per_block: u64) -> Vec<u8> {
     recorder.into_inner()
 }
 
-fn read_all(bytes: &[u8]) -> (Vec<SourceEvent>, Option<String>) {
+fn read_all(bytes: &[u8]) -> (Vec<SourceEvent>, Option<Stopped>) {
     let mut reader = RecordingReader::new(bytes).unwrap();
     let mut events = Vec::new();
     loop {
@@ -72,7 +72,7 @@ fn what_is_recorded_reads_back_the_same_with_its_header() {
     assert_eq!(reader.header.kernel_release, "6.18.0-test");
     assert_eq!(reader.header.online_cpus, 2);
     let (events, stopped) = read_all(&bytes);
-    assert_eq!(stopped, None);
+    assert!(stopped.is_none(), "{stopped:?}");
     assert_eq!(events[0], hello());
     let samples: Vec<&SourceEvent> = events[1..].iter().collect();
     assert_eq!(samples.len(), 10);
@@ -95,11 +95,22 @@ fn a_file_cut_at_any_byte_loads_its_whole_blocks_and_says_where_it_stops() {
         let samples = events.len().saturating_sub(1);
         assert_eq!(samples % 4, 0, "cut at {cut}: {samples} samples");
         assert_eq!(events[..], all[..events.len()], "cut at {cut}");
-        let why = stopped.unwrap_or_else(|| panic!("cut at {cut}: no message"));
-        assert!(why.contains("the recording stops at byte"), "{why}");
+        let stopped = stopped.unwrap_or_else(|| panic!("cut at {cut}: no message"));
         assert!(
-            samples == 0 && why.contains("nothing was recorded") || why.contains("shown up to"),
-            "{why}"
+            matches!(
+                stopped.why,
+                RecordError::NoEndMark { .. }
+                    | RecordError::CutInBlock { .. }
+                    | RecordError::CutInEndMark { .. }
+            ),
+            "{stopped}"
+        );
+        assert!(stopped.to_string().contains("the recording stops at byte"));
+        assert_eq!(stopped.shown_up_to.is_some(), samples > 0, "{stopped}");
+        let said = stopped.to_string();
+        assert!(
+            samples == 0 && said.contains("nothing was recorded") || said.contains("shown up to"),
+            "{said}"
         );
     }
 }
@@ -118,10 +129,17 @@ fn damaged_blocks_stop_the_reading_with_a_message_and_never_panic() {
             let (events, stopped) = read_all(&damaged);
             // zstd's checksum catches what the length does not: either the
             // file reads as before (a flip it cannot see) or it says why.
-            if let Some(why) = stopped {
+            if let Some(stopped) = stopped {
                 assert!(
-                    why.contains("damaged") || why.contains("stops at byte"),
-                    "{why}"
+                    matches!(
+                        stopped.why,
+                        RecordError::Damaged { .. }
+                            | RecordError::DamagedEnd { .. }
+                            | RecordError::NoEndMark { .. }
+                            | RecordError::CutInBlock { .. }
+                            | RecordError::CutInEndMark { .. }
+                    ),
+                    "{stopped}"
                 );
             } else {
                 assert_eq!(events.len(), 9, "flip {flip:#x} at {at}");
@@ -133,34 +151,68 @@ fn damaged_blocks_stop_the_reading_with_a_message_and_never_panic() {
 #[test]
 fn what_is_not_a_recording_of_this_format_is_refused_in_words() {
     let err = RecordingReader::new(&b"random bytes, not a recording at all"[..]).unwrap_err();
-    assert_eq!(err, "this is not a bpfscope recording");
+    assert!(
+        matches!(err, RecordError::NotARecording { detail: None }),
+        "{err}"
+    );
+    assert_eq!(err.to_string(), "this is not a bpfscope recording");
     let mut newer = recording(1, 1);
     newer[MAGIC.len()..MAGIC.len() + 4].copy_from_slice(&2u32.to_le_bytes());
     let err = RecordingReader::new(&newer[..]).unwrap_err();
-    assert!(
-        err.contains("format 2") && err.contains("newer bpfscope"),
-        "{err}"
-    );
+    assert!(matches!(err, RecordError::Format { got: 2 }), "{err}");
+    assert!(err.to_string().contains("newer bpfscope"), "{err}");
     let err = RecordingReader::new(&MAGIC[..]).unwrap_err();
-    assert!(err.contains("ends inside its header"), "{err}");
+    assert!(matches!(err, RecordError::HeaderCut), "{err}");
 }
 
 #[test]
 fn zeroed_bytes_are_not_an_end_and_nothing_may_follow_the_end_mark() {
     let whole = recording(4, 2);
     let (all, stopped) = read_all(&whole);
-    assert_eq!(stopped, None);
+    assert!(stopped.is_none(), "{stopped:?}");
     // The end mark replaced by zeros, as a crash can leave a file's tail.
     let mut zeroed = whole.clone();
     let at = zeroed.len() - 16;
     zeroed[at..].fill(0);
     let (events, stopped) = read_all(&zeroed);
     assert_eq!(events, all, "every block still reads");
-    let why = stopped.expect("a message");
-    assert!(why.contains("damaged at byte"), "{why}");
+    let stopped = stopped.expect("a message");
+    assert!(
+        matches!(stopped.why, RecordError::DamagedEnd { .. }),
+        "{stopped}"
+    );
     // Bytes after the end mark.
     let mut longer = whole;
     longer.extend_from_slice(b"trailing");
-    let why = read_all(&longer).1.expect("a message");
-    assert!(why.contains("bytes after its end mark"), "{why}");
+    let stopped = read_all(&longer).1.expect("a message");
+    assert!(
+        matches!(stopped.why, RecordError::AfterEnd { .. }),
+        "{stopped}"
+    );
+}
+
+#[test]
+fn frames_of_a_protocol_this_build_does_not_read_are_refused_naming_both() {
+    for got in [crate::protocol::OLDEST_PROTOCOL - 1, crate::protocol::PROTOCOL_VERSION + 1] {
+        let mut header = Vec::new();
+        header.extend_from_slice(MAGIC);
+        header.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
+        let bytes = postcard::to_stdvec(&Header {
+            host: "old".into(),
+            kernel_release: "6.1".into(),
+            online_cpus: 1,
+            started: std::time::SystemTime::UNIX_EPOCH,
+            bpfscope_version: "0.0.9".into(),
+            protocol_version: got,
+        })
+        .unwrap();
+        header.extend_from_slice(&u32::try_from(bytes.len()).unwrap().to_le_bytes());
+        header.extend(bytes);
+        let err = RecordingReader::new(&header[..]).unwrap_err();
+        assert!(
+            matches!(&err, RecordError::Protocol { got: g, made_by } if *g == got && made_by == "0.0.9"),
+            "{err}"
+        );
+        assert!(err.to_string().contains("made by bpfscope 0.0.9"), "{err}");
+    }
 }
