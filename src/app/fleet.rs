@@ -84,7 +84,7 @@ impl BpfScopeApp {
                             target,
                             error: None,
                         });
-                        dialog.error = Some(error);
+                        dialog.error = Some(error.to_string());
                     }
                 }
             }

@@ -7,6 +7,7 @@
 use std::collections::BTreeMap;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use super::error::FleetError;
 use super::prometheus::{Client, Series};
 use crate::model::{FleetData, FleetHost, FleetProgram, HOSTS_MAX, POINTS_MAX, TOP_PROGRAMS};
 
@@ -68,13 +69,13 @@ pub fn gather(
     window_secs: u64,
     now: SystemTime,
     go_on: &dyn Fn() -> bool,
-) -> Result<FleetData, String> {
+) -> Result<FleetData, FleetError> {
     let q = queries();
     let check = || {
         if go_on() {
             Ok(())
         } else {
-            Err("disconnected".to_owned())
+            Err(FleetError::Disconnected)
         }
     };
     // In whole milliseconds, as the query says it: no point after now.

@@ -7,6 +7,7 @@
 //! [`TIMEOUT`], and disconnecting drops the channels without waiting, so a
 //! Prometheus that does not answer only delays the next round.
 
+mod error;
 mod gather;
 mod prometheus;
 
@@ -17,6 +18,7 @@ use std::time::{Duration, SystemTime};
 
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, TrySendError, bounded};
 
+pub use error::FleetError;
 pub use gather::{gather, queries};
 pub use prometheus::{Client, TIMEOUT};
 
@@ -61,7 +63,11 @@ impl Fleet {
     /// Starts asking `target` about the last `window_secs`; `wake` is
     /// called when an answer arrives. An unusable URL or CA file is said
     /// at once.
-    pub fn connect(target: &FleetTarget, window_secs: u64, wake: Waker) -> Result<Self, String> {
+    pub fn connect(
+        target: &FleetTarget,
+        window_secs: u64,
+        wake: Waker,
+    ) -> Result<Self, FleetError> {
         let client = Client::new(target)?;
         let url = client.base.clone();
         let (event_tx, events) = bounded(2);
@@ -74,7 +80,7 @@ impl Fleet {
                 let go_on = || !stopped.load(Ordering::Relaxed);
                 run(&client, window_secs, &event_tx, &control_rx, &wake, &go_on);
             })
-            .map_err(|err| format!("cannot start asking Prometheus: {err}"))?;
+            .map_err(FleetError::NoThread)?;
         Ok(Self {
             url,
             events,
@@ -115,7 +121,8 @@ fn run(
         }
         let event = match gather(client, window, SystemTime::now(), go_on) {
             Ok(data) => FleetEvent::Data(data),
-            Err(problem) => FleetEvent::Problem(problem),
+            // In words: the window shows it.
+            Err(problem) => FleetEvent::Problem(problem.to_string()),
         };
         match events.try_send(event) {
             // The window has not taken the last answer yet: it gets the next.

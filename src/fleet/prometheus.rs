@@ -1,6 +1,6 @@
 //! A client of Prometheus' HTTP API (`/api/v1/query`, `/api/v1/query_range`)
 //! with `ureq`: bounded in time (every request) and size (every answer),
-//! and every failure said in words a user can act on.
+//! and every failure a [`FleetError`] in words a user can act on.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -8,6 +8,7 @@ use std::time::Duration;
 use base64::Engine;
 use serde_json::Value;
 
+use super::error::FleetError;
 use crate::model::FleetTarget;
 
 /// A request's time, connecting included.
@@ -43,22 +44,15 @@ pub struct Client {
 
 impl Client {
     /// Checks the URL and reads the CA file; the error says what is wrong.
-    pub fn new(target: &FleetTarget) -> Result<Self, String> {
+    pub fn new(target: &FleetTarget) -> Result<Self, FleetError> {
         let base = target.url.trim().trim_end_matches('/').to_owned();
         let scheme_ok = base.starts_with("http://") || base.starts_with("https://");
         if !scheme_ok || base.len() <= "https://".len() {
-            return Err(format!(
-                "{base:?} is not a Prometheus URL: it starts with http:// or https://, \
-                 for example http://prometheus:9090"
-            ));
+            return Err(FleetError::NotAUrl { url: base });
         }
         let authority = base.split_once("://").map_or("", |(_, rest)| rest);
         if authority.split('/').next().is_some_and(|a| a.contains('@')) {
-            return Err(
-                "put the user and password in their fields, not in the URL (the URL is \
-                 remembered, a password never)"
-                    .to_owned(),
-            );
+            return Err(FleetError::CredentialsInUrl);
         }
         let mut roots = Vec::new();
         if let Ok(pem) = std::fs::read(SYSTEM_CAS) {
@@ -66,11 +60,12 @@ impl Client {
         }
         let ca = target.ca_file.trim();
         if !ca.is_empty() {
-            let pem =
-                read_small(ca).map_err(|err| format!("cannot read the CA file {ca}: {err}"))?;
+            let pem = read_small(ca)?;
             let found = certificates(&pem);
             if found.is_empty() {
-                return Err(format!("the CA file {ca} holds no PEM certificate"));
+                return Err(FleetError::NoCaCertificate {
+                    path: ca.to_owned(),
+                });
             }
             roots.extend(found);
         }
@@ -103,7 +98,7 @@ impl Client {
     }
 
     /// An instant query's vector.
-    pub fn instant(&self, promql: &str) -> Result<Vec<Series>, String> {
+    pub fn instant(&self, promql: &str) -> Result<Vec<Series>, FleetError> {
         let data = self.get("/api/v1/query", &[("query", promql)])?;
         results(&data, promql)?
             .iter()
@@ -123,7 +118,7 @@ impl Client {
         start: f64,
         end: f64,
         step: f64,
-    ) -> Result<Vec<Range>, String> {
+    ) -> Result<Vec<Range>, FleetError> {
         let (start, end, step) = (
             format!("{start:.3}"),
             format!("{end:.3}"),
@@ -157,7 +152,7 @@ impl Client {
     }
 
     /// `GET path?params`, answered with Prometheus' `data` on success.
-    fn get(&self, path: &str, params: &[(&str, &str)]) -> Result<Value, String> {
+    fn get(&self, path: &str, params: &[(&str, &str)]) -> Result<Value, FleetError> {
         let url = format!("{}{path}", self.base);
         let mut request = self.agent.get(&url);
         for (key, value) in params {
@@ -166,69 +161,77 @@ impl Client {
         if let Some(authorization) = &self.authorization {
             request = request.header("Authorization", authorization);
         }
-        let mut answer = request.call().map_err(|err| self.unreachable(&err))?;
+        let mut answer = request.call().map_err(|err| self.unreachable(err))?;
         let status = answer.status().as_u16();
         if status == 401 || status == 403 {
-            return Err(format!(
-                "Prometheus at {} refused the user name or password (HTTP {status})",
-                self.base
-            ));
+            return Err(FleetError::Refused {
+                base: self.base.clone(),
+                status,
+            });
         }
         let body = answer
             .body_mut()
             .with_config()
             .limit(BODY_MAX)
             .read_to_string()
-            .map_err(|err| format!("reading Prometheus' answer from {}: {err}", self.base))?;
+            .map_err(|error| FleetError::Read {
+                base: self.base.clone(),
+                error,
+            })?;
         let Ok(mut json) = serde_json::from_str::<Value>(&body) else {
-            return Err(format!(
-                "{} answered HTTP {status}, but not as Prometheus' API does: is this the \
-                 Prometheus URL (for example http://prometheus:9090)?",
-                self.base
-            ));
+            return Err(FleetError::NotPrometheus {
+                base: self.base.clone(),
+                status,
+            });
         };
         if json.get("status").and_then(Value::as_str) != Some("success") {
-            let kind = json
-                .get("errorType")
-                .and_then(Value::as_str)
-                .unwrap_or("error");
-            let said = json
-                .get("error")
-                .and_then(Value::as_str)
-                .unwrap_or("no reason given");
-            return Err(crate::model::clean_label(&format!(
-                "Prometheus: {kind}: {said}"
-            )));
+            let field = |key: &str, otherwise: &str| {
+                json.get(key)
+                    .and_then(Value::as_str)
+                    .unwrap_or(otherwise)
+                    .to_owned()
+            };
+            return Err(FleetError::Query {
+                kind: field("errorType", "error"),
+                said: field("error", "no reason given"),
+            });
         }
         json.get_mut("data")
             .map(Value::take)
-            .ok_or_else(|| format!("{} answered without data", self.base))
+            .ok_or_else(|| FleetError::NoData {
+                base: self.base.clone(),
+            })
     }
 
-    fn unreachable(&self, err: &ureq::Error) -> String {
-        match err {
-            ureq::Error::Timeout(_) => format!(
-                "Prometheus at {} did not answer within {} s",
-                self.base,
-                TIMEOUT.as_secs()
-            ),
-            ureq::Error::HostNotFound => format!("cannot reach {}: no such host", self.base),
-            other => format!("cannot reach {}: {other}", self.base),
+    fn unreachable(&self, error: ureq::Error) -> FleetError {
+        let base = self.base.clone();
+        match error {
+            ureq::Error::Timeout(_) => FleetError::Timeout { base },
+            ureq::Error::HostNotFound => FleetError::NoSuchHost { base },
+            other => FleetError::Unreachable { base, error: other },
         }
     }
 }
 
-/// A regular file of at most [`CA_MAX`] bytes (not a FIFO that would
-/// block, not a device without end).
-fn read_small(path: &str) -> std::io::Result<Vec<u8>> {
+/// The CA file `path`: a regular file of at most [`CA_MAX`] bytes (not a
+/// FIFO that would block, not a device without end).
+fn read_small(path: &str) -> Result<Vec<u8>, FleetError> {
     use std::io::Read as _;
-    let file = std::fs::File::open(path)?;
-    let meta = file.metadata()?;
+    let unreadable = |error| FleetError::UnreadableCa {
+        path: path.to_owned(),
+        error,
+    };
+    let file = std::fs::File::open(path).map_err(unreadable)?;
+    let meta = file.metadata().map_err(unreadable)?;
     if !meta.is_file() || meta.len() > CA_MAX {
-        return Err(std::io::Error::other("not a PEM file of at most 1 MiB"));
+        return Err(FleetError::CaNotAFile {
+            path: path.to_owned(),
+        });
     }
     let mut bytes = Vec::new();
-    file.take(CA_MAX).read_to_end(&mut bytes)?;
+    file.take(CA_MAX)
+        .read_to_end(&mut bytes)
+        .map_err(unreadable)?;
     Ok(bytes)
 }
 
@@ -241,10 +244,12 @@ fn certificates(pem: &[u8]) -> Vec<ureq::tls::Certificate<'static>> {
         .collect()
 }
 
-fn results<'a>(data: &'a Value, promql: &str) -> Result<&'a Vec<Value>, String> {
+fn results<'a>(data: &'a Value, promql: &str) -> Result<&'a Vec<Value>, FleetError> {
     data.get("result")
         .and_then(Value::as_array)
-        .ok_or_else(|| format!("Prometheus answered {promql} without a result list"))
+        .ok_or_else(|| FleetError::NoResult {
+            query: promql.to_owned(),
+        })
 }
 
 /// A series' labels, cleaned for showing.
@@ -277,16 +282,20 @@ mod tests {
             url: "prometheus:9090".into(),
             ..FleetTarget::default()
         };
-        assert!(Client::new(&bad).unwrap_err().contains("http://"));
+        let err = Client::new(&bad).unwrap_err();
+        assert!(
+            matches!(&err, FleetError::NotAUrl { url } if url == "prometheus:9090"),
+            "{err:?}"
+        );
         let ca = FleetTarget {
             url: "https://prometheus:9090/".into(),
             ca_file: "/nonexistent/ca.pem".into(),
             ..FleetTarget::default()
         };
+        let err = Client::new(&ca).unwrap_err();
         assert!(
-            Client::new(&ca)
-                .unwrap_err()
-                .contains("/nonexistent/ca.pem")
+            matches!(&err, FleetError::UnreadableCa { path, .. } if path == "/nonexistent/ca.pem"),
+            "{err:?}"
         );
         let ok = FleetTarget {
             url: " http://prometheus:9090/ ".into(),

@@ -18,6 +18,8 @@ use std::time::{Duration, Instant};
 use base64::Engine;
 use subtle::ConstantTimeEq;
 
+use super::error::ConfigError;
+
 /// bcrypt's costs (exporter-toolkit refuses others too).
 const COSTS: std::ops::RangeInclusive<u32> = 4..=31;
 /// Wrong passwords remembered at most, and for how long.
@@ -33,28 +35,28 @@ pub struct Users {
 
 impl Users {
     /// Checks that every hash is a bcrypt hash of a usable cost.
-    pub fn new(hashes: BTreeMap<String, String>) -> Result<Self, String> {
+    pub fn new(hashes: BTreeMap<String, String>) -> Result<Self, ConfigError> {
         let mut highest = 0;
         for (user, hash) in &hashes {
             if user.contains(':') {
-                return Err(format!("user {user:?}: a user name cannot hold ':'"));
+                return Err(ConfigError::UserName { user: user.clone() });
             }
             let parts = hash
                 .parse::<bcrypt::HashParts>()
-                .map_err(|_| format!("user {user:?}: the password is not a bcrypt hash"))?;
+                .map_err(|_| ConfigError::NotBcrypt { user: user.clone() })?;
             let cost = parts.get_cost();
             if !COSTS.contains(&cost) {
-                return Err(format!(
-                    "user {user:?}: bcrypt cost {cost} is outside 4 to 31"
-                ));
+                return Err(ConfigError::BcryptCost {
+                    user: user.clone(),
+                    cost,
+                });
             }
             highest = highest.max(cost);
         }
         let unknown = if hashes.is_empty() {
             String::new()
         } else {
-            bcrypt::hash("bpfscope has no such user", highest)
-                .map_err(|err| format!("cannot make a bcrypt hash: {err}"))?
+            bcrypt::hash("bpfscope has no such user", highest).map_err(ConfigError::Bcrypt)?
         };
         Ok(Self { hashes, unknown })
     }
@@ -268,9 +270,15 @@ mod tests {
     fn hashes_that_are_not_bcrypt_or_of_an_unusable_cost_are_refused_with_the_user_named() {
         let err =
             Users::new(BTreeMap::from([("prom".to_owned(), "plain".to_owned())])).unwrap_err();
-        assert!(err.contains("\"prom\"") && err.contains("bcrypt"), "{err}");
+        assert!(
+            matches!(&err, ConfigError::NotBcrypt { user } if user == "prom"),
+            "{err:?}"
+        );
         let cost_3 = bcrypt::hash("x", 4).unwrap().replacen("$04$", "$03$", 1);
         let err = Users::new(BTreeMap::from([("prom".to_owned(), cost_3)])).unwrap_err();
-        assert!(err.contains("cost 3"), "{err}");
+        assert!(
+            matches!(&err, ConfigError::BcryptCost { user, cost: 3 } if user == "prom"),
+            "{err:?}"
+        );
     }
 }

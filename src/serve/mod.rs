@@ -3,6 +3,7 @@
 //! sample, so scrapers cannot make bpfscope work harder than its interval.
 
 mod auth;
+mod error;
 mod exposition;
 mod http;
 mod request;
@@ -15,6 +16,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+pub use error::{ConfigError, WebConfigError};
 pub use exposition::{Exposition, ProgramLine};
 pub use http::Endpoint;
 pub use web::WebConfig;

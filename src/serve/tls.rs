@@ -11,6 +11,7 @@ use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use serde::Deserialize;
 
+use super::error::ConfigError;
 use super::web::Files;
 
 #[derive(Debug, Default, Deserialize)]
@@ -41,19 +42,19 @@ fn given<T: AsRef<std::ffi::OsStr>>(value: Option<&T>) -> Option<&T> {
 fn pem(
     inline: Option<&String>,
     file: Option<&PathBuf>,
-    what: &str,
+    what: &'static str,
     dir: &Path,
     files: &mut Files,
-) -> Result<Option<Vec<u8>>, String> {
+) -> Result<Option<Vec<u8>>, ConfigError> {
     match (given(inline), given(file)) {
-        (Some(_), Some(_)) => Err(format!("give {what} inline or as a file, not both")),
+        (Some(_), Some(_)) => Err(ConfigError::InlineAndFile { what }),
         (Some(text), None) => Ok(Some(text.clone().into_bytes())),
         (None, Some(file)) => {
             let path = dir.join(file);
-            let bytes = files
-                .read(&path)
-                .map_err(|err| format!("cannot read {what} {}: {err}", path.display()))?;
-            Ok(Some(bytes))
+            match files.read(&path) {
+                Ok(bytes) => Ok(Some(bytes)),
+                Err(error) => Err(ConfigError::UnreadableFile { what, path, error }),
+            }
         }
         (None, None) => Ok(None),
     }
@@ -65,9 +66,9 @@ pub fn tls_config(
     tls: &TlsText,
     dir: &Path,
     files: &mut Files,
-) -> Result<Option<Arc<ServerConfig>>, String> {
+) -> Result<Option<Arc<ServerConfig>>, ConfigError> {
     if tls.client_allowed_sans.is_some() {
-        return Err("client_allowed_sans is not supported by bpfscope serve".into());
+        return Err(ConfigError::ClientAllowedSans);
     }
     let enabled = given(tls.cert.as_ref()).is_some()
         || given(tls.cert_file.as_ref()).is_some()
@@ -84,12 +85,15 @@ pub fn tls_config(
     match kind {
         "NoClientCert" | "VerifyClientCertIfGiven" | "RequireAndVerifyClientCert" => {}
         "RequestClientCert" | "RequireAnyClientCert" => {
-            return Err(format!(
-                "client_auth_type {kind} accepts certificates nobody verified; bpfscope serve \
-                 supports NoClientCert, VerifyClientCertIfGiven and RequireAndVerifyClientCert"
-            ));
+            return Err(ConfigError::UnverifiedClientAuth {
+                kind: kind.to_owned(),
+            });
         }
-        other => return Err(format!("unknown client_auth_type {other:?}")),
+        other => {
+            return Err(ConfigError::UnknownClientAuth {
+                kind: other.to_owned(),
+            });
+        }
     }
     let versions = versions(tls)?;
     let provider = Arc::new(provider(tls)?);
@@ -109,20 +113,19 @@ pub fn tls_config(
     )?;
     let (cert, key) = match (cert, key) {
         (Some(cert), Some(key)) => (cert, key),
-        (_, None) => return Err("missing one of key or key_file".into()),
-        (None, Some(_)) => return Err("missing one of cert or cert_file".into()),
+        (_, None) => return Err(ConfigError::MissingKey),
+        (None, Some(_)) => return Err(ConfigError::MissingCert),
     };
     let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(&cert)
         .collect::<Result<_, _>>()
-        .map_err(|err| format!("the certificate is not PEM: {err}"))?;
+        .map_err(ConfigError::CertificateNotPem)?;
     if chain.is_empty() {
-        return Err("the certificate file holds no certificate".into());
+        return Err(ConfigError::NoCertificate);
     }
-    let key = PrivateKeyDer::from_pem_slice(&key)
-        .map_err(|err| format!("the key is not a PEM private key: {err}"))?;
+    let key = PrivateKeyDer::from_pem_slice(&key).map_err(ConfigError::KeyNotPem)?;
     let builder = ServerConfig::builder_with_provider(Arc::clone(&provider))
         .with_protocol_versions(&versions)
-        .map_err(|err| format!("TLS versions: {err}"))?;
+        .map_err(ConfigError::TlsVersions)?;
     let ca = pem(
         tls.client_ca.as_ref(),
         tls.client_ca_file.as_ref(),
@@ -133,15 +136,13 @@ pub fn tls_config(
     let builder = match (kind, ca) {
         ("NoClientCert", None) => builder.with_no_client_auth(),
         ("NoClientCert", Some(_)) => {
-            return Err("client_ca_file is set but client_auth_type is NoClientCert".into());
+            return Err(ConfigError::ClientCaWithoutClientAuth);
         }
         (_, Some(ca)) => {
             let mut roots = rustls::RootCertStore::empty();
             for cert in CertificateDer::pem_slice_iter(&ca) {
-                let cert = cert.map_err(|err| format!("the client CA is not PEM: {err}"))?;
-                roots
-                    .add(cert)
-                    .map_err(|err| format!("the client CA: {err}"))?;
+                let cert = cert.map_err(ConfigError::ClientCaNotPem)?;
+                roots.add(cert).map_err(ConfigError::ClientCa)?;
             }
             let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
                 Arc::new(roots),
@@ -152,24 +153,25 @@ pub fn tls_config(
             } else {
                 verifier
             };
-            builder.with_client_cert_verifier(
-                verifier
-                    .build()
-                    .map_err(|err| format!("the client CA: {err}"))?,
-            )
+            builder
+                .with_client_cert_verifier(verifier.build().map_err(ConfigError::ClientCaVerifier)?)
         }
-        (_, None) => return Err(format!("client_auth_type {kind} needs client_ca_file")),
+        (_, None) => {
+            return Err(ConfigError::ClientAuthWithoutCa {
+                kind: kind.to_owned(),
+            });
+        }
     };
     let mut config = builder
         .with_single_cert(chain, key)
-        .map_err(|err| format!("the certificate and key: {err}"))?;
+        .map_err(ConfigError::CertificateAndKey)?;
     // exporter-toolkit's default: the server's order.
     config.ignore_client_order = tls.prefer_server_cipher_suites.unwrap_or(true);
     Ok(Some(Arc::new(config)))
 }
 
 /// ring's suites and groups, narrowed to the file's lists (Go's names).
-fn provider(tls: &TlsText) -> Result<CryptoProvider, String> {
+fn provider(tls: &TlsText) -> Result<CryptoProvider, ConfigError> {
     let mut provider = rustls::crypto::ring::default_provider();
     if let Some(wanted) = &tls.cipher_suites {
         let mut kept = Vec::new();
@@ -182,7 +184,7 @@ fn provider(tls: &TlsText) -> Result<CryptoProvider, String> {
             let suite = rustls::crypto::ring::ALL_CIPHER_SUITES
                 .iter()
                 .find(|s| s.suite().as_str() == Some(full.as_str()))
-                .ok_or_else(|| format!("cipher suite {name:?} is not offered by bpfscope serve"))?;
+                .ok_or_else(|| ConfigError::CipherSuite { name: name.clone() })?;
             // TLS 1.3's are always offered (below), named or not.
             if suite.version() != &rustls::version::TLS13 {
                 kept.push(*suite);
@@ -204,7 +206,11 @@ fn provider(tls: &TlsText) -> Result<CryptoProvider, String> {
                 "X25519" => rustls::crypto::ring::kx_group::X25519,
                 "CurveP256" => rustls::crypto::ring::kx_group::SECP256R1,
                 "CurveP384" => rustls::crypto::ring::kx_group::SECP384R1,
-                other => return Err(format!("curve {other:?} is not offered by bpfscope serve")),
+                other => {
+                    return Err(ConfigError::Curve {
+                        name: other.to_owned(),
+                    });
+                }
             };
             kept.push(group);
         }
@@ -215,13 +221,15 @@ fn provider(tls: &TlsText) -> Result<CryptoProvider, String> {
 
 /// TLS 1.2 and 1.3 within min_version and max_version (TLS10 and TLS11
 /// are not spoken at all; a minimum of either means 1.2).
-fn versions(tls: &TlsText) -> Result<Vec<&'static rustls::SupportedProtocolVersion>, String> {
+fn versions(tls: &TlsText) -> Result<Vec<&'static rustls::SupportedProtocolVersion>, ConfigError> {
     let rank = |name: &str| match name {
         "TLS10" => Ok(10),
         "TLS11" => Ok(11),
         "TLS12" => Ok(12),
         "TLS13" => Ok(13),
-        other => Err(format!("unknown TLS version {other:?} (TLS10 … TLS13)")),
+        other => Err(ConfigError::UnknownTlsVersion {
+            name: other.to_owned(),
+        }),
     };
     let min = tls.min_version.as_deref().map_or(Ok(12), rank)?;
     let max = tls.max_version.as_deref().map_or(Ok(13), rank)?;
@@ -231,11 +239,10 @@ fn versions(tls: &TlsText) -> Result<Vec<&'static rustls::SupportedProtocolVersi
         .map(|(_, v)| v)
         .collect();
     if versions.is_empty() {
-        return Err(format!(
-            "no TLS version between {} and {} is spoken (TLS12 and TLS13 are)",
-            tls.min_version.as_deref().unwrap_or("TLS12"),
-            tls.max_version.as_deref().unwrap_or("TLS13")
-        ));
+        return Err(ConfigError::NoTlsVersion {
+            min: tls.min_version.as_deref().unwrap_or("TLS12").to_owned(),
+            max: tls.max_version.as_deref().unwrap_or("TLS13").to_owned(),
+        });
     }
     Ok(versions)
 }

@@ -24,6 +24,7 @@ use std::time::{Duration, SystemTime};
 use serde::Deserialize;
 
 use super::auth::Users;
+use super::error::{ConfigError, WebConfigError};
 use super::tls::{TlsText, tls_config};
 
 #[derive(Debug, Default, Deserialize)]
@@ -69,6 +70,12 @@ const HEADERS: [(&str, &[&str]); 5] = [
     ("X-XSS-Protection", &[]),
     ("Content-Security-Policy", &[]),
 ];
+
+/// The headers the file may set, as a refusal lists them.
+pub(super) fn settable_headers() -> String {
+    let names: Vec<&str> = HEADERS.iter().map(|(h, _)| *h).collect();
+    names.join(", ")
+}
 
 /// One loaded configuration.
 #[derive(Debug, Default)]
@@ -171,8 +178,8 @@ struct State {
 }
 
 impl WebConfig {
-    /// Reads `path`; the error says what is wrong in words.
-    pub fn open(path: &Path) -> Result<Self, String> {
+    /// Reads `path`; the error says what is wrong, in words when shown.
+    pub fn open(path: &Path) -> Result<Self, WebConfigError> {
         let mut files = Files::default();
         let web = load(path, &mut files, false)?;
         Ok(Self {
@@ -232,51 +239,51 @@ impl WebConfig {
 
 /// Reads and checks the whole configuration; `again` when it is a reload,
 /// where an empty file is a file being written, not one meant empty.
-fn load(path: &Path, files: &mut Files, again: bool) -> Result<Web, String> {
-    let at = |what: String| format!("web configuration {}: {what}", path.display());
-    let bytes = files
-        .read(path)
-        .map_err(|err| at(format!("cannot read: {err}")))?;
-    let text = String::from_utf8(bytes).map_err(|_| at("the file is not UTF-8".into()))?;
+fn load(path: &Path, files: &mut Files, again: bool) -> Result<Web, WebConfigError> {
+    read(path, files, again).map_err(|error| WebConfigError {
+        file: path.to_owned(),
+        error,
+    })
+}
+
+/// [`load`], the error without the file's name.
+fn read(path: &Path, files: &mut Files, again: bool) -> Result<Web, ConfigError> {
+    let bytes = files.read(path).map_err(ConfigError::Unreadable)?;
+    let text = String::from_utf8(bytes).map_err(|_| ConfigError::NotUtf8)?;
     let file: FileText = if text.trim().is_empty() {
         if again {
-            return Err(at("the file is empty".into()));
+            return Err(ConfigError::Empty);
         }
         FileText::default()
     } else {
-        serde_yaml_ng::from_str(&text).map_err(|err| at(err.to_string()))?
+        serde_yaml_ng::from_str(&text)?
     };
     let dir = path.parent().unwrap_or(Path::new("."));
     let tls = match file.tls_server_config {
-        Some(tls) => tls_config(&tls, dir, files).map_err(at)?,
+        Some(tls) => tls_config(&tls, dir, files)?,
         None => None,
     };
-    let users = Users::new(file.basic_auth_users).map_err(at)?;
+    let users = Users::new(file.basic_auth_users)?;
     let mut headers = String::new();
     for (name, value) in file.http_server_config.unwrap_or_default().headers {
         let Some((known, allowed)) = HEADERS.iter().find(|(h, _)| *h == name) else {
-            let names: Vec<&str> = HEADERS.iter().map(|(h, _)| *h).collect();
-            return Err(at(format!(
-                "header {name:?} cannot be set (only {})",
-                names.join(", ")
-            )));
+            return Err(ConfigError::HeaderNotSettable { name });
         };
         if value.chars().any(char::is_control) {
-            return Err(at(format!(
-                "header {known}: the value has control characters"
-            )));
+            return Err(ConfigError::HeaderControl { name: known });
         }
         if !allowed.is_empty() && !allowed.iter().any(|a| a.eq_ignore_ascii_case(&value)) {
-            return Err(at(format!(
-                "header {known}: {value:?} is not one of {}",
-                allowed.join(", ")
-            )));
+            return Err(ConfigError::HeaderValue {
+                name: known,
+                value,
+                allowed,
+            });
         }
         let _ = write!(headers, "{known}: {value}\r\n");
     }
     let rate_limit = match file.rate_limit {
         None => None,
-        Some(rate) => rate_limit(&rate).map_err(at)?,
+        Some(rate) => rate_limit(&rate)?,
     };
     Ok(Web {
         tls,
@@ -286,15 +293,73 @@ fn load(path: &Path, files: &mut Files, again: bool) -> Result<Web, String> {
     })
 }
 
-fn rate_limit(rate: &RateText) -> Result<Option<RateLimit>, String> {
+fn rate_limit(rate: &RateText) -> Result<Option<RateLimit>, ConfigError> {
     let interval = match rate.interval.as_deref().map(str::trim) {
         None | Some("" | "0" | "0s") => return Ok(None),
-        Some(text) => humantime::parse_duration(text)
-            .map_err(|err| format!("rate_limit interval {text:?}: {err}"))?,
+        Some(text) => {
+            humantime::parse_duration(text).map_err(|error| ConfigError::RateInterval {
+                text: text.to_owned(),
+                error,
+            })?
+        }
     };
     let burst = rate.burst.unwrap_or(0);
     if burst == 0 {
-        return Err("rate_limit burst must be at least 1".into());
+        return Err(ConfigError::RateBurst);
     }
     Ok(Some(RateLimit { interval, burst }))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn a_configuration_that_does_not_load_says_the_file_and_what_is_wrong() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("web.yml");
+        let load_text = |text: &str, again: bool| {
+            std::fs::write(&path, text).unwrap();
+            load(&path, &mut Files::default(), again).unwrap_err()
+        };
+        let err = load_text("rate_limit:\n  interval: 10s\n", false);
+        assert_eq!(err.file, path);
+        assert!(matches!(err.error, ConfigError::RateBurst), "{err:?}");
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "web configuration {}: rate_limit burst must be at least 1",
+                path.display()
+            )
+        );
+        let err = load_text("", true);
+        assert!(matches!(err.error, ConfigError::Empty), "{err:?}");
+        let err = load_text(
+            "http_server_config:\n  headers:\n    X-Frame-Options: allow\n",
+            false,
+        );
+        assert!(
+            matches!(&err.error, ConfigError::HeaderValue { name: "X-Frame-Options", value, .. } if value == "allow"),
+            "{err:?}"
+        );
+        let err = load_text(
+            "tls_server_config:\n  cert_file: none.crt\n  key_file: none.key\n",
+            false,
+        );
+        assert!(
+            matches!(&err.error, ConfigError::UnreadableFile { what: "the certificate", path, .. } if path.ends_with("none.crt")),
+            "{err:?}"
+        );
+        let err = load_text("tls_server_config:\n  client_allowed_sans: [a]\n", false);
+        assert!(
+            matches!(err.error, ConfigError::ClientAllowedSans),
+            "{err:?}"
+        );
+        let err = load_text("basic_auth_user:\n  prom: x\n", false);
+        assert!(matches!(err.error, ConfigError::Yaml(_)), "{err:?}");
+        std::fs::remove_file(&path).unwrap();
+        let err = load(&path, &mut Files::default(), false).unwrap_err();
+        assert!(matches!(err.error, ConfigError::Unreadable(_)), "{err:?}");
+    }
 }

@@ -142,7 +142,7 @@ fn what_is_not_a_working_prometheus_is_said_in_words_and_never_hangs() {
     // Nothing listens.
     let nothing: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
     let (answer, _) = ask(&target(nothing));
-    let said = answer.unwrap_err();
+    let said = answer.unwrap_err().to_string();
     assert!(
         said.starts_with(&format!("cannot reach http://{nothing}")),
         "{said}"
@@ -151,13 +151,13 @@ fn what_is_not_a_working_prometheus_is_said_in_words_and_never_hangs() {
     // Not Prometheus: bpfscope serve itself answers 404 in plain text.
     let serve_at: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
     let _serve = exporter(Some(serve_at), serve_at, "1");
-    let said = ask(&target(serve_at)).0.unwrap_err();
+    let said = ask(&target(serve_at)).0.unwrap_err().to_string();
     assert!(said.contains("not as Prometheus' API does"), "{said}");
 
     // A server that accepts and never answers: a time-out, said as one.
     let silent = TcpListener::bind("127.0.0.1:0").unwrap();
     let (said, took) = ask(&target(silent.local_addr().unwrap()));
-    let said = said.unwrap_err();
+    let said = said.unwrap_err().to_string();
     assert!(said.contains("did not answer within 10 s"), "{said}");
     assert!(took < Duration::from_secs(15), "{took:?}");
 
@@ -173,7 +173,7 @@ fn what_is_not_a_working_prometheus_is_said_in_words_and_never_hangs() {
     let mut wrong = target(locked_at);
     wrong.user = "prom".into();
     wrong.password = "guess".into();
-    let said = ask(&wrong).0.unwrap_err();
+    let said = ask(&wrong).0.unwrap_err().to_string();
     assert!(
         said.contains("refused the user name or password (HTTP 401)"),
         "{said}"
@@ -183,6 +183,6 @@ fn what_is_not_a_working_prometheus_is_said_in_words_and_never_hangs() {
     assert!(ask(&right).0.is_ok(), "the right password");
     // A bad query's error comes back in Prometheus' words.
     let client = Client::new(&right).unwrap();
-    let said = client.instant("rate(").unwrap_err();
+    let said = client.instant("rate(").unwrap_err().to_string();
     assert!(said.starts_with("Prometheus: bad_data:"), "{said}");
 }
