@@ -146,11 +146,7 @@ impl Watch {
         }
     }
 
-    fn check_sample(
-        &mut self,
-        live: &Moment,
-        thresholds: &Thresholds,
-    ) -> Result<(), NotifyError> {
+    fn check_sample(&mut self, live: &Moment, thresholds: &Thresholds) -> Result<(), NotifyError> {
         let latest = live.latest_boottime_ns();
         if latest == self.seen {
             return Ok(());

@@ -22,13 +22,15 @@ use crate::record::RecordingReader;
 use crate::store::Moment;
 use player::{Player, lock};
 
-
 /// Why a recording cannot be opened for replay.
 #[derive(Debug, thiserror::Error)]
 pub enum OpenError {
     /// The file cannot be opened or read.
     #[error("{file}: {source}")]
-    Io { file: String, source: std::io::Error },
+    Io {
+        file: String,
+        source: std::io::Error,
+    },
     /// A directory, a pipe, a device: never read.
     #[error("{file}: not a regular file, so not a recording")]
     NotAFile { file: String },

@@ -190,8 +190,10 @@ pub fn toggler_if_asked() -> Option<ExitCode> {
 pub fn toggler_main(args: &[String]) -> ExitCode {
     let duty = match args {
         [on, every] => match (on.parse::<u64>(), every.parse::<u64>()) {
-            (Ok(on), Ok(every)) => Duty::new(Duration::from_millis(on), Duration::from_millis(every))
-                .map_err(|err| err.to_string()),
+            (Ok(on), Ok(every)) => {
+                Duty::new(Duration::from_millis(on), Duration::from_millis(every))
+                    .map_err(|err| err.to_string())
+            }
             _ => Err("the schedule is two whole numbers of milliseconds".to_owned()),
         },
         _ => Err("usage: ON_MS EVERY_MS".to_owned()),

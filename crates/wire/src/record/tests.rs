@@ -193,7 +193,10 @@ fn zeroed_bytes_are_not_an_end_and_nothing_may_follow_the_end_mark() {
 
 #[test]
 fn frames_of_a_protocol_this_build_does_not_read_are_refused_naming_both() {
-    for got in [crate::protocol::OLDEST_PROTOCOL - 1, crate::protocol::PROTOCOL_VERSION + 1] {
+    for got in [
+        crate::protocol::OLDEST_PROTOCOL - 1,
+        crate::protocol::PROTOCOL_VERSION + 1,
+    ] {
         let mut header = Vec::new();
         header.extend_from_slice(MAGIC);
         header.extend_from_slice(&FORMAT_VERSION.to_le_bytes());

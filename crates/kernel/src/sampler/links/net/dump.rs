@@ -4,16 +4,13 @@
 use std::io;
 
 use netlink_packet_core::{
-    NLM_F_DUMP, NLM_F_REQUEST, NetlinkHeader, NetlinkMessage, NetlinkPayload,
+    ErrorBuffer, NLM_F_DUMP, NLM_F_REQUEST, NLMSG_ALIGNTO, NLMSG_DONE, NLMSG_ERROR, NetlinkBuffer,
+    NetlinkHeader, NetlinkMessage, NetlinkPayload,
 };
 use netlink_packet_route::RouteNetlinkMessage;
 
 use super::{Namespace, REPLIES_MAX};
 
-/// `nlmsghdr`'s size, and the message types a dump ends with.
-const HEADER: usize = 16;
-const NLMSG_ERROR: u16 = 2;
-const NLMSG_DONE: u16 = 3;
 /// A receive buffer larger than any one datagram of a dump (the kernel
 /// fills at most 32 KiB per datagram).
 const RECV_BUF: usize = 128 * 1024;
@@ -24,12 +21,6 @@ pub(super) struct Dump {
     /// Messages that could not be decoded (a device name that is not UTF-8,
     /// an option the decoder does not know): skipped, counted.
     pub skipped: usize,
-}
-
-fn u32_at(bytes: &[u8], at: usize) -> u32 {
-    let mut b = [0u8; 4];
-    b.copy_from_slice(&bytes[at..at + 4]);
-    u32::from_ne_bytes(b)
 }
 
 /// Sends `request` as a dump and reads to its `NLMSG_DONE` (or error),
@@ -61,16 +52,19 @@ pub(super) fn dump(space: &mut Namespace, request: RouteNetlinkMessage) -> io::R
             continue;
         }
         let mut at = 0;
-        while buf.len() - at >= HEADER {
-            let msg_len = u32_at(&buf, at) as usize;
-            if msg_len < HEADER || msg_len > buf.len() - at {
+        while at < buf.len() {
+            // The header checked against what arrived before anything
+            // else of the message is read.
+            let Ok(framed) = NetlinkBuffer::new_checked(&buf[at..]) else {
                 out.skipped += 1;
                 break; // the rest of this datagram cannot be framed
-            }
-            let message_type = u16::from_ne_bytes([buf[at + 4], buf[at + 5]]);
-            let sequence = u32_at(&buf, at + 8);
+            };
+            let msg_len = framed.length() as usize;
+            let (message_type, sequence) = (framed.message_type(), framed.sequence_number());
             let whole = &buf[at..at + msg_len];
-            at += msg_len.next_multiple_of(4).min(buf.len() - at);
+            at += msg_len
+                .next_multiple_of(usize::from(NLMSG_ALIGNTO))
+                .min(buf.len() - at);
             seen += 1;
             if seen > REPLIES_MAX {
                 return Err(io::Error::other("a netlink dump that does not end"));
@@ -81,11 +75,10 @@ pub(super) fn dump(space: &mut Namespace, request: RouteNetlinkMessage) -> io::R
             match message_type {
                 NLMSG_DONE => return Ok(out),
                 NLMSG_ERROR => {
-                    let code = if whole.len() >= HEADER + 4 {
-                        i32::from_ne_bytes(u32_at(whole, HEADER).to_ne_bytes())
-                    } else {
-                        0
-                    };
+                    let code = ErrorBuffer::new_checked(framed.payload())
+                        .ok()
+                        .and_then(|error| error.code())
+                        .map_or(0, std::num::NonZeroI32::get);
                     return match code.checked_neg().unwrap_or(0) {
                         // No error, or a device without that hook.
                         0 | libc::EINVAL | libc::ENOENT => Ok(out),
