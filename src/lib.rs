@@ -1,25 +1,25 @@
 //! bpfscope: what every loaded eBPF program costs the machine, live.
 //!
-//! The modules follow the data flow, and imports point only down it
-//! (`docs/architecture.md`):
+//! This crate is everything a user runs: the window, `sample`, `record`,
+//! `serve` and the fleet view. It sits on two crates whose direction the
+//! compiler holds (`docs/architecture.md`):
 //!
 //! ```text
-//! model ← sampler ← protocol ← source          (kernel → frames → channel)
-//! model ← store ← view ← ui ← app              (channel → history → window)
-//! model ← fleet ─────────────────→ app           (Prometheus → fleet view)
-//!                 export, cli                   (writers and subcommands)
+//! bpfscope-wire   model, protocol, record, terminal   (vocabulary and formats)
+//!       ▲
+//! bpfscope-kernel sampler, privilege, sys              (the root side, the helper)
+//!       ▲
+//! bpfscope        source ← store ← view ← ui ← app     (channel → history → window)
+//!                 cli, export, serve, fleet            (subcommands, writers, exporter)
 //! ```
 //!
-//! - [`model`]: the shared vocabulary (samples, facts, source events and
-//!   status) and the metric maths.
-//! - [`sampler`]: the privileged part: kernel → [`model::Sample`].
-//! - [`protocol`]: the frames the elevated helper writes; every byte read is
-//!   untrusted.
-//! - [`source`]: where samples come from (a thread, the helper) → one
-//!   bounded channel.
-//! - [`fleet`]: the fleet view's source: Prometheus' HTTP API, asked by a
-//!   named thread → one bounded channel.
-//! - [`record`]: recordings: the helper's frames in zstd blocks in a file.
+//! - [`model`], [`protocol`], [`record`]: re-exported from `bpfscope-wire`:
+//!   the vocabulary and the versioned frame and recording formats.
+//! - [`sampler`], [`privilege`], [`sys`]: re-exported from
+//!   `bpfscope-kernel`: kernel → [`model::Sample`], and the helper's
+//!   privilege.
+//! - [`source`]: where samples come from (a thread, the helper, a remote
+//!   host, a recording) → one bounded channel.
 //! - [`store`]: channel → history; owns the live state and the frozen one
 //!   (pause), so every view reads one moment.
 //! - [`view`]: what the window shows, without egui: commands, settings,
@@ -27,8 +27,11 @@
 //! - [`ui`]: egui drawing, `*_ui` functions that read the view and push
 //!   [`view::Command`]s.
 //! - [`app`]: the eframe glue: intake, layout, commands.
-//! - [`export`]: CSV and JSON writers; [`cli`]: `bpfscope sample`.
-//! - [`sys`]: the few operating-system facts the rest needs.
+//! - [`export`]: CSV and JSON writers; [`cli`]: `bpfscope sample` and
+//!   `record`.
+//! - [`serve`]: `bpfscope serve`, the Prometheus exporter (network-facing).
+//! - [`fleet`]: the fleet view's source: Prometheus' HTTP API, asked by a
+//!   named thread → one bounded channel.
 
 /// The desktop application's id: the desktop file's and metainfo's name, the
 /// window's app id (Wayland) and WM_CLASS (X11), and the icon's name.

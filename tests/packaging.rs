@@ -220,3 +220,60 @@ fn the_exporter_unit_verifies_and_is_hardened() {
         );
     }
 }
+
+/// The crates `cargo` resolves for `package` as a normal (release)
+/// dependency tree, by name.
+fn normal_tree(package: &str) -> Vec<String> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    let out = Command::new(cargo)
+        .args(["tree", "--offline", "-e", "normal", "--prefix", "none", "-p", package])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .filter_map(|line| line.split_whitespace().next().map(str::to_owned))
+        .collect()
+}
+
+/// What runs as root is read off the build: the helper's crate reaches no
+/// GUI, TLS, HTTP, password, YAML or compression crate, and no test helper
+/// is in a release build of any crate.
+#[test]
+fn the_root_side_links_only_the_kernel_side() {
+    let kernel = normal_tree("bpfscope-kernel");
+    assert!(kernel.iter().any(|name| name == "libbpf-rs"), "{kernel:?}");
+    let forbidden = [
+        "eframe", "egui", "winit", "wgpu", "glow", "rustls", "ureq", "bcrypt", "rfd", "gio",
+        "serde_yaml_ng", "zstd", "hyper", "tokio", "polkit-rs", "prometheus-client",
+        "bpfscope",
+    ];
+    for name in &kernel {
+        assert!(
+            !forbidden.contains(&name.as_str()),
+            "the helper's crate reaches {name}: {kernel:?}"
+        );
+    }
+    // The wire crate alone: no kernel either.
+    let wire = normal_tree("bpfscope-wire");
+    for name in ["libbpf-rs", "libbpf-sys", "caps", "eframe", "zstd"] {
+        assert!(!wire.iter().any(|n| n == name), "bpfscope-wire reaches {name}");
+    }
+    // The helper is the kernel crate's binary, and test helpers are a
+    // feature no default build turns on.
+    let manifest = read("crates/kernel/Cargo.toml");
+    assert!(manifest.contains("name = \"bpfscope-sampler\""), "{manifest}");
+    for crate_manifest in ["Cargo.toml", "crates/kernel/Cargo.toml", "crates/wire/Cargo.toml"] {
+        let text = read(crate_manifest);
+        assert!(
+            !text.contains("default = [\"test-support\""),
+            "{crate_manifest} turns test-support on by default"
+        );
+    }
+}
