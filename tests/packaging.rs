@@ -226,7 +226,16 @@ fn the_exporter_unit_verifies_and_is_hardened() {
 fn normal_tree(package: &str) -> Vec<String> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
     let out = Command::new(cargo)
-        .args(["tree", "--offline", "-e", "normal", "--prefix", "none", "-p", package])
+        .args([
+            "tree",
+            "--offline",
+            "-e",
+            "normal",
+            "--prefix",
+            "none",
+            "-p",
+            package,
+        ])
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .output()
         .unwrap();
@@ -250,8 +259,22 @@ fn the_root_side_links_only_the_kernel_side() {
     let kernel = normal_tree("bpfscope-kernel");
     assert!(kernel.iter().any(|name| name == "libbpf-rs"), "{kernel:?}");
     let forbidden = [
-        "eframe", "egui", "winit", "wgpu", "glow", "rustls", "ureq", "bcrypt", "rfd", "gio",
-        "serde_yaml_ng", "zstd", "hyper", "tokio", "polkit-rs", "prometheus-client",
+        "eframe",
+        "egui",
+        "winit",
+        "wgpu",
+        "glow",
+        "rustls",
+        "ureq",
+        "bcrypt",
+        "rfd",
+        "gio",
+        "serde_yaml_ng",
+        "zstd",
+        "hyper",
+        "tokio",
+        "polkit-rs",
+        "prometheus-client",
         "bpfscope",
     ];
     for name in &kernel {
@@ -263,13 +286,23 @@ fn the_root_side_links_only_the_kernel_side() {
     // The wire crate alone: no kernel either.
     let wire = normal_tree("bpfscope-wire");
     for name in ["libbpf-rs", "libbpf-sys", "caps", "eframe", "zstd"] {
-        assert!(!wire.iter().any(|n| n == name), "bpfscope-wire reaches {name}");
+        assert!(
+            !wire.iter().any(|n| n == name),
+            "bpfscope-wire reaches {name}"
+        );
     }
     // The helper is the kernel crate's binary, and test helpers are a
     // feature no default build turns on.
     let manifest = read("crates/kernel/Cargo.toml");
-    assert!(manifest.contains("name = \"bpfscope-sampler\""), "{manifest}");
-    for crate_manifest in ["Cargo.toml", "crates/kernel/Cargo.toml", "crates/wire/Cargo.toml"] {
+    assert!(
+        manifest.contains("name = \"bpfscope-sampler\""),
+        "{manifest}"
+    );
+    for crate_manifest in [
+        "Cargo.toml",
+        "crates/kernel/Cargo.toml",
+        "crates/wire/Cargo.toml",
+    ] {
         let text = read(crate_manifest);
         assert!(
             !text.contains("default = [\"test-support\""),

@@ -9,7 +9,7 @@
 
 use std::io;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
@@ -17,7 +17,8 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::{SendTimeoutError, Sender};
 
-use super::pipe::{StderrTail, StoppableReader, describe_exit, finish};
+use super::ending::{Ending, explain, not_authorized};
+use super::pipe::{StderrTail, StoppableReader, finish};
 use super::polkit::{self, Authorization};
 use super::remote::{HELLO_TIMEOUT, Remote};
 use super::{Action, Status, Via};
@@ -26,11 +27,6 @@ use crate::protocol::{Frame, FrameReader, ProtocolError};
 
 /// pkexec, at the path every distribution installs it (never searched for).
 pub const PKEXEC: &str = "/usr/bin/pkexec";
-
-/// pkexec's exit status when the user dismissed the authentication dialog.
-const PKEXEC_DISMISSED: i32 = 126;
-/// pkexec's exit status when authorization was refused or failed.
-const PKEXEC_NOT_AUTHORIZED: i32 = 127;
 
 /// How often a blocked read looks whether it should stop.
 pub(super) const STOP_POLL: Duration = Duration::from_millis(100);
@@ -266,19 +262,6 @@ fn local_checks(launch: &HelperLaunch, interactive: bool, out: &Outlet) -> Optio
     Some(authenticating)
 }
 
-/// How the helper's output ended.
-#[derive(Debug)]
-pub(super) enum Ending {
-    /// It closed its output (it exited).
-    Closed { hello: bool },
-    /// It wrote something that is not a frame of ours.
-    Garbage(ProtocolError),
-    /// The window stopped reading.
-    Stopped,
-    /// A remote host said nothing within [`HELLO_TIMEOUT`].
-    Silent,
-}
-
 fn relay(child: &mut Child, launch: &HelperLaunch, out: &Outlet) -> Ending {
     let Some(stdout) = child.stdout.take() else {
         return Ending::Closed { hello: false };
@@ -316,81 +299,6 @@ fn relay(child: &mut Child, launch: &HelperLaunch, out: &Outlet) -> Ending {
         }
     }
     // The read end closes here: the helper exits at its next check.
-}
-
-fn explain(
-    launch: &HelperLaunch,
-    ending: Ending,
-    exit: Option<ExitStatus>,
-    stderr: &[String],
-) -> (String, Option<Action>) {
-    let said = if stderr.is_empty() {
-        String::new()
-    } else {
-        format!(": {}", stderr.join(" / "))
-    };
-    let code = exit.and_then(|status| status.code());
-    if let Some(remote) = &launch.remote {
-        return remote.explain_ending(ending, code, stderr, &said);
-    }
-    match ending {
-        Ending::Garbage(err) => (
-            format!(
-                "The sampler sent data bpfscope cannot read ({err}); it was stopped. \
-                 The history so far is kept."
-            ),
-            Some(Action::Reconnect),
-        ),
-        Ending::Closed { hello: false } if launch.via_pkexec && code == Some(PKEXEC_DISMISSED) => (
-            "Authentication was dismissed, so no statistics are collected.".to_owned(),
-            Some(Action::Retry),
-        ),
-        Ending::Closed { hello: false }
-            if launch.via_pkexec && code == Some(PKEXEC_NOT_AUTHORIZED) =>
-        {
-            let no_agent = stderr
-                .iter()
-                .any(|line| line.contains("No authentication agent"));
-            if no_agent {
-                (
-                    "No polkit authentication agent is running in this session, so nobody \
-                     can be asked for the password. Log in to a desktop with a polkit agent, \
-                     or start bpfscope as root."
-                        .to_owned(),
-                    Some(Action::Retry),
-                )
-            } else {
-                (
-                    format!("Authentication failed or was refused{said}."),
-                    Some(Action::Retry),
-                )
-            }
-        }
-        Ending::Closed { hello } => {
-            let how = match exit {
-                Some(status) => describe_exit(status),
-                None => "stopped answering".to_owned(),
-            };
-            let when = if hello {
-                "The sampler stopped"
-            } else {
-                "The sampler could not start"
-            };
-            (
-                format!("{when} ({how}){said}. The history so far is kept."),
-                Some(Action::Reconnect),
-            )
-        }
-        Ending::Stopped | Ending::Silent => (String::new(), None),
-    }
-}
-
-fn not_authorized() -> String {
-    format!(
-        "Not authorized — ask your administrator. polkit does not allow you to run \
-         bpfscope's sampler (action {}).",
-        crate::POLKIT_ACTION
-    )
 }
 
 fn launch_name(launch: &HelperLaunch) -> String {

@@ -7,6 +7,7 @@
 //! caller sees one stream of [`SourceEvent`]s and a [`Status`] that says, in
 //! words for the user, what is going on and what can be done about it.
 
+mod ending;
 mod helper;
 mod in_process;
 mod pipe;

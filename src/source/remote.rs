@@ -6,7 +6,7 @@
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use super::helper::Ending;
+use super::ending::Ending;
 use crate::model::{Action, Interval};
 
 /// ssh, at the path every distribution installs it (never searched for).
