@@ -6,6 +6,7 @@ mod auth;
 mod error;
 mod exposition;
 mod http;
+mod negotiate;
 mod request;
 mod tls;
 mod web;

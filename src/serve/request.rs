@@ -142,7 +142,7 @@ pub fn serve_one(stream: &mut dyn Conn, context: &Context<'_>) {
         let mut headers = [httparse::EMPTY_HEADER; 32];
         let mut request = httparse::Request::new(&mut headers);
         match request.parse(&head) {
-            Ok(httparse::Status::Complete(_)) => break Ok(Request::of(&request)),
+            Ok(httparse::Status::Complete(_)) => break Request::of(&request),
             Ok(httparse::Status::Partial) if head.len() < HEAD_LIMIT => {}
             Ok(httparse::Status::Partial) | Err(httparse::Error::TooManyHeaders) => break Err(431),
             Err(_) => break Err(400),
@@ -172,20 +172,6 @@ struct Request {
     gzip: bool,
 }
 
-/// Whether an `Accept-Encoding` value takes gzip (not with `q=0`).
-fn accepts_gzip(value: &str) -> bool {
-    value.split(',').any(|item| {
-        let mut parts = item.split(';').map(str::trim);
-        let coding = parts.next().unwrap_or("");
-        let refused = parts.any(|p| {
-            p.strip_prefix("q=")
-                .and_then(|q| q.trim().parse::<f32>().ok())
-                .is_some_and(|q| q <= 0.0)
-        });
-        (coding.eq_ignore_ascii_case("gzip") || coding == "*") && !refused
-    })
-}
-
 /// `body` gzipped fast: a scrape's text shrinks to about a tenth.
 fn gzipped(body: &[u8]) -> io::Result<Vec<u8>> {
     let mut encoder = flate2::write::GzEncoder::new(
@@ -197,7 +183,11 @@ fn gzipped(body: &[u8]) -> io::Result<Vec<u8>> {
 }
 
 impl Request {
-    fn of(parsed: &httparse::Request<'_, '_>) -> Self {
+    /// What is kept of `parsed`; `Err(400)` for a head that frames its
+    /// body two ways (two `Content-Length`s, or one beside
+    /// `Transfer-Encoding`) or with a length that is not a number: a
+    /// proxy in front could read it otherwise (request smuggling).
+    fn of(parsed: &httparse::Request<'_, '_>) -> Result<Self, u16> {
         let header = |name: &str| {
             parsed
                 .headers
@@ -205,7 +195,23 @@ impl Request {
                 .find(|h| h.name.eq_ignore_ascii_case(name))
                 .map(|h| String::from_utf8_lossy(h.value).into_owned())
         };
-        Self {
+        let count = |name: &str| {
+            parsed
+                .headers
+                .iter()
+                .filter(|h| h.name.eq_ignore_ascii_case(name))
+                .count()
+        };
+        let lengths = count("Content-Length");
+        let chunked = count("Transfer-Encoding") > 0;
+        let length = header("Content-Length");
+        let length_ok = length
+            .as_deref()
+            .is_none_or(|l| !l.trim().is_empty() && l.trim().bytes().all(|b| b.is_ascii_digit()));
+        if lengths > 1 || (lengths == 1 && chunked) || !length_ok {
+            return Err(400);
+        }
+        Ok(Self {
             method: parsed.method.unwrap_or("").to_owned(),
             path: parsed
                 .path
@@ -214,13 +220,12 @@ impl Request {
                 .next()
                 .unwrap_or("")
                 .to_owned(),
-            openmetrics: header("Accept")
-                .is_some_and(|a| a.contains("application/openmetrics-text")),
-            gzip: header("Accept-Encoding").is_some_and(|e| accepts_gzip(&e)),
-            has_body: header("Transfer-Encoding").is_some()
-                || header("Content-Length").is_some_and(|l| l.trim() != "0"),
+            openmetrics: super::negotiate::prefers_openmetrics(header("Accept").as_deref()),
+            gzip: super::negotiate::takes_gzip(header("Accept-Encoding").as_deref()),
+            has_body: chunked
+                || length.is_some_and(|l| !l.trim().trim_start_matches('0').is_empty()),
             authorization: header("Authorization"),
-        }
+        })
     }
 
     fn answer(&self, out: &mut Out<'_>, context: &Context<'_>) -> io::Result<()> {
@@ -345,12 +350,13 @@ mod tests {
 
     #[test]
     fn gzip_is_taken_unless_refused_and_gives_back_the_same_text() {
-        assert!(accepts_gzip("gzip"));
-        assert!(accepts_gzip("deflate, gzip;q=0.5"));
-        assert!(accepts_gzip("*"));
-        assert!(!accepts_gzip("gzip;q=0"));
-        assert!(!accepts_gzip("identity"));
-        assert!(!accepts_gzip("br, gzipx"));
+        use super::super::negotiate::takes_gzip;
+        assert!(takes_gzip(Some("gzip")));
+        assert!(takes_gzip(Some("deflate, gzip;q=0.5")));
+        assert!(takes_gzip(Some("*")));
+        assert!(!takes_gzip(Some("gzip;q=0")));
+        assert!(!takes_gzip(Some("identity")));
+        assert!(!takes_gzip(Some("br, gzipx")));
         let text = "bpfscope_programs 1\n".repeat(1_000);
         let small = gzipped(text.as_bytes()).unwrap();
         assert!(small.len() < text.len() / 10);

@@ -265,3 +265,82 @@ fn hostile_clients_get_an_answer_and_cannot_stall_or_stop_the_exporter() {
         "the exporter died"
     );
 }
+
+/// `Accept` and `Accept-Encoding` by their quality values, and a head that
+/// frames a body two ways refused: what a client says is what it gets.
+#[test]
+fn content_is_negotiated_by_quality_and_ambiguous_lengths_are_refused() {
+    let test = "content_is_negotiated_by_quality_and_ambiguous_lengths_are_refused";
+    if !ready(test) {
+        return;
+    }
+    let at: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+    let mut exporter = exporter(Some(at), at, "1");
+    let start = Instant::now();
+    while !get(at, "/metrics", None).is_ok_and(|r| r.0 == 200) {
+        assert!(start.elapsed() < Duration::from_secs(15), "never served");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let head_of = |extra: &str| {
+        let (status, reply) = send(
+            at,
+            format!("HEAD /metrics HTTP/1.1\r\nHost: x\r\n{extra}\r\n").as_bytes(),
+        );
+        assert_eq!(status, 200, "{extra:?}: {reply}");
+        reply.to_ascii_lowercase()
+    };
+    let openmetrics = "content-type: application/openmetrics-text";
+    for (accept, wants_openmetrics) in [
+        ("application/openmetrics-text;q=0, text/plain", false),
+        ("x-application/openmetrics-text-not", false),
+        ("application/openmetrics-text;version=2.0.0", false),
+        (
+            "application/openmetrics-text;q=0.4, text/plain;q=0.5",
+            false,
+        ),
+        ("*/*", false),
+        ("Application/OpenMetrics-Text; Version=1.0.0", true),
+        (
+            "application/openmetrics-text;version=1.0.0,application/openmetrics-text;\
+             version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1",
+            true,
+        ),
+    ] {
+        let reply = head_of(&format!("Accept: {accept}\r\n"));
+        assert_eq!(
+            reply.contains(openmetrics),
+            wants_openmetrics,
+            "{accept:?}: {reply}"
+        );
+    }
+    for (coding, wants_gzip) in [
+        ("GZIP;Q=0", false),
+        ("gzip;q=0, *", false),
+        ("identity", false),
+        ("gzip;q=0.5, identity", true),
+        ("*", true),
+    ] {
+        let reply = head_of(&format!("Accept-Encoding: {coding}\r\n"));
+        assert_eq!(
+            reply.contains("content-encoding: gzip"),
+            wants_gzip,
+            "{coding:?}: {reply}"
+        );
+    }
+    for framing in [
+        "Content-Length: 0\r\nContent-Length: 0\r\n",
+        "Content-Length: 0\r\nContent-Length: 5\r\n",
+        "Content-Length: 0\r\nTransfer-Encoding: chunked\r\n",
+        "Content-Length: +0\r\n",
+    ] {
+        let (status, reply) = send(
+            at,
+            format!("GET /metrics HTTP/1.1\r\n{framing}\r\n").as_bytes(),
+        );
+        assert_eq!(status, 400, "{framing:?}: {reply}");
+    }
+    assert!(
+        exporter.0.try_wait().unwrap().is_none(),
+        "the exporter died"
+    );
+}
