@@ -8,8 +8,11 @@
 //! it costs nothing. bcrypt runs one check at a time, and a request waits
 //! for its turn only until its deadline (then 503), so a flood of guesses
 //! costs at most one core and cannot hold connections for long. Unknown
-//! users are checked against a hash of the configuration's highest cost,
-//! so that the time taken does not say which users exist.
+//! users are checked against the configured hash of the highest cost (an
+//! unknown user never passes), so that the time taken does not say which
+//! users exist, and loading or reloading the file computes no hash at all.
+//! Costs above [`MAX_COST`] are refused when the file is read: one check
+//! would hold bcrypt for seconds to hours.
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
@@ -20,8 +23,11 @@ use subtle::ConstantTimeEq;
 
 use super::error::ConfigError;
 
-/// bcrypt's costs (exporter-toolkit refuses others too).
-const COSTS: std::ops::RangeInclusive<u32> = 4..=31;
+/// The highest bcrypt cost accepted: a check takes about 3 s of one core
+/// here, and each step up doubles it (cost 31 would take days).
+pub const MAX_COST: u32 = 14;
+/// bcrypt's costs that `bpfscope serve` takes.
+const COSTS: std::ops::RangeInclusive<u32> = 4..=MAX_COST;
 /// Wrong passwords remembered at most, and for how long.
 const FAILED_MAX: usize = 256;
 const FAILED_FOR: Duration = Duration::from_secs(10);
@@ -29,14 +35,15 @@ const FAILED_FOR: Duration = Duration::from_secs(10);
 #[derive(Debug, Default)]
 pub struct Users {
     hashes: BTreeMap<String, String>,
-    /// Checked when the user is unknown, at the highest cost configured.
+    /// Checked when the user is unknown: the configured hash of the
+    /// highest cost.
     unknown: String,
 }
 
 impl Users {
     /// Checks that every hash is a bcrypt hash of a usable cost.
     pub fn new(hashes: BTreeMap<String, String>) -> Result<Self, ConfigError> {
-        let mut highest = 0;
+        let mut highest: Option<(u32, &String)> = None;
         for (user, hash) in &hashes {
             if user.contains(':') {
                 return Err(ConfigError::UserName { user: user.clone() });
@@ -51,13 +58,11 @@ impl Users {
                     cost,
                 });
             }
-            highest = highest.max(cost);
+            if highest.is_none_or(|(most, _)| cost > most) {
+                highest = Some((cost, hash));
+            }
         }
-        let unknown = if hashes.is_empty() {
-            String::new()
-        } else {
-            bcrypt::hash("bpfscope has no such user", highest).map_err(ConfigError::Bcrypt)?
-        };
+        let unknown = highest.map(|(_, hash)| hash.clone()).unwrap_or_default();
         Ok(Self { hashes, unknown })
     }
 
@@ -255,6 +260,18 @@ mod tests {
                 .get_cost(),
             6
         );
+        // An unknown user is checked against b's hash for the time it
+        // takes, and never let in, even with b's password.
+        for _ in 0..2 {
+            assert_eq!(
+                checker.allows(&mixed, Some(&header("nobody", "y")), later()),
+                Verdict::Denied
+            );
+        }
+        assert_eq!(
+            checker.allows(&mixed, Some(&header("b", "y")), later()),
+            Verdict::Allowed
+        );
     }
 
     #[test]
@@ -274,11 +291,20 @@ mod tests {
             matches!(&err, ConfigError::NotBcrypt { user } if user == "prom"),
             "{err:?}"
         );
-        let cost_3 = bcrypt::hash("x", 4).unwrap().replacen("$04$", "$03$", 1);
-        let err = Users::new(BTreeMap::from([("prom".to_owned(), cost_3)])).unwrap_err();
-        assert!(
-            matches!(&err, ConfigError::BcryptCost { user, cost: 3 } if user == "prom"),
-            "{err:?}"
-        );
+        for cost in [3, MAX_COST + 1, 31] {
+            let hash = bcrypt::hash("x", 4)
+                .unwrap()
+                .replacen("$04$", &format!("${cost:02}$"), 1);
+            let started = Instant::now();
+            let err = Users::new(BTreeMap::from([("prom".to_owned(), hash)])).unwrap_err();
+            assert!(
+                matches!(&err, ConfigError::BcryptCost { user, cost: c } if user == "prom" && *c == cost),
+                "{err:?}"
+            );
+            assert!(
+                started.elapsed() < Duration::from_secs(1),
+                "refused at once"
+            );
+        }
     }
 }

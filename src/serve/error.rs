@@ -68,11 +68,15 @@ pub enum ConfigError {
     /// The user's password is not a bcrypt hash (a password in clear, say).
     #[error("user {user:?}: the password is not a bcrypt hash")]
     NotBcrypt { user: String },
-    #[error("user {user:?}: bcrypt cost {cost} is outside 4 to 31")]
+    /// A cost bcrypt does not have, or one so high that a check would hold
+    /// the exporter for seconds to days.
+    #[error(
+        "user {user:?}: bcrypt cost {cost} is outside 4 to {} (each step doubles a check's \
+         time; cost {} takes about 3 s)",
+        super::auth::MAX_COST,
+        super::auth::MAX_COST
+    )]
     BcryptCost { user: String, cost: u32 },
-    /// bcrypt failed to make the hash unknown users are checked against.
-    #[error("cannot make a bcrypt hash: {0}")]
-    Bcrypt(#[source] bcrypt::BcryptError),
 
     // tls_server_config: settings that contradict or miss each other.
     #[error("give {what} inline or as a file, not both")]

@@ -243,7 +243,11 @@ fn a_web_configuration_that_does_not_load_stops_serve_with_exit_code_2_and_says_
         ),
         (
             "basic_auth_users:\n  prom: $2y$03$gy60jOIrVDyPzwoL.xsEieVJOV3EfuNh6oluUI5/JpDa3I6OqHSw6\n",
-            "bcrypt cost 3 is outside 4 to 31",
+            "bcrypt cost 3 is outside 4 to 14",
+        ),
+        (
+            "basic_auth_users:\n  prom: $2y$31$gy60jOIrVDyPzwoL.xsEieVJOV3EfuNh6oluUI5/JpDa3I6OqHSw6\n",
+            "bcrypt cost 31 is outside 4 to 14",
         ),
         (
             "tls_server_config:\n  client_auth_type: RequireAnyClientCert\n  cert: x\n  key: y\n",
@@ -267,7 +271,11 @@ fn a_web_configuration_that_does_not_load_stops_serve_with_exit_code_2_and_says_
         ),
         (
             "basic_auth_users:\n  prom: $2y$03$gy60jOIrVDyPzwoL.xsEieVJOV3EfuNh6oluUI5/JpDa3I6OqHSw6\n",
-            "bcrypt cost 3 is outside 4 to 31",
+            "bcrypt cost 3 is outside 4 to 14",
+        ),
+        (
+            "basic_auth_users:\n  prom: $2y$31$gy60jOIrVDyPzwoL.xsEieVJOV3EfuNh6oluUI5/JpDa3I6OqHSw6\n",
+            "bcrypt cost 31 is outside 4 to 14",
         ),
     ] {
         let web = config(d, text);
