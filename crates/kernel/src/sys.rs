@@ -4,6 +4,7 @@ use std::ffi::CStr;
 
 use std::io;
 use std::mem::MaybeUninit;
+use std::time::Duration;
 
 /// What turning statistics on and reading every program needs.
 pub const CAP_SYS_ADMIN: caps::Capability = caps::Capability::CAP_SYS_ADMIN;
@@ -11,6 +12,16 @@ pub const CAP_SYS_ADMIN: caps::Capability = caps::Capability::CAP_SYS_ADMIN;
 pub const CAP_PERFMON: u32 = 38;
 /// `CAP_BPF`'s bit.
 pub const CAP_BPF: u32 = 39;
+
+/// The CPU time the calling thread has used (user and system: a BPF
+/// iterator's walk runs in the reading thread's system time), or `None`
+/// where the clock is missing.
+#[must_use]
+pub fn thread_cpu_time() -> Option<Duration> {
+    nix::time::clock_gettime(nix::time::ClockId::CLOCK_THREAD_CPUTIME_ID)
+        .ok()
+        .map(Duration::from)
+}
 
 /// `CLOCK_BOOTTIME` in nanoseconds: monotonic, counts suspend, and is the
 /// clock the kernel stamps program load times with.

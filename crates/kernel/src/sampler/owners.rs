@@ -139,25 +139,35 @@ pub fn attach(programs: &mut [ProgramSample], groups: &[(u32, Arc<[Owner]>)]) {
 }
 
 /// The most of one CPU that reading owners may take on average (0.05 %),
-/// once a read costs more than [`OWNERS_CHEAP`]: a read that took 300 ms
-/// (a million open files) waits at least 10 minutes for the next.
+/// once a read costs more than [`OWNERS_CHEAP`] of CPU time.
 pub const OWNERS_CPU_SHARE: f64 = 0.000_5;
 /// Reads cheaper than this are never held back (a few thousand open files).
 pub const OWNERS_CHEAP: Duration = Duration::from_millis(5);
+/// The CPU time reads may take at once after a quiet spell: the first
+/// changes after it are read at once, however costly a read is; then the
+/// budget refills at [`OWNERS_CPU_SHARE`] (1 s of CPU in about 33 minutes).
+pub const OWNERS_BURST: Duration = Duration::from_secs(1);
 
 /// Owners as last read, and when they are due again. Reading them walks
 /// every open file of every process, so it happens when they can have
 /// changed — a program or link came or went — and otherwise every
 /// [`OWNERS_EVERY`](super::OWNERS_EVERY): a process that opens an existing
 /// program by id or pin shows up at the next refresh. Where one read is
-/// costly, never more often than keeps that cost under [`OWNERS_CPU_SHARE`]
-/// of one CPU: on a host with a million open files a read takes a few
-/// hundred milliseconds, and programs that come and go every second must
-/// not make it every second.
-#[derive(Debug, Default)]
+/// costly (a million open files: a few hundred milliseconds), reads draw
+/// on a budget of CPU time, a token bucket that holds [`OWNERS_BURST`] and
+/// refills at [`OWNERS_CPU_SHARE`] of one CPU: a new program after a quiet
+/// spell gets its owners at the next pass, and programs that come and go
+/// every second cannot make reads take more than that share on average.
+/// A read is charged the CPU time it used, not its wall time, which grows
+/// with the machine's load.
+#[derive(Debug)]
 pub struct OwnerCache {
-    /// What the last read cost.
+    /// What the last read cost, in CPU time.
     cost: Duration,
+    /// The budget left (negative: owed) when it was last counted, in
+    /// seconds of CPU.
+    credit: f64,
+    credit_at: Option<Instant>,
     /// The owners of each program, shared with every sample until the next
     /// read.
     groups: Vec<(u32, Arc<[Owner]>)>,
@@ -168,25 +178,57 @@ pub struct OwnerCache {
     read_boottime_ns: Option<u64>,
 }
 
+impl Default for OwnerCache {
+    fn default() -> Self {
+        Self {
+            cost: Duration::ZERO,
+            credit: OWNERS_BURST.as_secs_f64(),
+            credit_at: None,
+            groups: Vec::new(),
+            prog_ids: Vec::new(),
+            link_ids: Vec::new(),
+            read_at: None,
+            read_boottime_ns: None,
+        }
+    }
+}
+
 impl OwnerCache {
     /// Whether the owners must be read again for these ids.
     #[must_use]
     pub fn due(&self, prog_ids: &[u32], link_ids: &[u32], every: Duration) -> bool {
+        self.due_at(prog_ids, link_ids, every, Instant::now())
+    }
+
+    fn due_at(&self, prog_ids: &[u32], link_ids: &[u32], every: Duration, now: Instant) -> bool {
         let Some(at) = self.read_at else {
             return true;
         };
-        let since = at.elapsed();
+        let since = now.saturating_duration_since(at);
         let changed = self.prog_ids != prog_ids || self.link_ids != link_ids;
-        let gap = if self.cost < OWNERS_CHEAP {
-            Duration::ZERO
-        } else {
-            self.cost.div_f64(OWNERS_CPU_SHARE)
-        };
-        (changed || since >= every) && since >= gap
+        let affordable = self.cost < OWNERS_CHEAP || self.credit_at(now) > 0.0;
+        (changed || since >= every) && affordable
     }
 
-    /// Keeps a fresh read, taken at `boottime_ns` for these ids, that took
-    /// `cost`.
+    /// The budget at `now`: what was left plus what refilled, at most
+    /// [`OWNERS_BURST`].
+    fn credit_at(&self, now: Instant) -> f64 {
+        let refill = self.credit_at.map_or(0.0, |at| {
+            now.saturating_duration_since(at).as_secs_f64() * OWNERS_CPU_SHARE
+        });
+        (self.credit + refill).min(OWNERS_BURST.as_secs_f64())
+    }
+
+    /// Charges a read that used `cost` of CPU time, finished at `now`.
+    fn charge(&mut self, cost: Duration, now: Instant) {
+        self.credit = self.credit_at(now) - cost.as_secs_f64();
+        self.credit_at = Some(now);
+        self.cost = cost;
+        self.read_at = Some(now);
+    }
+
+    /// Keeps a fresh read, taken at `boottime_ns` for these ids, that used
+    /// `cost` of CPU time.
     pub fn keep(
         &mut self,
         pairs: &[(u32, Owner)],
@@ -195,20 +237,18 @@ impl OwnerCache {
         boottime_ns: u64,
         cost: Duration,
     ) {
-        self.cost = cost;
+        self.charge(cost, Instant::now());
         self.groups = group(pairs);
         self.prog_ids = prog_ids;
         self.link_ids.clear();
         self.link_ids.extend_from_slice(link_ids);
-        self.read_at = Some(Instant::now());
         self.read_boottime_ns = Some(boottime_ns);
     }
 
-    /// A read that failed after `cost`: the last owners stay, and the next
-    /// read waits as it would after a read that worked.
+    /// A read that failed after using `cost`: the last owners stay, and it
+    /// is charged as a read that worked.
     pub fn failed(&mut self, cost: Duration) {
-        self.cost = cost;
-        self.read_at = Some(Instant::now());
+        self.charge(cost, Instant::now());
     }
 
     /// Puts the owners last read onto `programs` (sorted by id).
@@ -296,10 +336,48 @@ mod tests {
             "a cheap read follows a change at once"
         );
         assert!(cache.due(&[1], &[7], every), "so does a new link");
-        cache.keep(&[], vec![1], &[], 0, Duration::from_millis(300));
+        // Costly reads drain the budget; then one waits for it to refill.
+        for _ in 0..4 {
+            cache.keep(&[], vec![1], &[], 0, Duration::from_millis(300));
+        }
         assert!(
             !cache.due(&[1, 2], &[], every),
-            "a 300 ms read waits 10 minutes"
+            "1.2 s of reads against a budget of 1 s: held back"
         );
+    }
+
+    #[test]
+    fn the_first_change_after_a_quiet_spell_is_read_at_once_and_the_average_holds() {
+        let every = Duration::from_secs(10);
+        let start = Instant::now();
+        let mut cache = OwnerCache::default();
+        // A busy host: every read costs 300 ms of CPU.
+        let cost = Duration::from_millis(300);
+        cache.charge(cost, start);
+        cache.prog_ids = vec![1];
+        // A program loaded 20 s later gets its owners at the next pass.
+        let later = start + Duration::from_secs(20);
+        assert!(cache.due_at(&[1, 2], &[], every, later));
+        // Programs that churn every second: reads go on until the budget
+        // is spent, then at most OWNERS_CPU_SHARE of one CPU on average.
+        let mut now = later;
+        let mut used = Duration::ZERO;
+        let mut ids = vec![1u32];
+        let hour = Duration::from_secs(3600);
+        while now < later + hour {
+            ids.push(ids.len() as u32 + 1);
+            if cache.due_at(&ids, &[], every, now) {
+                cache.charge(cost, now);
+                cache.prog_ids.clone_from(&ids);
+                used += cost;
+            }
+            now += Duration::from_secs(1);
+        }
+        let allowed = hour.as_secs_f64() * OWNERS_CPU_SHARE + OWNERS_BURST.as_secs_f64() + 0.3;
+        assert!(
+            used.as_secs_f64() <= allowed,
+            "{used:?} of CPU in an hour, budget {allowed} s"
+        );
+        assert!(used >= Duration::from_secs(2), "{used:?}: reads went on");
     }
 }

@@ -87,10 +87,18 @@ impl Sampler {
         if !self.owner_cache.due(prog_ids, link_ids, self.owners_every) {
             return;
         }
+        // Charged by the CPU time the walk used (the iterator runs in this
+        // thread's system time), not its wall time, which grows with the
+        // machine's load; wall time only where the clock is missing.
         let started = std::time::Instant::now();
+        let cpu_before = crate::sys::thread_cpu_time();
+        let cost = || match (cpu_before, crate::sys::thread_cpu_time()) {
+            (Some(before), Some(after)) => after.saturating_sub(before),
+            _ => started.elapsed(),
+        };
         let failure = match owners.read(&mut self.buf) {
             Ok(read) => {
-                let cost = started.elapsed();
+                let cost = cost();
                 self.owner_cache
                     .keep(&read.pairs, prog_ids.to_vec(), link_ids, boottime_ns, cost);
                 self.perf_attachments = perf_attachments(read.perf);
@@ -99,7 +107,7 @@ impl Sampler {
             Err(err) => {
                 // Held back like a read that worked: a read that fails after
                 // a long walk must not be tried again every pass.
-                self.owner_cache.failed(started.elapsed());
+                self.owner_cache.failed(cost());
                 Some(format!("could not read owning processes: {err}"))
             }
         };
