@@ -67,7 +67,7 @@ fn absolute_path(value: &str) -> Result<PathBuf, String> {
 }
 
 fn main() -> ExitCode {
-    if let Some(code) = bpfscope::sampler::duty::toggler_if_asked() {
+    if let Some(code) = bpfscope::sampler::low_overhead::stats_toggler_if_asked() {
         return code;
     }
     let cli = Cli::parse();

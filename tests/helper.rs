@@ -26,7 +26,7 @@ mod common;
 use std::sync::Arc;
 
 use bpfscope::model::{Interval, SourceEvent};
-use bpfscope::source::{Action, HelperLaunch, Source, Status, Via};
+use bpfscope::source::{Action, HelperLaunch, SampleOrigin, Source, Status};
 use common::children_named;
 
 /// The real helper, started directly (this test is root) as the window's
@@ -37,7 +37,7 @@ fn helper_source(helper: &str) -> Source {
         via_pkexec: false,
         terminal_agent: false,
         remote: None,
-        stats_duty: None,
+        low_overhead_percent: None,
     };
     let interval = Interval::new(Duration::from_millis(200)).unwrap();
     Source::helper(launch, interval, Arc::new(|| {}), false)
@@ -97,7 +97,7 @@ fn the_window_source_relays_the_helper_and_reconnects_after_it_dies() {
         counts.len() == 2
     });
     assert_eq!(counts[1] - counts[0], 1000);
-    assert_eq!(source.status(), &Status::Sampling(Via::Helper));
+    assert_eq!(source.status(), &Status::Sampling(SampleOrigin::Helper));
 
     // The helper dies mid-run: the status says so and offers Reconnect.
     let helper = our_helper();
@@ -122,7 +122,7 @@ fn the_window_source_relays_the_helper_and_reconnects_after_it_dies() {
         hello |= matches!(event, Some(SourceEvent::Hello(_)));
         hello && run_cnt_in(event, prog.id()).is_some()
     });
-    assert_eq!(source.status(), &Status::Sampling(Via::Helper));
+    assert_eq!(source.status(), &Status::Sampling(SampleOrigin::Helper));
 
     // Dropping the source (closing the window) ends the helper, and with it
     // the statistics.

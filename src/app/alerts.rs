@@ -126,7 +126,7 @@ impl Notifier {
 
 /// Thresholds watched over the live data, and the notifier they use.
 #[derive(Debug, Default)]
-pub struct Watch {
+pub struct ThresholdWatcher {
     alerts: Alerts,
     /// Started when the first notification is due.
     notifier: Option<Notifier>,
@@ -134,7 +134,7 @@ pub struct Watch {
     seen: Option<u64>,
 }
 
-impl Watch {
+impl ThresholdWatcher {
     /// Looks at a new sample of `live`, if there is one, and sends a
     /// notification when one is due; the error says why notifications fail.
     pub fn check(&mut self, live: &Moment, thresholds: &Thresholds) -> Result<(), NotifyError> {

@@ -19,9 +19,10 @@ impl BpfScopeApp {
                 self.settings.set_interval(interval);
                 self.source.set_interval(interval);
             }
-            Command::SetStatsDuty(duty) => {
-                self.settings.set_stats_duty(duty);
-                self.source.set_stats_duty(self.settings.stats_duty(), true);
+            Command::SetLowOverhead(percent) => {
+                self.settings.set_low_overhead_percent(percent);
+                self.source
+                    .set_low_overhead_percent(self.settings.low_overhead_percent(), true);
             }
             _ => {}
         }
@@ -53,7 +54,7 @@ impl BpfScopeApp {
                 }
             }
             Command::Sort(column) => self.settings.sort = self.settings.sort.clicked(column),
-            Command::SetInterval(_) | Command::SetStatsDuty(_) => self.sampling_cmd(&command),
+            Command::SetInterval(_) | Command::SetLowOverhead(_) => self.sampling_cmd(&command),
             Command::Source(action) => self.source.act(action),
             Command::SetPlotWindow(window) => {
                 self.settings.plot_window = window;

@@ -41,7 +41,7 @@ impl BpfScopeApp {
     /// The top bar and the view bar.
     fn bars_ui(&mut self, ui: &mut egui::Ui) {
         let paused = self.store.is_paused();
-        let elsewhere = self.source.elsewhere().is_some();
+        let shows_other_host = self.source.other_host().is_some();
         egui::Panel::top("top_bar").show(ui, |ui| {
             ui::top_bar_ui(
                 ui,
@@ -52,7 +52,7 @@ impl BpfScopeApp {
                     paused,
                     self.recording.as_ref().map(|r| r.progress("recording")),
                     self.source.timeline().is_some(),
-                    elsewhere,
+                    shows_other_host,
                 ),
                 &mut self.commands,
             );
@@ -91,8 +91,8 @@ impl BpfScopeApp {
                     messages: store.messages().map(|m| m.text.as_str()).collect(),
                     notice: self.notice.as_ref(),
                     problem: self.source.problem(),
-                    via: match self.source.status() {
-                        Status::Sampling(via) => Some(*via),
+                    origin: match self.source.status() {
+                        Status::Sampling(origin) => Some(*origin),
                         Status::Waiting(_) | Status::Stopped { .. } => None,
                     },
                     over_threshold: self.derived.over_threshold(),
@@ -121,7 +121,7 @@ impl BpfScopeApp {
         else {
             return false;
         };
-        let details = self.procs.details();
+        let details = self.owner_info.details();
         let input = ui::DetailsInput {
             row,
             owners: details.map_or(&[][..], |d| d.list.as_slice()),
@@ -161,7 +161,7 @@ impl BpfScopeApp {
         let store = &self.store;
         let diffs = self.derived.diffs();
         let columns = SortColumn::visible(&settings.columns, diffs.is_some());
-        let view = self.derived.view();
+        let table = self.derived.table();
         let plotting = !self.selection.selected.is_empty();
         // The framebuffer is cleared to the panel colour (see `clear_color`),
         // so the central panel paints no background of its own: one
@@ -185,7 +185,7 @@ impl BpfScopeApp {
                 samples: store.shown().sample_count(),
                 sampling: matches!(self.source.status(), Status::Sampling(_)),
                 filter: &self.filter,
-                lines: view.lines.len(),
+                lines: table.lines.len(),
                 interval: settings.interval().duration(),
             };
             if !ui::table_notes_ui(ui, &notes) {
@@ -214,8 +214,8 @@ impl BpfScopeApp {
                 ui,
                 &ui::TableInput {
                     rows: store.rows(),
-                    lines: &view.lines,
-                    groups: &view.groups,
+                    lines: &table.lines,
+                    groups: &table.groups,
                     selected: &self.selection.selected,
                     cursor: self.selection.cursor,
                     scroll_to_cursor: std::mem::take(&mut self.selection.scroll_to_cursor),

@@ -20,7 +20,7 @@ use crate::view::{DerivedInput, Grouping, Notice, OwnerDetails};
 /// shows, read when a program's owners or facts change, never while
 /// drawing, and bounded by the live owners.
 #[derive(Debug, Default)]
-pub(super) struct Procs {
+pub(super) struct OwnerInfo {
     /// The cgroup of each first owner, for grouping by cgroup, and when it
     /// was read (a process can move to another cgroup).
     cgroups: HashMap<Owner, (String, Instant)>,
@@ -39,7 +39,7 @@ pub(super) struct Details {
     pub(super) user: Option<String>,
 }
 
-impl Procs {
+impl OwnerInfo {
     /// Reads the cgroups of first owners not seen before; forgets those no
     /// longer shown.
     fn refresh_cgroups(&mut self, store: &Store) {
@@ -64,10 +64,10 @@ impl Procs {
     }
 
     /// Reads the owners' command lines and the user's name when the pane's
-    /// program, its owners or its facts changed. `elsewhere`: the host the
+    /// program, its owners or its facts changed. `other_host`: the host the
     /// data comes from when it is not this machine, whose `/proc` says
     /// nothing of it.
-    fn refresh_details(&mut self, row: Option<&Row>, elsewhere: Option<&str>) {
+    fn refresh_details(&mut self, row: Option<&Row>, other_host: Option<&str>) {
         let Some(row) = row else {
             self.details = None;
             return;
@@ -87,7 +87,7 @@ impl Procs {
             .map(|o| OwnerDetails {
                 pid: o.pid,
                 comm: o.comm.to_string(),
-                cmdline: match elsewhere {
+                cmdline: match other_host {
                     Some(host) => {
                         format!("(a process of {host}: its command line was not recorded)")
                     }
@@ -104,7 +104,7 @@ impl Procs {
                 .text
                 .facts
                 .as_ref()
-                .filter(|_| elsewhere.is_none())
+                .filter(|_| other_host.is_none())
                 .and_then(|f| crate::sys::user_name(f.uid)),
         });
     }
@@ -170,18 +170,18 @@ impl BpfScopeApp {
     /// when nothing it depends on changed); whether anything changed.
     pub(super) fn refresh(&mut self) -> bool {
         let grouping = self.settings.grouping;
-        let elsewhere = self.source.elsewhere();
-        if grouping == Grouping::Cgroup && elsewhere.is_none() {
-            self.procs.refresh_cgroups(&self.store);
+        let other_host = self.source.other_host();
+        if grouping == Grouping::Cgroup && other_host.is_none() {
+            self.owner_info.refresh_cgroups(&self.store);
         }
         let cursor_row = self
             .selection
             .cursor
             .filter(|_| self.settings.details)
             .and_then(|key| self.store.row(key));
-        self.procs.refresh_details(cursor_row, elsewhere);
-        let procs = &self.procs;
-        let group_of = |row: &Row| procs.group_of(row, grouping);
+        self.owner_info.refresh_details(cursor_row, other_host);
+        let owner_info = &self.owner_info;
+        let group_of = |row: &Row| owner_info.group_of(row, grouping);
         self.derived.refresh(&DerivedInput {
             store: &self.store,
             settings: &self.settings,

@@ -48,14 +48,14 @@ pub struct BpfScopeApp {
     /// Diff mode: the table shows changes against the baseline.
     diff: bool,
     /// What `/proc` says of the owners the window shows.
-    procs: logic::Procs,
+    owner_info: logic::OwnerInfo,
     export: Option<ExportDialog>,
     browse: Option<browse::Browse>,
     notice: Option<Notice>,
     commands: Vec<Command>,
     focus_filter: bool,
     online_cpus: usize,
-    alerts: alerts::Watch,
+    alerts: alerts::ThresholdWatcher,
     /// The fleet view: Prometheus, its answers, the connect window.
     fleet: fleet::FleetPart,
     /// The recording being written, if Record is on.
@@ -96,7 +96,7 @@ impl BpfScopeApp {
         let mut source = start(settings.interval(), replay::waker(&cc.egui_ctx));
         // Low-overhead mode as the user left it (this machine's sampler
         // starts again if it started without).
-        source.set_stats_duty(settings.stats_duty(), false);
+        source.set_low_overhead_percent(settings.low_overhead_percent(), false);
         // A replay's seeks rebuild what the plots show.
         source.set_replay_history(settings.plot_window.duration());
         let mut store = Store::new();
@@ -110,14 +110,14 @@ impl BpfScopeApp {
             derived: Derived::default(),
             baseline: None,
             diff: false,
-            procs: logic::Procs::default(),
+            owner_info: logic::OwnerInfo::default(),
             export: None,
             browse: None,
             notice: None,
             commands: Vec::new(),
             focus_filter: false,
             online_cpus: crate::sys::online_cpus(),
-            alerts: alerts::Watch::default(),
+            alerts: alerts::ThresholdWatcher::default(),
             fleet: fleet::FleetPart::default(),
             recording: None,
             replay: replay::ReplayPart::default(),
@@ -178,7 +178,7 @@ impl BpfScopeApp {
     /// The table's groups (empty without grouping), with their subtotals.
     pub fn groups(&mut self) -> Vec<Group> {
         self.refresh();
-        self.derived.view().groups.clone()
+        self.derived.table().groups.clone()
     }
 
     /// The breakdown the view shows (computed while the view is open).

@@ -120,8 +120,8 @@ impl BpfScopeApp {
         self.baseline = None;
         self.diff = false;
         self.derived = crate::view::Derived::default();
-        self.alerts = super::alerts::Watch::default();
-        self.procs = super::logic::Procs::default();
+        self.alerts = super::alerts::ThresholdWatcher::default();
+        self.owner_info = super::logic::OwnerInfo::default();
     }
 
     /// CPUs of the host the data comes from (the source's Hello), else of

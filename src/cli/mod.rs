@@ -52,8 +52,9 @@ pub struct SampleArgs {
     /// Low-overhead mode: keep statistics on for only PERCENT % of each
     /// interval (1 to 99, at least 10 ms); rates are over the time they were
     /// on, and every record says so.
-    #[arg(long, value_name = "PERCENT", value_parser = clap::value_parser!(u8).range(1..=99))]
-    pub stats_duty: Option<u8>,
+    #[arg(long = "stats-duty", value_name = "PERCENT",
+          value_parser = clap::value_parser!(u8).range(1..=99))]
+    pub low_overhead_percent: Option<u8>,
     #[command(flatten)]
     pub remote: RemoteArgs,
 }
@@ -219,14 +220,14 @@ fn from_recording(path: &std::path::Path, args: &SampleArgs) -> ExitCode {
 /// another host over ssh with `--host`.
 fn sample_source(args: &SampleArgs, mut launch: HelperLaunch) -> Result<Source, ExitCode> {
     launch.remote = remote_or_exit(&args.remote)?;
-    launch.stats_duty = args.stats_duty;
-    let duty = match args.stats_duty {
+    launch.low_overhead_percent = args.low_overhead_percent;
+    let low_overhead = match args.low_overhead_percent {
         None => None,
-        Some(percent) => match crate::sampler::duty::Duty::percent_of(
+        Some(percent) => match crate::sampler::low_overhead::LowOverhead::percent_of(
             u32::from(percent),
             args.interval.duration(),
         ) {
-            Ok(duty) => Some(duty),
+            Ok(schedule) => Some(schedule),
             Err(why) => {
                 eprintln!("bpfscope: --stats-duty: {why}");
                 return Err(ExitCode::from(2));
@@ -249,7 +250,7 @@ fn sample_source(args: &SampleArgs, mut launch: HelperLaunch) -> Result<Source, 
         owners_every: args.owners_every.map(Interval::duration),
         facts_by_syscall: false,
         per_cpu: PerCpuLimits::default(),
-        duty,
+        low_overhead,
     };
     start_source(config, args.interval, launch)
 }
@@ -292,7 +293,7 @@ pub(crate) fn start_source(
             ..SamplerConfig::default()
         };
         if (SamplerConfig {
-            duty: None,
+            low_overhead: None,
             ..config
         }) != helper_config
         {

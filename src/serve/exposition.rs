@@ -44,7 +44,7 @@ pub struct Exposition {
     pub pass_seconds: f64,
     /// The share of each interval statistics are on: 1, or less in
     /// low-overhead mode (0 before a sample).
-    pub stats_duty: f64,
+    pub stats_on_ratio: f64,
     /// Whether a sample has arrived at all.
     pub ready: bool,
 }
@@ -106,7 +106,7 @@ impl Exposition {
             programs,
             stats_seconds,
             pass_seconds: sample.pass_ns as f64 / 1e9,
-            stats_duty: sample.stats_on_ns.map_or(1.0, |on| {
+            stats_on_ratio: sample.stats_on_ns.map_or(1.0, |on| {
                 (on as f64 / sample.period.as_nanos().max(1) as f64).min(1.0)
             }),
             ready: true,
@@ -238,7 +238,7 @@ impl Exposition {
             None,
             MetricType::Counter,
         )?)?;
-        ConstGauge::new(self.stats_duty).encode(encoder.encode_descriptor(
+        ConstGauge::new(self.stats_on_ratio).encode(encoder.encode_descriptor(
             "bpfscope_stats_duty_ratio",
             "Share of the last interval the statistics were on: 1, or less in low-overhead mode, \
              where runs are counted only then (divide rates by the rate of \
@@ -297,7 +297,7 @@ mod tests {
         let exposition = Arc::new(Exposition {
             programs: vec![line("a\"b\\c\nd", "x} 1\nevil 2")],
             stats_seconds: 3.0,
-            stats_duty: 1.0,
+            stats_on_ratio: 1.0,
             pass_seconds: 0.002_5,
             ready: true,
         });
@@ -317,7 +317,7 @@ mod tests {
         let exposition = Arc::new(Exposition {
             programs: vec![line("xdp_fw", "agent")],
             stats_seconds: 3.0,
-            stats_duty: 1.0,
+            stats_on_ratio: 1.0,
             pass_seconds: 0.002_5,
             ready: true,
         });

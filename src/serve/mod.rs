@@ -48,8 +48,9 @@ pub struct ServeArgs {
     /// Low-overhead mode: statistics on for only PERCENT % of each interval
     /// (1 to 99); counters grow only then, bpfscope_stats_duty_ratio says
     /// so, and bpfscope_stats_enabled_seconds_total counts only that time.
-    #[arg(long, value_name = "PERCENT", value_parser = clap::value_parser!(u8).range(1..=99))]
-    pub stats_duty: Option<u8>,
+    #[arg(long = "stats-duty", value_name = "PERCENT",
+          value_parser = clap::value_parser!(u8).range(1..=99))]
+    pub low_overhead_percent: Option<u8>,
 }
 
 /// As root: the sampler in this process, which then gives up root as the
@@ -58,20 +59,22 @@ pub struct ServeArgs {
 fn start(
     interval: Interval,
     mut launch: HelperLaunch,
-    stats_duty: Option<u8>,
+    low_overhead_percent: Option<u8>,
 ) -> Result<Source, ExitCode> {
-    let duty = stats_duty
-        .map(|p| crate::sampler::duty::Duty::percent_of(u32::from(p), interval.duration()))
+    let low_overhead = low_overhead_percent
+        .map(|p| {
+            crate::sampler::low_overhead::LowOverhead::percent_of(u32::from(p), interval.duration())
+        })
         .transpose()
         .map_err(|why| {
             eprintln!("bpfscope: --stats-duty: {why}");
             ExitCode::from(2)
         })?;
-    launch.stats_duty = stats_duty;
+    launch.low_overhead_percent = low_overhead_percent;
     let config = SamplerConfig {
         owners: true,
         facts: true,
-        duty,
+        low_overhead,
         ..SamplerConfig::default()
     };
     if !crate::sys::has_cap(crate::sys::CAP_SYS_ADMIN) {
@@ -95,7 +98,7 @@ fn start(
         let waker: crate::model::Waker = Arc::new(|| {});
         return Ok(Source::from_sampler(sampler, interval, waker));
     }
-    match crate::sampler::least_privilege(&mut sampler, "the exporter") {
+    match crate::sampler::drop_to_least_privilege(&mut sampler, "the exporter") {
         // Said on stderr with the hello's notices.
         Ok(kept) => sampler.add_notice(kept),
         Err(err) => {
@@ -131,7 +134,7 @@ pub fn serve_command(args: &ServeArgs, launch: HelperLaunch) -> ExitCode {
         _ => "http",
     };
     // The source first: as root it gives up root before any thread starts.
-    let mut source = match start(args.interval, launch, args.stats_duty) {
+    let mut source = match start(args.interval, launch, args.low_overhead_percent) {
         Ok(source) => source,
         Err(code) => return code,
     };

@@ -21,7 +21,7 @@ use super::ending::{Ending, explain, not_authorized};
 use super::pipe::{StderrTail, StoppableReader, finish};
 use super::polkit::{self, Authorization};
 use super::remote::{HELLO_TIMEOUT, Remote};
-use super::{Action, Status, Via};
+use super::{Action, SampleOrigin, Status};
 use crate::model::{Interval, SourceEvent, Waker};
 use crate::protocol::{Frame, FrameReader, ProtocolError};
 
@@ -47,7 +47,7 @@ pub struct HelperLaunch {
     /// Another host's helper, over ssh, instead of this machine's.
     pub remote: Option<Remote>,
     /// Low-overhead mode: statistics on this percentage of each interval.
-    pub stats_duty: Option<u8>,
+    pub low_overhead_percent: Option<u8>,
 }
 
 impl HelperLaunch {
@@ -59,7 +59,7 @@ impl HelperLaunch {
             via_pkexec: true,
             terminal_agent: false,
             remote: None,
-            stats_duty: None,
+            low_overhead_percent: None,
         }
     }
 
@@ -73,9 +73,9 @@ impl HelperLaunch {
     }
 
     fn command(&self, interval: Interval) -> Command {
-        let duty = stats_on_ms(interval, self.stats_duty);
+        let on_ms = low_overhead_on_ms(interval, self.low_overhead_percent);
         if let Some(remote) = &self.remote {
-            return remote.command(interval, duty);
+            return remote.command(interval, on_ms);
         }
         let interval_ms = interval.duration().as_millis().to_string();
         let mut command = if self.via_pkexec {
@@ -89,7 +89,7 @@ impl HelperLaunch {
             Command::new(&self.helper)
         };
         command.args(["--interval-ms", &interval_ms]);
-        if let Some(on_ms) = duty {
+        if let Some(on_ms) = on_ms {
             command.args(["--stats-on-ms", &on_ms.to_string()]);
         }
         command
@@ -103,7 +103,7 @@ impl HelperLaunch {
 /// The helper's `--stats-on-ms` for `percent` % of `interval` (10 ms at
 /// least).
 #[must_use]
-pub fn stats_on_ms(interval: Interval, percent: Option<u8>) -> Option<u64> {
+pub fn low_overhead_on_ms(interval: Interval, percent: Option<u8>) -> Option<u64> {
     let percent = u64::from(percent?);
     let interval_ms = u64::try_from(interval.duration().as_millis()).unwrap_or(u64::MAX);
     Some((interval_ms.saturating_mul(percent) / 100).max(10))
@@ -273,7 +273,11 @@ fn relay(child: &mut Child, launch: &HelperLaunch, out: &Outlet) -> Ending {
         stop: &out.stop,
         answer_by: remote.then(|| Instant::now() + HELLO_TIMEOUT),
     });
-    let via = if remote { Via::Remote } else { Via::Helper };
+    let origin = if remote {
+        SampleOrigin::Remote
+    } else {
+        SampleOrigin::Helper
+    };
     let mut hello = false;
     loop {
         match reader.next_frame() {
@@ -282,7 +286,7 @@ fn relay(child: &mut Child, launch: &HelperLaunch, out: &Outlet) -> Ending {
                     hello = true;
                     // Answered: from now on a quiet period is no time-out.
                     reader.get_mut().answer_by = None;
-                    out.status(Status::Sampling(via));
+                    out.status(Status::Sampling(origin));
                 }
                 if !out.event(SourceEvent::from(frame)) {
                     return Ending::Stopped;

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use crossbeam_channel::bounded;
 
 use super::{CHANNEL_CAPACITY, Kind, Source};
-use crate::model::{Interval, Status, Via, Waker};
+use crate::model::{Interval, SampleOrigin, Status, Waker};
 use crate::sampler::{Sampler, SamplerConfig, SamplerThread, spawn_with_waker};
 
 /// Sampling on a thread of this process, with what starting it again takes.
@@ -14,19 +14,23 @@ pub(super) struct InProcess {
     pub(super) thread: SamplerThread,
     pub(super) interval: Interval,
     pub(super) waker: Waker,
-    pub(super) duty: Option<u8>,
+    pub(super) low_overhead_percent: Option<u8>,
 }
 
 impl Source {
-    /// Samples on a thread of this process; `duty`: low-overhead mode's
-    /// percentage of each interval.
+    /// Samples on a thread of this process; `low_overhead_percent`:
+    /// low-overhead mode's percentage of each interval.
     #[must_use]
-    pub fn in_process(interval: Interval, waker: Waker, duty: Option<u8>) -> Self {
+    pub fn in_process(interval: Interval, waker: Waker, low_overhead_percent: Option<u8>) -> Self {
         let config = SamplerConfig {
             owners: true,
             facts: true,
-            duty: duty.and_then(|p| {
-                crate::sampler::duty::Duty::percent_of(u32::from(p), interval.duration()).ok()
+            low_overhead: low_overhead_percent.and_then(|p| {
+                crate::sampler::low_overhead::LowOverhead::percent_of(
+                    u32::from(p),
+                    interval.duration(),
+                )
+                .ok()
             }),
             ..SamplerConfig::default()
         };
@@ -34,10 +38,10 @@ impl Source {
             Ok(mut sampler) => {
                 // Low-overhead mode as it runs: the sampler may have said
                 // why it could not (statistics already on, an old kernel).
-                let running_duty = duty.filter(|_| sampler.toggler().is_some());
+                let running_percent = low_overhead_percent.filter(|_| sampler.toggler().is_some());
                 let mut source = Self::from_sampler(sampler, interval, waker);
                 if let Kind::InProcess(running) = &mut source.kind {
-                    running.duty = running_duty;
+                    running.low_overhead_percent = running_percent;
                 }
                 source
             }
@@ -52,12 +56,12 @@ impl Source {
         match spawn_with_waker(sampler, interval, tx, Arc::clone(&waker)) {
             Ok(thread) => Self {
                 rx,
-                status: Status::Sampling(Via::InProcess),
+                status: Status::Sampling(SampleOrigin::InProcess),
                 kind: Kind::InProcess(InProcess {
                     thread,
                     interval,
                     waker,
-                    duty: None,
+                    low_overhead_percent: None,
                 }),
             },
             Err(err) => Self::unavailable(format!("cannot start the sampling thread: {err}")),
@@ -70,12 +74,13 @@ impl Source {
     pub fn set_interval(&mut self, interval: Interval) {
         match &mut self.kind {
             // Low-overhead mode's toggler keeps the schedule it started with.
-            Kind::InProcess(running) if running.duty.is_some() => {
-                let (waker, duty) = (Arc::clone(&running.waker), running.duty);
+            Kind::InProcess(running) if running.low_overhead_percent.is_some() => {
+                let (waker, low_overhead_percent) =
+                    (Arc::clone(&running.waker), running.low_overhead_percent);
                 // The old sampler (and its toggler) goes before the new one
                 // measures and turns statistics on.
                 self.kind = Kind::Fixed;
-                *self = Self::in_process(interval, waker, duty);
+                *self = Self::in_process(interval, waker, low_overhead_percent);
             }
             Kind::InProcess(running) => {
                 running.interval = interval;
@@ -84,8 +89,10 @@ impl Source {
             Kind::Helper(helper) => {
                 helper.interval = interval;
                 self.update_status();
-                if matches!(self.status, Status::Sampling(Via::Helper | Via::Remote))
-                    && let Kind::Helper(helper) = &mut self.kind
+                if matches!(
+                    self.status,
+                    Status::Sampling(SampleOrigin::Helper | SampleOrigin::Remote)
+                ) && let Kind::Helper(helper) = &mut self.kind
                 {
                     helper.stop();
                     self.status = helper.start(true);
@@ -95,21 +102,21 @@ impl Source {
         }
     }
 
-    /// Turns low-overhead mode on (statistics on `duty` % of each
+    /// Turns low-overhead mode on (statistics on `percent` % of each
     /// interval) or off (`None`), starting the sampler again when it
     /// changes: the toggler's schedule is fixed when it starts.
     /// `interactive`: polkit may ask for a password.
-    pub fn set_stats_duty(&mut self, duty: Option<u8>, interactive: bool) {
+    pub fn set_low_overhead_percent(&mut self, percent: Option<u8>, interactive: bool) {
         match &mut self.kind {
-            Kind::InProcess(running) if running.duty != duty => {
+            Kind::InProcess(running) if running.low_overhead_percent != percent => {
                 let (waker, interval) = (Arc::clone(&running.waker), running.interval);
                 // The old sampler (and its toggler) goes before the new one
                 // turns statistics on.
                 self.kind = Kind::Fixed;
-                *self = Self::in_process(interval, waker, duty);
+                *self = Self::in_process(interval, waker, percent);
             }
-            Kind::Helper(helper) if helper.launch.stats_duty != duty => {
-                helper.launch.stats_duty = duty;
+            Kind::Helper(helper) if helper.launch.low_overhead_percent != percent => {
+                helper.launch.low_overhead_percent = percent;
                 helper.stop();
                 self.status = helper.start(interactive);
             }
@@ -119,10 +126,10 @@ impl Source {
 
     /// Low-overhead mode's percentage of each interval, where it is on.
     #[must_use]
-    pub fn stats_duty(&self) -> Option<u8> {
+    pub fn low_overhead_percent(&self) -> Option<u8> {
         match &self.kind {
-            Kind::InProcess(running) => running.duty,
-            Kind::Helper(helper) => helper.launch.stats_duty,
+            Kind::InProcess(running) => running.low_overhead_percent,
+            Kind::Helper(helper) => helper.launch.low_overhead_percent,
             Kind::Replay(_) | Kind::Fixed => None,
         }
     }

@@ -26,7 +26,7 @@ pub use helper::{HelperLaunch, PKEXEC};
 pub use remote::{DEFAULT_REMOTE_COMMAND, HostError, Remote};
 pub use replay::{OpenError, Replay};
 
-pub use crate::model::{Action, Status, Via};
+pub use crate::model::{Action, SampleOrigin, Status};
 use crate::model::{Interval, ReplayCommand, SourceEvent, Timeline, Waker};
 use crate::sys;
 
@@ -82,7 +82,7 @@ impl Source {
     #[must_use]
     pub fn start(interval: Interval, waker: Waker, launch: HelperLaunch) -> Self {
         if sys::has_cap(sys::CAP_SYS_ADMIN) {
-            Self::in_process(interval, waker, launch.stats_duty)
+            Self::in_process(interval, waker, launch.low_overhead_percent)
         } else {
             Self::helper(launch, interval, waker, false)
         }
@@ -135,7 +135,7 @@ impl Source {
     pub fn from_channel(rx: Receiver<SourceEvent>) -> Self {
         Self {
             rx,
-            status: Status::Sampling(Via::Injected),
+            status: Status::Sampling(SampleOrigin::Injected),
             kind: Kind::Fixed,
         }
     }
@@ -185,7 +185,7 @@ impl Source {
     /// The host the data comes from when it is not this machine: a
     /// recording's, or the one watched over ssh.
     #[must_use]
-    pub fn elsewhere(&self) -> Option<&str> {
+    pub fn other_host(&self) -> Option<&str> {
         self.timeline()
             .map(|t| t.host.as_str())
             .or_else(|| self.remote_host())

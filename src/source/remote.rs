@@ -84,9 +84,10 @@ impl Remote {
     /// `ssh -T … -- destination 'command --interval-ms N'`: no terminal, no
     /// password prompt (BatchMode), bounded connection time, and a
     /// connection that stops answering ends within 15 s.
-    pub(super) fn command(&self, interval: Interval, stats_on_ms: Option<u64>) -> Command {
+    pub(super) fn command(&self, interval: Interval, low_overhead_on_ms: Option<u64>) -> Command {
         let interval_ms = interval.duration().as_millis();
-        let duty = stats_on_ms.map_or_else(String::new, |on| format!(" --stats-on-ms {on}"));
+        let low_overhead_arg =
+            low_overhead_on_ms.map_or_else(String::new, |on| format!(" --stats-on-ms {on}"));
         let mut command = Command::new(SSH);
         command.args([
             "-T",
@@ -113,7 +114,7 @@ impl Remote {
             .arg("--")
             .arg(&self.destination)
             .arg(format!(
-                "{} --interval-ms {interval_ms}{duty}",
+                "{} --interval-ms {interval_ms}{low_overhead_arg}",
                 self.command
             ))
             .stdin(Stdio::null())

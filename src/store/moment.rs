@@ -46,8 +46,9 @@ pub struct Point {
     pub cpu_percent: f32,
 }
 
+/// When a sample was taken: the kernel's boot-time clock and the wall clock.
 #[derive(Clone, Copy, Debug)]
-pub(super) struct Instant {
+pub(super) struct SampleTime {
     pub(super) boottime_ns: u64,
     pub(super) wall: SystemTime,
 }
@@ -98,7 +99,7 @@ impl Entry {
 #[derive(Clone, Debug, Default)]
 pub struct Moment {
     /// Sample times; `times[0]` has global index `base`.
-    pub(super) times: VecDeque<Instant>,
+    pub(super) times: VecDeque<SampleTime>,
     pub(super) base: u64,
     /// Sorted by key.
     pub(super) entries: Vec<Entry>,
@@ -158,7 +159,7 @@ impl Moment {
     pub fn push_sample(&mut self, mut sample: Sample) {
         let index = self.base + self.times.len() as u64;
         let prev_boottime = self.times.back().map(|t| t.boottime_ns);
-        self.times.push_back(Instant {
+        self.times.push_back(SampleTime {
             boottime_ns: sample.boottime_ns,
             wall: sample.taken_at,
         });

@@ -69,7 +69,7 @@ fn pause_and_record_ui(
 }
 
 /// File: open a recording (or leave one), connect to Prometheus, export.
-fn file_menu_ui(ui: &mut egui::Ui, elsewhere: bool, commands: &mut Vec<Command>) {
+fn file_menu_ui(ui: &mut egui::Ui, shows_other_host: bool, commands: &mut Vec<Command>) {
     ui.menu_button("File", |ui| {
         if ui
             .button("Open recording…")
@@ -85,7 +85,7 @@ fn file_menu_ui(ui: &mut egui::Ui, elsewhere: bool, commands: &mut Vec<Command>)
         {
             commands.push(Command::OpenHostDialog);
         }
-        if elsewhere
+        if shows_other_host
             && ui
                 .button("Watch this machine")
                 .on_hover_text("Stop watching the recording or host, and sample this machine")
@@ -116,11 +116,11 @@ pub fn top_bar_ui(
     filter: &mut String,
     focus_filter: &mut bool,
     settings: &Settings,
-    (paused, recording, replay, elsewhere): (bool, Option<String>, bool, bool),
+    (paused, recording, replay, shows_other_host): (bool, Option<String>, bool, bool),
     commands: &mut Vec<Command>,
 ) {
     ui.horizontal_wrapped(|ui| {
-        file_menu_ui(ui, elsewhere, commands);
+        file_menu_ui(ui, shows_other_host, commands);
         ui.separator();
         let label = ui.label("Filter");
         let edit = ui
@@ -328,7 +328,7 @@ pub fn view_bar_ui(ui: &mut egui::Ui, bar: &ViewBar<'_>, commands: &mut Vec<Comm
         });
         if !bar.replay {
             ui.separator();
-            super::observer::stats_duty_ui(ui, settings, commands);
+            super::stats_cost::low_overhead_ui(ui, settings, commands);
         }
     });
 }

@@ -72,7 +72,7 @@ pub(super) fn cell_text(
                         m.cpu_percent * 1e7
                     );
                     if let Some(cost) = input.accounting.and_then(|cost| {
-                        super::observer::program_cost(
+                        super::stats_cost::program_cost(
                             cost,
                             m.events_per_sec * input.stats_fraction,
                             divisor,

@@ -280,7 +280,7 @@ fn metrics_rows(ui: &mut egui::Ui, input: &DetailsInput<'_>) {
             );
             grid_row(ui, "Misses/s", format::rate(m.recursion_misses_per_sec));
             if let Some(cost) = input.accounting.and_then(|cost| {
-                super::observer::program_cost(
+                super::stats_cost::program_cost(
                     cost,
                     m.events_per_sec * input.stats_fraction,
                     divisor,

@@ -5,7 +5,7 @@ use std::time::SystemTime;
 use eframe::egui::{self, RichText};
 
 use super::format;
-use crate::model::{Action, SourceInfo, Status, Timeline, Via};
+use crate::model::{Action, SampleOrigin, SourceInfo, Status, Timeline};
 use crate::store::{Message, Severity};
 use crate::view::{Command, Counts, CpuMode, Notice};
 
@@ -28,7 +28,7 @@ pub struct StatusBar<'a> {
     pub notice: Option<&'a Notice>,
     pub problem: Option<&'a str>,
     /// Where samples come from while they flow.
-    pub via: Option<Via>,
+    pub origin: Option<SampleOrigin>,
     /// Programs over a threshold; `None` when no threshold is set.
     pub over_threshold: Option<usize>,
     /// The recording replayed, if the window shows one.
@@ -85,13 +85,13 @@ pub fn status_bar_ui(ui: &mut egui::Ui, status: &StatusBar<'_>) {
             ui.separator();
         }
         if let Some(sampled) = status.sampled {
-            super::observer::sampled_ui(ui, sampled, status.stats_fraction);
+            super::stats_cost::sampled_ui(ui, sampled, status.stats_fraction);
             ui.separator();
         }
         total_ui(ui, status);
         if let Some(info) = status.info {
             ui.separator();
-            super::observer::stats_cost_ui(ui, &info.accounting, status);
+            super::stats_cost::stats_cost_ui(ui, &info.accounting, status);
         }
         ui.separator();
         source_info_ui(ui, status);
@@ -207,14 +207,14 @@ fn total_ui(ui: &mut egui::Ui, status: &StatusBar<'_>) {
 fn source_info_ui(ui: &mut egui::Ui, status: &StatusBar<'_>) {
     match status.info {
         Some(info) => {
-            let via = match status.via {
-                Some(Via::Helper) => " · helper",
-                Some(Via::Recording) => " · recording",
-                Some(Via::Remote) => " · ssh",
-                Some(Via::InProcess | Via::Injected) | None => "",
+            let origin = match status.origin {
+                Some(SampleOrigin::Helper) => " · helper",
+                Some(SampleOrigin::Recording) => " · recording",
+                Some(SampleOrigin::Remote) => " · ssh",
+                Some(SampleOrigin::InProcess | SampleOrigin::Injected) | None => "",
             };
             ui.label(format!(
-                "stats: {} · {}{via}",
+                "stats: {} · {}{origin}",
                 info.stats_mode, info.enumeration
             ))
             .on_hover_text(format!(
@@ -226,15 +226,15 @@ fn source_info_ui(ui: &mut egui::Ui, status: &StatusBar<'_>) {
                 } else {
                     "unavailable"
                 },
-                match status.via {
-                    Some(Via::Helper) => {
+                match status.origin {
+                    Some(SampleOrigin::Helper) => {
                         "\nSampled by bpfscope-sampler, started through polkit"
                     }
-                    Some(Via::InProcess) => "\nSampled by this process",
-                    Some(Via::Recording) => "\nRead from a recording",
-                    Some(Via::Remote) =>
+                    Some(SampleOrigin::InProcess) => "\nSampled by this process",
+                    Some(SampleOrigin::Recording) => "\nRead from a recording",
+                    Some(SampleOrigin::Remote) =>
                         "\nSampled by bpfscope-sampler on the remote host, over ssh",
-                    Some(Via::Injected) | None => "",
+                    Some(SampleOrigin::Injected) | None => "",
                 },
                 info.notices.join("\n")
             ));

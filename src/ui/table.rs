@@ -9,14 +9,16 @@ use super::cells::cell_text;
 use super::format;
 use crate::model::ProgramKey;
 use crate::store::Row;
-use crate::view::{Command, CpuMode, Diffs, Group, Line, SelectMode, Sort, SortColumn, Thresholds};
+use crate::view::{
+    Command, CpuMode, Diffs, Group, SelectMode, Sort, SortColumn, TableLine, Thresholds,
+};
 
 /// What the table needs to draw.
 #[derive(Debug)]
 pub struct TableInput<'a> {
     pub rows: &'a [Row],
     /// Group headers and rows, in drawing order.
-    pub lines: &'a [Line],
+    pub lines: &'a [TableLine],
     pub groups: &'a [Group],
     pub selected: &'a BTreeSet<ProgramKey>,
     pub cursor: Option<ProgramKey>,
@@ -183,7 +185,7 @@ fn table_ui(ui: &mut egui::Ui, input: &TableInput<'_>, fit: f32, commands: &mut 
             input
                 .lines
                 .iter()
-                .position(|l| matches!(l, Line::Row(i) if input.rows[*i].key == c))
+                .position(|l| matches!(l, TableLine::Row(i) if input.rows[*i].key == c))
         })
     {
         table = table.scroll_to_row(at, None);
@@ -226,8 +228,8 @@ fn table_ui(ui: &mut egui::Ui, input: &TableInput<'_>, fit: f32, commands: &mut 
         .body(|body| {
             body.rows(row_height, input.lines.len(), |mut table_row| {
                 let row = match input.lines[table_row.index()] {
-                    Line::Row(i) => &input.rows[i],
-                    Line::Group(g) => {
+                    TableLine::Row(i) => &input.rows[i],
+                    TableLine::Group(g) => {
                         group_cells(&mut table_row, &input.groups[g], input);
                         return;
                     }

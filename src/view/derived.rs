@@ -7,7 +7,7 @@
 use std::collections::HashMap;
 use std::time::SystemTime;
 
-use super::table::{Grouping, Line, View, group, order};
+use super::table::{Grouping, TableLayout, TableLine, group, order};
 use super::{BREAKDOWN_TOP, MainView, PlotWindow, Settings, Sort, Thresholds};
 use crate::model::ProgramKey;
 use crate::store::{Averages, Breakdown, Diff, Row, Store};
@@ -97,7 +97,7 @@ struct Key {
 #[derive(Debug, Default)]
 pub struct Derived {
     key: Option<Key>,
-    view: View,
+    table: TableLayout,
     diffs: Option<Diffs>,
     breakdown: Option<Breakdown>,
     over_threshold: Option<usize>,
@@ -162,9 +162,9 @@ impl Derived {
         if !settings.show_own {
             order.retain(|&i| !rows[i].own);
         }
-        self.view = match settings.grouping {
-            Grouping::None => View {
-                lines: order.iter().map(|&i| Line::Row(i)).collect(),
+        self.table = match settings.grouping {
+            Grouping::None => TableLayout {
+                lines: order.iter().map(|&i| TableLine::Row(i)).collect(),
                 order,
                 groups: Vec::new(),
             },
@@ -192,7 +192,7 @@ impl Derived {
             .sum();
         self.counts = Counts {
             shown: self
-                .view
+                .table
                 .order
                 .iter()
                 .filter(|&&i| rows.get(i).is_some_and(|r| !r.gone))
@@ -221,15 +221,15 @@ impl Derived {
 
     /// The table's order, lines and groups.
     #[must_use]
-    pub fn view(&self) -> &View {
-        &self.view
+    pub fn table(&self) -> &TableLayout {
+        &self.table
     }
 
     /// The shown programs' keys in table order.
     #[must_use]
     pub fn order(&self, store: &Store) -> Vec<ProgramKey> {
         let rows = store.rows();
-        self.view
+        self.table
             .order
             .iter()
             .filter_map(|&i| rows.get(i).map(|r| r.key))
@@ -284,7 +284,7 @@ mod tests {
         let mut derived = Derived::default();
         assert!(derived.refresh(&input(&store, &settings, "", &no_group)));
         assert!(!derived.refresh(&input(&store, &settings, "", &no_group)));
-        assert_eq!(derived.view().order.len(), 2);
+        assert_eq!(derived.table().order.len(), 2);
         assert!(derived.refresh(&input(&store, &settings, "p2", &no_group)));
         assert_eq!(derived.order(&store), [store.rows()[1].key]);
         store.push_sample(sample_at(2, vec![program(2).build()]));

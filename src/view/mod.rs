@@ -21,10 +21,10 @@ pub use fleet::{ConnectDialog, FleetCommand, FleetState, HostColumn};
 pub use open::{HostDialog, OpenDialog};
 pub use selection::Selection;
 pub use settings::{
-    CpuMode, DETAILS_WIDTH_RANGE, HOSTS_KEPT, MainView, PlotMetric, PlotWindow, STATS_DUTIES,
-    Settings, TABLE_SHARE_RANGE, Thresholds,
+    CpuMode, DETAILS_WIDTH_RANGE, HOSTS_KEPT, LOW_OVERHEAD_CHOICES, MainView, PlotMetric,
+    PlotWindow, Settings, TABLE_SHARE_RANGE, Thresholds,
 };
-pub use table::{Group, Grouping, Line, View, group, order};
+pub use table::{Group, Grouping, TableLayout, TableLine, group, order};
 
 use crate::model::{Action, Interval, ProgramKey, ReplayCommand};
 
@@ -63,7 +63,7 @@ pub enum Command {
     SetInterval(Interval),
     /// Low-overhead mode: statistics on this percentage of each interval
     /// (`None`: all the time).
-    SetStatsDuty(Option<u8>),
+    SetLowOverhead(Option<u8>),
     SetPlotWindow(PlotWindow),
     SetCpuMode(CpuMode),
     FocusFilter,

@@ -167,11 +167,12 @@ pub struct Settings {
     pub hosts: Vec<String>,
     /// Low-overhead mode: statistics on this percentage of each interval
     /// (`None`: all the time; validated on use).
-    stats_duty: Option<u8>,
+    #[serde(rename = "stats_duty")]
+    low_overhead_percent: Option<u8>,
 }
 
 /// Low-overhead choices offered: statistics on this share of each interval.
-pub const STATS_DUTIES: [Option<u8>; 4] = [None, Some(50), Some(25), Some(10)];
+pub const LOW_OVERHEAD_CHOICES: [Option<u8>; 4] = [None, Some(50), Some(25), Some(10)];
 
 /// Hosts remembered for Connect to host… at most.
 pub const HOSTS_KEPT: usize = 10;
@@ -276,7 +277,7 @@ impl Default for Settings {
             fleet_user: String::new(),
             fleet_ca: String::new(),
             hosts: Vec::new(),
-            stats_duty: None,
+            low_overhead_percent: None,
         }
     }
 }
@@ -284,12 +285,12 @@ impl Default for Settings {
 impl Settings {
     /// Low-overhead mode's share of each interval, 1 to 99 %, if on.
     #[must_use]
-    pub fn stats_duty(&self) -> Option<u8> {
-        self.stats_duty.filter(|p| (1..=99).contains(p))
+    pub fn low_overhead_percent(&self) -> Option<u8> {
+        self.low_overhead_percent.filter(|p| (1..=99).contains(p))
     }
 
-    pub fn set_stats_duty(&mut self, duty: Option<u8>) {
-        self.stats_duty = duty.filter(|p| (1..=99).contains(p));
+    pub fn set_low_overhead_percent(&mut self, percent: Option<u8>) {
+        self.low_overhead_percent = percent.filter(|p| (1..=99).contains(p));
     }
 
     /// Puts `host` first in the hosts remembered.
@@ -363,5 +364,13 @@ mod tests {
         let s: Settings = serde_json::from_str(r#"{"show_own": false}"#).expect("parses");
         assert!(!s.show_own);
         assert!((s.table_share() - TABLE_SHARE).abs() < f32::EPSILON);
+    }
+
+    #[test]
+    fn low_overhead_percent_keeps_its_stored_key() {
+        let s: Settings = serde_json::from_str(r#"{"stats_duty": 25}"#).expect("parses");
+        assert_eq!(s.low_overhead_percent(), Some(25));
+        let stored = serde_json::to_value(&s).expect("serializes");
+        assert_eq!(stored["stats_duty"], 25);
     }
 }

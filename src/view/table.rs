@@ -134,24 +134,24 @@ pub struct Group {
 
 /// A table line: a group's header or a program's row.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Line {
+pub enum TableLine {
     Group(usize),
     Row(usize),
 }
 
 /// What the table shows: rows in display order, and lines to draw.
 #[derive(Debug, Default)]
-pub struct View {
+pub struct TableLayout {
     /// Indexes into the rows, in the order they are drawn.
     pub order: Vec<usize>,
-    pub lines: Vec<Line>,
+    pub lines: Vec<TableLine>,
     pub groups: Vec<Group>,
 }
 
 /// Splits `order` into groups by `group_of`; groups go by CPU %, largest
 /// first, and keep the rows' order inside. Every row is in one group, so
 /// the groups' subtotals add up to the total of the rows.
-pub fn group(rows: &[Row], order: &[usize], group_of: &dyn Fn(&Row) -> String) -> View {
+pub fn group(rows: &[Row], order: &[usize], group_of: &dyn Fn(&Row) -> String) -> TableLayout {
     let mut by_label: HashMap<String, (Group, Vec<usize>)> = HashMap::new();
     for &i in order {
         let row = &rows[i];
@@ -180,14 +180,16 @@ pub fn group(rows: &[Row], order: &[usize], group_of: &dyn Fn(&Row) -> String) -
             .total_cmp(&a.0.cpu_percent)
             .then_with(|| a.0.label.cmp(&b.0.label))
     });
-    let mut view = View::default();
+    let mut layout = TableLayout::default();
     for (g, (group, members)) in sorted.into_iter().enumerate() {
-        view.lines.push(Line::Group(g));
-        view.lines.extend(members.iter().map(|&i| Line::Row(i)));
-        view.order.extend(members);
-        view.groups.push(group);
+        layout.lines.push(TableLine::Group(g));
+        layout
+            .lines
+            .extend(members.iter().map(|&i| TableLine::Row(i)));
+        layout.order.extend(members);
+        layout.groups.push(group);
     }
-    view
+    layout
 }
 
 #[cfg(test)]
@@ -278,22 +280,22 @@ mod tests {
         ];
         let order = order(&rows, "", Sort::default(), None);
         let by_parity = |r: &Row| format!("g{}", r.key.id % 2);
-        let view = group(&rows, &order, &by_parity);
+        let layout = group(&rows, &order, &by_parity);
         // g0 (ids 2, 4: 4 %) before g1 (ids 1, 3: 3 %); rows keep their order.
         assert_eq!(
-            view.lines,
+            layout.lines,
             [
-                Line::Group(0),
-                Line::Row(1),
-                Line::Row(3),
-                Line::Group(1),
-                Line::Row(2),
-                Line::Row(0)
+                TableLine::Group(0),
+                TableLine::Row(1),
+                TableLine::Row(3),
+                TableLine::Group(1),
+                TableLine::Row(2),
+                TableLine::Row(0)
             ]
         );
-        assert_eq!(view.groups[0].programs, 2);
-        let total: f64 = view.groups.iter().map(|g| g.cpu_percent).sum();
+        assert_eq!(layout.groups[0].programs, 2);
+        let total: f64 = layout.groups.iter().map(|g| g.cpu_percent).sum();
         assert!((total - 7.0).abs() < 1e-12);
-        assert_eq!(view.order.len(), rows.len());
+        assert_eq!(layout.order.len(), rows.len());
     }
 }

@@ -10,10 +10,10 @@
 
 #[path = "../common/mod.rs"]
 mod common;
-mod duty;
 mod fleet;
 mod fleet_window;
 mod http;
+mod low_overhead;
 mod pki;
 mod prometheus;
 mod web;

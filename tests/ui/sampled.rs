@@ -35,11 +35,14 @@ fn the_stats_on_setting_is_kept_across_a_restart() {
 
     harness.get_by_label("25 %").click();
     harness.run();
-    assert_eq!(harness.state().settings().stats_duty(), Some(25));
+    assert_eq!(harness.state().settings().low_overhead_percent(), Some(25));
     let mut storage = MemoryStorage::default();
     eframe::App::save(harness.state_mut(), &mut storage);
     let (restarted, _tx) = harness_stored((0..2).map(sample), storage);
-    assert_eq!(restarted.state().settings().stats_duty(), Some(25));
+    assert_eq!(
+        restarted.state().settings().low_overhead_percent(),
+        Some(25)
+    );
     let combo = restarted.get_by_label("Stats on");
     assert_eq!(combo.accesskit_node().value().as_deref(), Some("25 %"));
 }

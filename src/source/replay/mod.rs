@@ -17,7 +17,9 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender, bounded};
 
-use crate::model::{ReplayCommand, SourceEvent, SourceInfo, Speed, Status, Timeline, Via, Waker};
+use crate::model::{
+    ReplayCommand, SampleOrigin, SourceEvent, SourceInfo, Speed, Status, Timeline, Waker,
+};
 use crate::record::RecordingReader;
 use crate::store::Moment;
 use player::{Player, lock};
@@ -223,7 +225,7 @@ impl Replay {
                 self.moment = Some(moment);
                 self.timeline.position = Some(at);
                 self.timeline.seeking = None;
-                self.status = Status::Sampling(Via::Recording);
+                self.status = Status::Sampling(SampleOrigin::Recording);
             }
             Delivery::Event { epoch, at, event } if epoch == self.epoch => {
                 if at.is_some() {

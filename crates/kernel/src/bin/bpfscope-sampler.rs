@@ -36,8 +36,8 @@ struct Args {
     /// Low-overhead mode: statistics on for only this many milliseconds at
     /// the end of each interval (10 to the interval, exclusive); rates are
     /// over the time they were on.
-    #[arg(long, value_name = "N")]
-    stats_on_ms: Option<u64>,
+    #[arg(long = "stats-on-ms", value_name = "N")]
+    low_overhead_on_ms: Option<u64>,
     /// Take one sample, write it and exit.
     #[arg(long)]
     once: bool,
@@ -53,7 +53,7 @@ enum Format {
 }
 
 fn main() -> ExitCode {
-    if let Some(code) = bpfscope_kernel::sampler::duty::toggler_if_asked() {
+    if let Some(code) = bpfscope_kernel::sampler::low_overhead::stats_toggler_if_asked() {
         return code;
     }
     let args = Args::parse();
@@ -88,12 +88,11 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let duty = match args
-        .stats_on_ms
-        .map(|on| sampler::duty::Duty::new(Duration::from_millis(on), interval.duration()))
-    {
+    let low_overhead = match args.low_overhead_on_ms.map(|on| {
+        sampler::low_overhead::LowOverhead::new(Duration::from_millis(on), interval.duration())
+    }) {
         None => None,
-        Some(Ok(duty)) => Some(duty),
+        Some(Ok(schedule)) => Some(schedule),
         Some(Err(why)) => {
             eprintln!("bpfscope-sampler: --stats-on-ms: {why}");
             return ExitCode::from(2);
@@ -102,7 +101,7 @@ fn main() -> ExitCode {
     let config = SamplerConfig {
         owners: true,
         facts: true,
-        duty,
+        low_overhead,
         ..SamplerConfig::default()
     };
     let mut sampler = match Sampler::new(config) {
@@ -116,7 +115,7 @@ fn main() -> ExitCode {
     // become an unprivileged user with only what reading them needs. Before
     // the sampling thread starts: capabilities are per thread and it
     // inherits these.
-    match sampler::least_privilege(&mut sampler, "the sampler") {
+    match sampler::drop_to_least_privilege(&mut sampler, "the sampler") {
         Ok(kept) => sampler.add_notice(kept),
         Err(err) => {
             eprintln!("bpfscope-sampler: cannot give up privileges: {err}");

@@ -25,7 +25,7 @@ use libbpf_rs::query::LinkInfo;
 use libbpf_rs::{Link, Object};
 
 use super::facts::fd_from;
-use super::link_words::{KernelBtf, link_ids, netns_words};
+use super::link_targets::{KernelBtf, link_ids, netns_words};
 use crate::model::{AttachVia, LinkFacts};
 use cgroups::CgroupIter;
 use net::NetReader;

@@ -5,20 +5,20 @@
 //! bounded channel. The sampler knows nothing about filters or the UI: every
 //! program is read every time.
 
-pub mod duty;
+mod drop_privilege;
 mod facts;
 mod facts_iter;
 mod facts_source;
 mod iter;
-mod least;
-mod link_words;
+mod link_targets;
 mod links;
-pub mod observer;
+pub mod low_overhead;
 mod owners;
 mod pass;
 mod per_cpu;
 mod prog_records;
 mod stats;
+pub mod stats_cost;
 mod syscall;
 mod sysctl;
 mod warn_once;
@@ -35,7 +35,7 @@ use thiserror::Error;
 use crate::model::{AccountingCost, Enumeration, LinkFacts, ProgramKey, SourceInfo, StatsMode};
 use crate::sys;
 
-pub use least::least_privilege;
+pub use drop_privilege::drop_to_least_privilege;
 pub use stats::{StatsGuard, StatsRequest, restore_sysctl_now};
 pub use syscall::{enumerate as enumerate_with_syscalls, read_program};
 pub use thread::{SamplerThread, spawn, spawn_with_waker};
@@ -61,7 +61,7 @@ pub struct SamplerConfig {
     /// Which programs' per-CPU figures each sample carries.
     pub per_cpu: PerCpuLimits,
     /// Low-overhead mode: statistics on only part of each period.
-    pub duty: Option<duty::Duty>,
+    pub low_overhead: Option<low_overhead::LowOverhead>,
 }
 
 /// Which programs' per-CPU figures a sample carries: those whose cost was
@@ -121,7 +121,7 @@ pub struct Sampler {
     /// them on and off).
     _stats: Option<StatsGuard>,
     stats_mode: StatsMode,
-    toggler: Option<duty::Toggler>,
+    toggler: Option<low_overhead::StatsToggler>,
     /// bpfscope's own iterators (three at most: a list beats hashing every
     /// program every pass).
     own_ids: Vec<u32>,
@@ -155,7 +155,7 @@ impl Sampler {
         let accounting = if config.stats == StatsRequest::Sysctl {
             AccountingCost::NotMeasured("statistics are on through the sysctl".to_owned())
         } else {
-            observer::measure(stats::enable_stats_fd)
+            stats_cost::measure(stats::enable_stats_fd)
         };
         let stats = StatsGuard::enable(config.stats)?;
         let stats_mode = stats.mode();
@@ -190,7 +190,8 @@ impl Sampler {
 
         // Last, so that its first window is as near as can be to the first
         // sample; from now on it turns statistics on and off.
-        let toggler = duty::start(config.duty, &accounting, stats_mode, &mut notices);
+        let toggler =
+            low_overhead::start(config.low_overhead, &accounting, stats_mode, &mut notices);
         let stats = if toggler.is_some() {
             drop(stats);
             None
@@ -253,7 +254,7 @@ impl Sampler {
     }
 
     /// Low-overhead mode's toggler, when it runs.
-    pub fn toggler(&mut self) -> Option<&mut duty::Toggler> {
+    pub fn toggler(&mut self) -> Option<&mut low_overhead::StatsToggler> {
         self.toggler.as_mut()
     }
 

@@ -2,7 +2,7 @@
 
 use std::time::{Duration, SystemTime};
 
-use super::{Sampler, SamplerError, is_permission, iter, link_words, links, owners, syscall};
+use super::{Sampler, SamplerError, is_permission, iter, link_targets, links, owners, syscall};
 use crate::model::{AttachVia, LinkFacts, ProgramFacts, ProgramKey, ProgramSample, Sample};
 use crate::sys;
 
@@ -263,8 +263,8 @@ fn perf_attachments(mut perf: Vec<owners::PerfAttachment>) -> Vec<LinkFacts> {
     });
     let mut out: Vec<LinkFacts> = Vec::with_capacity(perf.len());
     for p in perf {
-        let attach_type = link_words::perf_kind(p.kind).map(str::to_owned);
-        let target = link_words::perf_target(p.kind, p.perf_type, p.num, p.text);
+        let attach_type = link_targets::perf_kind(p.kind).map(str::to_owned);
+        let target = link_targets::perf_target(p.kind, p.perf_type, p.num, p.text);
         let same = |l: &LinkFacts| {
             l.prog_id == p.prog_id
                 && matches!(l.via, AttachVia::PerfEvent { pid, .. } if pid == p.pid)

@@ -196,7 +196,7 @@ fn run(mut sampler: Sampler, period: Duration, out: &Outbox<'_>) {
         return;
     }
     if let Some(toggler) = sampler.toggler() {
-        let every = toggler.duty().every;
+        let every = toggler.schedule().every;
         match toggler.windows() {
             Ok(windows) => return run_windows(sampler, every, &windows, out),
             Err(err) => {
@@ -244,7 +244,7 @@ fn run(mut sampler: Sampler, period: Duration, out: &Outbox<'_>) {
 fn run_windows(
     mut sampler: Sampler,
     every: Duration,
-    windows: &Receiver<io::Result<super::duty::Window>>,
+    windows: &Receiver<io::Result<super::low_overhead::Window>>,
     out: &Outbox<'_>,
 ) {
     let mut pending = None;
@@ -264,7 +264,7 @@ fn run_windows(
         crossbeam_channel::select! {
             recv(windows) -> got => match got {
                 Ok(Ok(first)) => {
-                    let counted = |w: super::duty::Window| w.off_ns.saturating_sub(w.on_ns.max(last_ns));
+                    let counted = |w: super::low_overhead::Window| w.off_ns.saturating_sub(w.on_ns.max(last_ns));
                     let mut total = counted(first);
                     loop {
                         match windows.try_recv() {

@@ -7,7 +7,7 @@ use std::io;
 use std::mem;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 
-use crate::sampler::observer::{Insns, RETURN_ZERO, load_program};
+use crate::sampler::stats_cost::{Insns, RETURN_ZERO, load_program};
 
 /// `r0 = 2; exit`, as raw `struct bpf_insn`s.
 static RETURN_TWO: Insns = Insns([
@@ -75,7 +75,7 @@ impl TestProgram {
     /// Runs the program `repeat` times; the kernel's mean time a run, in
     /// nanoseconds.
     pub fn timed_run(&self, repeat: u32) -> io::Result<u32> {
-        crate::sampler::observer::test_run(self.fd.as_fd(), repeat)
+        crate::sampler::stats_cost::test_run(self.fd.as_fd(), repeat)
     }
 
     /// Runs the program `repeat` times from a thread pinned to `cpu`: the
@@ -165,7 +165,7 @@ pub fn pin_to_cpus(cpus: &[usize]) -> io::Result<()> {
 /// Runs the program behind `fd` `repeat` times (at least once) on a dummy
 /// 64-byte packet with `BPF_PROG_TEST_RUN`.
 pub fn test_run(fd: std::os::fd::BorrowedFd<'_>, repeat: u32) -> io::Result<()> {
-    crate::sampler::observer::test_run(fd, repeat).map(drop)
+    crate::sampler::stats_cost::test_run(fd, repeat).map(drop)
 }
 
 /// Raises the soft open-file limit to the hard one, so that thousands of

@@ -29,7 +29,7 @@ pub use per_cpu::{
     CPUS_MAX, CpuDelta, PER_CPU_FLOOR_PPM, PER_CPU_PROGRAMS, PerCpuSample, ProgramCpus, spread,
 };
 pub use sample::{Owner, ProgramKey, ProgramSample, Sample};
-pub use status::{Action, Status, Via};
+pub use status::{Action, SampleOrigin, Status};
 pub use timeline::{
     ReplayCommand, Speed, TIMELINE_MARKERS_MAX, TimePoint, Timeline, TimelineMarker,
 };

@@ -3,7 +3,7 @@
 
 /// Where the samples come from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Via {
+pub enum SampleOrigin {
     /// A thread of this process (it has the privilege).
     InProcess,
     /// The elevated helper, `bpfscope-sampler`.
@@ -43,7 +43,7 @@ impl Action {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Status {
     /// Samples are flowing (or the first is on its way).
-    Sampling(Via),
+    Sampling(SampleOrigin),
     /// Something is under way: asking polkit, waiting for authentication.
     Waiting(String),
     /// No samples now. `message` says why; `action` what can be done.

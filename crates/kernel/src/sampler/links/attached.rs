@@ -36,7 +36,7 @@ impl LinkReader {
                     prog_id: rec.prog_id,
                     id: 0,
                     link_type: "cgroup".to_owned(),
-                    attach_type: super::super::link_words::attach_type_name(rec.attach_type),
+                    attach_type: super::super::link_targets::attach_type_name(rec.attach_type),
                     target: match rec.flags_words() {
                         Some(flags) => format!("{path} ({flags})"),
                         None => path,

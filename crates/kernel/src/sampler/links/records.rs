@@ -4,7 +4,7 @@
 use std::io;
 
 use super::super::iter::{self, c_text, u32_at, u64_at};
-use super::super::link_words::{attach_type_name, netfilter_words, perf_kind, perf_target};
+use super::super::link_targets::{attach_type_name, netfilter_words, perf_kind, perf_target};
 
 /// Size of `struct link_record` in `links.bpf.c`.
 pub(super) const RECORD_SIZE: usize = 304;

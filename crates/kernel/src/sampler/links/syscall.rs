@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use libbpf_rs::query::{LinkInfo, LinkTypeInfo};
 
 use super::super::facts::Btf;
-use super::super::link_words::{
+use super::super::link_targets::{
     UNKNOWN_ATTACH, attach_num, attach_type_name, netfilter_words, netns_words, perf_event,
     prog_btf_id, target_is_program,
 };

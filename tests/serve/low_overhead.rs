@@ -35,7 +35,7 @@ fn the_exporter_in_low_overhead_mode_says_so_and_its_counters_give_the_true_rate
     let stop = Arc::new(AtomicBool::new(false));
     let (p, s) = (Arc::clone(&prog), Arc::clone(&stop));
     let driver = std::thread::Builder::new()
-        .name("duty-driver".into())
+        .name("low-overhead-driver".into())
         .spawn(move || {
             let start = Instant::now();
             let mut tick = 0u32;
@@ -54,10 +54,10 @@ fn the_exporter_in_low_overhead_mode_says_so_and_its_counters_give_the_true_rate
     // Past the first sample, which only starts the counting.
     std::thread::sleep(Duration::from_millis(1_200));
     let first = scrape();
-    let duty = value(&first, "bpfscope_stats_duty_ratio");
+    let on_ratio = value(&first, "bpfscope_stats_duty_ratio");
     assert!(
-        (0.24..=0.26).contains(&duty),
-        "statistics on {duty} of the interval"
+        (0.24..=0.26).contains(&on_ratio),
+        "statistics on {on_ratio} of the interval"
     );
     std::thread::sleep(Duration::from_secs(6));
     let last = scrape();

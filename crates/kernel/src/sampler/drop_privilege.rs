@@ -14,7 +14,7 @@ use crate::privilege;
 /// with each made effective: it keeps the first that works. Where a read
 /// still opens objects by id or the sysctl fallback is on, it stays root
 /// with CAP_BPF, CAP_PERFMON and CAP_SYS_ADMIN and says why.
-pub fn least_privilege(sampler: &mut Sampler, who: &str) -> std::io::Result<String> {
+pub fn drop_to_least_privilege(sampler: &mut Sampler, who: &str) -> std::io::Result<String> {
     use caps::Capability::{CAP_BPF, CAP_PERFMON, CAP_SYS_ADMIN};
 
     let why_root = sampler.needs_sys_admin();

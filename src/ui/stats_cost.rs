@@ -92,28 +92,28 @@ pub fn program_cost(
 
 /// Low-overhead mode: statistics on all the time, or a share of each
 /// interval.
-pub(super) fn stats_duty_ui(
+pub(super) fn low_overhead_ui(
     ui: &mut egui::Ui,
     settings: &crate::view::Settings,
     commands: &mut Vec<crate::view::Command>,
 ) {
-    let words = |duty: Option<u8>| match duty {
+    let words = |percent: Option<u8>| match percent {
         None => "always".to_owned(),
         Some(p) => format!("{p} %"),
     };
-    let current = settings.stats_duty();
+    let current = settings.low_overhead_percent();
     let label = ui.label("Stats on");
     egui::ComboBox::from_id_salt("stats_duty")
         .selected_text(words(current))
         .width(72.0)
         .show_ui(ui, |ui| {
-            for choice in crate::view::STATS_DUTIES {
+            for choice in crate::view::LOW_OVERHEAD_CHOICES {
                 if ui
                     .selectable_label(choice == current, words(choice))
                     .clicked()
                     && choice != current
                 {
-                    commands.push(crate::view::Command::SetStatsDuty(choice));
+                    commands.push(crate::view::Command::SetLowOverhead(choice));
                 }
             }
         })

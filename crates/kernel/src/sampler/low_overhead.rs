@@ -8,8 +8,8 @@
 //! output. It reads no input. The sampler takes a sample after each window,
 //! and rates are computed over the windows only.
 //!
-//! The child is the running binary started again with [`TOGGLER_ARG`]
-//! first; both binaries hand that straight to [`toggler_main`].
+//! The child is the running binary started again with [`STATS_TOGGLER_ARG`]
+//! first; both binaries hand that straight to [`stats_toggler_main`].
 
 use std::io::{self, Read, Write};
 use std::process::{Child, ChildStdout, Command, ExitCode, Stdio};
@@ -20,11 +20,11 @@ use crossbeam_channel::{Receiver, bounded};
 use crate::sys;
 
 /// The first argument that makes either binary the toggler.
-pub const TOGGLER_ARG: &str = "--bpfscope-stats-toggler";
+pub const STATS_TOGGLER_ARG: &str = "--bpfscope-stats-toggler";
 
-/// Statistics on for `on` of every `every`.
+/// Low-overhead mode's schedule: statistics on for `on` of every `every`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Duty {
+pub struct LowOverhead {
     pub on: Duration,
     pub every: Duration,
 }
@@ -38,22 +38,22 @@ pub struct Duty {
     on.as_millis(),
     every.as_millis()
 )]
-pub struct DutyError {
+pub struct LowOverheadError {
     pub on: Duration,
     pub every: Duration,
 }
 
-impl Duty {
+impl LowOverhead {
     /// `on` of every `every`, where 10 ms ≤ `on` < `every` ≤ 1 h.
-    pub fn new(on: Duration, every: Duration) -> Result<Self, DutyError> {
+    pub fn new(on: Duration, every: Duration) -> Result<Self, LowOverheadError> {
         if on < Duration::from_millis(10) || on >= every || every > Duration::from_secs(3_600) {
-            return Err(DutyError { on, every });
+            return Err(LowOverheadError { on, every });
         }
         Ok(Self { on, every })
     }
 
     /// `percent` % of `every`, rounded to the millisecond.
-    pub fn percent_of(percent: u32, every: Duration) -> Result<Self, DutyError> {
+    pub fn percent_of(percent: u32, every: Duration) -> Result<Self, LowOverheadError> {
         let on_ms = every.as_millis() * u128::from(percent) / 100;
         Self::new(
             Duration::from_millis(u64::try_from(on_ms).unwrap_or(u64::MAX)),
@@ -71,25 +71,25 @@ pub struct Window {
 
 /// The running toggler and the windows it reports.
 #[derive(Debug)]
-pub struct Toggler {
+pub struct StatsToggler {
     child: Child,
-    /// Its output, until [`Toggler::windows`] hands it to a reader thread
+    /// Its output, until [`StatsToggler::windows`] hands it to a reader thread
     /// (started late: the helper gives up root before any thread runs).
     output: Option<ChildStdout>,
     windows: Option<Receiver<io::Result<Window>>>,
-    duty: Duty,
+    schedule: LowOverhead,
 }
 
-impl Toggler {
+impl StatsToggler {
     /// Starts the toggler (the caller must still hold CAP_SYS_ADMIN: the
     /// child gives up everything else itself).
-    pub fn spawn(duty: Duty) -> io::Result<Self> {
+    pub fn spawn(schedule: LowOverhead) -> io::Result<Self> {
         // This very binary, even if the file was replaced or removed since
         // (a package upgrade): not a path looked up again.
         let mut child = Command::new("/proc/self/exe")
-            .arg(TOGGLER_ARG)
-            .arg(duty.on.as_millis().to_string())
-            .arg(duty.every.as_millis().to_string())
+            .arg(STATS_TOGGLER_ARG)
+            .arg(schedule.on.as_millis().to_string())
+            .arg(schedule.every.as_millis().to_string())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .spawn()?;
@@ -98,7 +98,7 @@ impl Toggler {
             child,
             output,
             windows: None,
-            duty,
+            schedule,
         })
     }
 
@@ -119,8 +119,8 @@ impl Toggler {
 
     /// The schedule it follows.
     #[must_use]
-    pub fn duty(&self) -> Duty {
-        self.duty
+    pub fn schedule(&self) -> LowOverhead {
+        self.schedule
     }
 
     /// The toggler's process id.
@@ -130,7 +130,7 @@ impl Toggler {
     }
 }
 
-impl Drop for Toggler {
+impl Drop for StatsToggler {
     fn drop(&mut self) {
         // Statistics go off with its descriptor when it dies. Where it
         // cannot be killed (never expected), closing its output ends it at
@@ -169,37 +169,37 @@ fn read_windows(mut out: ChildStdout, tx: &crossbeam_channel::Sender<io::Result<
 }
 
 /// Low-overhead mode's statistics toggler, when this process is one (this
-/// binary started again by a sampler with [`TOGGLER_ARG`] first): its exit
+/// binary started again by a sampler with [`STATS_TOGGLER_ARG`] first): its exit
 /// code, for `main` to return at once.
 #[must_use]
-pub fn toggler_if_asked() -> Option<ExitCode> {
+pub fn stats_toggler_if_asked() -> Option<ExitCode> {
     let mut args = std::env::args_os().skip(1);
-    if args.next().is_none_or(|a| a != TOGGLER_ARG) {
+    if args.next().is_none_or(|a| a != STATS_TOGGLER_ARG) {
         return None;
     }
     let rest: Vec<String> = args.map(|a| a.to_string_lossy().into_owned()).collect();
-    Some(toggler_main(&rest))
+    Some(stats_toggler_main(&rest))
 }
 
-/// The toggler's whole life: `args` are what followed [`TOGGLER_ARG`].
+/// The toggler's whole life: `args` are what followed [`STATS_TOGGLER_ARG`].
 /// Gives up every capability but CAP_SYS_ADMIN (and root, where the
 /// `bpfscope` user exists), then keeps statistics on for the last `on`
 /// milliseconds of every `every`, writing each window, until its output
 /// closes or its parent dies.
 #[must_use]
-pub fn toggler_main(args: &[String]) -> ExitCode {
-    let duty = match args {
+pub fn stats_toggler_main(args: &[String]) -> ExitCode {
+    let schedule = match args {
         [on, every] => match (on.parse::<u64>(), every.parse::<u64>()) {
             (Ok(on), Ok(every)) => {
-                Duty::new(Duration::from_millis(on), Duration::from_millis(every))
+                LowOverhead::new(Duration::from_millis(on), Duration::from_millis(every))
                     .map_err(|err| err.to_string())
             }
             _ => Err("the schedule is two whole numbers of milliseconds".to_owned()),
         },
         _ => Err("usage: ON_MS EVERY_MS".to_owned()),
     };
-    let duty = match duty {
-        Ok(duty) => duty,
+    let schedule = match schedule {
+        Ok(schedule) => schedule,
         Err(why) => {
             eprintln!("bpfscope statistics toggler: {why}");
             return ExitCode::from(2);
@@ -229,16 +229,21 @@ pub fn toggler_main(args: &[String]) -> ExitCode {
     };
     let mut out = io::stdout().lock();
     let start = Instant::now();
-    let off_for = duty.every.saturating_sub(duty.on);
+    let off_for = schedule.every.saturating_sub(schedule.on);
     let mut k = 0u32;
     loop {
         // A cycle missed (the machine stalled) is skipped, not made up for
         // with a burst of short windows.
-        let behind = start.elapsed().as_nanos() / duty.every.as_nanos().max(1);
+        let behind = start.elapsed().as_nanos() / schedule.every.as_nanos().max(1);
         k = k.max(u32::try_from(behind).unwrap_or(u32::MAX));
         let times = start
-            .checked_add(duty.every.saturating_mul(k))
-            .and_then(|cycle| Some((cycle.checked_add(off_for)?, cycle.checked_add(duty.every)?)));
+            .checked_add(schedule.every.saturating_mul(k))
+            .and_then(|cycle| {
+                Some((
+                    cycle.checked_add(off_for)?,
+                    cycle.checked_add(schedule.every)?,
+                ))
+            });
         let Some((on_at, off_at)) = times else {
             return ExitCode::SUCCESS;
         };
@@ -266,15 +271,15 @@ pub fn toggler_main(args: &[String]) -> ExitCode {
     }
 }
 
-/// Starts the toggler for `duty` where low-overhead mode can work, else
+/// Starts the toggler for `schedule` where low-overhead mode can work, else
 /// says why not in `notices`.
 pub fn start(
-    duty: Option<Duty>,
+    schedule: Option<LowOverhead>,
     accounting: &crate::model::AccountingCost,
     stats_mode: crate::model::StatsMode,
     notices: &mut Vec<String>,
-) -> Option<Toggler> {
-    let duty = duty?;
+) -> Option<StatsToggler> {
+    let schedule = schedule?;
     let why_not = if *accounting == crate::model::AccountingCost::AlreadyOn {
         "statistics were already on (another tool holds them), so runs are counted all the time \
          anyway"
@@ -282,7 +287,7 @@ pub fn start(
     } else if stats_mode == crate::model::StatsMode::Sysctl {
         "it needs BPF_ENABLE_STATS (Linux 5.8 or later)".to_owned()
     } else {
-        match Toggler::spawn(duty) {
+        match StatsToggler::spawn(schedule) {
             Ok(toggler) => return Some(toggler),
             Err(err) => format!("its statistics toggler did not start ({err})"),
         }
