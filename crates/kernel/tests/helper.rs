@@ -188,3 +188,25 @@ fn the_helper_dies_with_its_parent_and_accounting_stops() {
         "run_cnt still grows: statistics were left on"
     );
 }
+
+/// The statistics toggler is this binary in another mode; polkit's action
+/// and the remote sampler's sudo rule run the binary with any arguments,
+/// so the mode refuses what they leave in the environment.
+#[test]
+fn the_toggler_mode_cannot_be_started_through_pkexec_or_sudo() {
+    for var in ["PKEXEC_UID", "SUDO_UID"] {
+        let out = Command::new(HELPER)
+            .args(["--bpfscope-stats-toggler", "100", "1000"])
+            .env(var, "1000")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        let said = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{var}: {said}");
+        assert!(
+            said.contains("only a sampler in low-overhead mode starts it"),
+            "{said}"
+        );
+        assert!(out.stdout.is_empty(), "{var}: it wrote a window");
+    }
+}

@@ -90,6 +90,11 @@ impl StatsToggler {
             .arg(STATS_TOGGLER_ARG)
             .arg(schedule.on.as_millis().to_string())
             .arg(schedule.every.as_millis().to_string())
+            // What pkexec and sudo leave: a toggler that sees them refuses
+            // to run (see `stats_toggler_if_asked`), so neither can start
+            // one directly.
+            .env_remove("PKEXEC_UID")
+            .env_remove("SUDO_UID")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .spawn()?;
@@ -176,6 +181,17 @@ pub fn stats_toggler_if_asked() -> Option<ExitCode> {
     let mut args = std::env::args_os().skip(1);
     if args.next().is_none_or(|a| a != STATS_TOGGLER_ARG) {
         return None;
+    }
+    // Only a sampler starts a toggler, and it clears these: pkexec (the
+    // polkit action runs this binary with any arguments) or sudo (the
+    // remote sampler's rule) starting one directly would leave a process
+    // holding CAP_SYS_ADMIN and statistics on that no sampler watches.
+    if std::env::var_os("PKEXEC_UID").is_some() || std::env::var_os("SUDO_UID").is_some() {
+        eprintln!(
+            "bpfscope statistics toggler: started through pkexec or sudo; only a sampler in \
+             low-overhead mode starts it (bpfscope-sampler --stats-on-ms N)"
+        );
+        return Some(ExitCode::from(2));
     }
     let rest: Vec<String> = args.map(|a| a.to_string_lossy().into_owned()).collect();
     Some(stats_toggler_main(&rest))
