@@ -66,12 +66,60 @@ fn absolute_path(value: &str) -> Result<PathBuf, String> {
     }
 }
 
+impl Command {
+    fn name(&self) -> &'static str {
+        match self {
+            Self::Sample(_) => "sample",
+            Self::Serve(_) => "serve",
+            Self::Record(_) => "record",
+        }
+    }
+}
+
+/// The window's options given before a subcommand, which would otherwise
+/// be ignored (`bpfscope --host db-7 sample` printing this machine's
+/// programs): said with the form that works.
+fn misplaced_before(cli: &Cli, command: &Command) -> Option<String> {
+    let name = command.name();
+    let takes_host = !matches!(command, Command::Serve(_));
+    let misplaced = if cli.interval.is_some() {
+        "--interval"
+    } else if cli.remote.host.is_some() {
+        "--host"
+    } else if cli.remote.remote_command.is_some() {
+        "--remote-command"
+    } else if !cli.remote.ssh_options.is_empty() {
+        "--ssh-option"
+    } else if cli.file.is_some() {
+        return Some(format!(
+            "a recording to replay is for the window (`bpfscope FILE`); `bpfscope {name}` \
+             does not take one before it (to print a recording: `bpfscope sample --from FILE`)"
+        ));
+    } else {
+        return None;
+    };
+    Some(if misplaced == "--interval" || takes_host {
+        format!(
+            "{misplaced} before `{name}` is the window's option; write it after the \
+             subcommand: `bpfscope {name} {misplaced} …`"
+        )
+    } else {
+        format!("{misplaced} is the window's option; `bpfscope {name}` watches this machine only")
+    })
+}
+
 fn main() -> ExitCode {
     if let Some(code) = bpfscope::sampler::low_overhead::stats_toggler_if_asked() {
         return code;
     }
     let cli = Cli::parse();
     bpfscope::sys::init_logging("bpfscope");
+    if let Some(command) = &cli.command
+        && let Some(misplaced) = misplaced_before(&cli, command)
+    {
+        eprintln!("bpfscope: {misplaced}");
+        return ExitCode::from(2);
+    }
     let mut launch = HelperLaunch::installed();
     if let Some(helper) = cli.helper {
         launch.helper = helper;

@@ -367,3 +367,44 @@ fn a_closed_pipe_ends_sampling_quietly() {
     assert!(start.elapsed() < Duration::from_secs(5));
     assert!(status.success(), "{status:?}");
 }
+
+/// The window's options written before a subcommand are refused with the
+/// form that works, never ignored: `bpfscope --host db-7 sample` printing
+/// this machine's programs with exit 0 would be the worst answer.
+#[test]
+fn options_before_a_subcommand_are_refused_not_ignored() {
+    for (args, said) in [
+        (
+            &["--host", "db-7.invalid", "sample", "--count", "1"][..],
+            "write it after the subcommand: `bpfscope sample --host …`",
+        ),
+        (
+            &["--interval", "3", "sample", "--count", "2"][..],
+            "write it after the subcommand: `bpfscope sample --interval …`",
+        ),
+        (
+            &[
+                "--host",
+                "db-7.invalid",
+                "record",
+                "-o",
+                "/nonexistent/x.bpfscope",
+            ][..],
+            "`bpfscope record --host …`",
+        ),
+        (
+            &["--host", "db-7.invalid", "--ssh-option", "Port=2", "serve"][..],
+            "`bpfscope serve` watches this machine only",
+        ),
+        (
+            &["/nonexistent/old.bpfscope", "sample"][..],
+            "`bpfscope sample --from FILE`",
+        ),
+    ] {
+        let out = std::process::Command::new(BIN).args(args).output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(said), "{args:?}: {err}");
+        assert!(out.stdout.is_empty(), "{args:?} printed data");
+    }
+}
