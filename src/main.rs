@@ -146,6 +146,16 @@ const ICON_PNG: &[u8] =
     include_bytes!("../icons/hicolor/128x128/apps/io.github.bpfscope.BpfScope.png");
 
 fn window(interval: Option<Interval>, file: Option<PathBuf>, launch: HelperLaunch) -> ExitCode {
+    let set = |name: &str| std::env::var_os(name).is_some_and(|v| !v.is_empty());
+    if !set("DISPLAY") && !set("WAYLAND_DISPLAY") {
+        eprintln!(
+            "bpfscope: no display found (neither DISPLAY nor WAYLAND_DISPLAY is set), so the \
+             window cannot open. Without a display: `bpfscope sample` prints every program's \
+             metrics, `bpfscope serve` serves them to Prometheus, `bpfscope record -o FILE` \
+             records them (see `bpfscope --help`)."
+        );
+        return ExitCode::FAILURE;
+    }
     let mut viewport = eframe::egui::ViewportBuilder::default()
         .with_title("bpfscope")
         .with_app_id(bpfscope::APP_ID)

@@ -408,3 +408,21 @@ fn options_before_a_subcommand_are_refused_not_ignored() {
         assert!(out.stdout.is_empty(), "{args:?} printed data");
     }
 }
+
+/// A machine without a display: the window says so in one sentence and
+/// names what works without one.
+#[test]
+fn the_window_without_a_display_names_the_headless_commands() {
+    let out = std::process::Command::new(BIN)
+        .env_remove("DISPLAY")
+        .env_remove("WAYLAND_DISPLAY")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("no display found"), "{err}");
+    for command in ["bpfscope sample", "bpfscope serve", "bpfscope record"] {
+        assert!(err.contains(command), "{command}: {err}");
+    }
+    assert_eq!(err.lines().count(), 1, "one sentence: {err}");
+}
