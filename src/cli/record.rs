@@ -15,10 +15,13 @@ use crate::source::HelperLaunch;
 
 #[derive(Debug, clap::Args)]
 pub struct RecordArgs {
-    /// The recording to write (replaced if it exists; `.bpfscope` by
-    /// custom).
+    /// The recording to write (`.bpfscope` by custom); an existing file is
+    /// kept unless --force.
     #[arg(short = 'o', long = "output", value_name = "FILE")]
     pub output: PathBuf,
+    /// Replace FILE if it exists.
+    #[arg(long)]
+    pub force: bool,
     /// Seconds between samples, 0.1 to 3600.
     #[arg(long, value_name = "SECS", default_value = "1")]
     pub interval: Interval,
@@ -53,8 +56,18 @@ pub fn record_command(args: &RecordArgs, mut launch: HelperLaunch) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let file = match std::fs::File::create(&args.output) {
+    let file = match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(!args.force)
+        .create(true)
+        .truncate(true)
+        .open(&args.output)
+    {
         Ok(file) => file,
+        Err(err) if err.kind() == io::ErrorKind::AlreadyExists => {
+            eprintln!("bpfscope: {shown} exists; give --force to replace it, or another -o FILE");
+            return ExitCode::from(2);
+        }
         Err(err) => {
             eprintln!("bpfscope: cannot write {shown}: {err}");
             return ExitCode::from(2);
@@ -99,6 +112,17 @@ pub fn record_command(args: &RecordArgs, mut launch: HelperLaunch) -> ExitCode {
     };
     // Statistics off first, then the last block.
     drop(source);
+    if recorder.written == 0 {
+        // Not even the source's Hello came: a file of nothing would later
+        // read as "not a bpfscope recording".
+        let _ = std::fs::remove_file(&args.output);
+        eprintln!("bpfscope: nothing was recorded, so {shown} was not kept");
+        return if code == ExitCode::SUCCESS {
+            ExitCode::from(2)
+        } else {
+            code
+        };
+    }
     match recorder.finish() {
         Ok(()) => {
             eprintln!(

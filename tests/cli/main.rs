@@ -426,3 +426,38 @@ fn the_window_without_a_display_names_the_headless_commands() {
     }
     assert_eq!(err.lines().count(), 1, "one sentence: {err}");
 }
+
+/// `record -o` keeps a file that exists unless `--force`, and a recording
+/// that got nothing (a host that cannot be reached) leaves no empty file
+/// behind to be called "not a bpfscope recording" later. Its messages are
+/// plain text when stderr is a file.
+#[test]
+fn record_keeps_existing_files_and_leaves_nothing_when_nothing_came() {
+    let dir = tempfile::tempdir().unwrap();
+    let kept = dir.path().join("kept.bpfscope");
+    std::fs::write(&kept, b"an earlier incident").unwrap();
+    let out = std::process::Command::new(BIN)
+        .args(["record", "--count", "1", "-o"])
+        .arg(&kept)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("exists; give --force to replace it"), "{err}");
+    assert_eq!(std::fs::read(&kept).unwrap(), b"an earlier incident");
+
+    // A host that cannot be reached: nothing arrives, nothing is kept.
+    let lost = dir.path().join("lost.bpfscope");
+    let out = std::process::Command::new(BIN)
+        .args(["record", "--count", "1", "--host", "bpfscope-test.invalid"])
+        .args(["--ssh-option", "ConnectTimeout=2", "-o"])
+        .arg(&lost)
+        .env("NO_COLOR", "")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(!lost.exists(), "an empty recording was left: {err}");
+    assert!(err.contains("was not kept"), "{err}");
+    assert!(!err.contains('\u{1b}'), "colours in a file: {err:?}");
+}

@@ -116,8 +116,12 @@ pub fn init_logging(program: &str) {
             .try_init();
         return;
     }
+    // Colours only on a terminal, and never with NO_COLOR set.
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr())
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     let _ = tracing_subscriber::fmt()
         .with_writer(io::stderr)
+        .with_ansi(ansi)
         .with_max_level(tracing::Level::WARN)
         .with_target(false)
         .try_init();
