@@ -136,6 +136,7 @@ impl Printer {
                     .and_then(|p| p.program(program.id))
                     .map(|p| &p.cpus[..]),
                 stats_on_ns: cur.stats_on_ns,
+                owners_read_ns: cur.owners_read_ns,
             };
             match self {
                 Self::Csv(w) => w.write(&timestamp, program, metrics.as_ref(), described)?,

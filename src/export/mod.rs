@@ -33,6 +33,9 @@ pub struct Described<'a> {
     pub per_cpu: Option<&'a [crate::model::CpuDelta]>,
     /// Low-overhead mode: how long statistics were on in the period.
     pub stats_on_ns: Option<u64>,
+    /// When the owners were last read (`CLOCK_BOOTTIME`), where the source
+    /// reads them.
+    pub owners_read_ns: Option<u64>,
 }
 
 impl Described<'_> {
@@ -248,6 +251,10 @@ struct JsonRecord<'a> {
     /// the rates are over it; left out when they were on all along.
     #[serde(skip_serializing_if = "Option::is_none")]
     stats_on_ns: Option<u64>,
+    /// The owners were last read before the program loaded, so `owners`
+    /// does not say who holds it yet; left out otherwise.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    owners_pending: bool,
 }
 
 /// Writes one program's record as a line of JSON with the CSV's keys (owners
@@ -281,6 +288,9 @@ pub fn write_json_line<W: Write>(
         links: described.links,
         per_cpu: described.per_cpu,
         stats_on_ns: described.stats_on_ns,
+        owners_pending: described
+            .owners_read_ns
+            .is_some_and(|read| read < program.load_time_ns),
     };
     serde_json::to_writer(&mut *out, &record).map_err(io::Error::from)?;
     out.write_all(b"\n")

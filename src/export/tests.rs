@@ -37,6 +37,7 @@ fn csv_has_the_documented_header_and_values() {
         links: Some(&xdp_link),
         per_cpu: None,
         stats_on_ns: None,
+        owners_read_ns: None,
     };
     w.write("2026-01-01T00:00:00.000000Z", &program(), Some(&m), linked)
         .expect("row");
@@ -88,6 +89,7 @@ fn json_lines_have_the_csv_keys_and_owner_objects() {
         links: Some(&[]),
         per_cpu: None,
         stats_on_ns: None,
+        owners_read_ns: None,
     };
     write_json_line(&mut out, "t", &program(), None, described).expect("json");
     let v: serde_json::Value = serde_json::from_slice(&out).expect("valid json");
@@ -212,6 +214,7 @@ fn no_cell_starts_a_formula_whether_split_on_commas_or_semicolons() {
         links: Some(&links),
         per_cpu: None,
         stats_on_ns: None,
+        owners_read_ns: None,
     };
     w.write("2026-01-01T00:00:00Z", &hostile, None, described)
         .unwrap();
@@ -250,4 +253,27 @@ fn a_new_file_gets_the_umask_mode_and_a_replaced_file_keeps_its_own() {
     assert_eq!(std::fs::read(&kept).unwrap(), b"new");
     let mode = std::fs::metadata(&kept).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o640, "{mode:o}");
+}
+
+/// A program loaded after the owners were last read is marked: its empty
+/// `owners` means "not read yet", not "held by nobody".
+#[test]
+fn json_marks_owners_read_before_the_program_loaded() {
+    let line = |owners_read_ns| {
+        let mut program = program();
+        program.load_time_ns = 1_000;
+        let described = Described {
+            facts: None,
+            links: None,
+            per_cpu: None,
+            stats_on_ns: None,
+            owners_read_ns,
+        };
+        let mut out = Vec::new();
+        write_json_line(&mut out, "t", &program, None, described).expect("json");
+        serde_json::from_slice::<serde_json::Value>(&out).expect("valid json")
+    };
+    assert_eq!(line(Some(999))["owners_pending"], true);
+    assert!(line(Some(1_000)).get("owners_pending").is_none());
+    assert!(line(None).get("owners_pending").is_none());
 }

@@ -22,6 +22,7 @@ pub fn write_snapshot(path: &Path, store: &Store) -> io::Result<usize> {
                     links: row.text.attach.links(),
                     per_cpu: None,
                     stats_on_ns: None,
+                    owners_read_ns: None,
                 };
                 csv.write(&timestamp, program, row.metrics.as_ref(), described)?;
                 records += 1;

@@ -86,6 +86,7 @@ impl Consumer {
                         links: row.text.attach.links(),
                         per_cpu: None,
                         stats_on_ns: None,
+                        owners_read_ns: None,
                     };
                     let _ = csv.write(&timestamp, program, row.metrics.as_ref(), described);
                 }

@@ -14,6 +14,7 @@ fn expected_snapshot(samples: u64) -> String {
             links: catalog.links(p.id),
             per_cpu: None,
             stats_on_ns: None,
+            owners_read_ns: None,
         };
         w.write(
             &rfc3339(cur.taken_at),
