@@ -56,17 +56,24 @@ pub fn record_command(args: &RecordArgs, mut launch: HelperLaunch) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let file = match std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(!args.force)
-        .create(true)
-        .truncate(true)
-        .open(&args.output)
+    // Written beside FILE under a temporary name, which becomes FILE when
+    // the first frame is in it: a recording that gets nothing (a host that
+    // cannot be reached) leaves FILE as it was, and never an empty file.
+    if !args.force && args.output.exists() {
+        eprintln!("bpfscope: {shown} exists; give --force to replace it, or another -o FILE");
+        return ExitCode::from(2);
+    }
+    let dir = match args.output.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => std::path::Path::new("."),
+    };
+    let (file, mut pending) = match tempfile::Builder::new()
+        .prefix(".bpfscope-recording-")
+        .tempfile_in(dir)
     {
-        Ok(file) => file,
-        Err(err) if err.kind() == io::ErrorKind::AlreadyExists => {
-            eprintln!("bpfscope: {shown} exists; give --force to replace it, or another -o FILE");
-            return ExitCode::from(2);
+        Ok(temp) => {
+            let (file, path) = temp.into_parts();
+            (file, Some(path))
         }
         Err(err) => {
             eprintln!("bpfscope: cannot write {shown}: {err}");
@@ -106,17 +113,29 @@ pub fn record_command(args: &RecordArgs, mut launch: HelperLaunch) -> ExitCode {
         if let Err(err) = recorder.record(event) {
             break written_wrong(&shown, &err);
         }
+        if recorder.written > 0
+            && let Some(path) = pending.take()
+        {
+            let named = if args.force {
+                path.persist(&args.output)
+            } else {
+                path.persist_noclobber(&args.output)
+            };
+            if let Err(err) = named {
+                eprintln!("bpfscope: cannot write {shown}: {}", err.error);
+                break ExitCode::from(2);
+            }
+        }
         if args.count.is_some_and(|count| recorder.samples >= count) {
             break ExitCode::SUCCESS;
         }
     };
     // Statistics off first, then the last block.
     drop(source);
-    if recorder.written == 0 {
-        // Not even the source's Hello came: a file of nothing would later
-        // read as "not a bpfscope recording".
-        let _ = std::fs::remove_file(&args.output);
-        eprintln!("bpfscope: nothing was recorded, so {shown} was not kept");
+    if let Some(path) = pending {
+        // Not even the source's Hello came: FILE is left as it was.
+        drop(path);
+        eprintln!("bpfscope: nothing was recorded, so {shown} was not written");
         return if code == ExitCode::SUCCESS {
             ExitCode::from(2)
         } else {

@@ -429,7 +429,7 @@ fn the_window_without_a_display_names_the_headless_commands() {
 
 /// `record -o` keeps a file that exists unless `--force`, and a recording
 /// that got nothing (a host that cannot be reached) leaves no empty file
-/// behind to be called "not a bpfscope recording" later. Its messages are
+/// behind to be called "not a bpfscope recording" later, nor replaces one. Its messages are
 /// plain text when stderr is a file.
 #[test]
 fn record_keeps_existing_files_and_leaves_nothing_when_nothing_came() {
@@ -458,6 +458,25 @@ fn record_keeps_existing_files_and_leaves_nothing_when_nothing_came() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(!lost.exists(), "an empty recording was left: {err}");
-    assert!(err.contains("was not kept"), "{err}");
+    assert!(err.contains("was not written"), "{err}");
+    // With --force too, an existing file stays as it was when nothing
+    // came, and no temporary file is left beside it.
+    let out = std::process::Command::new(BIN)
+        .args([
+            "record",
+            "--force",
+            "--count",
+            "1",
+            "--host",
+            "bpfscope-test.invalid",
+        ])
+        .args(["--ssh-option", "ConnectTimeout=2", "-o"])
+        .arg(&kept)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(std::fs::read(&kept).unwrap(), b"an earlier incident");
+    let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+    assert_eq!(left.len(), 1, "{left:?}");
     assert!(!err.contains('\u{1b}'), "colours in a file: {err:?}");
 }
