@@ -56,29 +56,9 @@ pub fn record_command(args: &RecordArgs, mut launch: HelperLaunch) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    // Written beside FILE under a temporary name, which becomes FILE when
-    // the first frame is in it: a recording that gets nothing (a host that
-    // cannot be reached) leaves FILE as it was, and never an empty file.
-    if !args.force && args.output.exists() {
-        eprintln!("bpfscope: {shown} exists; give --force to replace it, or another -o FILE");
-        return ExitCode::from(2);
-    }
-    let dir = match args.output.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir,
-        _ => std::path::Path::new("."),
-    };
-    let (file, mut pending) = match tempfile::Builder::new()
-        .prefix(".bpfscope-recording-")
-        .tempfile_in(dir)
-    {
-        Ok(temp) => {
-            let (file, path) = temp.into_parts();
-            (file, Some(path))
-        }
-        Err(err) => {
-            eprintln!("bpfscope: cannot write {shown}: {err}");
-            return ExitCode::from(2);
-        }
+    let (file, mut pending) = match pending_file(args, &shown) {
+        Ok((file, path)) => (file, Some(path)),
+        Err(code) => return code,
     };
     let config = SamplerConfig {
         owners: true,
@@ -115,16 +95,9 @@ pub fn record_command(args: &RecordArgs, mut launch: HelperLaunch) -> ExitCode {
         }
         if recorder.written > 0
             && let Some(path) = pending.take()
+            && let Err(code) = name_it(path, args, &shown)
         {
-            let named = if args.force {
-                path.persist(&args.output)
-            } else {
-                path.persist_noclobber(&args.output)
-            };
-            if let Err(err) = named {
-                eprintln!("bpfscope: cannot write {shown}: {}", err.error);
-                break ExitCode::from(2);
-            }
+            break code;
         }
         if args.count.is_some_and(|count| recorder.samples >= count) {
             break ExitCode::SUCCESS;
@@ -153,6 +126,45 @@ pub fn record_command(args: &RecordArgs, mut launch: HelperLaunch) -> ExitCode {
         }
         Err(err) => written_wrong(&shown, &err),
     }
+}
+
+/// The file the recording is written to, under a temporary name beside
+/// FILE that becomes FILE when the first frame is in it ([`name_it`]): a
+/// recording that gets nothing (a host that cannot be reached) leaves FILE
+/// as it was, and never an empty file.
+fn pending_file(
+    args: &RecordArgs,
+    shown: &str,
+) -> Result<(std::fs::File, tempfile::TempPath), ExitCode> {
+    if !args.force && args.output.exists() {
+        eprintln!("bpfscope: {shown} exists; give --force to replace it, or another -o FILE");
+        return Err(ExitCode::from(2));
+    }
+    let dir = match args.output.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => std::path::Path::new("."),
+    };
+    tempfile::Builder::new()
+        .prefix(".bpfscope-recording-")
+        .tempfile_in(dir)
+        .map(tempfile::NamedTempFile::into_parts)
+        .map_err(|err| {
+            eprintln!("bpfscope: cannot write {shown}: {err}");
+            ExitCode::from(2)
+        })
+}
+
+/// Gives the recording its name: FILE (replaced only with --force).
+fn name_it(path: tempfile::TempPath, args: &RecordArgs, shown: &str) -> Result<(), ExitCode> {
+    let named = if args.force {
+        path.persist(&args.output)
+    } else {
+        path.persist_noclobber(&args.output)
+    };
+    named.map_err(|err| {
+        eprintln!("bpfscope: cannot write {shown}: {}", err.error);
+        ExitCode::from(2)
+    })
 }
 
 fn written_wrong(shown: &str, err: &io::Error) -> ExitCode {
