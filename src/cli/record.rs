@@ -97,7 +97,9 @@ pub fn record_command(args: &RecordArgs, mut launch: HelperLaunch) -> ExitCode {
             && let Some(path) = pending.take()
             && let Err(code) = name_it(path, args, &shown)
         {
-            break code;
+            // Nothing of it is kept: say no more than why.
+            drop(source);
+            return code;
         }
         if args.count.is_some_and(|count| recorder.samples >= count) {
             break ExitCode::SUCCESS;
@@ -136,15 +138,26 @@ fn pending_file(
     args: &RecordArgs,
     shown: &str,
 ) -> Result<(std::fs::File, tempfile::TempPath), ExitCode> {
-    if !args.force && args.output.exists() {
-        eprintln!("bpfscope: {shown} exists; give --force to replace it, or another -o FILE");
-        return Err(ExitCode::from(2));
+    match std::fs::symlink_metadata(&args.output) {
+        Ok(_) if !args.force => {
+            eprintln!("bpfscope: {shown} exists; give --force to replace it, or another -o FILE");
+            return Err(ExitCode::from(2));
+        }
+        // A device, a pipe, a link, a directory: never replaced by a file.
+        Ok(meta) if !meta.is_file() => {
+            eprintln!("bpfscope: {shown} is not a regular file, so it is not replaced");
+            return Err(ExitCode::from(2));
+        }
+        _ => {}
     }
     let dir = match args.output.parent() {
         Some(dir) if !dir.as_os_str().is_empty() => dir,
         _ => std::path::Path::new("."),
     };
+    // Readable as any file this user creates (the umask applies), not
+    // only by its owner: `sudo bpfscope record` is replayed by the user.
     tempfile::Builder::new()
+        .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666))
         .prefix(".bpfscope-recording-")
         .tempfile_in(dir)
         .map(tempfile::NamedTempFile::into_parts)

@@ -346,6 +346,15 @@ impl<R: Read> FrameReader<R> {
         };
         let mut frame = decode_payload(&self.buf, version)?;
         validate::validate(&mut frame)?;
+        if let Frame::Hello(hello) = &frame
+            && hello.protocol_version != version
+        {
+            // A stream speaks one protocol from its first Hello on.
+            return Err(ProtocolError::Garbage(format!(
+                "a Hello of protocol {} in a stream of protocol {version}",
+                hello.protocol_version
+            )));
+        }
         self.version = Some(version);
         // Keep a large buffer from one huge frame from pinning memory.
         if self.buf.capacity() > 4 << 20 {

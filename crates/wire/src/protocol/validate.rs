@@ -32,6 +32,7 @@ const LATEST_WALL_SECS: u64 = 253_402_300_799;
 pub fn validate(frame: &mut Frame) -> Result<(), ProtocolError> {
     match frame {
         Frame::Hello(hello) => {
+            hello.bpfscope_version = crate::model::clean_label(&hello.bpfscope_version);
             cut(&mut hello.bpfscope_version, 64);
             let source = &mut hello.source;
             cut(&mut source.kernel_release, 256);
