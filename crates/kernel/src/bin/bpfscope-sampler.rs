@@ -18,7 +18,7 @@ use bpfscope_kernel::sampler::{self, Sampler, SamplerConfig};
 use bpfscope_kernel::sys;
 use bpfscope_wire::model::rfc3339;
 use bpfscope_wire::model::{Interval, SourceEvent};
-use bpfscope_wire::protocol::{Frame, MAX_FRAME_BYTES, ProtocolError, sample_frames, write_frame};
+use bpfscope_wire::protocol::{Frame, MAX_FRAME_BYTES, ProtocolError, encode_sample, write_frame};
 use bpfscope_wire::terminal::terminal_safe;
 use clap::{Parser, ValueEnum};
 use crossbeam_channel::RecvTimeoutError;
@@ -175,12 +175,12 @@ fn main() -> ExitCode {
 /// on a host with very many programs, with every program's facts) goes as
 /// its facts first, then the sample.
 fn write_frames(out: &mut impl Write, event: SourceEvent) -> Result<(), ProtocolError> {
-    let frames = match event {
-        SourceEvent::Sample(sample) => sample_frames(sample, MAX_FRAME_BYTES)?,
-        other => vec![Frame::from(other)],
+    let SourceEvent::Sample(sample) = event else {
+        return write_frame(out, &Frame::from(event));
     };
-    for frame in &frames {
-        write_frame(out, frame)?;
+    for bytes in encode_sample(sample, MAX_FRAME_BYTES)? {
+        out.write_all(&bytes)?;
+        out.flush()?;
     }
     Ok(())
 }

@@ -248,6 +248,21 @@ pub fn sample_frames(sample: crate::model::Sample, max: u32) -> Result<Vec<Frame
     Ok(frames)
 }
 
+/// `sample` encoded as the frames that carry it (see [`sample_frames`]),
+/// each with its length prefix. A sample that fits one frame, as nearly
+/// every one does, is turned into this protocol's layout and encoded once.
+pub fn encode_sample(sample: Sample, max: u32) -> Result<Vec<Vec<u8>>, ProtocolError> {
+    let whole = Frame::Sample(sample);
+    let bytes = encode(&whole)?;
+    if u32::try_from(bytes.len() - 4).is_ok_and(|len| len <= max) {
+        return Ok(vec![bytes]);
+    }
+    let Frame::Sample(sample) = whole else {
+        unreachable!("built as a sample above")
+    };
+    sample_frames(sample, max)?.iter().map(encode).collect()
+}
+
 /// Writes one frame and flushes, so the reader sees it at once.
 pub fn write_frame<W: Write>(out: &mut W, frame: &Frame) -> Result<(), ProtocolError> {
     out.write_all(&encode(frame)?)?;

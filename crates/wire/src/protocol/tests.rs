@@ -297,3 +297,28 @@ fn a_protocol_6_hello_is_refused_in_words_of_both_versions() {
         "{said}"
     );
 }
+
+#[test]
+fn encode_sample_gives_the_bytes_of_the_frames_that_carry_the_sample() {
+    let Frame::Sample(mut small) = sample(3) else {
+        unreachable!()
+    };
+    small.facts = (0..100)
+        .map(|id| crate::model::ProgramFacts {
+            id,
+            full_name: Some(format!("a_long_function_name_{id:0>40}")),
+            ..Default::default()
+        })
+        .collect();
+    let one = encode_sample(small.clone(), MAX_FRAME_BYTES).unwrap();
+    assert_eq!(one, vec![encode(&Frame::Sample(small.clone())).unwrap()]);
+    let max = u32::try_from(encode(&Frame::Sample(small.clone())).unwrap().len() / 4).unwrap();
+    let split = encode_sample(small.clone(), max).unwrap();
+    let expected: Vec<Vec<u8>> = sample_frames(small, max)
+        .unwrap()
+        .iter()
+        .map(|frame| encode(frame).unwrap())
+        .collect();
+    assert!(split.len() > 1);
+    assert_eq!(split, expected);
+}

@@ -7,7 +7,9 @@ use std::time::{Instant, SystemTime};
 
 use super::{BLOCK_TARGET, END_MAGIC, FLUSH_EVERY, FORMAT_VERSION, Header, MAGIC};
 use crate::model::SourceEvent;
-use crate::protocol::{Frame, MAX_FRAME_BYTES, PROTOCOL_VERSION, encode, sample_frames};
+use crate::protocol::{
+    Frame, MAX_FRAME_BYTES, PROTOCOL_VERSION, encode, encode_sample, sample_frames,
+};
 
 /// zstd's level: fast, and most of the gain (names and owners repeat in
 /// every sample of a block).
@@ -70,7 +72,11 @@ impl<W: Write> Recorder<W> {
         let frames = match event {
             SourceEvent::Sample(sample) => {
                 self.samples += 1;
-                sample_frames(sample, MAX_FRAME_BYTES).map_err(io::Error::other)?
+                let encoded = encode_sample(sample, MAX_FRAME_BYTES).map_err(io::Error::other)?;
+                for bytes in encoded {
+                    self.take(&bytes)?;
+                }
+                return self.end_block_if_due();
             }
             // Facts in frames of the protocol's size, as for a sample's.
             SourceEvent::Facts(facts) => {
@@ -103,13 +109,23 @@ impl<W: Write> Recorder<W> {
             other => vec![Frame::from(other)],
         };
         for frame in &frames {
-            let bytes = encode(frame).map_err(io::Error::other)?;
-            // A block never grows past its target by more than one frame.
-            if !self.block.is_empty() && self.block.len() + bytes.len() > BLOCK_TARGET {
-                self.end_block()?;
-            }
-            self.block.extend_from_slice(&bytes);
+            self.take(&encode(frame).map_err(io::Error::other)?)?;
         }
+        self.end_block_if_due()
+    }
+
+    /// Adds one encoded frame to the block; a block never grows past its
+    /// target by more than one frame.
+    fn take(&mut self, bytes: &[u8]) -> io::Result<()> {
+        if !self.block.is_empty() && self.block.len() + bytes.len() > BLOCK_TARGET {
+            self.end_block()?;
+        }
+        self.block.extend_from_slice(bytes);
+        Ok(())
+    }
+
+    /// Ends the block when it reached its target or its time.
+    fn end_block_if_due(&mut self) -> io::Result<()> {
         let started = *self.started.get_or_insert_with(Instant::now);
         if self.block.len() >= BLOCK_TARGET || started.elapsed() >= FLUSH_EVERY {
             self.end_block()?;
